@@ -1,0 +1,52 @@
+# coronabot: common tasks. Every target uses the project's .venv (make setup).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RTDB_PORT ?= 9000
+WEBHOOK_PORT ?= 8080
+SCRAPE_PORT ?= 8090
+FUNCTIONS := webhook scrape
+
+.PHONY: setup test lint secrets emulator vendor serve run deploy bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: lib/pyproject.toml functions/webhook/requirements.txt functions/scrape/requirements.txt requirements-dev.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r functions/webhook/requirements.txt -r functions/scrape/requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e lib
+	touch $@
+
+test: setup lint secrets
+	$(PY) -m pytest -q tests
+
+lint: setup
+	$(VENV)/bin/ruff check lib tools tests bench functions
+
+secrets: setup
+	git ls-files -z | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline
+
+emulator: setup
+	$(PY) tools/rtdb_emulator.py --port $(RTDB_PORT) $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
+
+vendor:
+	for f in $(FUNCTIONS); do rm -rf functions/$$f/coronabot && cp -r lib/coronabot functions/$$f/coronabot \
+	  && find functions/$$f/coronabot -name __pycache__ -prune -exec rm -rf {} +; done
+
+serve: setup
+	RTDB_PORT=$(RTDB_PORT) WEBHOOK_PORT=$(WEBHOOK_PORT) SCRAPE_PORT=$(SCRAPE_PORT) $(PY) -m coronabot serve
+
+run: setup
+	RTDB_PORT=$(RTDB_PORT) $(PY) -m coronabot run
+
+deploy:
+	./deploy.sh
+
+bench: setup
+	$(PY) bench/bench_webhook.py
+	$(PY) bench/bench_scrape.py
+
+clean:
+	rm -rf $(VENV) functions/*/coronabot .pytest_cache .ruff_cache

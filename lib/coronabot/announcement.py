@@ -1,0 +1,65 @@
+"""The announcement: one publication of official figures, as a source reports it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published number with its Korean label; ``kind`` is cumulative, new or weekly."""
+
+    key: str
+    label: str
+    value: int
+    kind: str
+    unit: str = "명"
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A source's publication, identified by its own date or week.
+
+    ``id`` is unique within the source and ``order`` sorts publications of one
+    source in time (an ISO date, or ``YYYY-Www`` for weekly series), so an old
+    page is never mistaken for a new one.
+    """
+
+    source: str
+    id: str
+    order: str
+    period: str
+    figures: tuple[Figure, ...]
+    url: str
+    headline: str
+    note: str = ""
+
+    def figure(self, key: str) -> Figure | None:
+        """The figure with this key, or None."""
+        return next((f for f in self.figures if f.key == key), None)
+
+    def digest(self) -> str:
+        """A short fingerprint of the figures: a change means the agency corrected them."""
+        canonical = json.dumps([[f.key, f.value] for f in self.figures], separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def to_record(self) -> dict:
+        """The database form (figures as a list of objects, plus the digest)."""
+        record = asdict(self)
+        record["figures"] = [asdict(f) for f in self.figures]
+        record["digest"] = self.digest()
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict) -> Announcement:
+        """Rebuild from the database form; raises KeyError or TypeError on a damaged record."""
+        figures = record.get("figures") or []
+        if isinstance(figures, dict):
+            figures = [figures[k] for k in sorted(figures, key=int)]
+        return cls(
+            source=record["source"], id=record["id"], order=record["order"], period=record["period"],
+            figures=tuple(Figure(**f) for f in figures if f), url=record["url"],
+            headline=record["headline"], note=record.get("note", ""),
+        )

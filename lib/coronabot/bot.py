@@ -1,0 +1,152 @@
+"""What the bot does for one update: shared by the webhook and the local long-polling runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from . import log, texts
+from .announcement import Announcement
+from .commands import Action, recognise
+from .storage import Database, DatabaseError
+from .telegram import Telegram, TelegramError
+from .updates import CallbackQuery, Ignored, MemberChange, Message, Update
+
+logger = log.get("coronabot.bot")
+
+# The update kinds the bot handles: setWebhook and getUpdates ask for these only.
+ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member", "callback_query"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    chat_id: int
+    text: str
+    reply_to: int | None = None
+
+    def params(self) -> dict:
+        """sendMessage parameters: HTML, no link preview, quoting the command in groups."""
+        params = {"chat_id": self.chat_id, "text": self.text, "parse_mode": "HTML",
+                  "link_preview_options": {"is_disabled": True}}
+        if self.reply_to is not None:
+            params["reply_parameters"] = {"message_id": self.reply_to, "allow_sending_without_reply": True}
+        return params
+
+
+@dataclass
+class Outcome:
+    """The bot's answer to one update: replies, or one raw method call, and what happened."""
+
+    replies: list[Reply] = field(default_factory=list)
+    method_call: dict | None = None
+    action: str = "ignored"
+
+
+class Bot:
+    """Routes updates to actions; ``db`` and ``telegram`` are used only by the actions that need them."""
+
+    def __init__(self, db_factory, telegram: Telegram | None, bot_username: str = ""):
+        self._db_factory = db_factory
+        self._db: Database | None = None
+        self._telegram = telegram
+        self._username = bot_username
+
+    @property
+    def telegram(self) -> Telegram | None:
+        return self._telegram
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = self._db_factory()
+        return self._db
+
+    def username(self) -> str:
+        if self._username:
+            return self._username
+        if self._telegram is None:
+            return ""
+        try:
+            self._username = self._telegram.username()
+        except TelegramError as exc:
+            logger.warning("getMe failed; commands addressed with @ are ignored for now: %s", exc)
+            return ""
+        return self._username
+
+    def handle(self, update: Update) -> Outcome:
+        """Decide the answer to one parsed update."""
+        if isinstance(update, Message):
+            return self._message(update)
+        if isinstance(update, MemberChange):
+            return self._member_change(update)
+        if isinstance(update, CallbackQuery):
+            return Outcome(method_call={"method": "answerCallbackQuery", "callback_query_id": update.query_id},
+                           action="callback_query")
+        assert isinstance(update, Ignored)
+        return Outcome(action=f"ignored:{update.kind}")
+
+    def _message(self, message: Message) -> Outcome:
+        private = message.chat_type == "private"
+        reply_to = None if private else message.message_id
+        if message.text is None:
+            if private:
+                return Outcome([Reply(message.chat_id, texts.NON_TEXT_HINT)], action="non_text")
+            return Outcome(action="ignored:non_text")
+        command = recognise(message.text, private, self.username)
+        if command is None:
+            if private:
+                return Outcome([Reply(message.chat_id, texts.UNRECOGNISED)], action="unrecognised")
+            return Outcome(action="ignored:chatter")
+
+        def answer(text: str) -> Outcome:
+            return Outcome([Reply(message.chat_id, part, reply_to) for part in texts.split(text)],
+                           action=command.action.value)
+
+        if command.action is Action.HELP:
+            return answer(texts.HELP)
+        if command.action is Action.ABOUT:
+            return answer(texts.ABOUT)
+        if command.action is Action.UNKNOWN:
+            return answer(texts.unknown_command(message.first_name))
+        try:
+            if command.action is Action.SUBSCRIBE:
+                now = datetime.now(timezone.utc).astimezone(texts.KST).isoformat(timespec="seconds")
+                added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
+                return answer(texts.SUBSCRIBED if added else texts.ALREADY_SUBSCRIBED)
+            if command.action is Action.UNSUBSCRIBE:
+                removed = self.db.unsubscribe(message.chat_id)
+                return answer(texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED)
+            record = self.db.latest()
+        except (DatabaseError, ValueError) as exc:
+            logger.error("database unavailable for %s: %s", command.action.value, exc,
+                         extra={"fields": {"update_id": message.update_id}})
+            return answer(texts.TRY_AGAIN_LATER)
+        announcement = None
+        if record is not None:
+            try:
+                announcement = Announcement.from_record(record)
+            except (KeyError, TypeError) as exc:
+                logger.error("stored latest announcement is damaged: %s", exc)
+        return answer(texts.current_figures(announcement))
+
+    def _member_change(self, change: MemberChange) -> Outcome:
+        if change.status not in ("kicked", "left"):
+            return Outcome(action=f"member:{change.status}")
+        try:
+            removed = self.db.unsubscribe(change.chat_id)
+        except DatabaseError as exc:
+            logger.error("could not remove a chat that blocked the bot; the next broadcast will: %s", exc,
+                         extra={"fields": {"update_id": change.update_id}})
+            return Outcome(action="blocked:database_error")
+        return Outcome(action="blocked:unsubscribed" if removed else "blocked")
+
+    def deliver(self, update_id: int, outcome: Outcome) -> None:
+        """Send the replies through the Bot API, once per update even if Telegram redelivers it."""
+        if not outcome.replies:
+            return
+        if not self.db.claim_update(update_id):
+            logger.info("update already answered; not sending again", extra={"fields": {"update_id": update_id}})
+            return
+        for reply in outcome.replies:
+            params = reply.params()
+            self._telegram.call("sendMessage", **params)

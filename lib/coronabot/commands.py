@@ -1,0 +1,80 @@
+"""Recognise what a message asks for: Latin slash commands, the original bot's Korean commands, questions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Action(Enum):
+    HELP = "help"
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    NOW = "now"
+    ABOUT = "about"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Command:
+    action: Action
+    name: str
+
+
+LATIN = {
+    "start": Action.HELP, "help": Action.HELP,
+    "subscribe": Action.SUBSCRIBE, "unsubscribe": Action.UNSUBSCRIBE,
+    "now": Action.NOW, "today": Action.NOW, "about": Action.ABOUT,
+}
+
+# Korean commands of the original bot and their plain-text forms, written without spaces.
+KOREAN = {
+    "도움말": Action.HELP, "명령어": Action.HELP,
+    "코로나알림등록": Action.SUBSCRIBE, "알림등록": Action.SUBSCRIBE, "구독": Action.SUBSCRIBE,
+    "코로나알림취소": Action.UNSUBSCRIBE, "알림취소": Action.UNSUBSCRIBE, "구독취소": Action.UNSUBSCRIBE,
+    "현재코로나정보": Action.NOW, "코로나현황": Action.NOW, "코로나정보": Action.NOW,
+    "제작자": Action.ABOUT,
+}
+
+_TRAILING = re.compile(r"[\s?!.~。？！]+$")
+_QUESTION_TOPIC = re.compile(r"(확진|코로나|감염)")
+_QUESTION_ASK = re.compile(r"(몇|얼마|현황|어때|어떻|알려|오늘|이번\s*주|최신|요즘)")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", _TRAILING.sub("", text))
+
+
+def recognise(text: str | None, private: bool, username: Callable[[], str]) -> Command | None:
+    """What the text asks for, or None when the bot should stay quiet.
+
+    ``username`` is called only for ``/cmd@BotName`` forms. Unknown slash
+    commands are answered in private chats, and in groups only when addressed
+    to this bot, so commands meant for other bots in a group stay unanswered.
+    Natural questions are understood in private chats only.
+    """
+    if not text:
+        return None
+    text = text.strip()
+    if text.startswith("/"):
+        head, _, rest = text[1:].partition(" ")
+        name, _, target = head.partition("@")
+        if target and target.lower() != username().lower():
+            return None
+        action = LATIN.get(name.lower())
+        if action is not None:
+            return Command(action, name.lower())
+        korean = KOREAN.get(_squash(name + rest))
+        if korean is not None:
+            return Command(korean, name)
+        if private or target:
+            return Command(Action.UNKNOWN, name)
+        return None
+    korean = KOREAN.get(_squash(text))
+    if korean is not None:
+        return Command(korean, _squash(text))
+    if private and len(text) <= 100 and _QUESTION_TOPIC.search(text) and _QUESTION_ASK.search(text):
+        return Command(Action.NOW, "question")
+    return None

@@ -1,0 +1,93 @@
+"""Configuration, read only from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
+DEFAULT_API_BASE = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """A required setting is missing or malformed; the message names the variable."""
+
+
+def _int_list(name: str) -> tuple[int, ...]:
+    raw = os.environ.get(name, "").replace(";", ",")
+    ids = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.append(int(part))
+        except ValueError:
+            raise ConfigError(f"{name} must be a comma-separated list of chat ids, got {part!r}") from None
+    return tuple(ids)
+
+
+def _number(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the bot reads, with its default; see the README's configuration table."""
+
+    telegram_token: str = field(repr=False, default="")
+    webhook_secret: str = field(repr=False, default="")
+    api_base: str = DEFAULT_API_BASE
+    bot_username: str = ""
+    database_url: str = ""
+    emulator_host: str = ""
+    admin_chat_ids: tuple[int, ...] = ()
+    source: str = "kdca-sentinel"
+    source_base_url: str = ""
+    source_timeout: float = 15.0
+    broadcast_rate: float = 25.0
+    lease_seconds: float = 90.0
+    ledger_batch: int = 50
+
+    def require_token(self) -> str:
+        """The bot token, or a ConfigError naming TELEGRAM_TOKEN."""
+        if not self.telegram_token:
+            raise ConfigError("TELEGRAM_TOKEN is not set: create a bot with @BotFather and export its token")
+        return self.telegram_token
+
+    def require_database_url(self) -> str:
+        """The database URL; a local default is used only against an emulator."""
+        if self.database_url:
+            return self.database_url
+        if self.emulator_host:
+            return LOCAL_DATABASE_URL
+        raise ConfigError("FIREBASE_DATABASE_URL is not set (for example https://PROJECT-default-rtdb.firebaseio.com)")
+
+
+def load() -> Settings:
+    """Read the settings from the environment; raises ConfigError on malformed values."""
+    env = os.environ
+    return Settings(
+        telegram_token=env.get("TELEGRAM_TOKEN", "").strip(),
+        webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+        api_base=(env.get("TELEGRAM_API_BASE", "").strip() or DEFAULT_API_BASE).rstrip("/"),
+        bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
+        database_url=env.get("FIREBASE_DATABASE_URL", "").strip(),
+        emulator_host=env.get("FIREBASE_DATABASE_EMULATOR_HOST", "").strip(),
+        admin_chat_ids=_int_list("ADMIN_CHAT_IDS"),
+        source=env.get("SOURCE", "").strip() or "kdca-sentinel",
+        source_base_url=env.get("SOURCE_BASE_URL", "").strip().rstrip("/"),
+        source_timeout=_number("SOURCE_TIMEOUT", 15.0, 0.1),
+        broadcast_rate=_number("BROADCAST_RATE", 25.0, 0.1),
+        lease_seconds=_number("BROADCAST_LEASE_SECONDS", 90.0, 1.0),
+        ledger_batch=int(_number("LEDGER_BATCH", 50, 1)),
+    )

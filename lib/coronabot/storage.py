@@ -1,0 +1,155 @@
+"""All Realtime Database access, through firebase-admin's ``db`` module.
+
+Layout (see the README for the full table)::
+
+    /subscribers/{chat_id}          {"since", "chat_type", "update_id"}
+    /state/latest                   the newest recorded announcement
+    /state/broadcast                the broadcast still in progress, if any
+    /state/health                   the source's failure streak, for admin notices
+    /state/source_cache             validators and cookies for conditional fetches
+    /state/last_tick                the last scrape tick's summary
+    /history/{source}/{id}          every recorded announcement
+    /broadcasts/{key}               lease, kind, announcement id, done flag
+    /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>"
+    /handled_updates/{update_id}    updates answered through sendMessage (kept 2 days)
+    /polling/offset                 getUpdates offset of the local long-polling runner
+
+Chat ids are string keys (a negative or large integer), never array indexes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+import firebase_admin
+from firebase_admin import db, exceptions
+
+from .config import Settings
+
+APP_NAME = "coronabot"
+HANDLED_UPDATE_TTL_SECONDS = 2 * 24 * 3600
+
+DatabaseError = exceptions.FirebaseError
+_init_lock = threading.Lock()
+
+
+class Busy(Exception):
+    """Another live broadcaster holds the lease."""
+
+
+class AlreadyDone(Exception):
+    """The broadcast was completed by an earlier run."""
+
+
+def _app(database_url: str) -> firebase_admin.App:
+    with _init_lock:
+        try:
+            return firebase_admin.get_app(APP_NAME)
+        except ValueError:
+            return firebase_admin.initialize_app(
+                options={"databaseURL": database_url, "httpTimeout": 10}, name=APP_NAME)
+
+
+class Database:
+    """The bot's data; every method is one or two requests, named for what it changes."""
+
+    def __init__(self, settings: Settings):
+        self._app = _app(settings.require_database_url())
+
+    def ref(self, path: str = "/") -> db.Reference:
+        return db.reference(path, app=self._app)
+
+    # subscribers -----------------------------------------------------------
+    def subscribe(self, chat_id: int, chat_type: str, update_id: int, since: str) -> bool:
+        """Add the chat; True when this update subscribed it (also on redelivery), False if it already was."""
+        ref = self.ref(f"subscribers/{chat_id}")
+        current, etag = ref.get(etag=True)
+        if isinstance(current, dict):
+            return current.get("update_id") == update_id
+        record = {"since": since, "chat_type": chat_type, "update_id": update_id}
+        written, current, _ = ref.set_if_unchanged(etag, record)
+        return written or (isinstance(current, dict) and current.get("update_id") == update_id)
+
+    def unsubscribe(self, chat_id: int) -> bool:
+        """Remove the chat; True if it was subscribed."""
+        ref = self.ref(f"subscribers/{chat_id}")
+        existed = ref.get(shallow=True) is not None
+        if existed:
+            ref.delete()
+        return existed
+
+    def subscriber_ids(self) -> list[str]:
+        """Every subscribed chat id (one shallow read)."""
+        return list((self.ref("subscribers").get(shallow=True) or {}).keys())
+
+    # state -------------------------------------------------------------------
+    def latest(self) -> dict | None:
+        """The newest recorded announcement, as stored."""
+        value = self.ref("state/latest").get()
+        return value if isinstance(value, dict) else None
+
+    def state(self) -> dict:
+        """Everything a scrape tick needs to decide, in one read."""
+        value = self.ref("state").get()
+        return value if isinstance(value, dict) else {}
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """One multi-path write from the root: {"a/b": value, "c": None (delete)}."""
+        if changes:
+            self.ref("/").update(changes)
+
+    def get(self, path: str) -> Any:
+        return self.ref(path).get()
+
+    # broadcasts --------------------------------------------------------------
+    def claim_broadcast(self, key: str, owner: str, lease_seconds: float, meta: dict) -> dict:
+        """Take the broadcast's lease in a transaction; raises Busy or AlreadyDone."""
+        now = time.time()
+
+        def take(current):
+            current = current if isinstance(current, dict) else {}
+            if current.get("done"):
+                raise AlreadyDone(key)
+            lease = current.get("lease") or {}
+            if lease.get("owner") not in (None, owner) and float(lease.get("expires", 0)) > now:
+                raise Busy(key)
+            taken = dict(meta, **{k: v for k, v in current.items() if k != "lease"})
+            taken["lease"] = {"owner": owner, "expires": now + lease_seconds}
+            taken["attempts"] = int(current.get("attempts", 0)) + 1
+            return taken
+
+        return self.ref(f"broadcasts/{key}").transaction(take)
+
+    def lease_owner(self, key: str) -> str | None:
+        lease = self.ref(f"broadcasts/{key}/lease").get()
+        return lease.get("owner") if isinstance(lease, dict) else None
+
+    def ledger(self, key: str) -> set[str]:
+        """Chat ids the broadcast already reached or settled (one shallow read)."""
+        return set((self.ref(f"deliveries/{key}").get(shallow=True) or {}).keys())
+
+    # redelivered updates -------------------------------------------------------
+    def claim_update(self, update_id: int) -> bool:
+        """Mark an update as answered through sendMessage; False if an earlier delivery did."""
+        ref = self.ref(f"handled_updates/{update_id}")
+        current, etag = ref.get(etag=True)
+        if current is not None:
+            return False
+        written, _, _ = ref.set_if_unchanged(etag, {"at": time.time()})
+        return written
+
+    def prune_handled_updates(self, now: float) -> int:
+        """Drop handled-update marks older than two days (Telegram redelivers for at most one)."""
+        old = self.ref("handled_updates").order_by_child("at").end_at(now - HANDLED_UPDATE_TTL_SECONDS) \
+            .limit_to_first(500).get() or {}
+        if old:
+            self.update({f"handled_updates/{k}": None for k in old})
+        return len(old)
+
+
+def new_owner_id() -> str:
+    """A unique id for this run, used as the broadcast lease owner."""
+    return uuid.uuid4().hex[:12]

@@ -1,0 +1,145 @@
+"""All Telegram Bot API I/O, through telepot.
+
+telepot 12.7 has no setting for the API address and lacks newer methods and
+parameters; this module points it at ``TELEGRAM_API_BASE``, calls raw methods
+for what it lacks, and turns its exceptions into :class:`TelegramError` with a
+message that never contains the token.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import telepot
+import telepot.api
+import telepot.exception
+import urllib3
+
+from .log import redact
+
+_api_base = "https://api.telegram.org"
+_pool_lock = threading.Lock()
+
+
+def _methodurl(req, **user_kw):
+    token, method, params, files = req
+    return f"{_api_base}/bot{token}/{method}"
+
+
+def _fileurl(req):
+    token, path = req
+    return f"{_api_base}/file/bot{token}/{path}"
+
+
+telepot.api._methodurl = _methodurl
+telepot.api._fileurl = _fileurl
+
+
+class TelegramError(Exception):
+    """A failed Bot API call: ``code`` is the HTTP-style error code (0 for network errors)."""
+
+    def __init__(self, code: int, description: str, retry_after: float | None = None):
+        super().__init__(f"{code} {description}")
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    @property
+    def chat_gone(self) -> bool:
+        """The chat can never receive messages again: the subscription should go."""
+        text = self.description.lower()
+        return (self.code == 403 and ("blocked" in text or "deactivated" in text or "kicked" in text
+                                       or "not a member" in text or "chat not found" in text)) or (
+            self.code == 400 and "chat not found" in text)
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying later: network trouble, 5xx or flood control."""
+        return self.code == 0 or self.code >= 500 or self.code == 429
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message_id: int
+    chat_id: int
+
+
+def _jsonable(params: dict) -> dict:
+    """Drop None values and JSON-encode structured ones, as the Bot API's form encoding expects."""
+    out = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, (dict, list, tuple)):
+            value = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        out[key] = value
+    return out
+
+
+class Telegram:
+    """A Bot API client for one token; thread-safe, with a connection pool sized for broadcasts."""
+
+    def __init__(self, token: str, api_base: str = "https://api.telegram.org", pool_size: int = 10,
+                 timeout: float = 15.0):
+        global _api_base
+        _api_base = api_base.rstrip("/")
+        with _pool_lock:
+            current = telepot.api._pools["default"]
+            if current.connection_pool_kw.get("maxsize", 0) < pool_size or \
+                    current.connection_pool_kw.get("timeout") != timeout:
+                telepot.api._pools["default"] = urllib3.PoolManager(
+                    num_pools=3, maxsize=pool_size, timeout=timeout,
+                    retries=urllib3.util.Retry(total=1, connect=1, read=0, redirect=0, status=0))
+        self._bot = telepot.Bot(token)
+        self._username: str | None = None
+
+    def call(self, method: str, **params: Any) -> Any:
+        """Call any Bot API method with the given parameters; raises TelegramError."""
+        try:
+            return self._bot._api_request(method, _jsonable(params))
+        except telepot.exception.TelegramError as exc:
+            data = exc.json if isinstance(exc.json, dict) else {}
+            retry_after = (data.get("parameters") or {}).get("retry_after")
+            raise TelegramError(int(exc.error_code or 0), redact(str(exc.description)),
+                                float(retry_after) if retry_after is not None else None) from None
+        except telepot.exception.BadHTTPResponse as exc:
+            raise TelegramError(int(exc.status or 0), "non-JSON answer from the Bot API") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TelegramError(0, redact(f"network error: {type(exc).__name__}: {exc}")) from None
+
+    def send_message(self, chat_id: int | str, text: str, **extra: Any) -> SentMessage:
+        """Send an HTML message without link previews."""
+        result = self.call("sendMessage", chat_id=chat_id, text=text, parse_mode="HTML",
+                           link_preview_options={"is_disabled": True}, **extra)
+        return SentMessage(message_id=int(result.get("message_id", 0)), chat_id=int(result["chat"]["id"]))
+
+    def get_me(self) -> dict:
+        return self.call("getMe")
+
+    def username(self) -> str:
+        """The bot's @username from getMe, asked once per client."""
+        if self._username is None:
+            self._username = str(self.get_me().get("username", ""))
+        return self._username
+
+    def get_updates(self, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[dict]:
+        return self.call("getUpdates", offset=offset, timeout=timeout, allowed_updates=allowed_updates)
+
+    def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str],
+                    drop_pending_updates: bool = False) -> bool:
+        return self.call("setWebhook", url=url, secret_token=secret_token, allowed_updates=allowed_updates,
+                         drop_pending_updates=drop_pending_updates, max_connections=40)
+
+    def delete_webhook(self, drop_pending_updates: bool = False) -> bool:
+        return self.call("deleteWebhook", drop_pending_updates=drop_pending_updates)
+
+    def get_webhook_info(self) -> dict:
+        return self.call("getWebhookInfo")
+
+    def set_my_commands(self, commands: list[dict]) -> bool:
+        return self.call("setMyCommands", commands=commands)

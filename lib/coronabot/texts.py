@@ -1,0 +1,172 @@
+"""Every user-facing text, in Korean, as Telegram HTML with interpolated values escaped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from html import escape
+
+from .announcement import Announcement, Figure
+
+KST = timezone(timedelta(hours=9), "KST")
+MAX_MESSAGE_CHARS = 4096
+
+COMMAND_LIST = (
+    "/now — 최신 코로나19 발표 수치\n"
+    "/subscribe — 새 발표가 나오면 알림 받기\n"
+    "/unsubscribe — 알림 그만 받기\n"
+    "/about — 봇과 데이터 출처 안내\n"
+    "/help — 이 도움말\n"
+    "\n"
+    "한국어로도 됩니다: <code>코로나 현황</code>, <code>알림 등록</code>(<code>구독</code>), "
+    "<code>알림 취소</code>(<code>구독 취소</code>), <code>도움말</code>"
+)
+
+HELP = "<b>코로나19 알림 봇</b> 사용법\n\n" + COMMAND_LIST
+
+# (command, description) for setMyCommands: Latin commands, Korean descriptions.
+BOT_COMMANDS = (
+    ("now", "최신 코로나19 발표 수치"),
+    ("subscribe", "새 발표 알림 받기"),
+    ("unsubscribe", "알림 그만 받기"),
+    ("about", "봇과 데이터 출처 안내"),
+    ("help", "사용법"),
+)
+
+SUBSCRIBED = ("✅ 알림을 등록했습니다. 질병관리청이 새 코로나19 수치를 발표하면 바로 알려 드릴게요.\n"
+              "그만 받으려면 /unsubscribe 를 보내 주세요.")
+ALREADY_SUBSCRIBED = "이미 알림이 등록되어 있습니다. 그만 받으려면 /unsubscribe 를 보내 주세요."
+UNSUBSCRIBED = "알림을 취소했습니다. 다시 받으려면 /subscribe 를 보내 주세요."
+NOT_SUBSCRIBED = "등록된 알림이 없습니다. 알림을 받으려면 /subscribe 를 보내 주세요."
+NO_DATA_YET = "아직 저장된 발표 수치가 없습니다. 첫 발표를 확인하면 /now 로 볼 수 있어요."
+TRY_AGAIN_LATER = "⚠️ 지금은 요청을 처리할 수 없습니다. 잠시 후 다시 시도해 주세요."
+UNRECOGNISED = "무슨 말씀인지 잘 모르겠어요. 사용법은 /help 를 보내 주세요."
+NON_TEXT_HINT = "글자로 된 명령만 알아들어요. 사용법은 /help 를 보내 주세요."
+
+ABOUT = (
+    "<b>코로나19 알림 봇</b>\n"
+    "질병관리청(KDCA)이 공개하는 코로나19 수치를 정해진 시간마다 확인하고, "
+    "새 발표가 나오면 알림을 등록한 대화방에 한 번씩 보내 드립니다.\n\n"
+    "• 데이터 출처: 질병관리청 감염병포털 급성호흡기감염증 병원체 표본감시 "
+    "(2023년 8월 31일부터 코로나19는 표본감시 감염병으로 주 단위 발표)\n"
+    "• 수치는 출처가 발표한 그대로 전하며, 봇이 계산해 만든 숫자가 아닙니다.\n"
+    "• 의료 상담은 1339(질병관리청 콜센터)로 문의하세요."
+)
+
+SOURCE_NAMES = {
+    "kdca-sentinel": "질병관리청 감염병포털 (표본감시)",
+    "mohw-daily": "보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
+    "data-portal": "공공데이터포털 코로나19 감염 현황 API",
+}
+
+
+def number(value: int) -> str:
+    """Thousands separators: 143596 → '143,596'."""
+    return f"{value:,}"
+
+
+def kst(moment: datetime) -> str:
+    """A moment as Korean local time, e.g. '2026년 9월 30일 14:05 (KST)'."""
+    local = moment.astimezone(KST)
+    return f"{local.year}년 {local.month}월 {local.day}일 {local:%H:%M} (KST)"
+
+
+def unknown_command(first_name: str | None) -> str:
+    """The answer to a command the bot does not know, addressing the sender."""
+    who = f"{escape(first_name)}님, " if first_name else ""
+    return f"{who}잘못된 명령어입니다. 아래 명령어를 써 주세요.\n\n" + COMMAND_LIST
+
+
+def _figure_line(figure: Figure) -> str:
+    return f"• {escape(figure.label)}: <b>{number(figure.value)}{escape(figure.unit)}</b>"
+
+
+def _weekly_change(current: Figure, previous: Figure) -> str:
+    delta = current.value - previous.value
+    if delta > 0:
+        trend = f"{number(delta)}{escape(current.unit)} 증가"
+    elif delta < 0:
+        trend = f"{number(-delta)}{escape(current.unit)} 감소"
+    else:
+        trend = "변동 없음"
+    return (f"• {escape(previous.label)}: {number(previous.value)}{escape(previous.unit)} "
+            f"→ 전주 대비 {trend}")
+
+
+def _body(announcement: Announcement) -> list[str]:
+    lines = []
+    previous = announcement.figure("covid_detections_prev")
+    current = announcement.figure("covid_detections")
+    for figure in announcement.figures:
+        if figure is previous:
+            continue
+        lines.append(_figure_line(figure))
+        if figure is current and previous is not None:
+            lines.append(_weekly_change(current, previous))
+    if announcement.note:
+        lines.append("")
+        lines.append(f"※ {escape(announcement.note)}")
+    source = SOURCE_NAMES.get(announcement.source, announcement.source)
+    lines.append(f'출처: <a href="{escape(announcement.url, quote=True)}">{escape(source)}</a>')
+    return lines
+
+
+def alert(announcement: Announcement) -> str:
+    """The alert sent to subscribers when a new announcement appears."""
+    head = f"🦠 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n"
+    return "\n".join([head] + _body(announcement))
+
+
+def correction(announcement: Announcement) -> str:
+    """The short notice sent once when the agency corrects an announcement's figures."""
+    head = (f"✏️ <b>정정</b>: {escape(announcement.period)} 발표 수치가 수정되었습니다.\n")
+    return "\n".join([head] + [_figure_line(f) for f in announcement.figures])
+
+
+def current_figures(announcement: Announcement | None, checked_at: datetime | None = None) -> str:
+    """The answer to /now: the latest stored announcement, or a plain 'nothing yet'."""
+    if announcement is None:
+        return NO_DATA_YET
+    text = f"📊 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n\n" + \
+        "\n".join(_body(announcement))
+    if checked_at is not None:
+        text += f"\n마지막 확인: {kst(checked_at)}"
+    return text
+
+
+def source_failing(source: str, error: str) -> str:
+    """Admin notice: the source started failing."""
+    return (f"🚨 <b>출처 확인 실패</b>: {escape(SOURCE_NAMES.get(source, source))}\n"
+            f"{escape(error)}\n복구되면 다시 알려 드립니다. 구독자에게는 아무것도 보내지 않았습니다.")
+
+
+def source_recovered(source: str) -> str:
+    """Admin notice: the source works again."""
+    return f"✅ <b>출처 복구</b>: {escape(SOURCE_NAMES.get(source, source))} 확인이 다시 정상입니다."
+
+
+def test_message(moment: datetime) -> str:
+    """The operator's test message (python -m coronabot send-test)."""
+    return f"🔔 코로나19 알림 봇 테스트 메시지입니다. ({kst(moment)})"
+
+
+def split(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Split a long text at line breaks into messages Telegram accepts."""
+    if len(text) <= limit:
+        return [text]
+    parts, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts

@@ -1,0 +1,85 @@
+"""The webhook's HTTP contract, independent of the web framework.
+
+``functions/webhook/main.py`` hands the request here. Telegram re-sends any
+update that is not answered with a 2xx, so everything short of a missing
+configuration answers 200, with a log line saying why nothing happened.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from typing import BinaryIO
+
+from . import config, log
+from .bot import Bot
+from .storage import Database
+from .telegram import Telegram
+from .updates import MalformedUpdate, parse
+
+MAX_UPDATE_BYTES = 256 * 1024
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+logger = log.get("coronabot.webhook")
+_bot: Bot | None = None
+
+
+def _get_bot(settings: config.Settings) -> Bot:
+    global _bot
+    if _bot is None:
+        telegram = Telegram(settings.telegram_token, settings.api_base) if settings.telegram_token else None
+        _bot = Bot(lambda: Database(settings), telegram, settings.bot_username)
+    return _bot
+
+
+def handle_request(method: str, headers: Mapping[str, str], body: BinaryIO,
+                   content_length: int | None) -> tuple[int, dict]:
+    """Answer one webhook call: (HTTP status, JSON body, possibly a Bot API method call)."""
+    if method != "POST":
+        return 405, {"error": "only POST"}
+    try:
+        settings = config.load()
+    except config.ConfigError as exc:
+        logger.error("webhook refuses updates: %s", exc)
+        return 503, {"error": "misconfigured"}
+    if not settings.webhook_secret:
+        logger.error("webhook refuses updates: TELEGRAM_WEBHOOK_SECRET is not set")
+        return 503, {"error": "misconfigured"}
+    given = headers.get(SECRET_HEADER) or ""
+    if not hmac.compare_digest(given.encode(), settings.webhook_secret.encode()):
+        logger.warning("webhook call with a missing or wrong secret token refused")
+        return 403, {"error": "forbidden"}
+    if content_length is not None and content_length > MAX_UPDATE_BYTES:
+        logger.warning("update ignored: body of %d bytes is over the %d-byte cap", content_length, MAX_UPDATE_BYTES)
+        return 200, {}
+    raw = body.read(MAX_UPDATE_BYTES + 1)
+    if len(raw) > MAX_UPDATE_BYTES:
+        logger.warning("update ignored: body is over the %d-byte cap", MAX_UPDATE_BYTES)
+        return 200, {}
+    try:
+        update = parse(json.loads(raw))
+    except (ValueError, MalformedUpdate) as exc:
+        logger.warning("update ignored: not a Telegram update (%s)", exc)
+        return 200, {}
+    fields = {"update_id": update.update_id}
+    bot = _get_bot(settings)
+    try:
+        outcome = bot.handle(update)
+    except Exception:
+        logger.exception("update failed unexpectedly", extra={"fields": fields})
+        return 200, {}
+    logger.info("update handled: %s", outcome.action, extra={"fields": fields})
+    if outcome.method_call is not None:
+        return 200, outcome.method_call
+    if len(outcome.replies) == 1:
+        return 200, {"method": "sendMessage", **outcome.replies[0].params()}
+    if outcome.replies:
+        if bot.telegram is None:
+            logger.error("TELEGRAM_TOKEN is not set: a multi-part reply cannot be sent", extra={"fields": fields})
+            return 200, {}
+        try:
+            bot.deliver(update.update_id, outcome)
+        except Exception as exc:
+            logger.error("reply could not be sent: %s", exc, extra={"fields": fields})
+    return 200, {}

@@ -1,0 +1,274 @@
+"""A fake Telegram Bot API server that records every call.
+
+Development and test tool. It answers ``/bot<TOKEN>/<method>`` like the real
+API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
+(telepot sends multipart), and records each call. Control paths:
+
+- ``GET /__calls`` (optionally ``?method=sendMessage``): the recorded calls;
+  ``DELETE /__calls`` forgets them.
+- ``POST /__updates``: a JSON list of Update objects queued for ``getUpdates``.
+- ``POST /__control``: behaviour switches, a JSON object with any of
+  ``latency_ms``, ``blocked`` (chat ids answered 403), ``deactivated``,
+  ``not_found`` (400 chat not found), ``flood`` (``{"every": N, "retry_after": S}``:
+  every Nth sendMessage answers 429), ``fail_5xx`` (the next N calls answer 502).
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.parser
+import email.policy
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+
+def parse_body(content_type: str, body: bytes) -> dict:
+    """Decode a Bot API request body into a flat dict of parameters."""
+    if not body:
+        return {}
+    if content_type.startswith("application/json"):
+        data = json.loads(body.decode("utf-8"))
+        return data if isinstance(data, dict) else {}
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    if content_type.startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+        fields = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            fields[name] = payload.decode("utf-8", errors="replace")
+        return fields
+    return {}
+
+
+def coerce(params: dict) -> dict:
+    """Turn telepot's string forms ('True', JSON lists) back into values."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, str):
+            if value in ("True", "true"):
+                value = True
+            elif value in ("False", "false"):
+                value = False
+            elif value[:1] in ("[", "{"):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+        out[key] = value
+    return out
+
+
+class FakeTelegram:
+    """State shared by the handler threads."""
+
+    def __init__(self, token: str, username: str):
+        self.token = token
+        self.username = username
+        self.lock = threading.Lock()
+        self.calls: list[dict] = []
+        self.updates: list[dict] = []
+        self.updates_ready = threading.Condition(self.lock)
+        self.next_message_id = 1000
+        self.send_count = 0
+        self.control: dict = {}
+        self.webhook: dict = {}
+        self.commands: list = []
+
+    def answer(self, method: str, params: dict) -> tuple[int, dict]:
+        latency = self.control.get("latency_ms", 0)
+        if latency:
+            time.sleep(latency / 1000)
+        with self.lock:
+            self.calls.append({"method": method, "params": params, "time": time.time()})
+            if self.control.get("fail_5xx", 0) > 0:
+                self.control["fail_5xx"] -= 1
+                return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        handler = getattr(self, "m_" + method, None)
+        if handler is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+        return handler(params)
+
+    @staticmethod
+    def ok(result):
+        return 200, {"ok": True, "result": result}
+
+    def m_getMe(self, params):
+        return self.ok({"id": 7000000001, "is_bot": True, "first_name": "코로나봇",
+                        "username": self.username, "can_join_groups": True})
+
+    def m_sendMessage(self, params):
+        chat_id = str(params.get("chat_id", ""))
+        text = params.get("text")
+        if not chat_id or not text:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
+        if len(str(text)) > 4096:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+        control = self.control
+        if chat_id in map(str, control.get("blocked", [])):
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        if chat_id in map(str, control.get("deactivated", [])):
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: user is deactivated"}
+        if chat_id in map(str, control.get("not_found", [])):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+        with self.lock:
+            self.send_count += 1
+            flood = control.get("flood")
+            if flood and self.send_count % int(flood["every"]) == 0:
+                retry_after = int(flood.get("retry_after", 1))
+                return 429, {"ok": False, "error_code": 429,
+                             "description": f"Too Many Requests: retry after {retry_after}",
+                             "parameters": {"retry_after": retry_after}}
+            self.next_message_id += 1
+            message_id = self.next_message_id
+        return self.ok({"message_id": message_id, "date": int(time.time()),
+                        "chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id},
+                        "text": text})
+
+    def m_getUpdates(self, params):
+        offset = int(params.get("offset") or 0)
+        timeout = min(float(params.get("timeout") or 0), 5.0)
+        deadline = time.time() + timeout
+        with self.updates_ready:
+            if offset:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while not self.updates and time.time() < deadline:
+                self.updates_ready.wait(deadline - time.time())
+            limit = int(params.get("limit") or 100)
+            return self.ok(self.updates[:limit])
+
+    def m_setWebhook(self, params):
+        self.webhook = {"url": params.get("url", ""), "secret_token": params.get("secret_token"),
+                        "allowed_updates": params.get("allowed_updates")}
+        return self.ok(True)
+
+    def m_deleteWebhook(self, params):
+        self.webhook = {}
+        return self.ok(True)
+
+    def m_getWebhookInfo(self, params):
+        info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+        if self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return self.ok(info)
+
+    def m_setMyCommands(self, params):
+        self.commands = params.get("commands") or []
+        return self.ok(True)
+
+    def m_getMyCommands(self, params):
+        return self.ok(self.commands)
+
+    def m_answerCallbackQuery(self, params):
+        return self.ok(True)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fake: FakeTelegram
+
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+    def _send(self, status: int, body) -> None:
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_POST(self):
+        self._route("POST")
+
+    def do_DELETE(self):
+        self._route("DELETE")
+
+    def _route(self, verb: str) -> None:
+        path, _, query = self.path.partition("?")
+        body = self._body()
+        fake = self.fake
+        try:
+            if path == "/__calls":
+                if verb == "DELETE":
+                    with fake.lock:
+                        fake.calls.clear()
+                        fake.send_count = 0
+                    return self._send(200, {"ok": True})
+                wanted = dict(parse_qsl(query)).get("method")
+                with fake.lock:
+                    calls = [c for c in fake.calls if not wanted or c["method"] == wanted]
+                return self._send(200, calls)
+            if path == "/__updates":
+                with fake.updates_ready:
+                    fake.updates.extend(json.loads(body))
+                    fake.updates_ready.notify_all()
+                return self._send(200, {"ok": True})
+            if path == "/__control":
+                with fake.lock:
+                    fake.control = json.loads(body) if body else {}
+                return self._send(200, {"ok": True})
+            parts = path.strip("/").split("/")
+            if len(parts) != 2 or not parts[0].startswith("bot"):
+                return self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            if parts[0][3:] != fake.token:
+                return self._send(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+            params = dict(parse_qsl(query))
+            params.update(parse_body(self.headers.get("Content-Type", ""), body))
+            status, answer = fake.answer(parts[1], coerce(params))
+            self._send(status, answer)
+        except (ValueError, KeyError) as exc:
+            self._send(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
+
+
+def make_server(host: str, port: int, token: str, username: str) -> ThreadingHTTPServer:
+    fake = FakeTelegram(token, username)
+    handler = type("BoundHandler", (Handler,), {"fake": fake})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    server.fake = fake
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("FAKE_TELEGRAM_PORT", "8081")))
+    parser.add_argument("--token", default=os.environ.get("TELEGRAM_TOKEN", ""))
+    parser.add_argument("--username", default=os.environ.get("TELEGRAM_BOT_USERNAME", "coronabot_test_bot"))
+    parser.add_argument("--latency-ms", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not args.token:
+        parser.error("--token (or TELEGRAM_TOKEN) is required")
+    server = make_server(args.host, args.port, args.token, args.username)
+    server.fake.control = {"latency_ms": args.latency_ms}
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    print(json.dumps({"severity": "INFO",
+                      "message": f"fake Telegram Bot API on http://{args.host}:{server.server_address[1]}"}),
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
