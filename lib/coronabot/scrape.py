@@ -1,0 +1,215 @@
+"""One scrape tick: read the source, decide whether an announcement is new, record it, alert once.
+
+Called by the ``scrape`` Cloud Function (Cloud Scheduler), the local runner
+and ``python -m coronabot scrape-once``. A tick is idempotent and does not
+depend on when it runs: each announcement is identified by its own date or
+week, an older or already-alerted one is never sent, and one broadcaster per
+announcement is guaranteed by a leased claim in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from . import config, log, sources, texts
+from .announcement import Announcement
+from .broadcast import send_all, worker_count
+from .sources import SourceError, SourceHttp
+from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
+from .telegram import Telegram, TelegramError
+
+logger = log.get("coronabot.scrape")
+
+FETCH_FAILURES_BEFORE_NOTICE = 3
+PRUNE_INTERVAL_SECONDS = 24 * 3600
+HTTP_STATUS = {"unchanged": 200, "alerted": 200, "corrected": 200, "resumed": 200, "error": 502}
+
+
+def _summary(status: str, source: str, announcement: str | None = None, **counts) -> dict:
+    summary = {"status": status, "source": source, "announcement": announcement,
+               "sent": 0, "failed": 0, "removed": 0, "pending": 0}
+    summary.update(counts)
+    return summary
+
+
+def _resumed_or_unchanged(resumed: dict) -> str:
+    return "resumed" if resumed and not resumed.get("busy") else "unchanged"
+
+
+class Ticker:
+    """Holds the clients of one process (kept warm between Cloud Function invocations)."""
+
+    def __init__(self, settings: config.Settings, db: Database | None = None, telegram: Telegram | None = None,
+                 http: SourceHttp | None = None):
+        self.settings = settings
+        self.source = sources.get(settings.source)
+        self.db = db or Database(settings)
+        self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
+                                             pool_size=worker_count(settings.broadcast_rate))
+        self.http = http or SourceHttp(settings.source_base_url, settings.source_timeout)
+
+    # -- the tick ------------------------------------------------------------------------------
+    def tick(self, now: datetime | None = None) -> dict:
+        """Run one tick and return its summary (also stored as state/last_tick)."""
+        now = now or datetime.now(timezone.utc)
+        name = self.settings.source
+        state = self.db.state()
+        caches = state.get("source_cache") or {}
+        cache = dict(caches.get(name) or {})
+        changes: dict = {}
+        try:
+            announcement = self.source.fetch(self.http, cache, now.astimezone(texts.KST))
+            if announcement is not None:
+                sources.check(announcement, state.get("latest"))
+        except SourceError as exc:
+            summary = _summary("error", name, error=f"{exc.kind}: {exc}")
+            logger.error("source failed: %s", exc, extra={"fields": {"source": name, "kind": exc.kind}})
+            changes.update(self._health_failed(state.get("health") or {}, exc, now))
+            summary.update(self._resume(state))
+            summary["status"] = "error"
+            return self._finish(summary, changes, now)
+        if state.get("health"):
+            changes.update(self._health_recovered(state["health"]))
+        if cache != (caches.get(name) or {}):
+            changes[f"state/source_cache/{name}"] = cache
+        summary = self._decide(state, announcement, now)
+        if self._prune_due(state, now):
+            changes["state/pruned_at"] = now.timestamp()
+            self.db.prune_handled_updates(now.timestamp())
+        return self._finish(summary, changes, now)
+
+    def _finish(self, summary: dict, changes: dict, now: datetime) -> dict:
+        summary["at"] = now.astimezone(texts.KST).isoformat(timespec="seconds")
+        changes["state/last_tick"] = summary
+        self.db.update(changes)
+        log_fields = {k: v for k, v in summary.items() if v not in (None, 0)}
+        logger.info("tick %s", summary["status"], extra={"fields": log_fields})
+        return summary
+
+    def _decide(self, state: dict, announcement: Announcement | None, now: datetime) -> dict:
+        name = self.settings.source
+        latest = state.get("latest")
+        if announcement is None:
+            resumed = self._resume(state)
+            return _summary(_resumed_or_unchanged(resumed), name, latest.get("id") if latest else None, **resumed)
+        same_source = bool(latest) and latest.get("source") == name
+        if same_source and announcement.order < latest.get("order", ""):
+            logger.info("source shows an older announcement than the last recorded; not new",
+                        extra={"fields": {"announcement": announcement.id, "latest": latest.get("id")}})
+            kind = None
+        elif not same_source or announcement.order > latest.get("order", ""):
+            kind = "alert"
+        elif announcement.digest() != latest.get("digest"):
+            kind = "correction"
+        else:
+            kind = None
+        if kind is None:
+            resumed = self._resume(state)
+            return _summary(_resumed_or_unchanged(resumed), name, announcement.id, **resumed)
+        return self._announce(state, announcement, kind, now)
+
+    def _announce(self, state: dict, announcement: Announcement, kind: str, now: datetime) -> dict:
+        name = self.settings.source
+        record = dict(announcement.to_record(), recorded_at=now.astimezone(texts.KST).isoformat(timespec="seconds"))
+        if kind == "alert":
+            key, text = f"{name}_{announcement.id}", texts.alert(announcement)
+        else:
+            key, text = f"{name}_{announcement.id}_fix_{announcement.digest()}", texts.correction(announcement)
+        pointer = {"key": key, "kind": kind, "announcement": announcement.id}
+        first = self._resume(state, unless_key=key)
+        self.db.update({"state/latest": record, f"history/{name}/{announcement.id}": record,
+                        "state/broadcast": pointer})
+        logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
+                    extra={"fields": {"announcement": announcement.id, "broadcast": key}})
+        result = self._broadcast(pointer, text, announcement.id)
+        status = {"alert": "alerted", "correction": "corrected"}[kind]
+        summary = _summary(status, name, announcement.id, **result)
+        if first:
+            summary["resumed_earlier"] = first
+        return summary
+
+    # -- broadcasting --------------------------------------------------------------------------
+    def _resume(self, state: dict, unless_key: str | None = None) -> dict:
+        pointer = state.get("broadcast")
+        if not isinstance(pointer, dict) or not pointer.get("key") or pointer["key"] == unless_key:
+            return {}
+        logger.info("resuming an unfinished broadcast", extra={"fields": {"broadcast": pointer["key"]}})
+        return self._broadcast(pointer, None, pointer.get("announcement"))
+
+    def _broadcast(self, pointer: dict, text: str | None, announcement_id: str | None) -> dict:
+        """Claim the broadcast and send to everyone the ledger does not record yet."""
+        key = pointer["key"]
+        owner = new_owner_id()
+        meta = {"kind": pointer.get("kind"), "announcement": announcement_id}
+        if text is not None:
+            meta["text"] = text
+        try:
+            claimed = self.db.claim_broadcast(key, owner, self.settings.lease_seconds, meta)
+        except Busy:
+            logger.info("another run is broadcasting this announcement", extra={"fields": {"broadcast": key}})
+            return {"busy": True}
+        except AlreadyDone:
+            self.db.update({"state/broadcast": None})
+            return {}
+        text = claimed.get("text") or text
+        if not text:
+            logger.error("broadcast has no text; dropping it", extra={"fields": {"broadcast": key}})
+            self.db.update({"state/broadcast": None, f"broadcasts/{key}/done": True})
+            return {}
+        done = self.db.ledger(key)
+        recipients = [chat for chat in self.db.subscriber_ids() if chat not in done]
+        finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
+                  f"broadcasts/{key}/finished_at": datetime.now(timezone.utc).timestamp(), "state/broadcast": None}
+        result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
+                          rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
+                          lease_seconds=self.settings.lease_seconds, finish=finish)
+        return {"sent": result.sent, "failed": result.failed, "removed": result.removed,
+                "pending": result.pending, "broadcast": key}
+
+    # -- admin notices -------------------------------------------------------------------------
+    def _health_failed(self, health: dict, exc: SourceError, now: datetime) -> dict:
+        streak = int(health.get("streak", 0)) + 1
+        failing = bool(health.get("failing"))
+        should_fail = exc.kind != "fetch" or streak >= FETCH_FAILURES_BEFORE_NOTICE
+        if should_fail and not failing:
+            self._notify_admins(texts.source_failing(self.settings.source, f"{exc.kind}: {exc}"))
+            failing = True
+        since = health.get("since") or now.astimezone(texts.KST).isoformat(timespec="seconds")
+        return {"state/health": {"streak": streak, "failing": failing, "since": since, "error": f"{exc.kind}: {exc}"}}
+
+    def _health_recovered(self, health: dict) -> dict:
+        if health.get("failing"):
+            self._notify_admins(texts.source_recovered(self.settings.source))
+        return {"state/health": None}
+
+    def _notify_admins(self, text: str) -> None:
+        for chat_id in self.settings.admin_chat_ids:
+            try:
+                self.telegram.send_message(chat_id, text)
+            except TelegramError as exc:
+                logger.error("admin notice not delivered: %s", exc, extra={"fields": {"chat_id": chat_id}})
+
+    @staticmethod
+    def _prune_due(state: dict, now: datetime) -> bool:
+        return now.timestamp() - float(state.get("pruned_at") or 0) > PRUNE_INTERVAL_SECONDS
+
+
+_ticker: Ticker | None = None
+
+
+def handle_request(method: str) -> tuple[int, dict]:
+    """The scrape function's HTTP contract: run a tick, answer its JSON summary and a telling status."""
+    global _ticker
+    if method not in ("POST", "GET"):
+        return 405, {"error": "use POST"}
+    try:
+        if _ticker is None:
+            _ticker = Ticker(config.load())
+        summary = _ticker.tick()
+    except (config.ConfigError, ValueError) as exc:
+        logger.error("scrape is misconfigured: %s", exc)
+        return 500, {"status": "error", "error": f"configuration: {exc}"}
+    except DatabaseError as exc:
+        logger.error("database unavailable: %s", exc)
+        return 503, {"status": "error", "error": "database unavailable"}
+    return HTTP_STATUS[summary["status"]], summary

@@ -1,0 +1,65 @@
+"""The public data portal's COVID-19 infection state API (getCovid19InfStateJson, XML despite the name).
+
+It publishes cumulative figures only (decideCnt, deathCnt) for each stateDt; the
+bot reports them as published and never computes a daily number from them.
+Needs the portal's service key in ``DATA_PORTAL_SERVICE_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from datetime import date, datetime, timedelta
+
+from ..announcement import Announcement, Figure
+from ._errors import FetchError, LayoutError, parse_count
+from ._http import SourceHttp
+
+NAME = "data-portal"
+OFFICIAL_URL = "http://openapi.data.go.kr/openapi/service/rest/Covid19/getCovid19InfStateJson"
+
+
+def parse(xml: str | bytes) -> Announcement:
+    """The item with the newest stateDt."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise LayoutError(f"answer is not XML ({exc})") from None
+    code = root.findtext("header/resultCode")
+    if code is None:
+        raise LayoutError("header/resultCode is missing")
+    if code.strip() != "00":
+        raise FetchError(f"API error {code.strip()}: {root.findtext('header/resultMsg', '').strip()}")
+    items = root.findall("body/items/item")
+    if not items:
+        raise LayoutError("body/items has no item")
+    newest = max(items, key=lambda item: (item.findtext("stateDt") or "").strip())
+    raw_date = (newest.findtext("stateDt") or "").strip()
+    try:
+        as_of = datetime.strptime(raw_date, "%Y%m%d").date()
+    except ValueError:
+        raise LayoutError(f"stateDt {raw_date!r} is not a YYYYMMDD date") from None
+    figures = (
+        Figure("confirmed_total", "누적 확진자", parse_count(newest.findtext("decideCnt"), "decideCnt"), "cumulative"),
+        Figure("deaths_total", "누적 사망자", parse_count(newest.findtext("deathCnt"), "deathCnt"), "cumulative"),
+    )
+    return _announcement(as_of, figures)
+
+
+def _announcement(as_of: date, figures: tuple[Figure, ...]) -> Announcement:
+    return Announcement(
+        source=NAME, id=as_of.isoformat(), order=as_of.isoformat(),
+        period=f"{as_of.year}년 {as_of.month}월 {as_of.day}일 0시 기준", figures=figures,
+        url=OFFICIAL_URL, headline="코로나19 감염 현황 (공공데이터포털)",
+    )
+
+
+def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
+    """GET the last few days' items; the service key comes from the environment only."""
+    key = os.environ.get("DATA_PORTAL_SERVICE_KEY", "").strip()
+    if not key:
+        raise FetchError("DATA_PORTAL_SERVICE_KEY is not set")
+    params = {"serviceKey": key, "pageNo": "1", "numOfRows": "10",
+              "startCreateDt": (now - timedelta(days=3)).strftime("%Y%m%d"), "endCreateDt": now.strftime("%Y%m%d")}
+    response = http.request("GET", OFFICIAL_URL, expect="xml", params=params)
+    return parse(response.content) if response is not None else None

@@ -1,0 +1,108 @@
+"""KDCA disease portal: weekly sentinel surveillance of acute respiratory infection pathogens.
+
+Since 2023-08-31 COVID-19 is reported weekly from sentinel sites. The portal's
+``ariListAjax.do`` answers JSON with one row per week; the COVID-19 column is
+found by its caption, never by its position.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from ..announcement import Announcement, Figure
+from ._errors import FetchError, LayoutError, UnexpectedPageError, parse_count
+from ._http import SourceHttp
+
+NAME = "kdca-sentinel"
+PAGE_URL = "https://dportal.kdca.go.kr/pot/is/st/ari.do"
+OFFICIAL_URL = "https://dportal.kdca.go.kr/pot/is/st/ariListAjax.do"
+COVID_CAPTION = re.compile(r"코로나19.*바이러스")
+NOTE = ("전국 표본감시기관의 급성호흡기감염증 환자 검체에서 검출된 코로나19 바이러스 건수입니다. "
+        "전체 확진자 수가 아닙니다.")
+
+
+def query(now: datetime) -> dict:
+    """Form fields asking for the last several weeks, across a year boundary if needed."""
+    start = now - timedelta(weeks=6)
+    end_week = min(53, now.isocalendar().week + 1)
+    return {"startYear": str(start.year), "startWeek": f"{max(1, start.isocalendar().week):02d}",
+            "endYear": str(now.year), "endWeek": f"{end_week:02d}",
+            "dayCheck": "1", "infectiousGubun": "", "subInfectious": "", "age": ""}
+
+
+def _covid_column(value: dict) -> str:
+    captions = value.get("captionList")
+    if not isinstance(captions, list) or not captions:
+        raise LayoutError("captionList is missing or empty")
+    matches = [i for i, caption in enumerate(captions) if isinstance(caption, str) and COVID_CAPTION.search(caption)]
+    if len(matches) != 1:
+        raise LayoutError(f"no single COVID-19 caption (코로나19 … 바이러스) in captionList {captions}")
+    return f"COLUMN{matches[0] + 1}"
+
+
+def parse(data: object) -> Announcement:
+    """The latest week with a COVID-19 figure, and the week before it."""
+    if not isinstance(data, dict) or data.get("result") is not True or not isinstance(data.get("value"), dict):
+        raise LayoutError("answer is not {result: true, value: {...}}")
+    value = data["value"]
+    column = _covid_column(value)
+    rows = value.get("data")
+    if not isinstance(rows, list) or not rows:
+        raise LayoutError("data table is empty")
+    weeks = {}
+    for row in rows:
+        if not isinstance(row, dict):
+            raise LayoutError("a data row is not an object")
+        try:
+            year, week = int(row["TITLE"]), int(row["SUBTITLE"])
+        except (KeyError, TypeError, ValueError):
+            raise LayoutError(f"row without a year/week (TITLE/SUBTITLE): {row.get('TITLE')!r}/"
+                              f"{row.get('SUBTITLE')!r}") from None
+        if str(row.get(column, "")).strip() in ("", "-", "--"):
+            continue
+        weeks[(year, week)] = parse_count(row.get(column), f"{year}-W{week:02d} 코로나19 {column}")
+    if not weeks:
+        raise LayoutError(f"no week has a COVID-19 value in {column}")
+    year, week = max(weeks)
+    figures = [Figure("covid_detections", "코로나19 바이러스 검출(이번 주)", weeks[(year, week)], "weekly", "건")]
+    previous = (year, week - 1) if week > 1 else max((k for k in weeks if k[0] == year - 1), default=None)
+    if previous in weeks:
+        figures.append(Figure("covid_detections_prev", "지난주 검출", weeks[previous], "weekly", "건"))
+    return Announcement(
+        source=NAME, id=f"{year}-W{week:02d}", order=f"{year}-W{week:02d}",
+        period=f"{year}년 {week}주차 (주간 표본감시)", figures=tuple(figures), url=PAGE_URL,
+        headline="코로나19 표본감시 주간 발표", note=NOTE,
+    )
+
+
+def _post(http: SourceHttp, now: datetime) -> object:
+    response = http.request("POST", OFFICIAL_URL, expect="json", data=query(now),
+                            headers={"Referer": http.url(PAGE_URL), "X-Requested-With": "XMLHttpRequest"})
+    try:
+        return response.json()
+    except ValueError:
+        raise FetchError(f"POST {OFFICIAL_URL}: answer is not JSON") from None
+
+
+def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
+    """POST the weekly query; GET the portal page first for a session cookie when there is none.
+
+    The cookie is kept in ``cache`` (stored with the scraper state), so a tick
+    with a live session makes one request; an expired session costs one retry.
+    """
+    if not http.session.cookies and cache.get("cookies"):
+        http.session.cookies.update(cache["cookies"])
+    fresh = not http.session.cookies
+    if fresh:
+        http.request("GET", PAGE_URL, expect="html")
+    try:
+        data = _post(http, now)
+    except UnexpectedPageError:
+        if fresh:
+            raise
+        http.session.cookies.clear()
+        http.request("GET", PAGE_URL, expect="html")
+        data = _post(http, now)
+    cache["cookies"] = http.session.cookies.get_dict()
+    return parse(data)

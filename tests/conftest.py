@@ -1,0 +1,275 @@
+"""Real servers on loopback for the tests: the local Realtime Database, a fake Telegram Bot API,
+a stand-in for the official sources, and the two functions under functions-framework.
+
+Every server is a real process started once per session; each test starts from
+an empty database and a fresh call record. Set FIREBASE_DATABASE_EMULATOR_HOST
+(for example under ``firebase emulators:exec``) to run against another emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NAMESPACE = "coronabot-test-default-rtdb"
+DATABASE_URL = f"https://{NAMESPACE}.firebaseio.com"
+BOT_USERNAME = "CoronaAlertTestBot"
+PRIVATE_CHAT = 1544010213
+GROUP_CHAT = -1001234567890
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method: str, url: str, body: object = None, headers: dict | None = None, raw: bytes | None = None,
+         timeout: float = 30) -> tuple[int, object, dict]:
+    """One HTTP request; returns (status, decoded JSON or text, headers)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None and "Content-Type" not in (headers or {}):
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, payload, got = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        status, payload, got = exc.code, exc.read(), dict(exc.headers)
+    text = payload.decode("utf-8", errors="replace")
+    try:
+        return status, json.loads(text) if text else None, got
+    except ValueError:
+        return status, text, got
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port}:\n{log.read_text()[-3000:]}")
+
+
+class Process:
+    """A server process with its log file; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, args: list[str], port: int, log: Path, env: dict | None = None):
+        self.port, self.log, self.args = port, log, args
+        self.url = f"http://127.0.0.1:{port}"
+        self._log_handle = open(log, "ab")
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env or os.environ.copy(), stdout=self._log_handle,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_port(port, self.proc, log)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._log_handle.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+class Database:
+    """REST access to the test database, for arranging and checking state."""
+
+    def __init__(self, host: str, own_emulator: bool):
+        self.base = f"http://{host}"
+        self.own_emulator = own_emulator
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.strip('/')}.json?ns={NAMESPACE}"
+
+    def get(self, path: str = ""):
+        return http("GET", self.url(path), headers={"Authorization": "Bearer owner"})[1]
+
+    def put(self, path: str, value) -> None:
+        status, body, _ = http("PUT", self.url(path), value, headers={"Authorization": "Bearer owner"})
+        assert status == 200, body
+
+    def reset(self) -> None:
+        if self.own_emulator:
+            http("POST", f"{self.base}/__emulator/reset")
+        else:
+            http("DELETE", self.url(""), headers={"Authorization": "Bearer owner"})
+
+    def stats(self) -> dict:
+        if not self.own_emulator:
+            pytest.skip("request counts need the project's own emulator")
+        return http("GET", f"{self.base}/__emulator/stats")[1]
+
+
+class FakeTelegram:
+    def __init__(self, url: str, token: str):
+        self.url, self.token = url, token
+
+    def calls(self, method: str | None = None) -> list[dict]:
+        return http("GET", f"{self.url}/__calls" + (f"?method={method}" if method else ""))[1]
+
+    def sent(self) -> list[dict]:
+        return [c["params"] for c in self.calls("sendMessage")]
+
+    def control(self, **switches) -> None:
+        http("POST", f"{self.url}/__control", switches)
+
+    def queue_updates(self, updates: list[dict]) -> None:
+        http("POST", f"{self.url}/__updates", updates)
+
+    def reset(self) -> None:
+        http("DELETE", f"{self.url}/__calls")
+        self.control()
+
+
+class Sources:
+    def __init__(self, url: str):
+        self.url = url
+
+    def serve(self, name: str, content: bytes | str) -> None:
+        http("PUT", f"{self.url}/__content/{name}", raw=content.encode() if isinstance(content, str) else content)
+
+    def mode(self, **mode) -> None:
+        http("POST", f"{self.url}/__mode", mode)
+
+    def requests(self) -> list[dict]:
+        return http("GET", f"{self.url}/__requests")[1]
+
+    def reset(self) -> None:
+        self.mode()
+        for name, file in (("kdca", "kdca-dportal-ari-ListAjax-2026-w35-w39.json"),
+                           ("mohw", "mohw-bdBoardList_Real-brdGubun11-2021-06-05.html"),
+                           ("portal", "api-getCovid19InfStateJson-2021-07-22-pretty-extracted.xml")):
+            self.serve(name, (FIXTURES / file).read_bytes())
+
+
+@pytest.fixture(scope="session")
+def logs_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def token() -> str:
+    """A bot token made for this run only; tests check it never reaches a log line."""
+    return f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
+
+
+@pytest.fixture(scope="session")
+def webhook_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="session")
+def database_server(logs_dir):
+    external = os.environ.get("FIREBASE_DATABASE_EMULATOR_HOST")
+    if external:
+        yield Database(external, own_emulator=False)
+        return
+    port = free_port()
+    process = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(port)], port,
+                      logs_dir / "rtdb.log")
+    yield Database(f"127.0.0.1:{port}", own_emulator=True)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def telegram_server(logs_dir, token):
+    port = free_port()
+    process = Process([sys.executable, "tools/fake_telegram.py", "--port", str(port), "--token", token,
+                       "--username", BOT_USERNAME], port, logs_dir / "telegram.log")
+    yield FakeTelegram(process.url, token)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def source_server(logs_dir):
+    port = free_port()
+    process = Process([sys.executable, "tools/source_server.py", "--port", str(port)], port,
+                      logs_dir / "sources.log")
+    yield Sources(process.url)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def bot_env(database_server, telegram_server, source_server, token, webhook_secret) -> dict:
+    """The environment the product runs with in the tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIREBASE_", "SOURCE"))}
+    env.update({
+        "TELEGRAM_TOKEN": token,
+        "TELEGRAM_WEBHOOK_SECRET": webhook_secret,
+        "TELEGRAM_API_BASE": telegram_server.url,
+        "TELEGRAM_BOT_USERNAME": BOT_USERNAME,
+        "FIREBASE_DATABASE_URL": DATABASE_URL,
+        "FIREBASE_DATABASE_EMULATOR_HOST": database_server.base.removeprefix("http://"),
+        "SOURCE": "kdca-sentinel",
+        "SOURCE_BASE_URL": source_server.url,
+        "SOURCE_TIMEOUT": "2",
+        "ADMIN_CHAT_IDS": "1700000001",
+        "BROADCAST_RATE": "200",
+        "BROADCAST_LEASE_SECONDS": "3",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def start_function(name: str, env: dict, logs_dir: Path) -> Process:
+    port = free_port()
+    executable = Path(sys.executable).with_name("functions-framework")
+    return Process([str(executable), "--source", f"functions/{name}/main.py", "--target", name,
+                    "--host", "127.0.0.1", "--port", str(port)], port, logs_dir / f"{name}.log", env)
+
+
+@pytest.fixture(scope="session")
+def webhook_function(bot_env, logs_dir):
+    process = start_function("webhook", bot_env, logs_dir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def scrape_function(bot_env, logs_dir):
+    process = start_function("scrape", bot_env, logs_dir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def servers(database_server, telegram_server, source_server):
+    """A clean slate: empty database, no recorded calls, samples served as saved."""
+    database_server.reset()
+    telegram_server.reset()
+    source_server.reset()
+    return database_server, telegram_server, source_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_token_in_logs(request, logs_dir, token, webhook_secret):
+    """After the whole session: no captured log line of any process holds the token or the secret."""
+    yield
+    for log in logs_dir.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert token not in text, f"bot token leaked into {log.name}"
+        assert token.split(":")[1] not in text, f"bot token leaked into {log.name}"
+        assert webhook_secret not in text, f"webhook secret leaked into {log.name}"

@@ -1,0 +1,236 @@
+"""The webhook under functions-framework, with the local database and the fake Telegram server."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, http
+
+_update_ids = itertools.count(700_000_001)
+
+
+def message(text: str | None, chat_id: int = PRIVATE_CHAT, first_name: str = "지민", kind: str = "message",
+            update_id: int | None = None, **extra) -> dict:
+    chat_type = "private" if chat_id > 0 else "supergroup"
+    body = {"message_id": 42, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type}, **extra}
+    if kind == "message":
+        body["from"] = {"id": 1544010213, "is_bot": False, "first_name": first_name}
+    else:
+        body["chat"]["type"] = "channel"
+    if text is not None:
+        body["text"] = text
+        if text.startswith("/"):
+            body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id or next(_update_ids), kind: body}
+
+
+@pytest.fixture
+def post(webhook_function, webhook_secret, servers):
+    def send(update, secret: str | None = webhook_secret, raw: bytes | None = None, method: str = "POST"):
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        data = raw if raw is not None else json.dumps(update).encode()
+        status, body, _ = http(method, webhook_function.url, headers=headers,
+                               raw=data if method == "POST" else None)
+        return status, body
+    return send
+
+
+def test_help_rides_the_response_body_without_database_or_telegram(post, servers):
+    db, telegram, _ = servers
+    before = db.stats()
+    for text in ("/help", "/start", "도움말"):
+        status, body = post(message(text))
+        assert status == 200
+        assert body["method"] == "sendMessage" and body["chat_id"] == PRIVATE_CHAT
+        assert body["parse_mode"] == "HTML" and "/subscribe" in body["text"] and "/now" in body["text"]
+    assert db.stats() == before
+    assert telegram.calls() == []
+
+
+def test_subscribe_then_already_subscribed_then_unsubscribe(post, servers):
+    db, telegram, _ = servers
+    status, body = post(message("/subscribe"))
+    assert status == 200 and "등록했습니다" in body["text"]
+    record = db.get(f"subscribers/{PRIVATE_CHAT}")
+    assert record["chat_type"] == "private" and record["since"].endswith("+09:00")
+    status, body = post(message("구독"))
+    assert "이미" in body["text"] and "등록되어 있습니다" in body["text"]
+    status, body = post(message("/코로나 알림 취소"))
+    assert "취소했습니다" in body["text"]
+    assert db.get(f"subscribers/{PRIVATE_CHAT}") is None
+    status, body = post(message("알림 취소"))
+    assert "등록된 알림이 없습니다" in body["text"]
+    assert telegram.calls() == []
+
+
+@pytest.mark.parametrize("text", ["/subscribe", "/코로나 알림 등록", "알림 등록", "구독", "/subscribe@" + BOT_USERNAME])
+def test_every_subscribe_form_subscribes(post, servers, text):
+    db, _, _ = servers
+    status, body = post(message(text))
+    assert status == 200 and "등록했습니다" in body["text"]
+    assert db.get(f"subscribers/{PRIVATE_CHAT}") is not None
+
+
+def test_subscribe_costs_one_read_and_one_write(post, servers):
+    db, _, _ = servers
+    before = db.stats()
+    post(message("/subscribe"))
+    after = db.stats()
+    assert after.get("GET", 0) - before.get("GET", 0) == 1
+    writes = sum(after.get(m, 0) - before.get(m, 0) for m in ("PUT", "PATCH", "POST", "DELETE"))
+    assert writes == 1
+
+
+def test_group_commands_and_commands_for_other_bots(post, servers):
+    db, telegram, _ = servers
+    status, body = post(message(f"/subscribe@{BOT_USERNAME}", chat_id=GROUP_CHAT))
+    assert status == 200 and body["chat_id"] == GROUP_CHAT
+    assert body["reply_parameters"]["message_id"] == 42
+    assert db.get(f"subscribers/{GROUP_CHAT}")["chat_type"] == "supergroup"
+    status, body = post(message("/subscribe@SomeOtherBot", chat_id=GROUP_CHAT))
+    assert status == 200 and body == {}
+    status, body = post(message("/weather", chat_id=GROUP_CHAT))
+    assert status == 200 and body == {}, "unknown commands without @ in groups may be for other bots"
+    status, body = post(message(f"/weather@{BOT_USERNAME}", chat_id=GROUP_CHAT))
+    assert "잘못된 명령어입니다" in body["text"]
+    status, body = post(message("오늘 확진자 몇 명?", chat_id=GROUP_CHAT))
+    assert body == {}, "chatter in groups is not answered"
+
+
+def test_unknown_command_escapes_the_first_name(post, servers):
+    status, body = post(message("/foo", first_name="<b>Kim</b> & Lee"))
+    assert status == 200
+    assert "잘못된 명령어입니다" in body["text"]
+    assert "&lt;b&gt;Kim&lt;/b&gt; &amp; Lee님" in body["text"]
+    assert "<b>Kim</b>" not in body["text"]
+
+
+def test_now_without_data_and_with_data(post, servers):
+    db, _, _ = servers
+    status, body = post(message("/now"))
+    assert "아직 저장된 발표 수치가 없습니다" in body["text"]
+    db.put("state/latest", {
+        "source": "mohw-daily", "id": "2021-06-05", "order": "2021-06-05", "period": "2021년 6월 5일 0시 기준",
+        "figures": [
+            {"key": "confirmed_total", "label": "누적 확진자", "value": 143596, "kind": "cumulative", "unit": "명"},
+            {"key": "confirmed_new", "label": "신규 확진자(전일 대비)", "value": 744, "kind": "new", "unit": "명"},
+        ],
+        "url": "http://ncov.mohw.go.kr/bdBoardList_Real.do?brdId=1&brdGubun=11", "headline": "코로나19 국내 발생 현황",
+        "note": "", "digest": "x",
+    })
+    for text in ("/now", "/today", "/현재코로나정보", "오늘 확진자 몇 명?", "코로나 현황"):
+        status, body = post(message(text))
+        assert "누적 확진자: <b>143,596명</b>" in body["text"], text
+        assert "신규 확진자(전일 대비): <b>744명</b>" in body["text"]
+        assert "2021년 6월 5일 0시 기준" in body["text"]
+        assert "brdId=1&amp;brdGubun=11" in body["text"]
+
+
+def test_about(post, servers):
+    for text in ("/about", "/제작자"):
+        status, body = post(message(text))
+        assert "질병관리청" in body["text"] and "출처" in body["text"]
+
+
+def test_redelivered_subscribe_has_one_effect_and_the_same_answer(post, servers):
+    db, telegram, _ = servers
+    update = message("/subscribe")
+    first = post(update)
+    again = post(update)
+    assert first == again and "등록했습니다" in again[1]["text"]
+    assert list(db.get("subscribers")) == [str(PRIVATE_CHAT)]
+    assert telegram.calls() == []
+
+
+def test_long_reply_goes_through_the_api_once_even_when_redelivered(post, servers):
+    db, telegram, _ = servers
+    figures = [{"key": f"k{i}", "label": f"지역 {i} 누적 확진자", "value": 1000 + i, "kind": "cumulative", "unit": "명"}
+               for i in range(160)]
+    db.put("state/latest", {"source": "mohw-daily", "id": "2021-06-05", "order": "2021-06-05",
+                            "period": "2021년 6월 5일 0시 기준", "figures": figures, "url": "http://x.invalid/",
+                            "headline": "코로나19 국내 발생 현황", "note": "", "digest": "x"})
+    update = message("/now")
+    assert post(update) == (200, {})
+    assert post(update) == (200, {})
+    sent = telegram.sent()
+    assert len(sent) >= 2, "a reply over 4096 characters is split"
+    assert all(len(m["text"]) <= 4096 for m in sent)
+    assert sum(len(m["text"]) for m in sent) > 4096
+    assert len({m["text"] for m in sent}) == len(sent), "the redelivery sent nothing again"
+    assert db.get(f"handled_updates/{update['update_id']}") is not None
+
+
+def test_secret_is_required(post, servers):
+    db, telegram, _ = servers
+    update = message("/subscribe")
+    assert post(update, secret=None)[0] == 403
+    assert post(update, secret="wrong-secret")[0] == 403
+    assert db.get("subscribers") is None
+    assert post(update, method="GET")[0] == 405
+
+
+@pytest.mark.parametrize("raw", [
+    b"{not json", b"[]", b"\"text\"", b"{}", b'{"update_id": "x"}',
+    b'{"update_id": 5, "message": {"chat": {"id": 5}}}',
+    b'{"update_id": 5, "message": "hello"}',
+    "{\"update_id\": 5, \"message\": {\"text\": \"\xff\"}}".encode("latin-1"),
+])
+def test_malformed_bodies_get_200_and_no_reply(post, servers, raw):
+    status, body = post(None, raw=raw)
+    assert status == 200 and body == {}
+
+
+def test_huge_body_is_capped(post, servers):
+    big = json.dumps(message("/help" + " x" * 200_000)).encode()
+    status, body = post(None, raw=big)
+    assert status == 200 and body == {}
+
+
+def test_other_update_kinds(post, servers):
+    db, telegram, _ = servers
+    status, body = post({"update_id": next(_update_ids), "edited_message": message("/subscribe")["message"]})
+    assert status == 200 and body == {}
+    assert db.get("subscribers") is None, "an edit does not run a command again"
+    status, body = post(message("/subscribe", chat_id=-1009876543210, kind="channel_post"))
+    assert "등록했습니다" in body["text"]
+    assert db.get("subscribers/-1009876543210")["chat_type"] == "channel"
+    status, body = post({"update_id": next(_update_ids), "callback_query": {
+        "id": "4382bfdwdsb323b2d9", "from": {"id": PRIVATE_CHAT, "first_name": "지민"}, "data": "x"}})
+    assert body == {"method": "answerCallbackQuery", "callback_query_id": "4382bfdwdsb323b2d9"}
+    status, body = post({"update_id": next(_update_ids), "message_reaction": {"chat": {"id": 1, "type": "private"}}})
+    assert status == 200 and body == {}
+
+
+def test_non_text_messages(post, servers):
+    sticker = message(None, sticker={"file_id": "CAACAgIAAxk", "width": 512, "height": 512})
+    status, body = post(sticker)
+    assert status == 200 and "/help" in body["text"]
+    status, body = post(message(None, chat_id=GROUP_CHAT, photo=[{"file_id": "x"}]))
+    assert status == 200 and body == {}
+
+
+def test_blocking_the_bot_removes_the_subscription(post, servers):
+    db, _, _ = servers
+    post(message("/subscribe"))
+    assert db.get(f"subscribers/{PRIVATE_CHAT}") is not None
+    change = {"update_id": next(_update_ids), "my_chat_member": {
+        "chat": {"id": PRIVATE_CHAT, "type": "private", "first_name": "지민"},
+        "from": {"id": PRIVATE_CHAT, "first_name": "지민", "is_bot": False}, "date": 1790000000,
+        "old_chat_member": {"status": "member", "user": {"id": 7000000001, "is_bot": True, "first_name": "봇"}},
+        "new_chat_member": {"status": "kicked", "until_date": 0,
+                            "user": {"id": 7000000001, "is_bot": True, "first_name": "봇"}}}}
+    status, body = post(change)
+    assert status == 200 and body == {}
+    assert db.get(f"subscribers/{PRIVATE_CHAT}") is None
+
+
+def test_webhook_logs_are_json_lines_with_update_ids(post, servers, webhook_function):
+    update = message("/help")
+    post(update)
+    lines = [json.loads(line) for line in webhook_function.output().splitlines() if line.startswith("{")]
+    handled = [line for line in lines if line.get("update_id") == update["update_id"]]
+    assert handled and handled[0]["severity"] == "INFO" and "help" in handled[0]["message"]

@@ -1,0 +1,140 @@
+"""A local stand-in for the official sources, serving saved samples on their official paths.
+
+Test tool. ``SOURCE_BASE_URL=http://127.0.0.1:PORT`` points the bot here.
+The disease portal flow is kept: ``GET /pot/is/st/ari.do`` sets a session
+cookie and ``POST /pot/is/st/ariListAjax.do`` without it answers an HTML page,
+as a session-bound portal does. Control paths:
+
+- ``PUT /__content/NAME`` (NAME: kdca, mohw, portal): the body served from now on.
+- ``POST /__mode``: ``{"delay": seconds, "status": code, "html_error": true}`` for failures.
+- ``GET /__requests``: every request served so far (method, path, had_cookie).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROUTES = {
+    ("GET", "/pot/is/st/ari.do"): "page",
+    ("POST", "/pot/is/st/ariListAjax.do"): "kdca",
+    ("GET", "/bdBoardList_Real.do"): "mohw",
+    ("GET", "/openapi/service/rest/Covid19/getCovid19InfStateJson"): "portal",
+}
+CONTENT_TYPES = {"kdca": "application/json;charset=UTF-8", "mohw": "text/html;charset=UTF-8",
+                 "portal": "application/xml;charset=UTF-8", "page": "text/html;charset=UTF-8"}
+ERROR_PAGE = b"<!DOCTYPE html><html><body><h1>\xec\x84\x9c\xeb\xb9\x84\xec\x8a\xa4 \xec\xa0\x90\xea\xb2\x80 \xec\xa4\x91</h1></body></html>"
+
+
+class State:
+    def __init__(self, fixtures: Path):
+        self.lock = threading.Lock()
+        self.content = {"page": b"<!DOCTYPE html><html><body>ARI</body></html>"}
+        for name, file in (("kdca", "kdca-dportal-ari-ListAjax-2026-w35-w39.json"),
+                           ("mohw", "mohw-bdBoardList_Real-brdGubun11-2021-06-05.html"),
+                           ("portal", "api-getCovid19InfStateJson-2021-07-22-pretty-extracted.xml")):
+            path = fixtures / file
+            if path.exists():
+                self.content[name] = path.read_bytes()
+        self.mode: dict = {}
+        self.requests: list[dict] = []
+        self.sessions: set[str] = set()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: State
+
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_POST(self):
+        self._route("POST")
+
+    def do_PUT(self):
+        self._route("PUT")
+
+    def _route(self, verb: str):
+        path = self.path.partition("?")[0]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        state = self.state
+        if path.startswith("/__content/") and verb == "PUT":
+            with state.lock:
+                state.content[path[len("/__content/"):]] = body
+            return self._send(200, b"{}")
+        if path == "/__mode" and verb == "POST":
+            with state.lock:
+                state.mode = json.loads(body or b"{}")
+            return self._send(200, b"{}")
+        if path == "/__requests":
+            with state.lock:
+                return self._send(200, json.dumps(state.requests).encode())
+        name = ROUTES.get((verb, path))
+        cookie = self.headers.get("Cookie", "")
+        session = cookie.partition("JSESSIONID=")[2].split(";")[0]
+        with state.lock:
+            state.requests.append({"method": verb, "path": path, "had_cookie": bool(session)})
+            mode = dict(state.mode)
+        if name is None:
+            return self._send(404, b"not found", "text/plain")
+        if mode.get("delay"):
+            time.sleep(float(mode["delay"]))
+        if mode.get("status"):
+            return self._send(int(mode["status"]), ERROR_PAGE, "text/html;charset=UTF-8")
+        if mode.get("html_error") and name != "page":
+            return self._send(200, ERROR_PAGE, "text/html;charset=UTF-8")
+        if name == "page":
+            token = secrets.token_hex(8)
+            with state.lock:
+                state.sessions.add(token)
+            return self._send(200, state.content["page"], CONTENT_TYPES["page"],
+                              {"Set-Cookie": f"JSESSIONID={token}; Path=/; HttpOnly"})
+        if name == "kdca" and session not in state.sessions:
+            return self._send(200, b"<!DOCTYPE html><html><body>session expired</body></html>", CONTENT_TYPES["page"])
+        return self._send(200, state.content[name], CONTENT_TYPES[name])
+
+
+def make_server(host: str, port: int, fixtures: Path) -> ThreadingHTTPServer:
+    state = State(fixtures)
+    server = ThreadingHTTPServer((host, port), type("BoundHandler", (Handler,), {"state": state}))
+    server.daemon_threads = True
+    server.state = state
+    return server
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--fixtures", default=str(Path(__file__).resolve().parent.parent / "tests" / "fixtures"))
+    args = parser.parse_args(argv)
+    server = make_server(args.host, args.port, Path(args.fixtures))
+    print(json.dumps({"severity": "INFO", "message": f"source server on http://{args.host}:{server.server_address[1]}"}),
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
