@@ -131,7 +131,8 @@ class FakeTelegram:
         return http("GET", f"{self.url}/__calls" + (f"?method={method}" if method else ""))[1]
 
     def sent(self) -> list[dict]:
-        return [c["params"] for c in self.calls("sendMessage")]
+        """Messages Telegram accepted (answered 200)."""
+        return [c["params"] for c in self.calls("sendMessage") if c.get("status") == 200]
 
     def control(self, **switches) -> None:
         http("POST", f"{self.url}/__control", switches)

@@ -6,6 +6,7 @@ import itertools
 import json
 
 import pytest
+
 from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, http
 
 _update_ids = itertools.count(700_000_001)

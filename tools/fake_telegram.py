@@ -4,7 +4,8 @@ Development and test tool. It answers ``/bot<TOKEN>/<method>`` like the real
 API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
 (telepot sends multipart), and records each call. Control paths:
 
-- ``GET /__calls`` (optionally ``?method=sendMessage``): the recorded calls;
+- ``GET /__calls`` (optionally ``?method=sendMessage``): the recorded calls, each with
+  the HTTP status it was answered with;
   ``DELETE /__calls`` forgets them.
 - ``POST /__updates``: a JSON list of Update objects queued for ``getUpdates``.
 - ``POST /__control``: behaviour switches, a JSON object with any of
@@ -87,15 +88,22 @@ class FakeTelegram:
         latency = self.control.get("latency_ms", 0)
         if latency:
             time.sleep(latency / 1000)
+        call = {"method": method, "params": params, "time": time.time()}
         with self.lock:
-            self.calls.append({"method": method, "params": params, "time": time.time()})
-            if self.control.get("fail_5xx", 0) > 0:
+            self.calls.append(call)
+            failing = self.control.get("fail_5xx", 0) > 0
+            if failing:
                 self.control["fail_5xx"] -= 1
-                return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
-        handler = getattr(self, "m_" + method, None)
-        if handler is None:
-            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
-        return handler(params)
+        if failing:
+            status, answer = 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        else:
+            handler = getattr(self, "m_" + method, None)
+            if handler is None:
+                status, answer = 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+            else:
+                status, answer = handler(params)
+        call["status"] = status
+        return status, answer
 
     @staticmethod
     def ok(result):
@@ -175,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeTelegram
 
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+    def log_message(self, format, *args):
         pass
 
     def _send(self, status: int, body) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -295,7 +296,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "coronabot-rtdb-emulator"
     store: Store
 
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+    def log_message(self, format, *args):
         if os.environ.get("RTDB_EMULATOR_VERBOSE"):
             super().log_message(format, *args)
 
@@ -406,17 +407,17 @@ class Handler(BaseHTTPRequestHandler):
                     check_key(part)
                 updates.append((sub, child))
             paths = sorted(tuple(sub) for sub, _ in updates)
-            for a, b in zip(paths, paths[1:]):
+            for a, b in itertools.pairwise(paths):
                 if b[: len(a)] == a:
                     raise BadRequest(f"Path {'/'.join(b)} is an ancestor or duplicate of another path in the update")
-            for sub, child in updates:
+            for _, child in updates:
                 normalize(child)
             for sub, child in updates:
                 store.set(ns, path + sub, child)
             result = value
         elif method == "POST":
             key = store.push_key()
-            store.set(ns, path + [key], value)
+            store.set(ns, [*path, key], value)
             result = {"name": key}
         else:
             store.set(ns, path, None)

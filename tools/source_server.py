@@ -29,7 +29,7 @@ ROUTES = {
 }
 CONTENT_TYPES = {"kdca": "application/json;charset=UTF-8", "mohw": "text/html;charset=UTF-8",
                  "portal": "application/xml;charset=UTF-8", "page": "text/html;charset=UTF-8"}
-ERROR_PAGE = b"<!DOCTYPE html><html><body><h1>\xec\x84\x9c\xeb\xb9\x84\xec\x8a\xa4 \xec\xa0\x90\xea\xb2\x80 \xec\xa4\x91</h1></body></html>"
+ERROR_PAGE = "<!DOCTYPE html><html><body><h1>서비스 점검 중</h1></body></html>".encode()
 
 
 class State:
@@ -51,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state: State
 
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+    def log_message(self, format, *args):
         pass
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json", headers=None):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import log, texts
 from .announcement import Announcement
@@ -110,7 +110,7 @@ class Bot:
             return answer(texts.unknown_command(message.first_name))
         try:
             if command.action is Action.SUBSCRIBE:
-                now = datetime.now(timezone.utc).astimezone(texts.KST).isoformat(timespec="seconds")
+                now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
                 added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
                 return answer(texts.SUBSCRIBED if added else texts.ALREADY_SUBSCRIBED)
             if command.action is Action.UNSUBSCRIBE:

@@ -9,7 +9,7 @@ announcement is guaranteed by a leased claim in the database.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import config, log, sources, texts
 from .announcement import Announcement
@@ -51,7 +51,7 @@ class Ticker:
     # -- the tick ------------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> dict:
         """Run one tick and return its summary (also stored as state/last_tick)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         name = self.settings.source
         state = self.db.state()
         caches = state.get("source_cache") or {}
@@ -159,7 +159,7 @@ class Ticker:
         done = self.db.ledger(key)
         recipients = [chat for chat in self.db.subscriber_ids() if chat not in done]
         finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
-                  f"broadcasts/{key}/finished_at": datetime.now(timezone.utc).timestamp(), "state/broadcast": None}
+                  f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
         result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
                           lease_seconds=self.settings.lease_seconds, finish=finish)

@@ -25,7 +25,7 @@ _pool_lock = threading.Lock()
 
 
 def _methodurl(req, **user_kw):
-    token, method, params, files = req
+    token, method, _params, _files = req
     return f"{_api_base}/bot{token}/{method}"
 
 

@@ -113,13 +113,13 @@ def _body(announcement: Announcement) -> list[str]:
 def alert(announcement: Announcement) -> str:
     """The alert sent to subscribers when a new announcement appears."""
     head = f"🦠 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n"
-    return "\n".join([head] + _body(announcement))
+    return "\n".join([head, *_body(announcement)])
 
 
 def correction(announcement: Announcement) -> str:
     """The short notice sent once when the agency corrects an announcement's figures."""
     head = (f"✏️ <b>정정</b>: {escape(announcement.period)} 발표 수치가 수정되었습니다.\n")
-    return "\n".join([head] + [_figure_line(f) for f in announcement.figures])
+    return "\n".join([head, *(_figure_line(f) for f in announcement.figures)])
 
 
 def current_figures(announcement: Announcement | None, checked_at: datetime | None = None) -> str:

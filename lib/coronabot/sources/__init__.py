@@ -20,8 +20,17 @@ _MODULES = {
     "data-portal": "data_portal",
 }
 
-__all__ = ["FetchError", "LayoutError", "SanityError", "SourceError", "SourceHttp", "rebase_url",
-           "check", "get", "names"]
+__all__ = [
+    "FetchError",
+    "LayoutError",
+    "SanityError",
+    "SourceError",
+    "SourceHttp",
+    "check",
+    "get",
+    "names",
+    "rebase_url",
+]
 
 
 def names() -> list[str]:

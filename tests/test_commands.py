@@ -1,0 +1,47 @@
+"""What the bot understands from a message's text."""
+
+from __future__ import annotations
+
+import pytest
+
+from coronabot.commands import Action, recognise
+
+
+def bot_name() -> str:
+    return "CoronaAlertTestBot"
+
+
+@pytest.mark.parametrize("text, action", [
+    ("/start", Action.HELP), ("/help", Action.HELP), ("도움말", Action.HELP),
+    ("/subscribe", Action.SUBSCRIBE), ("/코로나 알림 등록", Action.SUBSCRIBE), ("알림 등록", Action.SUBSCRIBE),
+    ("구독", Action.SUBSCRIBE), ("알림등록", Action.SUBSCRIBE),
+    ("/unsubscribe", Action.UNSUBSCRIBE), ("/코로나 알림 취소", Action.UNSUBSCRIBE),
+    ("알림 취소", Action.UNSUBSCRIBE), ("구독 취소", Action.UNSUBSCRIBE),
+    ("/now", Action.NOW), ("/today", Action.NOW), ("/현재코로나정보", Action.NOW), ("코로나 현황", Action.NOW),
+    ("오늘 확진자 몇 명?", Action.NOW), ("요즘 코로나 어때요?", Action.NOW),
+    ("/about", Action.ABOUT), ("/제작자", Action.ABOUT),
+    ("/NOW", Action.NOW), ("/help@CoronaAlertTestBot", Action.HELP), ("/now@coronaalerttestbot extra", Action.NOW),
+    ("/weather", Action.UNKNOWN),
+])
+def test_private_chat(text, action):
+    assert recognise(text, True, bot_name).action is action
+
+
+@pytest.mark.parametrize("text", ["안녕하세요", "", "   ", "/help@OtherBot", "날씨 어때?"])
+def test_private_chat_quiet(text):
+    assert recognise(text, True, bot_name) is None
+
+
+def test_groups_answer_only_what_is_meant_for_this_bot():
+    assert recognise("/weather", False, bot_name) is None
+    assert recognise("/weather@CoronaAlertTestBot", False, bot_name).action is Action.UNKNOWN
+    assert recognise("오늘 확진자 몇 명?", False, bot_name) is None
+    assert recognise("구독", False, bot_name).action is Action.SUBSCRIBE
+    assert recognise("/subscribe", False, bot_name).action is Action.SUBSCRIBE
+
+
+def test_username_is_asked_only_for_addressed_commands():
+    def explode() -> str:
+        raise AssertionError("getMe must not be needed")
+    assert recognise("/help", True, explode).action is Action.HELP
+    assert recognise("코로나 현황", True, explode).action is Action.NOW

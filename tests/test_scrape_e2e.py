@@ -1,0 +1,307 @@
+"""The scrape function under functions-framework: sources on a local server, the local database,
+the fake Telegram server. Every claim about alerts is checked at the fake Telegram server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, http, start_function
+
+ADMIN = "1700000001"
+KDCA = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text())
+
+
+def kdca_with(rows: list[tuple[int, int, str]], captions: list[str] | None = None) -> str:
+    """The saved portal answer with its rows replaced by (year, week, covid value) rows."""
+    data = json.loads(json.dumps(KDCA))
+    template = data["value"]["data"][0]
+    data["value"]["data"] = [dict(template, TITLE=str(y), SUBTITLE=f"{w:02d}", COLUMN12=v) for y, w, v in rows]
+    if captions is not None:
+        data["value"]["captionList"] = captions
+    return json.dumps(data, ensure_ascii=False)
+
+
+def subscribe(db, chat_ids) -> None:
+    db.put("subscribers", {str(c): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private", "update_id": 1}
+                           for c in chat_ids})
+
+
+def many_chats(n: int) -> list[int]:
+    return [5_000_000_000 + 7_919 * i for i in range(n)]
+
+
+def tick(function) -> tuple[int, dict]:
+    status, body, _ = http("POST", function.url, timeout=120)
+    return status, body
+
+
+def alerts_by_chat(telegram, exclude_admin: bool = True) -> Counter:
+    return Counter(str(m["chat_id"]) for m in telegram.sent() if not (exclude_admin and str(m["chat_id"]) == ADMIN))
+
+
+@pytest.fixture
+def scrape(scrape_function, servers):
+    return scrape_function
+
+
+@pytest.fixture
+def extra_scrape(bot_env, logs_dir):
+    """Start additional scrape function processes with changed settings; stopped after the test."""
+    started = []
+
+    def start(**env):
+        process = start_function("scrape", dict(bot_env, **env), logs_dir)
+        started.append(process)
+        return process
+    yield start
+    for process in started:
+        process.stop()
+
+
+def test_first_run_alerts_each_subscriber_once_then_unchanged(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
+    status, summary = tick(scrape)
+    assert status == 200, summary
+    assert summary["status"] == "alerted" and summary["announcement"] == "2026-W39"
+    assert summary["sent"] == 2 and summary["failed"] == 0 and summary["removed"] == 0
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
+    text = telegram.sent()[0]["text"]
+    assert "<b>248건</b>" in text and "337건" in text and "89건 감소" in text
+    assert "전체 확진자 수가 아닙니다" in text and "2026년 39주차" in text
+    assert db.get("state/latest/id") == "2026-W39"
+    assert db.get("history/kdca-sentinel/2026-W39/figures/0/value") == 248
+    assert db.get("broadcasts/kdca-sentinel_2026-W39/done") is True
+    assert db.get("state/broadcast") is None
+
+    status, summary = tick(scrape)
+    assert (status, summary["status"], summary["sent"]) == (200, "unchanged", 0)
+    assert len(telegram.sent()) == 2
+    assert db.get("state/last_tick/status") == "unchanged"
+
+
+def test_cookie_then_post_flow_and_one_request_when_nothing_is_new(scrape, servers):
+    db, _, sources = servers
+    before = len(sources.requests())
+    tick(scrape)
+    first = sources.requests()[before:]
+    assert [(r["method"], r["path"]) for r in first][-1] == ("POST", "/pot/is/st/ariListAjax.do")
+    assert first[-1]["had_cookie"] is True
+    if len(first) == 2:
+        assert first[0] == {"method": "GET", "path": "/pot/is/st/ari.do", "had_cookie": False}
+    mark = len(sources.requests())
+    stats = db.stats()
+    status, summary = tick(scrape)
+    assert summary["status"] == "unchanged"
+    assert sources.requests()[mark:] == [{"method": "POST", "path": "/pot/is/st/ariListAjax.do", "had_cookie": True}]
+    after = db.stats()
+    assert sum(after.values()) - sum(stats.values()) <= 2
+
+
+def test_an_older_page_never_alerts(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    tick(scrape)
+    sources.serve("kdca", kdca_with([(2026, 36, "196"), (2026, 37, "308"), (2026, 38, "337")]))
+    status, summary = tick(scrape)
+    assert summary["status"] == "unchanged" and summary["announcement"] == "2026-W38"
+    assert len(telegram.sent()) == 1
+    assert db.get("state/latest/id") == "2026-W39"
+
+
+def test_a_corrected_figure_sends_one_correction(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
+    tick(scrape)
+    sources.serve("kdca", kdca_with([(2026, 38, "337"), (2026, 39, "251")]))
+    status, summary = tick(scrape)
+    assert (status, summary["status"], summary["sent"]) == (200, "corrected", 2)
+    corrections = [m for m in telegram.sent() if "정정" in m["text"]]
+    assert len(corrections) == 2 and "<b>251건</b>" in corrections[0]["text"]
+    assert tick(scrape)[1]["status"] == "unchanged"
+    assert len(telegram.sent()) == 4
+    assert db.get("state/latest/figures/0/value") == 251
+
+
+def test_a_new_week_alerts_again(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    tick(scrape)
+    sources.serve("kdca", kdca_with([(2026, 39, "248"), (2026, 40, "1,302")]))
+    status, summary = tick(scrape)
+    assert summary["status"] == "alerted" and summary["announcement"] == "2026-W40"
+    assert "<b>1,302건</b>" in telegram.sent()[-1]["text"]
+    assert "1,054건 증가" in telegram.sent()[-1]["text"]
+
+
+def test_two_concurrent_runs_send_one_alert_each(scrape, servers, extra_scrape):
+    db, telegram, _ = servers
+    chats = many_chats(60)
+    subscribe(db, chats)
+    other = extra_scrape()
+    results = {}
+
+    def run(name, function):
+        results[name] = tick(function)
+    threads = [threading.Thread(target=run, args=(n, f)) for n, f in (("a", scrape), ("b", other))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = alerts_by_chat(telegram)
+    assert set(counts) == {str(c) for c in chats}
+    assert set(counts.values()) == {1}
+    statuses = sorted(r[1]["status"] for r in results.values())
+    assert statuses in (["alerted", "unchanged"], ["alerted", "alerted"]), results
+    assert sum(r[1]["sent"] for r in results.values()) == 60
+
+
+def test_a_killed_broadcast_is_resumed_without_losing_anyone(scrape, servers, extra_scrape):
+    db, telegram, _ = servers
+    chats = many_chats(150)
+    subscribe(db, chats)
+    slow = extra_scrape(BROADCAST_RATE="30", LEDGER_BATCH="10")
+    def doomed_tick():
+        try:
+            http("POST", slow.url, timeout=60)
+        except OSError:
+            pass  # the connection dies with the killed process
+    threading.Thread(target=doomed_tick, daemon=True).start()
+    deadline = time.time() + 30
+    while len(telegram.sent()) < 60 and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(slow.proc.pid, signal.SIGKILL)
+    slow.proc.wait(10)
+    sent_before_kill = len(telegram.sent())
+    assert 60 <= sent_before_kill < 150, "the kill landed in the middle of the broadcast"
+    assert db.get("state/broadcast/key") == "kdca-sentinel_2026-W39"
+
+    time.sleep(3.2)  # the killed run's lease (BROADCAST_LEASE_SECONDS=3) expires
+    status, summary = tick(scrape)
+    assert status == 200 and summary["status"] == "resumed" and summary["sent"] > 0, summary
+    counts = alerts_by_chat(telegram)
+    assert set(counts) == {str(c) for c in chats}, "everybody got the alert"
+    duplicates = sum(n - 1 for n in counts.values())
+    # Only messages sent after the last ledger write (one batch) plus those in flight can repeat.
+    assert duplicates <= 10 + 4, duplicates
+    assert db.get("broadcasts/kdca-sentinel_2026-W39/done") is True
+    assert tick(scrape)[1]["status"] == "unchanged"
+
+
+def test_flood_control_is_obeyed(scrape, servers):
+    db, telegram, _ = servers
+    chats = many_chats(6)
+    subscribe(db, chats)
+    telegram.control(flood={"every": 3, "retry_after": 1})
+    status, summary = tick(scrape)
+    assert summary["sent"] == 6 and summary["pending"] == 0
+    assert set(alerts_by_chat(telegram).values()) == {1}
+    calls = telegram.calls("sendMessage")
+    assert len(calls) > 6, "some calls were answered 429 and retried"
+    by_chat = {}
+    for call in calls:
+        by_chat.setdefault(str(call["params"]["chat_id"]), []).append(call["time"])
+    retried = [times for times in by_chat.values() if len(times) > 1]
+    assert retried and all(times[1] - times[0] >= 0.95 for times in retried)
+
+
+def test_blocked_and_missing_chats_are_removed(scrape, servers):
+    db, telegram, _ = servers
+    gone, missing, fine = 1544010214, -1001234567891, PRIVATE_CHAT
+    subscribe(db, [gone, missing, fine])
+    telegram.control(blocked=[gone], not_found=[missing])
+    status, summary = tick(scrape)
+    assert (summary["sent"], summary["removed"]) == (1, 2)
+    assert list(db.get("subscribers")) == [str(fine)]
+    assert db.get(f"deliveries/kdca-sentinel_2026-W39/{gone}") == "removed"
+
+
+def test_telegram_outage_leaves_messages_pending_for_the_next_tick(scrape, servers):
+    db, telegram, _ = servers
+    subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
+    telegram.control(fail_5xx=100)
+    status, summary = tick(scrape)
+    assert summary["status"] == "alerted" and summary["pending"] == 2 and summary["sent"] == 0
+    assert db.get("state/broadcast/key") == "kdca-sentinel_2026-W39"
+    assert db.get("subscribers") is not None, "no subscriber is dropped for a Telegram outage"
+    telegram.control()
+    status, summary = tick(scrape)
+    assert summary["status"] == "resumed" and summary["sent"] == 2
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
+
+
+def admin_notices(telegram) -> list[str]:
+    return [m["text"] for m in telegram.sent() if str(m["chat_id"]) == ADMIN]
+
+
+def test_deaths_first_layout_sends_nothing_and_one_admin_notice(servers, extra_scrape):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    mohw = extra_scrape(SOURCE="mohw-daily")
+    sources.serve("mohw", (FIXTURES / "mohw-bdBoardList_Real-2021-11-layout-synthetic.html").read_bytes())
+    for _ in range(3):
+        status, summary = tick(mohw)
+        assert status == 502 and summary["status"] == "error"
+        assert "확진환자" in summary["error"]
+    assert alerts_by_chat(telegram) == {}
+    notices = admin_notices(telegram)
+    assert len(notices) == 1 and "출처 확인 실패" in notices[0]
+    assert db.get("state/latest") is None
+
+    sources.serve("mohw", (FIXTURES / "mohw-bdBoardList_Real-brdGubun11-2021-06-05.html").read_bytes())
+    status, summary = tick(mohw)
+    assert summary["status"] == "alerted"
+    assert "143,596명" in telegram.sent()[-1]["text"] or "143,596명" in telegram.sent()[-2]["text"]
+    notices = admin_notices(telegram)
+    assert len(notices) == 2 and "출처 복구" in notices[1]
+
+
+@pytest.mark.parametrize("breakage", ["caption", "html_error", "status", "empty"])
+def test_broken_answers_send_nothing_and_one_admin_notice(scrape, servers, breakage):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    if breakage == "caption":
+        captions = [c for c in KDCA["value"]["captionList"] if "코로나19" not in c]
+        sources.serve("kdca", kdca_with([(2026, 39, "248")], captions=captions))
+    elif breakage == "empty":
+        sources.serve("kdca", kdca_with([]))
+    elif breakage == "html_error":
+        sources.mode(html_error=True)
+    else:
+        sources.mode(status=503)
+    for _ in range(3):
+        status, summary = tick(scrape)
+        assert status == 502 and summary["status"] == "error", summary
+    assert alerts_by_chat(telegram) == {}
+    assert len(admin_notices(telegram)) == 1
+
+
+def test_timeouts_notify_the_admin_once_after_a_streak(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    sources.mode(delay=3)
+    summaries = [tick(scrape) for _ in range(4)]
+    assert all(status == 502 and "no answer within" in s["error"] for status, s in summaries)
+    assert alerts_by_chat(telegram) == {}
+    assert len(admin_notices(telegram)) == 1
+    assert db.get("state/health/streak") == 4
+
+
+def test_negative_and_backwards_figures_are_refused(servers, extra_scrape):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    mohw = extra_scrape(SOURCE="mohw-daily")
+    assert tick(mohw)[1]["status"] == "alerted"
+    page = (FIXTURES / "mohw-bdBoardList_Real-brdGubun11-2021-06-05.html").read_text(encoding="utf-8")
+    later = page.replace("(6.5. 00시 기준)", "(6.6. 00시 기준)").replace("143,596", "143,000", 1)
+    sources.serve("mohw", later)
+    status, summary = tick(mohw)
+    assert status == 502 and "went backwards" in summary["error"]
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1}

@@ -1,0 +1,142 @@
+"""Parsers against every saved sample, with the exact figures from shared/samples/SOURCES.md."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from conftest import FIXTURES
+
+from coronabot.sources import LayoutError, SanityError, check, data_portal, kdca_sentinel, mohw_daily, rebase_url
+from coronabot.sources._errors import parse_count
+from coronabot.texts import KST
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def values(announcement) -> dict:
+    return {f.key: f.value for f in announcement.figures}
+
+
+def test_kdca_sentinel_sample():
+    announcement = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
+    assert announcement.id == "2026-W39" and announcement.order == "2026-W39"
+    assert values(announcement) == {"covid_detections": 248, "covid_detections_prev": 337}
+    assert "전체 확진자 수가 아닙니다" in announcement.note
+    assert announcement.url == "https://dportal.kdca.go.kr/pot/is/st/ari.do"
+
+
+def test_kdca_sentinel_finds_the_column_by_caption_not_position():
+    data = json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json"))
+    value = data["value"]
+    value["captionList"].insert(0, value["captionList"].pop())
+    for row in value["data"]:
+        columns = [row[f"COLUMN{i}"] for i in range(1, 13)]
+        columns.insert(0, columns.pop())
+        row.update({f"COLUMN{i}": v for i, v in enumerate(columns, start=1)})
+    assert values(kdca_sentinel.parse(data)) == {"covid_detections": 248, "covid_detections_prev": 337}
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d["value"].update(captionList=[c for c in d["value"]["captionList"] if "코로나19" not in c]),
+     "COVID-19 caption"),
+    (lambda d: d["value"].update(data=[]), "empty"),
+    (lambda d: d.update(result=False), "result: true"),
+    (lambda d: d.update(value=None), "result: true"),
+    (lambda d: d["value"]["data"][-1].update(COLUMN12="n/a"), "is not a number"),
+    (lambda d: [r.update(COLUMN12="-") for r in d["value"]["data"]], "no week has a COVID-19 value"),
+    (lambda d: d["value"]["data"][0].pop("SUBTITLE"), "year/week"),
+])
+def test_kdca_sentinel_refuses_unexpected_answers(mutate, message):
+    data = json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json"))
+    mutate(data)
+    with pytest.raises(LayoutError, match=message):
+        kdca_sentinel.parse(data)
+
+
+def test_kdca_sentinel_skips_a_week_not_yet_published():
+    data = json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json"))
+    data["value"]["data"].append(dict(data["value"]["data"][-1], SUBTITLE="40", COLUMN12=""))
+    assert kdca_sentinel.parse(data).id == "2026-W39"
+
+
+def test_kdca_sentinel_query_spans_the_year_boundary():
+    query = kdca_sentinel.query(datetime(2026, 1, 10, tzinfo=KST))
+    assert (query["startYear"], query["endYear"], query["endWeek"], query["dayCheck"]) == ("2025", "2026", "03", "1")
+
+
+def test_mohw_daily_sample():
+    announcement = mohw_daily.parse(fixture("mohw-bdBoardList_Real-brdGubun11-2021-06-05.html"),
+                                    datetime(2021, 6, 5, 9, 0, tzinfo=KST))
+    assert announcement.id == "2021-06-05" and announcement.period == "2021년 6월 5일 0시 기준"
+    assert values(announcement) == {"confirmed_total": 143596, "confirmed_new": 744, "deaths_total": 1971}
+    labels = {f.key: f.label for f in announcement.figures}
+    assert labels["confirmed_total"].startswith("누적") and labels["confirmed_new"].startswith("신규")
+
+
+def test_mohw_daily_year_is_resolved_around_new_year():
+    page = fixture("mohw-bdBoardList_Real-brdGubun11-2021-06-05.html").decode("utf-8")
+    december = page.replace("(6.5. 00시 기준)", "(12.31. 00시 기준)")
+    assert mohw_daily.parse(december, datetime(2022, 1, 1, 8, 0, tzinfo=KST)).id == "2021-12-31"
+    assert mohw_daily.parse(page, datetime(2021, 6, 4, 23, 50, tzinfo=KST)).id == "2021-06-05"
+
+
+def test_mohw_daily_refuses_the_deaths_first_layout():
+    page = fixture("mohw-bdBoardList_Real-2021-11-layout-synthetic.html")
+    with pytest.raises(LayoutError, match="확진환자"):
+        mohw_daily.parse(page, datetime(2021, 11, 16, 9, 0, tzinfo=KST))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda p: p.replace('class="caseTable"', 'class="other"'), "caseTable"),
+    (lambda p: p.replace("<dt class=\"ca_subtit\">전일대비</dt>", "<dt class=\"ca_subtit\">증감</dt>", 1), "전일대비"),
+    (lambda p: p.replace("143,596", "십사만", 1), "is not a number"),
+    (lambda p: p.replace("(6.5. 00시 기준)", "(집계 중)"), "as-of date"),
+])
+def test_mohw_daily_refuses_broken_pages(edit, message):
+    page = edit(fixture("mohw-bdBoardList_Real-brdGubun11-2021-06-05.html").decode("utf-8"))
+    with pytest.raises(LayoutError, match=message):
+        mohw_daily.parse(page, datetime(2021, 6, 5, 9, 0, tzinfo=KST))
+
+
+def test_data_portal_samples():
+    pretty = data_portal.parse(fixture("api-getCovid19InfStateJson-2021-07-22-pretty-extracted.xml"))
+    assert pretty.id == "2021-07-22"
+    assert values(pretty) == {"confirmed_total": 184103, "deaths_total": 2063}
+    single = data_portal.parse(fixture("api-getCovid19InfStateJson-2020-03-10-singleline-extracted.xml"))
+    assert single.id == "2020-03-10"
+    assert values(single) == {"confirmed_total": 7513, "deaths_total": 54}
+    assert all(f.kind == "cumulative" for f in single.figures), "the API publishes no daily figure"
+
+
+@pytest.mark.parametrize("xml, message", [
+    (b"<html><body>error</body></html>", "resultCode"),
+    (b"<response><header><resultCode>00</resultCode></header><body><items/></body></response>", "no item"),
+    (b"not xml at all", "not XML"),
+])
+def test_data_portal_refuses_broken_answers(xml, message):
+    with pytest.raises(LayoutError, match=message):
+        data_portal.parse(xml)
+
+
+def test_sanity_checks():
+    announcement = data_portal.parse(fixture("api-getCovid19InfStateJson-2021-07-22-pretty-extracted.xml"))
+    earlier = data_portal.parse(fixture("api-getCovid19InfStateJson-2020-03-10-singleline-extracted.xml"))
+    check(announcement, earlier.to_record())
+    bigger = dict(announcement.to_record(), order="2021-07-21")
+    bigger["figures"] = [dict(f, value=f["value"] + 10) for f in bigger["figures"]]
+    with pytest.raises(SanityError, match="went backwards"):
+        check(announcement, bigger)
+
+
+def test_parse_count_and_rebase_url():
+    assert parse_count("+ 744", "x") == 744 and parse_count("1,162", "x") == 1162
+    with pytest.raises(LayoutError, match="no value"):
+        parse_count("--", "x")
+    assert rebase_url("https://dportal.kdca.go.kr/pot/is/st/ari.do", "http://127.0.0.1:8123") == \
+        "http://127.0.0.1:8123/pot/is/st/ari.do"
+    assert rebase_url(mohw_daily.OFFICIAL_URL, "http://127.0.0.1:9") == \
+        "http://127.0.0.1:9/bdBoardList_Real.do?brdId=1&brdGubun=11"

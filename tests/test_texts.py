@@ -1,0 +1,48 @@
+"""Message texts: Korean, escaped HTML, separators, KST, lengths."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from coronabot import texts
+from coronabot.announcement import Announcement, Figure
+
+
+def sample(label: str = "누적 확진자") -> Announcement:
+    return Announcement(source="mohw-daily", id="2021-06-05", order="2021-06-05", period="2021년 6월 5일 0시 기준",
+                        figures=(Figure("confirmed_total", label, 143596, "cumulative"),
+                                 Figure("confirmed_new", "신규 확진자(전일 대비)", 744, "new")),
+                        url="http://ncov.mohw.go.kr/a?b=1&c=2", headline="코로나19 국내 발생 현황")
+
+
+def test_numbers_and_times():
+    assert texts.number(143596) == "143,596" and texts.number(7) == "7"
+    assert texts.kst(datetime(2026, 9, 30, 5, 5, tzinfo=timezone.utc)) == "2026년 9월 30일 14:05 (KST)"
+
+
+def test_alert_labels_and_escaping():
+    text = texts.alert(sample("누적 <확진자>"))
+    assert "누적 &lt;확진자&gt;: <b>143,596명</b>" in text
+    assert "신규 확진자(전일 대비): <b>744명</b>" in text
+    assert 'href="http://ncov.mohw.go.kr/a?b=1&amp;c=2"' in text
+    assert text.index("143,596") < text.index("744")
+
+
+def test_record_round_trip():
+    announcement = sample()
+    assert Announcement.from_record(announcement.to_record()) == announcement
+    assert announcement.to_record()["digest"] == sample().digest()
+    changed = Announcement(**{**announcement.__dict__, "figures": (Figure("confirmed_total", "누적 확진자", 1, "cumulative"),)})
+    assert changed.digest() != announcement.digest()
+
+
+def test_split_keeps_every_line_under_the_limit():
+    long = "\n".join(f"줄 {i} " + "가" * 50 for i in range(200))
+    parts = texts.split(long)
+    assert len(parts) > 1 and all(len(p) <= texts.MAX_MESSAGE_CHARS for p in parts)
+    assert "\n".join(parts) == long
+    assert texts.split("짧은 글") == ["짧은 글"]
+
+
+def test_unknown_command_without_a_name():
+    assert texts.unknown_command(None).startswith("잘못된 명령어입니다")
