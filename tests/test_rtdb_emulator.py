@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import firebase_admin
 import pytest
-from conftest import DATABASE_URL, Process, free_port, http
 from firebase_admin import db, exceptions
+
+from conftest import DATABASE_URL, Process, free_port, http
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from coronabot.sources import LayoutError, SanityError, check, data_portal, kdca_sentinel, mohw_daily, rebase_url
 from coronabot.sources._errors import parse_count
 from coronabot.texts import KST

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from coronabot import texts
 from coronabot.announcement import Announcement, Figure
@@ -17,7 +17,7 @@ def sample(label: str = "누적 확진자") -> Announcement:
 
 def test_numbers_and_times():
     assert texts.number(143596) == "143,596" and texts.number(7) == "7"
-    assert texts.kst(datetime(2026, 9, 30, 5, 5, tzinfo=timezone.utc)) == "2026년 9월 30일 14:05 (KST)"
+    assert texts.kst(datetime(2026, 9, 30, 5, 5, tzinfo=UTC)) == "2026년 9월 30일 14:05 (KST)"
 
 
 def test_alert_labels_and_escaping():
@@ -32,7 +32,8 @@ def test_record_round_trip():
     announcement = sample()
     assert Announcement.from_record(announcement.to_record()) == announcement
     assert announcement.to_record()["digest"] == sample().digest()
-    changed = Announcement(**{**announcement.__dict__, "figures": (Figure("confirmed_total", "누적 확진자", 1, "cumulative"),)})
+    corrected = (Figure("confirmed_total", "누적 확진자", 1, "cumulative"),)
+    changed = Announcement(**{**announcement.__dict__, "figures": corrected})
     assert changed.digest() != announcement.digest()
 
 

@@ -147,6 +147,12 @@ class Bot:
         if not self.db.claim_update(update_id):
             logger.info("update already answered; not sending again", extra={"fields": {"update_id": update_id}})
             return
+        self.send(outcome)
+
+    def send(self, outcome: Outcome) -> None:
+        """Make the outcome's Bot API calls directly (long polling has no response body to ride)."""
         for reply in outcome.replies:
-            params = reply.params()
-            self._telegram.call("sendMessage", **params)
+            self._telegram.call("sendMessage", **reply.params())
+        if outcome.method_call is not None:
+            params = dict(outcome.method_call)
+            self._telegram.call(params.pop("method"), **params)

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+from typing import TextIO
 
 _TOKEN_IN_URL = re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{10,}")
 _TOKEN_SHAPE = re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b")
@@ -20,7 +21,7 @@ _SEVERITY = {"WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL", "IN
 
 def redact(text: str) -> str:
     """Remove the configured secrets and anything shaped like a bot token."""
-    for name in ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET"):
+    for name in ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DATA_PORTAL_SERVICE_KEY"):
         secret = os.environ.get(name, "").strip()
         if len(secret) >= 6:
             text = text.replace(secret, "<redacted>")
@@ -43,14 +44,18 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def setup() -> None:
-    """Route all logging (ours, urllib3's, telepot's) to JSON lines on stdout, once."""
+def setup(stream: TextIO | None = None) -> None:
+    """Route all logging (ours, urllib3's, telepot's) to JSON lines on ``stream`` (default stdout).
+
+    Without a stream this only installs the default once; the command line
+    passes stderr so that its own output stays clean.
+    """
     root = logging.getLogger()
-    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+    if stream is None and any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())

@@ -206,7 +206,7 @@ def handle_request(method: str) -> tuple[int, dict]:
         if _ticker is None:
             _ticker = Ticker(config.load())
         summary = _ticker.tick()
-    except (config.ConfigError, ValueError) as exc:
+    except config.ConfigError as exc:
         logger.error("scrape is misconfigured: %s", exc)
         return 500, {"status": "error", "error": f"configuration: {exc}"}
     except DatabaseError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
+from ..config import ConfigError
 from ._errors import FetchError, LayoutError, SanityError, SourceError
 from ._http import SourceHttp, rebase_url
 
@@ -39,9 +40,9 @@ def names() -> list[str]:
 
 
 def get(name: str) -> ModuleType:
-    """The source module selected by SOURCE; ValueError for an unknown name."""
+    """The source module selected by SOURCE; ConfigError for an unknown name."""
     if name not in _MODULES:
-        raise ValueError(f"SOURCE={name!r} is not one of {', '.join(_MODULES)}")
+        raise ConfigError(f"SOURCE={name!r} is not one of {', '.join(_MODULES)}")
     return import_module(f".{_MODULES[name]}", __name__)
 
 

@@ -1,0 +1,159 @@
+"""The operator's command line: ``python -m coronabot COMMAND``.
+
+Every command reads the same environment as the functions (see the README).
+Results go to stdout; JSON log lines go to stderr. A user mistake (missing
+configuration, an unreachable service, a refused token) is one clear line and
+a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from . import config, log, texts
+from .storage import Database, DatabaseError
+from .telegram import Telegram, TelegramError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _telegram(settings: config.Settings) -> Telegram:
+    return Telegram(settings.require_token(), settings.api_base)
+
+
+def _print(value) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def set_webhook(settings: config.Settings, args) -> int:
+    """Register the webhook URL with the secret token and the update kinds the bot handles."""
+    from .bot import ALLOWED_UPDATES
+
+    if not settings.webhook_secret:
+        raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: generate one with "
+                                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    if not args.url.startswith("https://") and not args.allow_http:
+        raise config.ConfigError(f"the webhook URL must be https:// (got {args.url!r})")
+    _telegram(settings).set_webhook(args.url, settings.webhook_secret, ALLOWED_UPDATES,
+                                    drop_pending_updates=args.drop_pending_updates)
+    print(f"webhook set: {args.url} (updates: {', '.join(ALLOWED_UPDATES)})")
+    return EXIT_OK
+
+
+def webhook_info(settings: config.Settings, args) -> int:
+    """Print Telegram's view of the webhook: URL, pending updates, last error."""
+    _print(_telegram(settings).get_webhook_info())
+    return EXIT_OK
+
+
+def delete_webhook(settings: config.Settings, args) -> int:
+    _telegram(settings).delete_webhook(drop_pending_updates=args.drop_pending_updates)
+    print("webhook deleted")
+    return EXIT_OK
+
+
+def set_commands(settings: config.Settings, args) -> int:
+    """Publish the command menu: Latin commands with Korean descriptions."""
+    commands = [{"command": c, "description": d} for c, d in texts.BOT_COMMANDS]
+    _telegram(settings).set_my_commands(commands)
+    print("commands set: " + ", ".join("/" + c["command"] for c in commands))
+    return EXIT_OK
+
+
+def scrape_once(settings: config.Settings, args) -> int:
+    """Run one scrape tick here and print its summary."""
+    from .scrape import Ticker
+
+    summary = Ticker(settings).tick()
+    _print(summary)
+    return EXIT_FAILED if summary["status"] == "error" else EXIT_OK
+
+
+def send_test(settings: config.Settings, args) -> int:
+    """Send a test message to one chat."""
+    sent = _telegram(settings).send_message(args.chat_id, texts.test_message(datetime.now(UTC)))
+    print(f"sent message {sent.message_id} to chat {sent.chat_id}")
+    return EXIT_OK
+
+
+def stats(settings: config.Settings, args) -> int:
+    """Subscribers, the last announcement, the last tick's outcome."""
+    database = Database(settings)
+    state = database.state()
+    latest = state.get("latest") or {}
+    _print({
+        "subscribers": len(database.subscriber_ids()),
+        "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,
+        "last_tick": state.get("last_tick"),
+        "broadcast_in_progress": state.get("broadcast"),
+        "source_health": state.get("health") or "ok",
+    })
+    return EXIT_OK
+
+
+def run(settings: config.Settings, args) -> int:
+    """The whole bot on this machine: local database, long polling and the schedule."""
+    from .local import run_local
+
+    return run_local(settings, run_schedule_now=args.now)
+
+
+def serve(settings: config.Settings, args) -> int:
+    """Both functions under functions-framework against the local database."""
+    from .local import serve_functions
+
+    return serve_functions(settings)
+
+
+COMMANDS: dict[str, tuple[Callable, str]] = {
+    "set-webhook": (set_webhook, "register the webhook URL with Telegram"),
+    "webhook-info": (webhook_info, "show Telegram's webhook status"),
+    "delete-webhook": (delete_webhook, "remove the webhook"),
+    "set-commands": (set_commands, "publish the command menu"),
+    "scrape-once": (scrape_once, "run one scrape tick and print the summary"),
+    "send-test": (send_test, "send a test message to a chat"),
+    "stats": (stats, "subscribers, last announcement, last tick"),
+    "run": (run, "run the whole bot locally (make run)"),
+    "serve": (serve, "serve both functions locally (make serve)"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m coronabot", description="coronabot operator tools")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name == "set-webhook":
+            sub.add_argument("url", help="the webhook function's https URL")
+            sub.add_argument("--allow-http", action="store_true", help="accept http:// (local tests only)")
+        if name in ("set-webhook", "delete-webhook"):
+            sub.add_argument("--drop-pending-updates", action="store_true")
+        if name == "send-test":
+            sub.add_argument("chat_id", type=int, help="numeric chat id, for example 1544010213")
+        if name == "run":
+            sub.add_argument("--now", action="store_true", default=None,
+                             help="also run one scrape tick at start (or RUN_SCHEDULE_NOW=1)")
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = parser().parse_args(argv)
+    log.setup(sys.stderr)
+    handler = COMMANDS[args.command][0]
+    try:
+        return handler(config.load(), args)
+    except config.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TelegramError as exc:
+        hint = " (is TELEGRAM_TOKEN right?)" if exc.code in (401, 404) else ""
+        print(f"Telegram error: {exc}{hint}", file=sys.stderr)
+        return EXIT_FAILED
+    except DatabaseError as exc:
+        print(f"database error: {log.redact(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED

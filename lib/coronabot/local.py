@@ -1,0 +1,236 @@
+"""Run the bot on one machine: ``make run`` (long polling + schedule) and ``make serve`` (both functions).
+
+Both start the local Realtime Database (``tools/rtdb_emulator.py``) with its
+data persisted under ``LOCAL_DATA_DIR`` (default ``.data/``) unless
+``FIREBASE_DATABASE_EMULATOR_HOST`` already names a running one. The chat and
+alert behaviour is the functions' own code (:mod:`coronabot.bot`,
+:mod:`coronabot.scrape`); only the transport differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import config, log
+from .bot import ALLOWED_UPDATES, Bot
+from .schedule import Schedule
+from .scrape import Ticker
+from .storage import Database, DatabaseError
+from .telegram import Telegram, TelegramError
+from .updates import MalformedUpdate, parse
+
+logger = log.get("coronabot.local")
+REPO = Path(__file__).resolve().parents[2]
+POLL_TIMEOUT_SECONDS = 25
+
+
+class Stop(Exception):
+    """Raised by the signal handlers to leave the polling loop at once."""
+
+
+def _wait_for_port(host: str, port: int, process: subprocess.Popen | None, what: str, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process is not None and process.poll() is not None:
+            raise config.ConfigError(f"{what} exited at start (is port {port} already in use?)")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise config.ConfigError(f"{what} did not start listening on {host}:{port}")
+
+
+def _child(args: list[str], env: dict | None = None) -> subprocess.Popen:
+    """A child process that is sent SIGTERM if this process dies, so none is left orphaned."""
+    def die_with_parent():
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return subprocess.Popen(args, cwd=REPO, env=env, preexec_fn=die_with_parent)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@contextlib.contextmanager
+def local_database(settings: config.Settings):
+    """Yield settings that point at a local database, starting one when none is configured."""
+    if settings.emulator_host:
+        yield settings, None
+        return
+    emulator = REPO / "tools" / "rtdb_emulator.py"
+    if not emulator.exists():
+        raise config.ConfigError("the local database needs the repository's tools/rtdb_emulator.py: run from a checkout")
+    port = int(os.environ.get("RTDB_PORT", "9000"))
+    data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_file = data_dir / "rtdb.json"
+    process = _child([sys.executable, str(emulator), "--port", str(port), "--data", str(data_file)])
+    try:
+        _wait_for_port("127.0.0.1", port, process, "the local database")
+        host = f"127.0.0.1:{port}"
+        os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = host
+        yield replace(settings, emulator_host=host), (process, data_file)
+    finally:
+        _stop([process])
+
+
+def _raise_stop(signum, frame):
+    raise Stop()
+
+
+class Poller:
+    """Long polling with the offset kept in the database: no update handled twice or lost on restart."""
+
+    def __init__(self, bot: Bot, telegram: Telegram, db: Database):
+        self.bot, self.telegram, self.db = bot, telegram, db
+        self.failures = 0
+
+    def run(self, stop: threading.Event) -> None:
+        offset = self.db.get("polling/offset")
+        while not stop.is_set():
+            try:
+                updates = self.telegram.get_updates(offset, POLL_TIMEOUT_SECONDS, ALLOWED_UPDATES)
+            except TelegramError as exc:
+                self._failed(exc, stop)
+                continue
+            if self.failures:
+                logger.info("polling works again after %d failures", self.failures)
+                self.failures = 0
+            for raw in updates:
+                offset = self.handle(raw)
+
+    def handle(self, raw: dict) -> int | None:
+        """Handle one update; returns the next offset (stored before any reply is sent)."""
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if not isinstance(update_id, int):
+            logger.warning("update without an update_id skipped")
+            return None
+        try:
+            update = parse(raw)
+            outcome = self.bot.handle(update)
+        except MalformedUpdate as exc:
+            logger.warning("update ignored: %s", exc, extra={"fields": {"update_id": update_id}})
+            outcome = None
+        self.db.update({"polling/offset": update_id + 1})
+        if outcome is not None:
+            logger.info("update handled: %s", outcome.action, extra={"fields": {"update_id": update_id}})
+            try:
+                self.bot.send(outcome)
+            except TelegramError as exc:
+                logger.error("reply not sent: %s", exc, extra={"fields": {"update_id": update_id}})
+        return update_id + 1
+
+    def _failed(self, exc: TelegramError, stop: threading.Event) -> None:
+        self.failures += 1
+        if self.failures == 1:
+            logger.warning("polling failed, retrying with back-off: %s", exc)
+        stop.wait(min(60, 2 ** min(self.failures - 1, 6)))
+
+
+def _scheduler(ticker: Ticker, schedule: Schedule, stop: threading.Event, run_now: bool) -> None:
+    if run_now:
+        _tick(ticker)
+    while not stop.is_set():
+        due = schedule.next_after(datetime.now(UTC))
+        if stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
+            return
+        _tick(ticker)
+
+
+def _tick(ticker: Ticker) -> None:
+    try:
+        ticker.tick()
+    except DatabaseError as exc:
+        logger.error("scrape tick failed: database unavailable: %s", exc)
+    except Exception:
+        logger.exception("scrape tick failed unexpectedly")
+
+
+def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -> int:
+    """``make run``: the whole bot in this process; returns the exit code."""
+    token = settings.require_token()
+    schedule = Schedule.from_env(os.environ.get("SCRAPE_SCHEDULE", ""))
+    if run_schedule_now is None:
+        run_schedule_now = os.environ.get("RUN_SCHEDULE_NOW", "") in ("1", "true", "yes")
+    telegram = Telegram(token, settings.api_base)
+    username = telegram.username()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    try:
+        with local_database(settings) as (settings, started):
+            db = Database(settings)
+            telegram.delete_webhook()
+            ticker = Ticker(settings, db=db)
+            bot = Bot(lambda: db, telegram, settings.bot_username or username)
+            where = f"local database on {settings.emulator_host}"
+            if started:
+                where += f" (data in {started[1]})"
+            print(f"coronabot is running as @{username}: long polling {settings.api_base}, {where}, "
+                  f"source {settings.source}, schedule {schedule.describe()}, "
+                  f"{len(db.subscriber_ids())} subscribers. Ctrl-C stops.", flush=True)
+            scheduler = threading.Thread(target=_scheduler, args=(ticker, schedule, stop, run_schedule_now),
+                                         daemon=True, name="scheduler")
+            scheduler.start()
+            try:
+                Poller(bot, telegram, db).run(stop)
+            finally:
+                stop.set()
+                scheduler.join(30)
+    except (Stop, KeyboardInterrupt):
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    print("coronabot stopped.", flush=True)
+    return 0
+
+
+def serve_functions(settings: config.Settings) -> int:
+    """``make serve``: both functions under functions-framework on local ports."""
+    if not settings.webhook_secret:
+        raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses every update without it")
+    ports = {"webhook": int(os.environ.get("WEBHOOK_PORT", "8080")),
+             "scrape": int(os.environ.get("SCRAPE_PORT", "8090"))}
+    framework = str(Path(sys.executable).with_name("functions-framework"))
+    signal.signal(signal.SIGTERM, _raise_stop)
+    children: list[subprocess.Popen] = []
+    try:
+        with local_database(settings) as (settings, _):
+            env = dict(os.environ, FIREBASE_DATABASE_EMULATOR_HOST=settings.emulator_host)
+            for name, port in ports.items():
+                children.append(_child([framework, "--source", f"functions/{name}/main.py", "--target", name,
+                                        "--host", "127.0.0.1", "--port", str(port)], env))
+            for (name, port), child in zip(ports.items(), children, strict=True):
+                _wait_for_port("127.0.0.1", port, child, f"the {name} function")
+            print(f"webhook: http://127.0.0.1:{ports['webhook']}/  scrape: http://127.0.0.1:{ports['scrape']}/  "
+                  f"database: {settings.emulator_host}. Ctrl-C stops.", flush=True)
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            logger.error("a function process exited; stopping")
+            return 1
+    except (Stop, KeyboardInterrupt):
+        return 0
+    finally:
+        _stop(children)

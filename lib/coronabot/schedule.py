@@ -1,0 +1,80 @@
+"""The scrape schedule in Asia/Seoul time, as cron expressions (the deployment's Cloud Scheduler jobs).
+
+Only minute and hour fields may be restricted (``*``, ``*/n``, ``a-b``, ``a-b/n``
+and lists); day, month and weekday stay ``*``, which is all the bot needs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .config import ConfigError
+from .texts import KST
+
+# The original bot's schedule: every 6 minutes 08:00–13:54, and at 14, 15, 16, 18 and 22 o'clock.
+DEFAULT_SCHEDULES = ("*/6 8-13 * * *", "0 14-16,18,22 * * *")
+TIME_ZONE = "Asia/Seoul"
+
+
+def _field(text: str, low: int, high: int, what: str) -> set[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text.isdigit() else 1
+        if (step_text and not step_text.isdigit()) or step < 1:
+            raise ConfigError(f"bad step in cron {what} field {text!r}")
+        if base == "*":
+            start, end = low, high
+        elif "-" in base:
+            start_text, _, end_text = base.partition("-")
+            if not (start_text.isdigit() and end_text.isdigit()):
+                raise ConfigError(f"bad range in cron {what} field {text!r}")
+            start, end = int(start_text), int(end_text)
+        elif base.isdigit():
+            start = int(base)
+            end = high if step_text else start
+        else:
+            raise ConfigError(f"cannot read cron {what} field {text!r}")
+        if not low <= start <= end <= high:
+            raise ConfigError(f"cron {what} field {text!r} is outside {low}-{high}")
+        values.update(range(start, end + 1, step))
+    return values
+
+
+class Schedule:
+    """One or more cron expressions; :meth:`next_after` gives the next firing time in KST."""
+
+    def __init__(self, expressions: tuple[str, ...] | list[str]):
+        self.expressions = tuple(expressions)
+        self._times: set[tuple[int, int]] = set()
+        for expression in self.expressions:
+            fields = expression.split()
+            if len(fields) != 5 or fields[2:] != ["*", "*", "*"]:
+                raise ConfigError(f"cron {expression!r}: use 'MINUTE HOUR * * *'")
+            minutes = _field(fields[0], 0, 59, "minute")
+            hours = _field(fields[1], 0, 23, "hour")
+            self._times.update((h, m) for h in hours for m in minutes)
+        if not self._times:
+            raise ConfigError("the schedule is empty")
+
+    @classmethod
+    def from_env(cls, raw: str) -> Schedule:
+        """SCRAPE_SCHEDULE: cron expressions separated by ';' (empty: the deployment's default)."""
+        parts = [p.strip() for p in raw.split(";") if p.strip()]
+        return cls(parts or DEFAULT_SCHEDULES)
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first scheduled minute strictly after ``moment``, as a KST datetime."""
+        local = moment.astimezone(KST).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        for _ in range(24 * 60 + 1):
+            if (local.hour, local.minute) in self._times:
+                return local
+            local += timedelta(minutes=1)
+        raise AssertionError("a non-empty daily schedule always fires within a day")
+
+    def times_per_day(self) -> int:
+        return len(self._times)
+
+    def describe(self) -> str:
+        runs = self.times_per_day()
+        return " and ".join(f"'{e}'" for e in self.expressions) + f" ({TIME_ZONE}, {runs} run{'s' * (runs != 1)} a day)"

@@ -1,0 +1,143 @@
+"""`make run` as a real process: local database, long polling against the fake Telegram server, schedule."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import GROUP_CHAT, PRIVATE_CHAT, ROOT, free_port, http
+
+LOCAL_NS = "coronabot-local-default-rtdb"
+
+
+def wait_until(predicate, timeout: float = 30, what: str = "condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def local_env(bot_env, tmp_path, servers):
+    env = {k: v for k, v in bot_env.items() if k not in ("FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL")}
+    env.update({"RTDB_PORT": str(free_port()), "LOCAL_DATA_DIR": str(tmp_path / "data"),
+                "SCRAPE_SCHEDULE": "0 4 * * *", "MAKEFLAGS": ""})
+    return env
+
+
+class Runner:
+    def __init__(self, env: dict, log: Path):
+        self.env, self.log = env, log
+        self.db = f"http://127.0.0.1:{env['RTDB_PORT']}"
+
+    def start(self) -> None:
+        starts = self.output().count("coronabot is running") if self.log.exists() else 0
+        self.handle = open(self.log, "ab")
+        self.proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=self.env,
+                                     stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(lambda: self.output().count("coronabot is running") > starts, 60, "the start line")
+
+    def stop(self) -> None:
+        """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        code = self.proc.wait(30)
+        self.handle.close()
+        wait_until(lambda: not group_alive(self.proc.pid), 10, "every child to end")
+        # make re-raises SIGINT on itself after its child ends, as it does for a real Ctrl-C.
+        assert code in (0, -signal.SIGINT), code
+        assert "coronabot stopped." in self.output().split("coronabot is running")[-1], self.output()[-2000:]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def get(self, path: str):
+        return http("GET", f"{self.db}/{path}.json?ns={LOCAL_NS}")[1]
+
+
+def update(update_id: int, chat_id: int, text: str) -> dict:
+    chat_type = "private" if chat_id > 0 else "group"
+    return {"update_id": update_id, "message": {"message_id": update_id % 1000, "date": 1790000000,
+            "chat": {"id": chat_id, "type": chat_type}, "from": {"id": 1544010213, "first_name": "지민"},
+            "text": text}}
+
+
+def test_make_run_end_to_end(local_env, servers, logs_dir):
+    _, telegram, _ = servers
+    runner = Runner(local_env, logs_dir / "make-run.log")
+    runner.start()
+    start_line = runner.output()
+    assert "source kdca-sentinel" in start_line and "0 subscribers" in start_line and "Asia/Seoul" in start_line
+    assert telegram.calls("deleteWebhook"), "polling starts by removing any webhook"
+
+    telegram.queue_updates([update(810000001, PRIVATE_CHAT, "/subscribe"),
+                            update(810000002, GROUP_CHAT, "/subscribe")])
+    wait_until(lambda: len(runner.get("subscribers") or {}) == 2, what="two subscribers")
+    wait_until(lambda: len(telegram.sent()) == 2, what="two replies")
+    assert all("등록했습니다" in m["text"] for m in telegram.sent())
+    wait_until(lambda: runner.get("polling/offset") == 810000003, what="the stored offset")
+
+    env = dict(local_env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{local_env['RTDB_PORT']}")
+    once = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "scrape-once"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert once.returncode == 0, once.stderr
+    assert json.loads(once.stdout)["status"] == "alerted"
+    alerts = Counter(str(m["chat_id"]) for m in telegram.sent() if "표본감시" in m["text"])
+    assert alerts == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
+
+    runner.stop()
+    assert (Path(local_env["LOCAL_DATA_DIR"]) / "rtdb.json").exists()
+
+    runner.start()
+    assert "2 subscribers" in runner.output().split("coronabot is running")[-1]
+    telegram.queue_updates([update(810000003, PRIVATE_CHAT, "/now")])
+    wait_until(lambda: any("248건" in m["text"] and "📊" in m["text"] for m in telegram.sent()), what="the /now reply")
+    replies = [m["text"] for m in telegram.sent()]
+    assert sum("등록했습니다" in t for t in replies) == 2 and not any("이미" in t for t in replies), \
+        "no update was handled twice across the restart"
+    runner.stop()
+
+
+def test_make_run_with_the_schedule_now(local_env, servers, logs_dir):
+    db, telegram, _ = servers
+    runner = Runner(dict(local_env, RUN_SCHEDULE_NOW="1"), logs_dir / "make-run-now.log")
+    runner.start()
+    wait_until(lambda: (runner.get("state/last_tick") or {}).get("status") == "alerted", what="the first tick")
+    assert runner.get("state/latest/id") == "2026-W39"
+    runner.stop()
+
+
+def test_make_run_without_a_token(local_env):
+    env = dict(local_env, TELEGRAM_TOKEN="")
+    result = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "TELEGRAM_TOKEN is not set" in result.stderr and "BotFather" in result.stderr
+    direct = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "run"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert direct.returncode == 2 and "Traceback" not in direct.stderr
+
+
+def test_make_run_with_a_refused_token(local_env):
+    env = dict(local_env, TELEGRAM_TOKEN="123456:not-the-right-token-at-all")
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "run"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Telegram error: 401" in result.stderr and "TELEGRAM_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
