@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from conftest import GROUP_CHAT, PRIVATE_CHAT, ROOT, free_port, http
 
 LOCAL_NS = "coronabot-local-default-rtdb"

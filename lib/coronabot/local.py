@@ -80,7 +80,7 @@ def local_database(settings: config.Settings):
         return
     emulator = REPO / "tools" / "rtdb_emulator.py"
     if not emulator.exists():
-        raise config.ConfigError("the local database needs the repository's tools/rtdb_emulator.py: run from a checkout")
+        raise config.ConfigError("the local database needs tools/rtdb_emulator.py: run from a repository checkout")
     port = int(os.environ.get("RTDB_PORT", "9000"))
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data"))
     data_dir.mkdir(parents=True, exist_ok=True)
