@@ -42,7 +42,7 @@ run: setup
 	RTDB_PORT=$(RTDB_PORT) $(PY) -m coronabot run
 
 deploy:
-	./deploy.sh
+	bash deploy/submit.sh
 
 bench: setup
 	$(PY) bench/bench_webhook.py

@@ -1,0 +1,38 @@
+# Shared by the deploy scripts: settings with their defaults, and `run`, which prints instead of running under DRY_RUN=1.
+# Every setting can be overridden from the environment (see the README's deploy guide).
+
+if [ -z "${PROJECT_ID:-}" ] && [ "${DRY_RUN:-0}" != 1 ] && command -v gcloud >/dev/null 2>&1; then
+  PROJECT_ID=$(gcloud config get-value project 2>/dev/null || true)
+fi
+: "${PROJECT_ID:?set PROJECT_ID to your Google Cloud project id (or run gcloud config set project ID)}"
+REGION=${REGION:-asia-northeast3}
+RUNTIME=${RUNTIME:-python312}
+SCHEDULE_MORNING=${SCHEDULE_MORNING:-"*/6 8-13 * * *"}
+SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON:-"0 14-16,18,22 * * *"}
+TIME_ZONE=Asia/Seoul
+DATABASE_URL=${DATABASE_URL:-"https://${PROJECT_ID}-default-rtdb.asia-southeast1.firebasedatabase.app"}
+RUNTIME_SA=${RUNTIME_SA:-"coronabot-runtime@${PROJECT_ID}.iam.gserviceaccount.com"}
+SCHEDULER_SA=${SCHEDULER_SA:-"coronabot-scheduler@${PROJECT_ID}.iam.gserviceaccount.com"}
+TOKEN_SECRET=${TOKEN_SECRET:-telegram-token}
+WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME:-telegram-webhook-secret}
+SOURCE=${SOURCE:-kdca-sentinel}
+BROADCAST_RATE=${BROADCAST_RATE:-25}
+ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS:-}
+TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME:-}
+WORKSPACE=${WORKSPACE:-/workspace}
+
+run() {
+  if [ "${DRY_RUN:-0}" = 1 ]; then
+    local word out=""
+    for word in "$@"; do
+      case "$word" in
+        *'$'*) out+="\"$word\" " ;;
+        *[!A-Za-z0-9_./:=@,+-]*|"") out+="'${word//\'/\'\\\'\'}' " ;;
+        *) out+="$word " ;;
+      esac
+    done
+    printf '%s\n' "${out% }"
+  else
+    "$@"
+  fi
+}

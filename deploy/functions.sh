@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Cloud Build step: deploy both functions, let the scheduler invoke `scrape`, create or update the scheduler jobs.
+# Run from the repository root after `make vendor`. DRY_RUN=1 prints the commands instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. deploy/common.sh
+
+secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"
+# ^@^ makes @ the separator, so values may contain commas (ADMIN_CHAT_IDS).
+common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}"
+
+run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
+  --source=functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
+  --service-account="$RUNTIME_SA" --set-secrets="$secrets" --set-env-vars="$common_env" \
+  --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
+
+run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
+  --source=functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
+  --service-account="$RUNTIME_SA" --set-secrets="$secrets" \
+  --set-env-vars="${common_env}@SOURCE=${SOURCE}@BROADCAST_RATE=${BROADCAST_RATE}" \
+  --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=2
+
+run gcloud functions add-invoker-policy-binding scrape --project="$PROJECT_ID" --region="$REGION" \
+  --member="serviceAccount:${SCHEDULER_SA}"
+
+describe_url() {
+  gcloud functions describe "$1" --gen2 --project="$PROJECT_ID" --region="$REGION" --format='value(serviceConfig.uri)'
+}
+if [ "${DRY_RUN:-0}" = 1 ]; then
+  echo "SCRAPE_URL=\$(gcloud functions describe scrape --gen2 --project=$PROJECT_ID --region=$REGION --format='value(serviceConfig.uri)')"
+  echo "gcloud functions describe webhook --gen2 --project=$PROJECT_ID --region=$REGION --format='value(serviceConfig.uri)' > $WORKSPACE/webhook_url"
+  scrape_url='$SCRAPE_URL'
+else
+  scrape_url=$(describe_url scrape)
+  describe_url webhook > "$WORKSPACE/webhook_url"
+fi
+
+job() {
+  local name=$1 schedule=$2 verb=create
+  if [ "${DRY_RUN:-0}" != 1 ] && gcloud scheduler jobs describe "$name" --project="$PROJECT_ID" --location="$REGION" >/dev/null 2>&1; then
+    verb=update
+  fi
+  [ "${DRY_RUN:-0}" = 1 ] && echo "# '$name': 'create' the first time, 'update' with the same flags when it exists"
+  run gcloud scheduler jobs "$verb" http "$name" --project="$PROJECT_ID" --location="$REGION" \
+    --schedule="$schedule" --time-zone="$TIME_ZONE" --uri="$scrape_url" --http-method=POST \
+    --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="$scrape_url" \
+    --attempt-deadline=540s --max-retry-attempts=2 --min-backoff=60s --max-backoff=300s \
+    --description="coronabot: check KDCA figures and alert subscribers"
+}
+job coronabot-scrape-morning "$SCHEDULE_MORNING"
+job coronabot-scrape-afternoon "$SCHEDULE_AFTERNOON"

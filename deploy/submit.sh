@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make deploy`: submit the Cloud Build (functions, scheduler, webhook registration), then deploy the database rules.
+# DRY_RUN=1 prints every gcloud/firebase command, with the settings filled in, and runs none.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. deploy/common.sh
+
+substitutions="^;^_REGION=${REGION};_RUNTIME=${RUNTIME};_SCHEDULE_MORNING=${SCHEDULE_MORNING}"
+substitutions+=";_SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON};_DATABASE_URL=${DATABASE_URL};_RUNTIME_SA=${RUNTIME_SA}"
+substitutions+=";_SCHEDULER_SA=${SCHEDULER_SA};_TOKEN_SECRET=${TOKEN_SECRET};_WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME}"
+substitutions+=";_SOURCE=${SOURCE};_BROADCAST_RATE=${BROADCAST_RATE};_ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}"
+substitutions+=";_TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}"
+
+echo "# Cloud Build in project ${PROJECT_ID}, functions in ${REGION} (${RUNTIME}), schedules '${SCHEDULE_MORNING}' and '${SCHEDULE_AFTERNOON}' (${TIME_ZONE})"
+run gcloud builds submit --project="$PROJECT_ID" --region="$REGION" --config=cloudbuild.yaml --substitutions="$substitutions" .
+if [ "${DRY_RUN:-0}" = 1 ]; then
+  echo "# the build runs these steps:"
+  echo "make vendor"
+  DRY_RUN=1 bash deploy/functions.sh
+  DRY_RUN=1 bash deploy/register.sh
+fi
+run firebase deploy --only database --project="$PROJECT_ID"

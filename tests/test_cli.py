@@ -1,0 +1,100 @@
+"""`python -m coronabot ...` end to end against the fake Telegram server and the local database."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PRIVATE_CHAT, ROOT
+
+
+@pytest.fixture
+def cli(bot_env, servers, logs_dir, token):
+    def run(*args: str, **env_changes) -> subprocess.CompletedProcess:
+        env = dict(bot_env, **env_changes)
+        result = subprocess.run([sys.executable, "-m", "coronabot", *args], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+        with open(logs_dir / "cli.log", "a") as log:
+            log.write(result.stdout + result.stderr)
+        assert token not in result.stdout + result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+    return run
+
+
+def test_set_webhook_registers_the_secret_and_the_update_kinds(cli, servers):
+    _, telegram, _ = servers
+    result = cli("set-webhook", "https://asia-northeast3-corona-test-123.cloudfunctions.net/webhook")
+    assert result.returncode == 0 and "webhook set" in result.stdout
+    params = telegram.calls("setWebhook")[-1]["params"]
+    assert params["url"].endswith("/webhook") and params["secret_token"]
+    assert params["allowed_updates"] == ["message", "channel_post", "my_chat_member", "callback_query"]
+    assert params["secret_token"] not in result.stdout + result.stderr
+
+    info = cli("webhook-info")
+    assert info.returncode == 0 and json.loads(info.stdout)["url"].endswith("/webhook")
+    assert cli("delete-webhook").returncode == 0
+    assert json.loads(cli("webhook-info").stdout)["url"] == ""
+
+
+def test_set_webhook_refuses_plain_http_and_a_missing_secret(cli):
+    result = cli("set-webhook", "http://example.invalid/webhook")
+    assert result.returncode == 2 and "https://" in result.stderr
+    result = cli("set-webhook", "https://example.invalid/webhook", TELEGRAM_WEBHOOK_SECRET="")
+    assert result.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET is not set" in result.stderr
+
+
+def test_set_commands(cli, servers):
+    _, telegram, _ = servers
+    assert cli("set-commands").returncode == 0
+    commands = telegram.calls("setMyCommands")[-1]["params"]["commands"]
+    assert [c["command"] for c in commands] == ["now", "subscribe", "unsubscribe", "about", "help"]
+    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) for c in commands)
+    assert all(re.search(r"[가-힣]", c["description"]) for c in commands)
+
+
+def test_scrape_once_and_stats(cli, servers):
+    db, telegram, _ = servers
+    db.put(f"subscribers/{PRIVATE_CHAT}", {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"})
+    result = cli("scrape-once")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "alerted"
+    stats = json.loads(cli("stats").stdout)
+    assert stats["subscribers"] == 1
+    assert stats["last_announcement"]["id"] == "2026-W39"
+    assert stats["last_tick"]["status"] == "alerted" and stats["source_health"] == "ok"
+    assert json.loads(cli("scrape-once").stdout)["status"] == "unchanged"
+
+
+def test_scrape_once_reports_a_source_failure(cli, servers):
+    _, _, sources = servers
+    sources.mode(html_error=True)
+    result = cli("scrape-once")
+    assert result.returncode == 1 and json.loads(result.stdout)["status"] == "error"
+
+
+def test_send_test(cli, servers):
+    _, telegram, _ = servers
+    result = cli("send-test", str(PRIVATE_CHAT))
+    assert result.returncode == 0 and f"to chat {PRIVATE_CHAT}" in result.stdout
+    text = telegram.sent()[-1]["text"]
+    assert "테스트 메시지" in text and "(KST)" in text
+
+
+def test_clear_errors_for_user_mistakes(cli):
+    result = cli("send-test", "1544010213", TELEGRAM_TOKEN="")
+    assert result.returncode == 2 and "TELEGRAM_TOKEN is not set" in result.stderr
+    result = cli("send-test", "1544010213", TELEGRAM_TOKEN="99:wrong")
+    assert result.returncode == 1 and "Telegram error: 401" in result.stderr
+    result = cli("send-test", "not-a-number")
+    assert result.returncode == 2 and "invalid int value" in result.stderr
+    result = cli("scrape-once", SOURCE="nowhere")
+    assert result.returncode == 2 and "SOURCE='nowhere'" in result.stderr
+    result = cli("stats", FIREBASE_DATABASE_URL="", FIREBASE_DATABASE_EMULATOR_HOST="")
+    assert result.returncode == 2 and "FIREBASE_DATABASE_URL is not set" in result.stderr
+    result = cli("send-test", "1544010213", TELEGRAM_API_BASE="http://127.0.0.1:9")
+    assert result.returncode == 1 and "network error" in result.stderr

@@ -1,0 +1,135 @@
+"""Deployment: `DRY_RUN=1 make deploy` output, cloudbuild.yaml, firebase.json and the database rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from coronabot.schedule import DEFAULT_SCHEDULES
+
+
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory) -> list[list[str]]:
+    """The commands `DRY_RUN=1 make deploy` prints, split into words; gcloud and firebase must not run."""
+    bin_dir = tmp_path_factory.mktemp("bin")
+    marker = bin_dir / "invoked"
+    for tool in ("gcloud", "firebase"):
+        path = bin_dir / tool
+        path.write_text(f"#!/bin/sh\necho {tool} >> {marker}\nexit 1\n")
+        path.chmod(0o755)
+    env = dict(os.environ, DRY_RUN="1", PROJECT_ID="corona-test-123", ADMIN_CHAT_IDS="1544010213,-1001234567890",
+               PATH=f"{bin_dir}:{os.environ['PATH']}", MAKEFLAGS="")
+    result = subprocess.run(["make", "--no-print-directory", "deploy"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists(), "a dry run must not call gcloud or firebase"
+    lines = [line for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    return [shlex.split(line) for line in lines]
+
+
+def command(commands, *prefix) -> list[str]:
+    found = [c for c in commands if c[: len(prefix)] == list(prefix)]
+    assert len(found) == 1, f"{prefix} not found once in {commands}"
+    return found[0]
+
+
+def flags(words: list[str]) -> dict[str, str]:
+    out = {}
+    for word in words:
+        if word.startswith("--"):
+            name, _, value = word[2:].partition("=")
+            out[name] = value
+    return out
+
+
+def test_build_submission(dry_run):
+    build = flags(command(dry_run, "gcloud", "builds", "submit"))
+    assert build["config"] == "cloudbuild.yaml" and build["project"] == "corona-test-123"
+    subs = dict(item.split("=", 1) for item in build["substitutions"].removeprefix("^;^").split(";"))
+    assert subs["_REGION"] == "asia-northeast3" and subs["_RUNTIME"] == "python312"
+    assert (subs["_SCHEDULE_MORNING"], subs["_SCHEDULE_AFTERNOON"]) == DEFAULT_SCHEDULES
+    assert subs["_ADMIN_CHAT_IDS"] == "1544010213,-1001234567890"
+    assert ["make", "vendor"] in dry_run
+
+
+@pytest.mark.parametrize("name, public", [("webhook", True), ("scrape", False)])
+def test_function_deploys(dry_run, name, public):
+    words = command(dry_run, "gcloud", "functions", "deploy", name)
+    options = flags(words)
+    assert "gen2" in options and "trigger-http" in options
+    assert options["runtime"] == "python312" and options["region"] == "asia-northeast3"
+    assert options["source"] == f"functions/{name}" and options["entry-point"] == name
+    assert ("allow-unauthenticated" in options) is public
+    assert ("no-allow-unauthenticated" in options) is (not public)
+    assert options["set-secrets"] == ("TELEGRAM_TOKEN=telegram-token:latest,"
+                                      "TELEGRAM_WEBHOOK_SECRET=telegram-webhook-secret:latest")
+    assert options["service-account"] == "coronabot-runtime@corona-test-123.iam.gserviceaccount.com"
+    assert "FIREBASE_DATABASE_URL=https://corona-test-123-default-rtdb" in options["set-env-vars"]
+    assert options["memory"] == "256Mi"
+
+
+def test_scheduler_can_invoke_scrape_and_jobs_use_oidc_in_seoul(dry_run):
+    binding = flags(command(dry_run, "gcloud", "functions", "add-invoker-policy-binding", "scrape"))
+    assert binding["member"] == "serviceAccount:coronabot-scheduler@corona-test-123.iam.gserviceaccount.com"
+    schedules = []
+    for job in ("coronabot-scrape-morning", "coronabot-scrape-afternoon"):
+        options = flags(command(dry_run, "gcloud", "scheduler", "jobs", "create", "http", job))
+        assert options["time-zone"] == "Asia/Seoul" and options["http-method"] == "POST"
+        assert options["oidc-service-account-email"] == binding["member"].removeprefix("serviceAccount:")
+        assert options["oidc-token-audience"] == options["uri"] == "$SCRAPE_URL"
+        assert int(options["max-retry-attempts"]) >= 1
+        schedules.append(options["schedule"])
+    assert tuple(schedules) == DEFAULT_SCHEDULES
+
+
+def test_webhook_registration_and_rules(dry_run):
+    assert command(dry_run, "python", "-m", "coronabot", "set-webhook")[-1] == "$(cat /workspace/webhook_url)"
+    command(dry_run, "python", "-m", "coronabot", "set-commands")
+    rules = command(dry_run, "firebase", "deploy")
+    assert rules[2:4] == ["--only", "database"]
+
+
+def test_cloudbuild_yaml():
+    build = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
+    subs = build["substitutions"]
+    assert subs["_REGION"] == "asia-northeast3" and subs["_RUNTIME"] == "python312"
+    assert (subs["_SCHEDULE_MORNING"], subs["_SCHEDULE_AFTERNOON"]) == DEFAULT_SCHEDULES
+    steps = {step["id"]: step for step in build["steps"]}
+    assert steps["vendor"]["args"] == ["vendor"]
+    assert steps["deploy"]["args"] == ["deploy/functions.sh"]
+    assert set(steps["register"]["secretEnv"]) == {"TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET"}
+    secrets = {s["env"]: s["versionName"] for s in build["availableSecrets"]["secretManager"]}
+    assert secrets["TELEGRAM_TOKEN"].endswith("/secrets/${_TOKEN_SECRET}/versions/latest")
+    plain = {entry.split("=")[0] for step in build["steps"] for entry in step.get("env", [])}
+    assert not plain & {"TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET"}, "secrets come only through secretEnv"
+
+
+def test_deploy_defaults_match_the_library_schedule():
+    common = (ROOT / "deploy" / "common.sh").read_text()
+    assert f'SCHEDULE_MORNING:-"{DEFAULT_SCHEDULES[0]}"' in common
+    assert f'SCHEDULE_AFTERNOON:-"{DEFAULT_SCHEDULES[1]}"' in common
+
+
+def test_firebase_json_and_rules_deny_every_client():
+    firebase = json.loads((ROOT / "firebase.json").read_text())
+    assert firebase["database"]["rules"] == "database.rules.json"
+    assert firebase["emulators"]["database"]["port"] == 9000
+    rules = json.loads((ROOT / "database.rules.json").read_text())
+    assert rules == {"rules": {".read": False, ".write": False}}
+
+
+def test_make_vendor_copies_the_library_into_each_function(tmp_path):
+    subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
+    for name in ("webhook", "scrape"):
+        vendored = ROOT / "functions" / name / "coronabot"
+        assert (vendored / "__init__.py").read_text() == (ROOT / "lib/coronabot/__init__.py").read_text()
+        assert not list(vendored.rglob("__pycache__"))
+    ignored = subprocess.run(["git", "check-ignore", "functions/webhook/coronabot/bot.py"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert ignored.returncode == 0, "vendored copies are git-ignored"
