@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from conftest import PRIVATE_CHAT, ROOT
+from conftest import PRIVATE_CHAT
+from harness import ROOT
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
 from coronabot.schedule import DEFAULT_SCHEDULES
+from harness import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GROUP_CHAT, PRIVATE_CHAT, ROOT, free_port, http
+from conftest import GROUP_CHAT, PRIVATE_CHAT
+from harness import ROOT, free_port, http
 
 LOCAL_NS = "coronabot-local-default-rtdb"
 

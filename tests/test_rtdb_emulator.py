@@ -10,7 +10,8 @@ import firebase_admin
 import pytest
 from firebase_admin import db, exceptions
 
-from conftest import DATABASE_URL, Process, free_port, http
+from conftest import DATABASE_URL
+from harness import Process, free_port, http
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from collections import Counter
 
 import pytest
 
-from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, http, start_function
+from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, start_function
+from harness import http
 
 ADMIN = "1700000001"
 KDCA = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text())

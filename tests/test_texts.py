@@ -33,7 +33,7 @@ def test_record_round_trip():
     assert Announcement.from_record(announcement.to_record()) == announcement
     assert announcement.to_record()["digest"] == sample().digest()
     corrected = (Figure("confirmed_total", "누적 확진자", 1, "cumulative"),)
-    changed = Announcement(**{**announcement.__dict__, "figures": corrected})
+    changed = announcement._replace(figures=corrected)
     assert changed.digest() != announcement.digest()
 
 

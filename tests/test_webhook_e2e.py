@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, http
+from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT
+from harness import http
 
 _update_ids = itertools.count(700_000_001)
 
@@ -235,3 +236,15 @@ def test_webhook_logs_are_json_lines_with_update_ids(post, servers, webhook_func
     lines = [json.loads(line) for line in webhook_function.output().splitlines() if line.startswith("{")]
     handled = [line for line in lines if line.get("update_id") == update["update_id"]]
     assert handled and handled[0]["severity"] == "INFO" and "help" in handled[0]["message"]
+
+
+def test_the_webhook_entry_imports_nothing_it_does_not_need():
+    import subprocess
+    import sys
+
+    from harness import ROOT
+    code = ("import sys; sys.path.insert(0, 'functions/webhook'); import main; "
+            "print(sorted(m for m in sys.modules if m.startswith(('bs4', 'coronabot.scrape', 'coronabot.sources', "
+            "'coronabot.broadcast', 'coronabot.local', 'coronabot.cli'))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

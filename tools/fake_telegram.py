@@ -181,6 +181,8 @@ class FakeTelegram:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1
     fake: FakeTelegram
 
     def log_message(self, format, *args):

@@ -293,6 +293,8 @@ JSON_PARAMS = ("orderBy", "startAt", "endAt", "equalTo", "limitToFirst", "limitT
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1
     server_version = "coronabot-rtdb-emulator"
     store: Store
 

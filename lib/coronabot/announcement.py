@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(NamedTuple):
     """One published number with its Korean label; ``kind`` is cumulative, new or weekly."""
 
     key: str
@@ -18,8 +17,7 @@ class Figure:
     unit: str = "명"
 
 
-@dataclass(frozen=True)
-class Announcement:
+class Announcement(NamedTuple):
     """A source's publication, identified by its own date or week.
 
     ``id`` is unique within the source and ``order`` sorts publications of one
@@ -47,8 +45,8 @@ class Announcement:
 
     def to_record(self) -> dict:
         """The database form (figures as a list of objects, plus the digest)."""
-        record = asdict(self)
-        record["figures"] = [asdict(f) for f in self.figures]
+        record = self._asdict()
+        record["figures"] = [f._asdict() for f in self.figures]
         record["digest"] = self.digest()
         return record
 

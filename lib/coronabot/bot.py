@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from . import log, texts
 from .announcement import Announcement
@@ -18,8 +18,7 @@ logger = log.get("coronabot.bot")
 ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member", "callback_query"]
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     chat_id: int
     text: str
     reply_to: int | None = None
@@ -33,11 +32,10 @@ class Reply:
         return params
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """The bot's answer to one update: replies, or one raw method call, and what happened."""
 
-    replies: list[Reply] = field(default_factory=list)
+    replies: tuple[Reply, ...] = ()
     method_call: dict | None = None
     action: str = "ignored"
 
@@ -90,16 +88,16 @@ class Bot:
         reply_to = None if private else message.message_id
         if message.text is None:
             if private:
-                return Outcome([Reply(message.chat_id, texts.NON_TEXT_HINT)], action="non_text")
+                return Outcome((Reply(message.chat_id, texts.NON_TEXT_HINT),), action="non_text")
             return Outcome(action="ignored:non_text")
         command = recognise(message.text, private, self.username)
         if command is None:
             if private:
-                return Outcome([Reply(message.chat_id, texts.UNRECOGNISED)], action="unrecognised")
+                return Outcome((Reply(message.chat_id, texts.UNRECOGNISED),), action="unrecognised")
             return Outcome(action="ignored:chatter")
 
         def answer(text: str) -> Outcome:
-            return Outcome([Reply(message.chat_id, part, reply_to) for part in texts.split(text)],
+            return Outcome(tuple(Reply(message.chat_id, part, reply_to) for part in texts.split(text)),
                            action=command.action.value)
 
         if command.action is Action.HELP:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class Action(Enum):
@@ -17,8 +17,7 @@ class Action(Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     action: Action
     name: str
 

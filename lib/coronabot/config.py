@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
 DEFAULT_API_BASE = "https://api.telegram.org"
@@ -40,12 +40,11 @@ def _number(name: str, default: float, minimum: float) -> float:
     return value
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Every setting the bot reads, with its default; see the README's configuration table."""
 
-    telegram_token: str = field(repr=False, default="")
-    webhook_secret: str = field(repr=False, default="")
+    telegram_token: str = ""
+    webhook_secret: str = ""
     api_base: str = DEFAULT_API_BASE
     bot_username: str = ""
     database_url: str = ""
@@ -57,6 +56,11 @@ class Settings:
     broadcast_rate: float = 25.0
     lease_seconds: float = 90.0
     ledger_batch: int = 50
+
+    def __repr__(self) -> str:
+        shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
+                 for k, v in self._asdict().items()}
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError naming TELEGRAM_TOKEN."""

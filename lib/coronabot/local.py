@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,7 +89,7 @@ def local_database(settings: config.Settings):
         _wait_for_port("127.0.0.1", port, process, "the local database")
         host = f"127.0.0.1:{port}"
         os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = host
-        yield replace(settings, emulator_host=host), (process, data_file)
+        yield settings._replace(emulator_host=host), (process, data_file)
     finally:
         _stop([process])
 

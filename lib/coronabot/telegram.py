@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import telepot
 import telepot.api
@@ -61,8 +60,7 @@ class TelegramError(Exception):
         return self.code == 0 or self.code >= 500 or self.code == 429
 
 
-@dataclass(frozen=True)
-class SentMessage:
+class SentMessage(NamedTuple):
     message_id: int
     chat_id: int
 

@@ -7,15 +7,14 @@ raises :class:`MalformedUpdate`, never a crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class MalformedUpdate(ValueError):
     """The body is not a Telegram Update."""
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """A message or channel post, with its text when it has one."""
 
     update_id: int
@@ -26,8 +25,7 @@ class Message:
     first_name: str | None
 
 
-@dataclass(frozen=True)
-class MemberChange:
+class MemberChange(NamedTuple):
     """The bot's own membership in a chat changed (blocked, removed, added)."""
 
     update_id: int
@@ -36,14 +34,12 @@ class MemberChange:
     status: str
 
 
-@dataclass(frozen=True)
-class CallbackQuery:
+class CallbackQuery(NamedTuple):
     update_id: int
     query_id: str
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """An update the bot does not act on; ``kind`` says what it was."""
 
     update_id: int

@@ -1,0 +1,131 @@
+"""Webhook benchmark: warm handling time per update, requests per command, import time of the entry module.
+
+Run with `make bench` (or `.venv/bin/python bench/bench_webhook.py`). It starts the local database and the
+fake Telegram server on loopback, handles updates in-process through the same function the Cloud Function
+calls, and counts requests at the servers. Figures are printed as a Markdown table and written to
+bench/results/webhook.json; the README quotes them. Nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from harness import Process, free_port, http  # noqa: E402
+
+NAMESPACE = "coronabot-bench-default-rtdb"
+SAMPLES = 200
+IMPORT_RUNS = 15
+
+
+def start_servers(workdir: Path, token: str) -> tuple[Process, Process]:
+    db_port, tg_port = free_port(), free_port()
+    database = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(db_port)], db_port,
+                       workdir / "rtdb.log")
+    telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(tg_port), "--token", token],
+                       tg_port, workdir / "telegram.log")
+    return database, telegram
+
+
+def update(update_id: int, chat_id: int, text: str) -> bytes:
+    return json.dumps({"update_id": update_id, "message": {
+        "message_id": 1, "date": 1790000000, "chat": {"id": chat_id, "type": "private"},
+        "from": {"id": chat_id, "first_name": "지민"}, "text": text}}).encode()
+
+
+def counts(database: Process, telegram: Process) -> tuple[int, int, int]:
+    stats = http("GET", f"{database.url}/__emulator/stats")[1]
+    reads = stats.get("GET", 0)
+    writes = sum(stats.get(m, 0) for m in ("PUT", "PATCH", "POST", "DELETE"))
+    return reads, writes, len(http("GET", f"{telegram.url}/__calls")[1])
+
+
+def handling(database: Process, telegram: Process, secret: str) -> dict:
+    from coronabot.webhook import handle_request
+
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+
+    def handle(body: bytes) -> None:
+        status, _ = handle_request("POST", headers, io.BytesIO(body), len(body))
+        assert status == 200
+
+    http("PUT", f"{database.url}/state/latest.json?ns={NAMESPACE}", json.loads(
+        (ROOT / "bench" / "latest-sample.json").read_text()))
+    handle(update(1, 1544010213, "/help"))  # warm: imports and clients
+    results = {}
+    commands = {"/help": lambda i: update(10_000 + i, 1544010213, "/help"),
+                "/subscribe": lambda i: update(20_000 + i, 5_000_000_000 + i, "/subscribe"),
+                "/now": lambda i: update(30_000 + i, 1544010213, "/now")}
+    for name, make in commands.items():
+        before = counts(database, telegram)
+        times = []
+        for i in range(SAMPLES):
+            body = make(i)
+            start = time.perf_counter()
+            handle(body)
+            times.append(time.perf_counter() - start)
+        after = counts(database, telegram)
+        results[name] = {
+            "median_ms": round(statistics.median(times) * 1000, 2),
+            "p90_ms": round(statistics.quantiles(times, n=10)[-1] * 1000, 2),
+            "db_reads_per_update": (after[0] - before[0]) / SAMPLES,
+            "db_writes_per_update": (after[1] - before[1]) / SAMPLES,
+            "telegram_requests_per_update": (after[2] - before[2]) / SAMPLES,
+        }
+    return results
+
+
+def import_seconds(statement: str) -> float:
+    """Median wall time of `statement` in fresh interpreters that already imported functions_framework."""
+    code = ("import functions_framework, time, sys; sys.path.insert(0, 'functions/webhook'); "
+            f"t = time.perf_counter(); {statement}; print(time.perf_counter() - t)")
+    runs = []
+    for _ in range(IMPORT_RUNS):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        runs.append(float(out.stdout.strip()))
+    return statistics.median(runs)
+
+
+def main() -> None:
+    token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
+    secret = secrets.token_urlsafe(24)
+    with tempfile.TemporaryDirectory() as tmp:
+        database, telegram = start_servers(Path(tmp), token)
+        os.environ.update({"TELEGRAM_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": secret,
+                           "TELEGRAM_API_BASE": telegram.url, "TELEGRAM_BOT_USERNAME": "CoronaAlertBenchBot",
+                           "FIREBASE_DATABASE_EMULATOR_HOST": f"127.0.0.1:{database.port}",
+                           "FIREBASE_DATABASE_URL": f"https://{NAMESPACE}.firebaseio.com", "LOG_LEVEL": "WARNING"})
+        try:
+            results = {"handling": handling(database, telegram, secret)}
+        finally:
+            database.stop()
+            telegram.stop()
+    entry = import_seconds("import main")
+    baseline = import_seconds("import firebase_admin.db, telepot")
+    results["import"] = {"entry_module_ms": round(entry * 1000, 1), "firebase_db_and_telepot_ms": round(baseline * 1000, 1),
+                         "ratio": round(entry / baseline, 3)}
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "webhook.json").write_text(json.dumps(results, indent=2))
+    print("| command | median ms | p90 ms | DB reads | DB writes | Telegram requests |")
+    print("|---|---|---|---|---|---|")
+    for name, r in results["handling"].items():
+        print(f"| `{name}` | {r['median_ms']} | {r['p90_ms']} | {r['db_reads_per_update']:g} | "
+              f"{r['db_writes_per_update']:g} | {r['telegram_requests_per_update']:g} |")
+    imp = results["import"]
+    print(f"\nimport of functions/webhook/main.py: {imp['entry_module_ms']} ms; firebase_admin.db + telepot alone: "
+          f"{imp['firebase_db_and_telepot_ms']} ms; ratio {imp['ratio']}")
+
+
+if __name__ == "__main__":
+    main()

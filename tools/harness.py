@@ -1,0 +1,79 @@
+"""Helpers shared by the tests and the benchmarks: free ports, server processes, plain HTTP calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method: str, url: str, body: object = None, headers: dict | None = None, raw: bytes | None = None,
+         timeout: float = 30) -> tuple[int, object, dict]:
+    """One HTTP request; returns (status, decoded JSON or text, headers)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None and "Content-Type" not in (headers or {}):
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, payload, got = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        status, payload, got = exc.code, exc.read(), dict(exc.headers)
+    text = payload.decode("utf-8", errors="replace")
+    try:
+        return status, json.loads(text) if text else None, got
+    except ValueError:
+        return status, text, got
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port}:\n{log.read_text()[-3000:]}")
+
+
+class Process:
+    """A server process in its own process group, logging to a file; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, args: list[str], port: int, log: Path, env: dict | None = None):
+        self.port, self.log, self.args = port, log, args
+        self.url = f"http://127.0.0.1:{port}"
+        self._log_handle = open(log, "ab")
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env or os.environ.copy(), stdout=self._log_handle,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_port(port, self.proc, log)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._log_handle.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
