@@ -72,17 +72,20 @@ class _Ledger:
         self.db, self.key, self.owner = db, key, owner
         self.batch, self.lease_seconds = batch, lease_seconds
         self._pending: dict[str, object] = {}
+        self._outcomes = 0
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self.lost_lease = False
         self.writes = 0
 
-    def record(self, chat_id: str, outcome: str) -> None:
+    def record(self, chat_id: str, outcome: str, more_to_come: bool) -> None:
+        """Buffer one outcome; write a full batch, unless the run's final write will carry it anyway."""
         with self._lock:
             self._pending[f"deliveries/{self.key}/{chat_id}"] = outcome
             if outcome == "removed":
                 self._pending[f"subscribers/{chat_id}"] = None
-            due = sum(1 for p in self._pending if p.startswith("deliveries/")) >= self.batch
+            self._outcomes += 1
+            due = more_to_come and self._outcomes >= self.batch
         if due:
             self.flush()
 
@@ -90,7 +93,7 @@ class _Ledger:
         """Write what is buffered; with ``extra`` (the final write) the lease is not renewed."""
         with self._flush_lock:
             with self._lock:
-                changes, self._pending = self._pending, {}
+                changes, self._pending, self._outcomes = self._pending, {}, 0
             changes.update(extra or {})
             if not changes:
                 return
@@ -109,6 +112,7 @@ class _Ledger:
                 with self._lock:
                     changes.update(self._pending)
                     self._pending = {k: v for k, v in changes.items() if not k.startswith("broadcasts/")}
+                    self._outcomes = sum(1 for k in self._pending if k.startswith("deliveries/"))
                 raise
 
 
@@ -144,7 +148,7 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                     logger.info("subscriber removed: %s", exc.description,
                                 extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                     count("removed")
-                    ledger.record(chat_id, "removed")
+                    ledger.record(chat_id, "removed", not todo.empty())
                     return
                 if exc.transient and transient < TRANSIENT_RETRIES:
                     transient += 1
@@ -158,10 +162,10 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                 logger.error("delivery failed permanently: %s", exc,
                              extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                 count("failed")
-                ledger.record(chat_id, f"failed:{exc.code}")
+                ledger.record(chat_id, f"failed:{exc.code}", not todo.empty())
                 return
             count("sent")
-            ledger.record(chat_id, "sent")
+            ledger.record(chat_id, "sent", not todo.empty())
             return
 
     def work() -> None:

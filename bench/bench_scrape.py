@@ -1,0 +1,132 @@
+"""Scrape benchmark: broadcast rate, duplicates, ledger writes and memory; the cost of a tick with nothing new.
+
+Run with `make bench` (or `.venv/bin/python bench/bench_scrape.py [--subscribers N] [--rates 25,100,300]`).
+It starts the local database, the fake Telegram server with 30 ms latency per call and the local source
+server, then runs real scrape ticks as separate processes (`Ticker.tick`, the code the Cloud Function runs),
+measuring at the servers. Results go to bench/results/scrape.json and a Markdown table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from harness import Process, free_port, http  # noqa: E402
+
+NAMESPACE = "coronabot-bench-default-rtdb"
+LATENCY_MS = 30
+TICK = ("import json, resource; from coronabot import config; from coronabot.scrape import Ticker; "
+        "summary = Ticker(config.load()).tick(); "
+        "print(json.dumps({'summary': summary, 'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))")
+
+
+class Bench:
+    def __init__(self, workdir: Path):
+        self.token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
+        ports = [free_port() for _ in range(3)]
+        self.database = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(ports[0])], ports[0],
+                                workdir / "rtdb.log")
+        self.telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(ports[1]), "--token",
+                                 self.token, "--latency-ms", str(LATENCY_MS)], ports[1], workdir / "telegram.log")
+        self.sources = Process([sys.executable, "tools/source_server.py", "--port", str(ports[2])], ports[2],
+                               workdir / "sources.log")
+        self.env = dict(os.environ, TELEGRAM_TOKEN=self.token, TELEGRAM_API_BASE=self.telegram.url,
+                        FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{ports[0]}",
+                        FIREBASE_DATABASE_URL=f"https://{NAMESPACE}.firebaseio.com", SOURCE="kdca-sentinel",
+                        SOURCE_BASE_URL=self.sources.url, LOG_LEVEL="WARNING")
+
+    def stop(self) -> None:
+        for process in (self.database, self.telegram, self.sources):
+            process.stop()
+
+    def db_counts(self) -> Counter:
+        return Counter(http("GET", f"{self.database.url}/__emulator/stats")[1])
+
+    def tick(self, **env) -> dict:
+        result = subprocess.run([sys.executable, "-c", TICK], cwd=ROOT, env=dict(self.env, **env),
+                                capture_output=True, text=True, timeout=3600)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr[-3000:])
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def reset(self, subscribers: int) -> None:
+        http("POST", f"{self.database.url}/__emulator/reset")
+        http("DELETE", f"{self.telegram.url}/__calls")
+        http("POST", f"{self.telegram.url}/__control", {"latency_ms": LATENCY_MS})
+        chats = {str(5_000_000_000 + 7_919 * i): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"}
+                 for i in range(subscribers)}
+        status, body, _ = http("PUT", f"{self.database.url}/subscribers.json?ns={NAMESPACE}", chats, timeout=120)
+        assert status == 200, body
+
+    def broadcast(self, rate: int, subscribers: int) -> dict:
+        self.reset(subscribers)
+        before = self.db_counts()
+        run = self.tick(BROADCAST_RATE=str(rate))
+        after = self.db_counts()
+        calls = http("GET", f"{self.telegram.url}/__calls?method=sendMessage", timeout=120)[1]
+        accepted = [c for c in calls if c.get("status") == 200]
+        times = sorted(c["time"] for c in accepted)
+        per_chat = Counter(str(c["params"]["chat_id"]) for c in accepted)
+        writes = sum(after[m] - before[m] for m in ("PUT", "PATCH", "POST", "DELETE"))
+        ledger_writes = after["PATCH"] - before["PATCH"] - 2  # minus recording the announcement and the tick summary
+        achieved = (len(times) - 1) / (times[-1] - times[0])
+        return {
+            "rate": rate, "subscribers": subscribers, "status": run["summary"]["status"],
+            "delivered": len(per_chat), "sent_calls": len(accepted),
+            "duplicates": sum(n - 1 for n in per_chat.values()),
+            "achieved_per_second": round(achieved, 2), "fraction_of_rate": round(achieved / rate, 3),
+            "ledger_writes": ledger_writes, "messages_per_ledger_write": round(len(accepted) / ledger_writes, 1),
+            "database_writes_total": writes, "peak_rss_mib": round(run["maxrss_kb"] / 1024, 1),
+        }
+
+    def quiet_tick(self) -> dict:
+        """A tick after the announcement was alerted: nothing is new."""
+        self.reset(10)
+        self.tick()
+        sources_before = len(http("GET", f"{self.sources.url}/__requests")[1])
+        before = self.db_counts()
+        run = self.tick()
+        after = self.db_counts()
+        return {"status": run["summary"]["status"],
+                "source_requests": len(http("GET", f"{self.sources.url}/__requests")[1]) - sources_before,
+                "database_requests": sum((after - before).values()),
+                "database_requests_by_method": dict(after - before)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--rates", default="25,100,300")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = Bench(Path(tmp))
+        try:
+            results = {"quiet_tick": bench.quiet_tick(),
+                       "broadcast": [bench.broadcast(int(r), args.subscribers) for r in args.rates.split(",")]}
+        finally:
+            bench.stop()
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "scrape.json").write_text(json.dumps(results, indent=2))
+    print(f"Broadcast to {args.subscribers:,} subscribers, fake Telegram with {LATENCY_MS} ms per call:\n")
+    print("| BROADCAST_RATE | achieved / rate | delivered | duplicates | messages per ledger write | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for r in results["broadcast"]:
+        print(f"| {r['rate']} | {r['fraction_of_rate']} | {r['delivered']:,} | {r['duplicates']} | "
+              f"{r['messages_per_ledger_write']} | {r['peak_rss_mib']} MiB |")
+    quiet = results["quiet_tick"]
+    print(f"\nTick with nothing new: status {quiet['status']}, {quiet['source_requests']} source request(s), "
+          f"{quiet['database_requests']} database request(s) {quiet['database_requests_by_method']}")
+
+
+if __name__ == "__main__":
+    main()
