@@ -122,7 +122,7 @@ def test_now_without_data_and_with_data(post, servers):
             {"key": "confirmed_new", "label": "신규 확진자(전일 대비)", "value": 744, "kind": "new", "unit": "명"},
         ],
         "url": "http://ncov.mohw.go.kr/bdBoardList_Real.do?brdId=1&brdGubun=11", "headline": "코로나19 국내 발생 현황",
-        "note": "", "digest": "x",
+        "note": "", "digest": "x", "recorded_at": "2021-06-05T10:06:00+09:00",
     })
     for text in ("/now", "/today", "/현재코로나정보", "오늘 확진자 몇 명?", "코로나 현황"):
         status, body = post(message(text))
@@ -130,6 +130,7 @@ def test_now_without_data_and_with_data(post, servers):
         assert "신규 확진자(전일 대비): <b>744명</b>" in body["text"]
         assert "2021년 6월 5일 0시 기준" in body["text"]
         assert "brdId=1&amp;brdGubun=11" in body["text"]
+        assert "봇이 발표를 확인한 시각: 2021년 6월 5일 10:06 (KST)" in body["text"]
 
 
 def test_about(post, servers):

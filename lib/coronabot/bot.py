@@ -119,13 +119,14 @@ class Bot:
             logger.error("database unavailable for %s: %s", command.action.value, exc,
                          extra={"fields": {"update_id": message.update_id}})
             return answer(texts.TRY_AGAIN_LATER)
-        announcement = None
+        announcement, recorded = None, None
         if record is not None:
             try:
                 announcement = Announcement.from_record(record)
-            except (KeyError, TypeError) as exc:
+                recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
+            except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
-        return answer(texts.current_figures(announcement))
+        return answer(texts.current_figures(announcement, recorded))
 
     def _member_change(self, change: MemberChange) -> Outcome:
         if change.status not in ("kicked", "left"):

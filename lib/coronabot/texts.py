@@ -122,14 +122,14 @@ def correction(announcement: Announcement) -> str:
     return "\n".join([head, *(_figure_line(f) for f in announcement.figures)])
 
 
-def current_figures(announcement: Announcement | None, checked_at: datetime | None = None) -> str:
-    """The answer to /now: the latest stored announcement, or a plain 'nothing yet'."""
+def current_figures(announcement: Announcement | None, recorded_at: datetime | None = None) -> str:
+    """The answer to /now: the latest stored announcement and when the bot saw it, or a plain 'nothing yet'."""
     if announcement is None:
         return NO_DATA_YET
     text = f"📊 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n\n" + \
         "\n".join(_body(announcement))
-    if checked_at is not None:
-        text += f"\n마지막 확인: {kst(checked_at)}"
+    if recorded_at is not None:
+        text += f"\n봇이 발표를 확인한 시각: {kst(recorded_at)}"
     return text
 
 

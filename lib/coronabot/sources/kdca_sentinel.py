@@ -65,10 +65,11 @@ def parse(data: object) -> Announcement:
     if not weeks:
         raise LayoutError(f"no week has a COVID-19 value in {column}")
     year, week = max(weeks)
-    figures = [Figure("covid_detections", "코로나19 바이러스 검출(이번 주)", weeks[(year, week)], "weekly", "건")]
+    figures = [Figure("covid_detections", f"코로나19 바이러스 검출({week}주차)", weeks[(year, week)], "weekly", "건")]
     previous = (year, week - 1) if week > 1 else max((k for k in weeks if k[0] == year - 1), default=None)
     if previous in weeks:
-        figures.append(Figure("covid_detections_prev", "지난주 검출", weeks[previous], "weekly", "건"))
+        label = f"전주({previous[1]}주차) 검출"
+        figures.append(Figure("covid_detections_prev", label, weeks[previous], "weekly", "건"))
     return Announcement(
         source=NAME, id=f"{year}-W{week:02d}", order=f"{year}-W{week:02d}",
         period=f"{year}년 {week}주차 (주간 표본감시)", figures=tuple(figures), url=PAGE_URL,
