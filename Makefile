@@ -35,7 +35,7 @@ vendor:
 	for f in $(FUNCTIONS); do rm -rf functions/$$f/coronabot && cp -r lib/coronabot functions/$$f/coronabot \
 	  && find functions/$$f/coronabot -name __pycache__ -prune -exec rm -rf {} +; done
 
-serve: setup
+serve: setup vendor
 	RTDB_PORT=$(RTDB_PORT) WEBHOOK_PORT=$(WEBHOOK_PORT) SCRAPE_PORT=$(SCRAPE_PORT) $(PY) -m coronabot serve
 
 run: setup

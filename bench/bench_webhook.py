@@ -112,8 +112,8 @@ def main() -> None:
             telegram.stop()
     entry = import_seconds("import main")
     baseline = import_seconds("import firebase_admin.db, telepot")
-    results["import"] = {"entry_module_ms": round(entry * 1000, 1), "firebase_db_and_telepot_ms": round(baseline * 1000, 1),
-                         "ratio": round(entry / baseline, 3)}
+    results["import"] = {"entry_module_ms": round(entry * 1000, 1),
+                         "firebase_db_and_telepot_ms": round(baseline * 1000, 1), "ratio": round(entry / baseline, 3)}
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "webhook.json").write_text(json.dumps(results, indent=2))

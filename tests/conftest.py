@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from harness import Process, free_port, http
+from harness import ROOT, Process, free_port, http
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NAMESPACE = "coronabot-test-default-rtdb"
@@ -167,6 +168,7 @@ def bot_env(database_server, telegram_server, source_server, token, webhook_secr
 
 
 def start_function(name: str, env: dict, logs_dir: Path) -> Process:
+    """functions-framework serving functions/NAME/main.py (with its vendored coronabot/, after `vendored`)."""
     port = free_port()
     executable = Path(sys.executable).with_name("functions-framework")
     return Process([str(executable), "--source", f"functions/{name}/main.py", "--target", name,
@@ -174,14 +176,20 @@ def start_function(name: str, env: dict, logs_dir: Path) -> Process:
 
 
 @pytest.fixture(scope="session")
-def webhook_function(bot_env, logs_dir):
+def vendored():
+    """Vendor lib/ into the function folders as a deployment does, so the functions run what would ship."""
+    subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def webhook_function(vendored, bot_env, logs_dir):
     process = start_function("webhook", bot_env, logs_dir)
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="session")
-def scrape_function(bot_env, logs_dir):
+def scrape_function(vendored, bot_env, logs_dir):
     process = start_function("scrape", bot_env, logs_dir)
     yield process
     process.stop()

@@ -53,7 +53,7 @@ def scrape(scrape_function, servers):
 
 
 @pytest.fixture
-def extra_scrape(bot_env, logs_dir):
+def extra_scrape(vendored, bot_env, logs_dir):
     """Start additional scrape function processes with changed settings; stopped after the test."""
     started = []
 
