@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/common.sh
 
-secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"
+secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"  # pragma: allowlist secret
 # ^@^ makes @ the separator, so values may contain commas (ADMIN_CHAT_IDS).
 common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}"
 

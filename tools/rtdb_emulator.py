@@ -29,7 +29,7 @@ from urllib.parse import unquote
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 FORBIDDEN_KEY_CHARS = set(".$#[]")
-PUSH_CHARS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+PUSH_CHARS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"  # pragma: allowlist secret
 DEFAULT_NAMESPACE = "coronabot-local-default-rtdb"
 
 

@@ -1,0 +1,33 @@
+"""The secret scan in `make test` (detect-secrets over the tracked files) fails on a committed key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import ROOT
+
+HOOK = Path(sys.executable).with_name("detect-secrets-hook")
+
+
+def scan(path: Path) -> int:
+    return subprocess.run([str(HOOK), str(path)], cwd=ROOT, capture_output=True, text=True).returncode
+
+
+@pytest.mark.parametrize("content", [
+    "TELEGRAM_TOKEN = '" + "5544332211:" + "AA" + "Fq3kLmNoPqRsTuVwXyZ0123456789abcd" + "'\n",
+    "-----BEGIN " + "PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END " + "PRIVATE KEY-----\n",
+])
+def test_a_committed_key_fails_the_scan(tmp_path, content):
+    leaked = tmp_path / "settings.py"
+    leaked.write_text(content)
+    assert scan(leaked) != 0
+
+
+def test_the_tracked_files_pass_the_scan():
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    result = subprocess.run([str(HOOK), *files], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
