@@ -224,6 +224,32 @@ def test_blocked_and_missing_chats_are_removed(scrape, servers):
     assert db.get(f"deliveries/kdca-sentinel_2026-W39/{gone}") == "removed"
 
 
+def test_a_group_that_became_a_supergroup_keeps_its_subscription(scrape, servers):
+    db, telegram, _ = servers
+    old, new = -1001234567, -1009999999999
+    subscribe(db, [old, PRIVATE_CHAT])
+    telegram.control(migrated={old: new})
+    status, summary = tick(scrape)
+    assert summary["sent"] == 2 and summary["pending"] == 0
+    assert alerts_by_chat(telegram) == {str(new): 1, str(PRIVATE_CHAT): 1}
+    assert set(db.get("subscribers")) == {str(new), str(PRIVATE_CHAT)}
+    assert db.get(f"subscribers/{new}/migrated_from") == str(old)
+    assert tick(scrape)[1]["status"] == "unchanged"
+
+
+def test_a_refused_token_loses_nobody(servers, extra_scrape, scrape):
+    db, telegram, _ = servers
+    subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
+    revoked = extra_scrape(TELEGRAM_TOKEN="4242424242:revoked-token-revoked-token")
+    status, summary = tick(revoked)
+    assert summary["status"] == "alerted" and summary["sent"] == 0 and summary["pending"] == 2
+    assert summary["failed"] == 0 and summary["removed"] == 0
+    assert len(db.get("subscribers")) == 2 and db.get("deliveries") is None
+    status, summary = tick(scrape)
+    assert summary["status"] == "resumed" and summary["sent"] == 2
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
+
+
 def test_telegram_outage_leaves_messages_pending_for_the_next_tick(scrape, servers):
     db, telegram, _ = servers
     subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
@@ -293,6 +319,23 @@ def test_timeouts_notify_the_admin_once_after_a_streak(scrape, servers):
     assert alerts_by_chat(telegram) == {}
     assert len(admin_notices(telegram)) == 1
     assert db.get("state/health/streak") == 4
+
+
+def test_old_broadcasts_and_handled_updates_are_pruned_once_a_day(scrape, servers):
+    db, _, _ = servers
+    now = time.time()
+    db.put("broadcasts", {"kdca-sentinel_2026-W30": {"done": True, "finished_at": now - 40 * 86400},
+                          "kdca-sentinel_2026-W38": {"done": True, "finished_at": now - 5 * 86400},
+                          "kdca-sentinel_2026-W39": {"lease": {"owner": "x", "expires": now - 10}}})
+    db.put("deliveries", {"kdca-sentinel_2026-W30": {"1544010213": "sent"},
+                          "kdca-sentinel_2026-W38": {"1544010213": "sent"}})
+    db.put("handled_updates", {"700000001": {"at": now - 3 * 86400}, "700000002": {"at": now - 60}})
+    tick(scrape)
+    assert set(db.get("deliveries")) >= {"kdca-sentinel_2026-W38"}
+    assert "kdca-sentinel_2026-W30" not in db.get("deliveries")
+    assert set(db.get("broadcasts")) == {"kdca-sentinel_2026-W38", "kdca-sentinel_2026-W39"}
+    assert list(db.get("handled_updates")) == ["700000002"]
+    assert db.get("state/pruned_at") > now - 60
 
 
 def test_negative_and_backwards_figures_are_refused(servers, extra_scrape):

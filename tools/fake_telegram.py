@@ -11,7 +11,8 @@ API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
 - ``POST /__control``: behaviour switches, a JSON object with any of
   ``latency_ms``, ``blocked`` (chat ids answered 403), ``deactivated``,
   ``not_found`` (400 chat not found), ``flood`` (``{"every": N, "retry_after": S}``:
-  every Nth sendMessage answers 429), ``fail_5xx`` (the next N calls answer 502).
+  every Nth sendMessage answers 429), ``fail_5xx`` (the next N calls answer 502),
+  ``migrated`` (``{old_chat_id: new_chat_id}``: the group became a supergroup).
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ class FakeTelegram:
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: user is deactivated"}
         if chat_id in map(str, control.get("not_found", [])):
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+        migrated = {str(k): v for k, v in control.get("migrated", {}).items()}
+        if chat_id in migrated:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                         "parameters": {"migrate_to_chat_id": int(migrated[chat_id])}}
         with self.lock:
             self.send_count += 1
             flood = control.get("flood")

@@ -80,8 +80,8 @@ class Bot:
         if isinstance(update, CallbackQuery):
             return Outcome(method_call={"method": "answerCallbackQuery", "callback_query_id": update.query_id},
                            action="callback_query")
-        assert isinstance(update, Ignored)
-        return Outcome(action=f"ignored:{update.kind}")
+        kind = update.kind if isinstance(update, Ignored) else type(update).__name__
+        return Outcome(action=f"ignored:{kind}")
 
     def _message(self, message: Message) -> Outcome:
         private = message.chat_type == "private"

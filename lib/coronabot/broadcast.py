@@ -89,6 +89,13 @@ class _Ledger:
         if due:
             self.flush()
 
+    def move_subscriber(self, old: str, new: str) -> None:
+        """A group upgraded to a supergroup: the subscription follows the new chat id."""
+        with self._lock:
+            self._pending[f"subscribers/{old}"] = None
+            self._pending[f"subscribers/{new}"] = {"since": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                                                   "chat_type": "supergroup", "migrated_from": old}
+
     def flush(self, extra: dict | None = None) -> None:
         """Write what is buffered; with ``extra`` (the final write) the lease is not renewed."""
         with self._flush_lock:
@@ -135,15 +142,29 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
 
     def deliver(chat_id: str) -> None:
         floods = transient = 0
+        target = chat_id
         while True:
             limiter.wait()
             try:
-                telegram.send_message(chat_id, text)
+                telegram.send_message(target, text)
             except TelegramError as exc:
                 if exc.code == 429 and floods < MAX_FLOOD_WAITS:
                     floods += 1
                     limiter.pause(exc.retry_after or 1.0)
                     continue
+                if exc.migrate_to is not None and target == chat_id:
+                    logger.info("group became a supergroup; subscription moved",
+                                extra={"fields": {"broadcast": key, "chat_id": chat_id, "to": exc.migrate_to}})
+                    ledger.move_subscriber(chat_id, str(exc.migrate_to))
+                    target = str(exc.migrate_to)
+                    continue
+                if exc.stops_everything:
+                    if not stop.is_set():
+                        logger.error("broadcast stopped, every message would fail: %s", exc,
+                                     extra={"fields": {"broadcast": key}})
+                    stop.set()
+                    count("pending")
+                    return
                 if exc.chat_gone:
                     logger.info("subscriber removed: %s", exc.description,
                                 extra={"fields": {"broadcast": key, "chat_id": chat_id}})
@@ -165,6 +186,8 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                 ledger.record(chat_id, f"failed:{exc.code}", not todo.empty())
                 return
             count("sent")
+            if target != chat_id:
+                ledger.record(target, "sent", True)
             ledger.record(chat_id, "sent", not todo.empty())
             return
 

@@ -75,7 +75,7 @@ class Ticker:
         summary = self._decide(state, announcement, now)
         if self._prune_due(state, now):
             changes["state/pruned_at"] = now.timestamp()
-            self.db.prune_handled_updates(now.timestamp())
+            self.db.prune(now.timestamp())
         return self._finish(summary, changes, now)
 
     def _finish(self, summary: dict, changes: dict, now: datetime) -> dict:

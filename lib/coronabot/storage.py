@@ -9,8 +9,8 @@ Layout (see the README for the full table)::
     /state/source_cache             validators and cookies for conditional fetches
     /state/last_tick                the last scrape tick's summary
     /history/{source}/{id}          every recorded announcement
-    /broadcasts/{key}               lease, kind, announcement id, done flag
-    /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>"
+    /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
+    /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
     /handled_updates/{update_id}    updates answered through sendMessage (kept 2 days)
     /polling/offset                 getUpdates offset of the local long-polling runner
 
@@ -31,6 +31,7 @@ from .config import Settings
 
 APP_NAME = "coronabot"
 HANDLED_UPDATE_TTL_SECONDS = 2 * 24 * 3600
+FINISHED_BROADCAST_TTL_SECONDS = 30 * 24 * 3600
 
 DatabaseError = exceptions.FirebaseError
 _init_lock = threading.Lock()
@@ -141,13 +142,19 @@ class Database:
         written, _, _ = ref.set_if_unchanged(etag, {"at": time.time()})
         return written
 
-    def prune_handled_updates(self, now: float) -> int:
-        """Drop handled-update marks older than two days (Telegram redelivers for at most one)."""
-        old = self.ref("handled_updates").order_by_child("at").end_at(now - HANDLED_UPDATE_TTL_SECONDS) \
-            .limit_to_first(500).get() or {}
-        if old:
-            self.update({f"handled_updates/{k}": None for k in old})
-        return len(old)
+    def prune(self, now: float) -> int:
+        """Drop what no longer matters: handled-update marks after two days (Telegram redelivers for
+        at most one) and finished broadcasts with their ledgers after 30 days. Returns how many went."""
+        old_updates = self.ref("handled_updates").order_by_child("at") \
+            .end_at(now - HANDLED_UPDATE_TTL_SECONDS).limit_to_first(500).get() or {}
+        old_broadcasts = self.ref("broadcasts").order_by_child("finished_at").start_at(0) \
+            .end_at(now - FINISHED_BROADCAST_TTL_SECONDS).limit_to_first(20).get() or {}
+        changes: dict[str, None] = {f"handled_updates/{k}": None for k in old_updates}
+        for key in old_broadcasts:
+            changes[f"broadcasts/{key}"] = None
+            changes[f"deliveries/{key}"] = None
+        self.update(changes)
+        return len(old_updates) + len(old_broadcasts)
 
 
 def new_owner_id() -> str:

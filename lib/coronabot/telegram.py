@@ -40,11 +40,13 @@ telepot.api._fileurl = _fileurl
 class TelegramError(Exception):
     """A failed Bot API call: ``code`` is the HTTP-style error code (0 for network errors)."""
 
-    def __init__(self, code: int, description: str, retry_after: float | None = None):
+    def __init__(self, code: int, description: str, retry_after: float | None = None,
+                 migrate_to: int | None = None):
         super().__init__(f"{code} {description}")
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to = migrate_to
 
     @property
     def chat_gone(self) -> bool:
@@ -53,6 +55,13 @@ class TelegramError(Exception):
         return (self.code == 403 and ("blocked" in text or "deactivated" in text or "kicked" in text
                                        or "not a member" in text or "chat not found" in text)) or (
             self.code == 400 and "chat not found" in text)
+
+    @property
+    def stops_everything(self) -> bool:
+        """No message can succeed: the token was refused, the API address is wrong, or the text itself is bad."""
+        text = self.description.lower()
+        return self.code in (401, 404) or (self.code == 400 and any(
+            phrase in text for phrase in ("can't parse entities", "message is too long", "text is empty")))
 
     @property
     def transient(self) -> bool:
@@ -102,9 +111,11 @@ class Telegram:
             return self._bot._api_request(method, _jsonable(params))
         except telepot.exception.TelegramError as exc:
             data = exc.json if isinstance(exc.json, dict) else {}
-            retry_after = (data.get("parameters") or {}).get("retry_after")
+            parameters = data.get("parameters") or {}
+            retry_after, migrate_to = parameters.get("retry_after"), parameters.get("migrate_to_chat_id")
             raise TelegramError(int(exc.error_code or 0), redact(str(exc.description)),
-                                float(retry_after) if retry_after is not None else None) from None
+                                float(retry_after) if retry_after is not None else None,
+                                int(migrate_to) if migrate_to is not None else None) from None
         except telepot.exception.BadHTTPResponse as exc:
             raise TelegramError(int(exc.status or 0), "non-JSON answer from the Bot API") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
