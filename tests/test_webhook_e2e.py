@@ -231,6 +231,24 @@ def test_blocking_the_bot_removes_the_subscription(post, servers):
     assert db.get(f"subscribers/{PRIVATE_CHAT}") is None
 
 
+def test_without_a_configured_secret_every_update_is_refused(vendored, bot_env, logs_dir, servers):
+    from conftest import start_function
+    db, telegram, _ = servers
+    env = {k: v for k, v in bot_env.items() if k != "TELEGRAM_WEBHOOK_SECRET"}
+    process = start_function("webhook", env, logs_dir)
+    try:
+        for secret in (None, "", "anything"):
+            headers = {"Content-Type": "application/json"}
+            if secret is not None:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+            status, body, _ = http("POST", process.url, raw=json.dumps(message("/subscribe")).encode(), headers=headers)
+            assert status == 503 and "method" not in body
+        assert db.get("subscribers") is None and telegram.calls() == []
+        assert "TELEGRAM_WEBHOOK_SECRET is not set" in process.output()
+    finally:
+        process.stop()
+
+
 def test_webhook_logs_are_json_lines_with_update_ids(post, servers, webhook_function):
     update = message("/help")
     post(update)
