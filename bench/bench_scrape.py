@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, free_port, http  # noqa: E402
+from harness import Process, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 LATENCY_MS = 30
@@ -118,11 +118,10 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "scrape.json").write_text(json.dumps(results, indent=2))
     print(f"Broadcast to {args.subscribers:,} subscribers, fake Telegram with {LATENCY_MS} ms per call:\n")
-    print("| BROADCAST_RATE | achieved / rate | delivered | duplicates | messages per ledger write | peak RSS |")
-    print("|---|---|---|---|---|---|")
-    for r in results["broadcast"]:
-        print(f"| {r['rate']} | {r['fraction_of_rate']} | {r['delivered']:,} | {r['duplicates']} | "
-              f"{r['messages_per_ledger_write']} | {r['peak_rss_mib']} MiB |")
+    print(markdown_table(
+        ["BROADCAST_RATE", "achieved / rate", "delivered", "duplicates", "messages per ledger write", "peak RSS"],
+        [[r["rate"], r["fraction_of_rate"], f"{r['delivered']:,}", r["duplicates"], r["messages_per_ledger_write"],
+          f"{r['peak_rss_mib']} MiB"] for r in results["broadcast"]]))
     quiet = results["quiet_tick"]
     print(f"\nTick with nothing new: status {quiet['status']}, {quiet['source_requests']} source request(s), "
           f"{quiet['database_requests']} database request(s) {quiet['database_requests_by_method']}")

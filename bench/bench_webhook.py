@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, free_port, http  # noqa: E402
+from harness import Process, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 SAMPLES = 200
@@ -117,11 +117,10 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "webhook.json").write_text(json.dumps(results, indent=2))
-    print("| command | median ms | p90 ms | DB reads | DB writes | Telegram requests |")
-    print("|---|---|---|---|---|---|")
-    for name, r in results["handling"].items():
-        print(f"| `{name}` | {r['median_ms']} | {r['p90_ms']} | {r['db_reads_per_update']:g} | "
-              f"{r['db_writes_per_update']:g} | {r['telegram_requests_per_update']:g} |")
+    print(markdown_table(
+        ["command", "median ms", "p90 ms", "DB reads", "DB writes", "Telegram requests"],
+        [[f"`{name}`", r["median_ms"], r["p90_ms"], f"{r['db_reads_per_update']:g}", f"{r['db_writes_per_update']:g}",
+          f"{r['telegram_requests_per_update']:g}"] for name, r in results["handling"].items()]))
     imp = results["import"]
     print(f"\nimport of functions/webhook/main.py: {imp['entry_module_ms']} ms; firebase_admin.db + telepot alone: "
           f"{imp['firebase_db_and_telepot_ms']} ms; ratio {imp['ratio']}")

@@ -26,8 +26,9 @@ import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
+
+from harness import LoopbackHandler, LoopbackServer
 
 
 def parse_body(content_type: str, body: bytes) -> dict:
@@ -185,39 +186,12 @@ class FakeTelegram:
         return self.ok(True)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    wbufsize = -1
+class Handler(LoopbackHandler):
     fake: FakeTelegram
 
-    def log_message(self, format, *args):
-        pass
-
-    def _send(self, status: int, body) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
-
-    def do_DELETE(self):
-        self._route("DELETE")
-
-    def _route(self, verb: str) -> None:
+    def route(self, verb: str) -> None:
         path, _, query = self.path.partition("?")
-        body = self._body()
+        body = self.read_body()
         fake = self.fake
         try:
             if path == "/__calls":
@@ -225,39 +199,37 @@ class Handler(BaseHTTPRequestHandler):
                     with fake.lock:
                         fake.calls.clear()
                         fake.send_count = 0
-                    return self._send(200, {"ok": True})
+                    return self.send_json(200, {"ok": True})
                 wanted = dict(parse_qsl(query)).get("method")
                 with fake.lock:
                     calls = [c for c in fake.calls if not wanted or c["method"] == wanted]
-                return self._send(200, calls)
+                return self.send_json(200, calls)
             if path == "/__updates":
                 with fake.updates_ready:
                     fake.updates.extend(json.loads(body))
                     fake.updates_ready.notify_all()
-                return self._send(200, {"ok": True})
+                return self.send_json(200, {"ok": True})
             if path == "/__control":
                 with fake.lock:
                     fake.control = json.loads(body) if body else {}
-                return self._send(200, {"ok": True})
+                return self.send_json(200, {"ok": True})
             parts = path.strip("/").split("/")
             if len(parts) != 2 or not parts[0].startswith("bot"):
-                return self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                return self.send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
             if parts[0][3:] != fake.token:
-                return self._send(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                return self.send_json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             params = dict(parse_qsl(query))
             params.update(parse_body(self.headers.get("Content-Type", ""), body))
             status, answer = fake.answer(parts[1], coerce(params))
-            self._send(status, answer)
+            self.send_json(status, answer)
         except (ValueError, KeyError) as exc:
-            self._send(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
+            self.send_json(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
 
 
-def make_server(host: str, port: int, token: str, username: str) -> ThreadingHTTPServer:
+def make_server(host: str, port: int, token: str, username: str) -> LoopbackServer:
     fake = FakeTelegram(token, username)
     handler = type("BoundHandler", (Handler,), {"fake": fake})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    server.request_queue_size = 256
+    server = LoopbackServer((host, port), handler)
     server.fake = fake
     return server
 

@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,3 +78,72 @@ class Process:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """Base of the local servers: keep-alive, one write per response (no Nagle delay), quiet logs.
+
+    Subclasses implement ``route(method)``; every HTTP method the servers use lands there.
+    """
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1
+    verbose_env = ""
+
+    def log_message(self, format, *args):
+        if self.verbose_env and os.environ.get(self.verbose_env):
+            super().log_message(format, *args)
+
+    def route(self, method: str) -> None:
+        raise NotImplementedError
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_PUT(self):
+        self.route("PUT")
+
+    def do_PATCH(self):
+        self.route("PATCH")
+
+    def do_POST(self):
+        self.route("POST")
+
+    def do_DELETE(self):
+        self.route("DELETE")
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send_bytes(self, status: int, payload: bytes, content_type: str = "application/json",
+                   headers: dict | None = None) -> None:
+        empty = status in (204, 304)
+        self.send_response(status)
+        if not empty:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", "0" if empty else str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if payload and not empty:
+            self.wfile.write(payload)
+
+    def send_json(self, status: int, body: object = None, headers: dict | None = None) -> None:
+        self.send_bytes(status, json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                        "application/json; charset=utf-8", headers)
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A thread per connection, a listen backlog deep enough for bursts of concurrent clients."""
+
+    daemon_threads = True
+    request_queue_size = 256
+
+
+def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table, as the benchmarks print it for the README."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)

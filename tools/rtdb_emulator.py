@@ -24,8 +24,9 @@ import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
+
+from harness import LoopbackHandler, LoopbackServer
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 FORBIDDEN_KEY_CHARS = set(".$#[]")
@@ -291,47 +292,13 @@ def parse_query(raw: str) -> dict:
 JSON_PARAMS = ("orderBy", "startAt", "endAt", "equalTo", "limitToFirst", "limitToLast")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    wbufsize = -1
+class Handler(LoopbackHandler):
     server_version = "coronabot-rtdb-emulator"
+    verbose_env = "RTDB_EMULATOR_VERBOSE"
     store: Store
 
-    def log_message(self, format, *args):
-        if os.environ.get("RTDB_EMULATOR_VERBOSE"):
-            super().log_message(format, *args)
-
-    def do_GET(self):
-        self._dispatch("GET")
-
-    def do_PUT(self):
-        self._dispatch("PUT")
-
-    def do_PATCH(self):
-        self._dispatch("PATCH")
-
-    def do_POST(self):
-        self._dispatch("POST")
-
-    def do_DELETE(self):
-        self._dispatch("DELETE")
-
-    def _send(self, status: int, body=None, headers: dict | None = None, raw: bytes | None = None):
-        payload = b"" if status in (204, 304) else (
-            raw if raw is not None else json.dumps(body, ensure_ascii=False).encode("utf-8"))
-        self.send_response(status)
-        if status not in (204, 304):
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
-
     def _error(self, status: int, message: str, headers: dict | None = None):
-        self._send(status, {"error": message}, headers)
+        self.send_json(status, {"error": message}, headers)
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -340,7 +307,7 @@ class Handler(BaseHTTPRequestHandler):
             raise BadRequest("Request body too large")
         return self.rfile.read(length) if length else b""
 
-    def _dispatch(self, method: str):
+    def route(self, method: str):
         try:
             raw_path, _, raw_query = self.path.partition("?")
             body = self._read_body() if method in ("PUT", "PATCH", "POST") else b""
@@ -380,11 +347,11 @@ class Handler(BaseHTTPRequestHandler):
         current_etag = etag_of(current)
         if_match = self.headers.get("if-match")
         if if_match is not None and method != "GET" and if_match != current_etag:
-            return self._send(412, render(current), {"ETag": current_etag})
+            return self.send_json(412, render(current), {"ETag": current_etag})
         headers = {}
         if method == "GET":
             if self.headers.get("if-none-match") == current_etag:
-                return self._send(304, headers={"ETag": current_etag})
+                return self.send_json(304, headers={"ETag": current_etag})
             if (self.headers.get("X-Firebase-ETag") or "").lower() == "true":
                 headers["ETag"] = current_etag
             result = run_query(current, params)
@@ -393,7 +360,7 @@ class Handler(BaseHTTPRequestHandler):
                     raise BadRequest("shallow cannot be combined with query parameters")
                 if isinstance(result, dict):
                     result = {k: True for k in result}
-            return self._send(200, render(result), headers)
+            return self.send_json(200, render(result), headers)
         if method == "PUT":
             store.set(ns, path, value)
             result = store.get(ns, path)
@@ -427,27 +394,26 @@ class Handler(BaseHTTPRequestHandler):
         if if_match is not None:
             headers["ETag"] = etag_of(store.get(ns, path))
         if silent:
-            return self._send(204, headers=headers)
-        return self._send(200, render(result), headers)
+            return self.send_json(204, headers=headers)
+        return self.send_json(200, render(result), headers)
 
     def _control(self, method, raw_path):
         name = raw_path[len("/__emulator/"):]
         with self.store.lock:
             if name == "stats" and method == "GET":
-                return self._send(200, dict(self.store.counts))
+                return self.send_json(200, dict(self.store.counts))
             if name == "reset" and method == "POST":
                 self.store.trees.clear()
                 self.store.counts.clear()
                 self.store._dirty.set()
-                return self._send(200, {"ok": True})
+                return self.send_json(200, {"ok": True})
         self._error(404, "Unknown control path")
 
 
-def make_server(host: str, port: int, data_file: str | None = None) -> ThreadingHTTPServer:
+def make_server(host: str, port: int, data_file: str | None = None) -> LoopbackServer:
     store = Store(data_file)
     handler = type("BoundHandler", (Handler,), {"store": store})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = LoopbackServer((host, port), handler)
     server.store = store
     return server
 

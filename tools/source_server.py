@@ -18,8 +18,9 @@ import secrets
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from harness import LoopbackHandler, LoopbackServer
 
 ROUTES = {
     ("GET", "/pot/is/st/ari.do"): "page",
@@ -29,6 +30,7 @@ ROUTES = {
 }
 CONTENT_TYPES = {"kdca": "application/json;charset=UTF-8", "mohw": "text/html;charset=UTF-8",
                  "portal": "application/xml;charset=UTF-8", "page": "text/html;charset=UTF-8"}
+SESSION_EXPIRED_PAGE = b"<!DOCTYPE html><html><body>session expired</body></html>"
 ERROR_PAGE = "<!DOCTYPE html><html><body><h1>서비스 점검 중</h1></body></html>".encode()
 
 
@@ -47,48 +49,24 @@ class State:
         self.sessions: set[str] = set()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    wbufsize = -1
+class Handler(LoopbackHandler):
     state: State
 
-    def log_message(self, format, *args):
-        pass
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers=None):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
-
-    def do_PUT(self):
-        self._route("PUT")
-
-    def _route(self, verb: str):
+    def route(self, verb: str):
         path = self.path.partition("?")[0]
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.read_body()
         state = self.state
         if path.startswith("/__content/") and verb == "PUT":
             with state.lock:
                 state.content[path[len("/__content/"):]] = body
-            return self._send(200, b"{}")
+            return self.send_bytes(200, b"{}")
         if path == "/__mode" and verb == "POST":
             with state.lock:
                 state.mode = json.loads(body or b"{}")
-            return self._send(200, b"{}")
+            return self.send_bytes(200, b"{}")
         if path == "/__requests":
             with state.lock:
-                return self._send(200, json.dumps(state.requests).encode())
+                return self.send_bytes(200, json.dumps(state.requests).encode())
         name = ROUTES.get((verb, path))
         cookie = self.headers.get("Cookie", "")
         session = cookie.partition("JSESSIONID=")[2].split(";")[0]
@@ -96,28 +74,27 @@ class Handler(BaseHTTPRequestHandler):
             state.requests.append({"method": verb, "path": path, "had_cookie": bool(session)})
             mode = dict(state.mode)
         if name is None:
-            return self._send(404, b"not found", "text/plain")
+            return self.send_bytes(404, b"not found", "text/plain")
         if mode.get("delay"):
             time.sleep(float(mode["delay"]))
         if mode.get("status"):
-            return self._send(int(mode["status"]), ERROR_PAGE, "text/html;charset=UTF-8")
+            return self.send_bytes(int(mode["status"]), ERROR_PAGE, "text/html;charset=UTF-8")
         if mode.get("html_error") and name != "page":
-            return self._send(200, ERROR_PAGE, "text/html;charset=UTF-8")
+            return self.send_bytes(200, ERROR_PAGE, "text/html;charset=UTF-8")
         if name == "page":
             token = secrets.token_hex(8)
             with state.lock:
                 state.sessions.add(token)
-            return self._send(200, state.content["page"], CONTENT_TYPES["page"],
+            return self.send_bytes(200, state.content["page"], CONTENT_TYPES["page"],
                               {"Set-Cookie": f"JSESSIONID={token}; Path=/; HttpOnly"})
         if name == "kdca" and session not in state.sessions:
-            return self._send(200, b"<!DOCTYPE html><html><body>session expired</body></html>", CONTENT_TYPES["page"])
-        return self._send(200, state.content[name], CONTENT_TYPES[name])
+            return self.send_bytes(200, SESSION_EXPIRED_PAGE, CONTENT_TYPES["page"])
+        return self.send_bytes(200, state.content[name], CONTENT_TYPES[name])
 
 
-def make_server(host: str, port: int, fixtures: Path) -> ThreadingHTTPServer:
+def make_server(host: str, port: int, fixtures: Path) -> LoopbackServer:
     state = State(fixtures)
-    server = ThreadingHTTPServer((host, port), type("BoundHandler", (Handler,), {"state": state}))
-    server.daemon_threads = True
+    server = LoopbackServer((host, port), type("BoundHandler", (Handler,), {"state": state}))
     server.state = state
     return server
 
