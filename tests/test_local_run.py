@@ -37,6 +37,17 @@ def group_alive(pgid: int) -> bool:
 
 
 @pytest.fixture
+def runners():
+    """Runner instances made by a test; any still running at the end is stopped."""
+    made: list[Runner] = []
+    yield made
+    for runner in made:
+        if runner.proc.poll() is None:
+            os.killpg(runner.proc.pid, signal.SIGKILL)
+            runner.proc.wait(10)
+
+
+@pytest.fixture
 def local_env(bot_env, tmp_path, servers):
     env = {k: v for k, v in bot_env.items() if k not in ("FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL")}
     env.update({"RTDB_PORT": str(free_port()), "LOCAL_DATA_DIR": str(tmp_path / "data"),
@@ -80,9 +91,10 @@ def update(update_id: int, chat_id: int, text: str) -> dict:
             "text": text}}
 
 
-def test_make_run_end_to_end(local_env, servers, logs_dir):
+def test_make_run_end_to_end(local_env, servers, logs_dir, runners):
     _, telegram, _ = servers
     runner = Runner(local_env, logs_dir / "make-run.log")
+    runners.append(runner)
     runner.start()
     start_line = runner.output()
     assert "source kdca-sentinel" in start_line and "0 subscribers" in start_line and "Asia/Seoul" in start_line
@@ -116,9 +128,10 @@ def test_make_run_end_to_end(local_env, servers, logs_dir):
     runner.stop()
 
 
-def test_make_run_with_the_schedule_now(local_env, servers, logs_dir):
+def test_make_run_with_the_schedule_now(local_env, servers, logs_dir, runners):
     db, telegram, _ = servers
     runner = Runner(dict(local_env, RUN_SCHEDULE_NOW="1"), logs_dir / "make-run-now.log")
+    runners.append(runner)
     runner.start()
     wait_until(lambda: (runner.get("state/last_tick") or {}).get("status") == "alerted", what="the first tick")
     assert runner.get("state/latest/id") == "2026-W39"
@@ -143,3 +156,39 @@ def test_make_run_with_a_refused_token(local_env):
     assert result.returncode == 1
     assert "Telegram error: 401" in result.stderr and "TELEGRAM_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_polling_failures_back_off_with_one_log_line_per_streak(local_env, servers, logs_dir, runners):
+    _, telegram, _ = servers
+    runner = Runner(local_env, logs_dir / "make-run-flaky.log")
+    runners.append(runner)
+    runner.start()
+    telegram.control(fail_5xx=3)
+    wait_until(lambda: "polling failed" in runner.output(), 30, "the first failed poll")
+    telegram.queue_updates([update(820000001, PRIVATE_CHAT, "/help")])
+    wait_until(lambda: any("/subscribe" in m["text"] for m in telegram.sent()), 30, "the reply after the outage")
+    log = runner.output().split("coronabot is running")[-1]
+    assert log.count("polling failed") == 1 and "polling works again after 3 failures" in log
+    runner.stop()
+
+
+def test_make_serve_runs_both_functions(local_env, servers, logs_dir):
+    webhook_port, scrape_port = free_port(), free_port()
+    env = dict(local_env, WEBHOOK_PORT=str(webhook_port), SCRAPE_PORT=str(scrape_port))
+    handle = open(logs_dir / "make-serve.log", "ab")
+    proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env, stdout=handle,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: "Ctrl-C stops" in (logs_dir / "make-serve.log").read_text(), 60, "make serve")
+        status, body, _ = http("POST", f"http://127.0.0.1:{webhook_port}/",
+                               raw=json.dumps(update(830000001, PRIVATE_CHAT, "/subscribe")).encode(),
+                               headers={"Content-Type": "application/json",
+                                        "X-Telegram-Bot-Api-Secret-Token": env["TELEGRAM_WEBHOOK_SECRET"]})
+        assert status == 200 and "등록했습니다" in body["text"]
+        status, summary, _ = http("POST", f"http://127.0.0.1:{scrape_port}/")
+        assert status == 200 and summary["status"] == "alerted" and summary["sent"] == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(30)
+        handle.close()
+    wait_until(lambda: not group_alive(proc.pid), 10, "every child of make serve to end")

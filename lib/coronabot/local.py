@@ -31,6 +31,7 @@ from .updates import MalformedUpdate, parse
 logger = log.get("coronabot.local")
 REPO = Path(__file__).resolve().parents[2]
 POLL_TIMEOUT_SECONDS = 25
+REPLY_ATTEMPTS = 3
 
 
 class Stop(Exception):
@@ -134,11 +135,19 @@ class Poller:
         self.db.update({"polling/offset": update_id + 1})
         if outcome is not None:
             logger.info("update handled: %s", outcome.action, extra={"fields": {"update_id": update_id}})
+            self._reply(outcome, update_id)
+        return update_id + 1
+
+    def _reply(self, outcome, update_id: int) -> None:
+        for attempt in range(REPLY_ATTEMPTS):
             try:
                 self.bot.send(outcome)
+                return
             except TelegramError as exc:
-                logger.error("reply not sent: %s", exc, extra={"fields": {"update_id": update_id}})
-        return update_id + 1
+                if not exc.transient or attempt == REPLY_ATTEMPTS - 1:
+                    logger.error("reply not sent: %s", exc, extra={"fields": {"update_id": update_id}})
+                    return
+                time.sleep(exc.retry_after or 2 ** attempt)
 
     def _failed(self, exc: TelegramError, stop: threading.Event) -> None:
         self.failures += 1

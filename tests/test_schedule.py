@@ -1,0 +1,32 @@
+"""The Asia/Seoul scrape schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from coronabot.config import ConfigError
+from coronabot.schedule import DEFAULT_SCHEDULES, Schedule
+
+
+def test_the_original_schedule():
+    schedule = Schedule(DEFAULT_SCHEDULES)
+    assert schedule.times_per_day() == 65
+    # 2026-09-30 23:59 UTC is 08:59 KST: the next run is 09:00 KST.
+    assert schedule.next_after(datetime(2026, 9, 30, 23, 59, tzinfo=UTC)).strftime("%H:%M") == "09:00"
+    assert schedule.next_after(datetime(2026, 10, 1, 4, 54, 30, tzinfo=UTC)).strftime("%H:%M") == "14:00"
+    after_last = schedule.next_after(datetime(2026, 10, 1, 13, 0, tzinfo=UTC))  # 22:00 KST
+    assert (after_last.day, after_last.strftime("%H:%M")) == (2, "08:00")
+    assert "Asia/Seoul" in schedule.describe()
+
+
+@pytest.mark.parametrize("raw", ["* * * * 1", "61 8 * * *", "*/0 8 * * *", "a b * * *", "0 8-30 * * *"])
+def test_bad_expressions(raw):
+    with pytest.raises(ConfigError):
+        Schedule([raw])
+
+
+def test_from_env():
+    assert Schedule.from_env("").expressions == DEFAULT_SCHEDULES
+    assert Schedule.from_env("0 9 * * *; 30 21 * * *").times_per_day() == 2
