@@ -13,6 +13,7 @@ TIME_ZONE=Asia/Seoul
 DATABASE_URL=${DATABASE_URL:-"https://${PROJECT_ID}-default-rtdb.asia-southeast1.firebasedatabase.app"}
 RUNTIME_SA=${RUNTIME_SA:-"coronabot-runtime@${PROJECT_ID}.iam.gserviceaccount.com"}
 SCHEDULER_SA=${SCHEDULER_SA:-"coronabot-scheduler@${PROJECT_ID}.iam.gserviceaccount.com"}
+DEPLOYER_SA=${DEPLOYER_SA:-"coronabot-deployer@${PROJECT_ID}.iam.gserviceaccount.com"}
 TOKEN_SECRET=${TOKEN_SECRET:-telegram-token}
 WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME:-telegram-webhook-secret}
 SOURCE=${SOURCE:-kdca-sentinel}

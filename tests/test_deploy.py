@@ -55,6 +55,7 @@ def test_build_submission(dry_run):
     assert subs["_REGION"] == "asia-northeast3" and subs["_RUNTIME"] == "python312"
     assert (subs["_SCHEDULE_MORNING"], subs["_SCHEDULE_AFTERNOON"]) == DEFAULT_SCHEDULES
     assert subs["_ADMIN_CHAT_IDS"] == "1544010213,-1001234567890"
+    assert subs["_DEPLOYER_SA"] == "coronabot-deployer@corona-test-123.iam.gserviceaccount.com"
     assert ["make", "vendor"] in dry_run
 
 
@@ -104,6 +105,8 @@ def test_cloudbuild_yaml():
     assert steps["vendor"]["args"] == ["vendor"]
     assert steps["deploy"]["args"] == ["deploy/functions.sh"]
     assert set(steps["register"]["secretEnv"]) == {"TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET"}
+    assert build["serviceAccount"] == "projects/$PROJECT_ID/serviceAccounts/${_DEPLOYER_SA}"
+    assert build["options"]["logging"] == "CLOUD_LOGGING_ONLY"
     secrets = {s["env"]: s["versionName"] for s in build["availableSecrets"]["secretManager"]}
     assert secrets["TELEGRAM_TOKEN"].endswith("/secrets/${_TOKEN_SECRET}/versions/latest")
     plain = {entry.split("=")[0] for step in build["steps"] for entry in step.get("env", [])}
