@@ -22,7 +22,6 @@ import email.parser
 import email.policy
 import json
 import os
-import signal
 import sys
 import threading
 import time
@@ -246,15 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--token (or TELEGRAM_TOKEN) is required")
     server = make_server(args.host, args.port, args.token, args.username)
     server.fake.control = {"latency_ms": args.latency_ms}
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
-    print(json.dumps({"severity": "INFO",
-                      "message": f"fake Telegram Bot API on http://{args.host}:{server.server_address[1]}"}),
-          flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    server.server_close()
+    server.run("fake Telegram Bot API")
     return 0
 
 

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -140,6 +141,19 @@ class LoopbackServer(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 256
+
+    def run(self, what: str, **fields) -> None:
+        """Announce the address as a JSON log line, serve until SIGTERM or SIGINT, then close."""
+        def stop(signum, frame):
+            threading.Thread(target=self.shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        host, port = self.server_address[:2]
+        print(json.dumps({"severity": "INFO", "message": f"{what} listening on http://{host}:{port}", **fields}),
+              flush=True)
+        self.serve_forever()
+        self.server_close()
 
 
 def markdown_table(headers: list[str], rows: list[list[object]]) -> str:

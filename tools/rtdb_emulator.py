@@ -20,7 +20,6 @@ import itertools
 import json
 import os
 import random
-import signal
 import sys
 import threading
 import time
@@ -426,18 +425,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON file to load at start and persist to (default: memory only)")
     args = parser.parse_args(argv)
     server = make_server(args.host, args.port, args.data)
-
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    where = f"http://{args.host}:{server.server_address[1]}"
-    print(json.dumps({"severity": "INFO", "message": f"Realtime Database emulator listening on {where}",
-                      "persist": args.data}), flush=True)
-    server.serve_forever()
+    server.run("Realtime Database emulator", persist=args.data)
     server.store.flush()
-    server.server_close()
     return 0
 
 

@@ -106,12 +106,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fixtures", default=str(Path(__file__).resolve().parent.parent / "tests" / "fixtures"))
     args = parser.parse_args(argv)
     server = make_server(args.host, args.port, Path(args.fixtures))
-    print(json.dumps({"severity": "INFO", "message": f"source server on http://{args.host}:{server.server_address[1]}"}),
-          flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    server.run("official sources stand-in")
     return 0
 
 
