@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -43,7 +44,7 @@ class Outcome(NamedTuple):
 class Bot:
     """Routes updates to actions; ``db`` and ``telegram`` are used only by the actions that need them."""
 
-    def __init__(self, db_factory, telegram: Telegram | None, bot_username: str = ""):
+    def __init__(self, db_factory: Callable[[], Database], telegram: Telegram | None, bot_username: str = ""):
         self._db_factory = db_factory
         self._db: Database | None = None
         self._telegram = telegram

@@ -25,11 +25,11 @@ def _telegram(settings: config.Settings) -> Telegram:
     return Telegram(settings.require_token(), settings.api_base)
 
 
-def _print(value) -> None:
+def _print(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-def set_webhook(settings: config.Settings, args) -> int:
+def set_webhook(settings: config.Settings, args: argparse.Namespace) -> int:
     """Register the webhook URL with the secret token and the update kinds the bot handles."""
     from .bot import ALLOWED_UPDATES
 
@@ -44,19 +44,19 @@ def set_webhook(settings: config.Settings, args) -> int:
     return EXIT_OK
 
 
-def webhook_info(settings: config.Settings, args) -> int:
+def webhook_info(settings: config.Settings, args: argparse.Namespace) -> int:
     """Print Telegram's view of the webhook: URL, pending updates, last error."""
     _print(_telegram(settings).get_webhook_info())
     return EXIT_OK
 
 
-def delete_webhook(settings: config.Settings, args) -> int:
+def delete_webhook(settings: config.Settings, args: argparse.Namespace) -> int:
     _telegram(settings).delete_webhook(drop_pending_updates=args.drop_pending_updates)
     print("webhook deleted")
     return EXIT_OK
 
 
-def set_commands(settings: config.Settings, args) -> int:
+def set_commands(settings: config.Settings, args: argparse.Namespace) -> int:
     """Publish the command menu: Latin commands with Korean descriptions."""
     commands = [{"command": c, "description": d} for c, d in texts.BOT_COMMANDS]
     _telegram(settings).set_my_commands(commands)
@@ -64,7 +64,7 @@ def set_commands(settings: config.Settings, args) -> int:
     return EXIT_OK
 
 
-def scrape_once(settings: config.Settings, args) -> int:
+def scrape_once(settings: config.Settings, args: argparse.Namespace) -> int:
     """Run one scrape tick here and print its summary."""
     from .scrape import Ticker
 
@@ -73,14 +73,14 @@ def scrape_once(settings: config.Settings, args) -> int:
     return EXIT_FAILED if summary["status"] == "error" else EXIT_OK
 
 
-def send_test(settings: config.Settings, args) -> int:
+def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
     """Send a test message to one chat."""
     sent = _telegram(settings).send_message(args.chat_id, texts.test_message(datetime.now(UTC)))
     print(f"sent message {sent.message_id} to chat {sent.chat_id}")
     return EXIT_OK
 
 
-def stats(settings: config.Settings, args) -> int:
+def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
     database = Database(settings)
     state = database.state()
@@ -95,14 +95,14 @@ def stats(settings: config.Settings, args) -> int:
     return EXIT_OK
 
 
-def run(settings: config.Settings, args) -> int:
+def run(settings: config.Settings, args: argparse.Namespace) -> int:
     """The whole bot on this machine: local database, long polling and the schedule."""
     from .local import run_local
 
     return run_local(settings, run_schedule_now=args.now)
 
 
-def serve(settings: config.Settings, args) -> int:
+def serve(settings: config.Settings, args: argparse.Namespace) -> int:
     """Both functions under functions-framework against the local database."""
     from .local import serve_functions
 

@@ -17,11 +17,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config, log
-from .bot import ALLOWED_UPDATES, Bot
+from .bot import ALLOWED_UPDATES, Bot, Outcome
 from .schedule import Schedule
 from .scrape import Ticker
 from .storage import Database, DatabaseError
@@ -51,7 +52,7 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen | None, what:
 
 def _child(args: list[str], env: dict | None = None) -> subprocess.Popen:
     """A child process that is sent SIGTERM if this process dies, so none is left orphaned."""
-    def die_with_parent():
+    def die_with_parent() -> None:
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
 
@@ -73,7 +74,7 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 
 
 @contextlib.contextmanager
-def local_database(settings: config.Settings):
+def local_database(settings: config.Settings) -> Iterator[tuple[config.Settings, tuple | None]]:
     """Yield settings that point at a local database, starting one when none is configured."""
     if settings.emulator_host:
         yield settings, None
@@ -95,7 +96,7 @@ def local_database(settings: config.Settings):
         _stop([process])
 
 
-def _raise_stop(signum, frame):
+def _raise_stop(signum: int, frame: object) -> None:
     raise Stop()
 
 
@@ -138,7 +139,7 @@ class Poller:
             self._reply(outcome, update_id)
         return update_id + 1
 
-    def _reply(self, outcome, update_id: int) -> None:
+    def _reply(self, outcome: Outcome, update_id: int) -> None:
         for attempt in range(REPLY_ATTEMPTS):
             try:
                 self.bot.send(outcome)

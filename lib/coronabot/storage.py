@@ -110,7 +110,7 @@ class Database:
         """Take the broadcast's lease in a transaction; raises Busy or AlreadyDone."""
         now = time.time()
 
-        def take(current):
+        def take(current: object) -> dict:
             current = current if isinstance(current, dict) else {}
             if current.get("done"):
                 raise AlreadyDone(key)

@@ -23,12 +23,12 @@ _api_base = "https://api.telegram.org"
 _pool_lock = threading.Lock()
 
 
-def _methodurl(req, **user_kw):
+def _methodurl(req: tuple, **user_kw: object) -> str:
     token, method, _params, _files = req
     return f"{_api_base}/bot{token}/{method}"
 
 
-def _fileurl(req):
+def _fileurl(req: tuple) -> str:
     token, path = req
     return f"{_api_base}/file/bot{token}/{path}"
 

@@ -51,7 +51,7 @@ Update = Message | MemberChange | CallbackQuery | Ignored
 _CHAT_TYPES = {"private", "group", "supergroup", "channel"}
 
 
-def _int(value, what: str) -> int:
+def _int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise MalformedUpdate(f"{what} is not an integer")
     return value

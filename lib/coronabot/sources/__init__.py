@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
+from ..announcement import Announcement
 from ..config import ConfigError
 from ._errors import FetchError, LayoutError, SanityError, SourceError
 from ._http import SourceHttp, rebase_url
@@ -46,7 +47,7 @@ def get(name: str) -> ModuleType:
     return import_module(f".{_MODULES[name]}", __name__)
 
 
-def check(announcement, previous: dict | None) -> None:
+def check(announcement: Announcement, previous: dict | None) -> None:
     """Refuse figures that cannot be right before anyone is alerted; raises SanityError."""
     for figure in announcement.figures:
         if figure.value < 0:
