@@ -14,10 +14,12 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from . import log
 from .storage import Database, DatabaseError
 from .telegram import Telegram, TelegramError
+from .texts import KST
 
 logger = log.get("coronabot.broadcast")
 
@@ -93,8 +95,8 @@ class _Ledger:
         """A group upgraded to a supergroup: the subscription follows the new chat id."""
         with self._lock:
             self._pending[f"subscribers/{old}"] = None
-            self._pending[f"subscribers/{new}"] = {"since": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-                                                   "chat_type": "supergroup", "migrated_from": old}
+            since = datetime.now(KST).isoformat(timespec="seconds")
+            self._pending[f"subscribers/{new}"] = {"since": since, "chat_type": "supergroup", "migrated_from": old}
 
     def flush(self, extra: dict | None = None) -> None:
         """Write what is buffered; with ``extra`` (the final write) the lease is not renewed."""
