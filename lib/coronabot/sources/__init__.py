@@ -35,11 +35,6 @@ __all__ = [
 ]
 
 
-def names() -> list[str]:
-    """The selectable values of SOURCE."""
-    return list(_MODULES)
-
-
 def get(name: str) -> ModuleType:
     """The source module selected by SOURCE; ConfigError for an unknown name."""
     if name not in _MODULES:

@@ -28,7 +28,6 @@ class SourceHttp:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept-Language": "ko-KR,ko;q=0.9"})
-        self.requests_made = 0
 
     def url(self, official: str) -> str:
         return rebase_url(official, self.base_url)
@@ -40,7 +39,6 @@ class SourceHttp:
         XML was expected is a FetchError, not a parse attempt.
         """
         url = self.url(official_url)
-        self.requests_made += 1
         try:
             response = self.session.request(method, url, timeout=self.timeout, allow_redirects=True, **kwargs)
         except requests.Timeout:
@@ -57,6 +55,3 @@ class SourceHttp:
         if expect in ("json", "xml") and looks_html:
             raise UnexpectedPageError(f"{method} {official_url}: an HTML page came back instead of {expect.upper()}")
         return response
-
-    def close(self) -> None:
-        self.session.close()
