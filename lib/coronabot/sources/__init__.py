@@ -30,7 +30,6 @@ __all__ = [
     "SourceHttp",
     "check",
     "get",
-    "names",
     "rebase_url",
 ]
 

@@ -21,7 +21,7 @@ def rebase_url(url: str, base: str) -> str:
 
 
 class SourceHttp:
-    """One session per process (kept warm between ticks), counting the requests it makes."""
+    """One session per process, kept warm between ticks (the portal's cookie lives in it)."""
 
     def __init__(self, base_url: str = "", timeout: float = 15.0):
         self.base_url = base_url
