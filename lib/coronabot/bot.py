@@ -10,7 +10,7 @@ from . import log, texts
 from .announcement import Announcement
 from .commands import Action, recognise
 from .storage import Database, DatabaseError
-from .telegram import Telegram, TelegramError
+from .telegram import Telegram, TelegramError, message_params
 from .updates import CallbackQuery, Ignored, MemberChange, Message, Update
 
 logger = log.get("coronabot.bot")
@@ -25,12 +25,8 @@ class Reply(NamedTuple):
     reply_to: int | None = None
 
     def params(self) -> dict:
-        """sendMessage parameters: HTML, no link preview, quoting the command in groups."""
-        params = {"chat_id": self.chat_id, "text": self.text, "parse_mode": "HTML",
-                  "link_preview_options": {"is_disabled": True}}
-        if self.reply_to is not None:
-            params["reply_parameters"] = {"message_id": self.reply_to, "allow_sending_without_reply": True}
-        return params
+        """sendMessage parameters, for the response body or a direct call."""
+        return message_params(self.chat_id, self.text, self.reply_to)
 
 
 class Outcome(NamedTuple):
