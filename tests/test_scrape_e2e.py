@@ -106,6 +106,31 @@ def test_cookie_then_post_flow_and_one_request_when_nothing_is_new(scrape, serve
     assert sum(after.values()) - sum(stats.values()) <= 2
 
 
+def test_an_expired_session_is_renewed_once_without_an_admin_notice(scrape, servers):
+    db, telegram, sources = servers
+    tick(scrape)
+    sources.mode(forget_sessions=True)
+    mark = len(sources.requests())
+    status, summary = tick(scrape)
+    assert (status, summary["status"]) == (200, "unchanged")
+    assert [(r["method"], r["path"]) for r in sources.requests()[mark:]] == [
+        ("POST", "/pot/is/st/ariListAjax.do"), ("GET", "/pot/is/st/ari.do"), ("POST", "/pot/is/st/ariListAjax.do")]
+    assert admin_notices(telegram) == [] and db.get("state/health") is None
+
+
+def test_the_daily_page_is_fetched_conditionally(servers, extra_scrape):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    mohw = extra_scrape(SOURCE="mohw-daily")
+    assert tick(mohw)[1]["status"] == "alerted"
+    mark = len(sources.requests())
+    status, summary = tick(mohw)
+    assert (status, summary["status"]) == (200, "unchanged")
+    assert sources.requests()[mark:] == [{"method": "GET", "path": "/bdBoardList_Real.do", "had_cookie": False,
+                                          "not_modified": True}]
+    assert len(telegram.sent()) == 1
+
+
 def test_an_older_page_never_alerts(scrape, servers):
     db, telegram, sources = servers
     subscribe(db, [PRIVATE_CHAT])

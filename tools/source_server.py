@@ -6,13 +6,16 @@ cookie and ``POST /pot/is/st/ariListAjax.do`` without it answers an HTML page,
 as a session-bound portal does. Control paths:
 
 - ``PUT /__content/NAME`` (NAME: kdca, mohw, portal): the body served from now on.
-- ``POST /__mode``: ``{"delay": seconds, "status": code, "html_error": true}`` for failures.
+- ``POST /__mode``: ``{"delay": seconds, "status": code, "html_error": true}`` for failures;
+  ``{"forget_sessions": true}`` expires every session cookie given so far.
+- GET answers carry an ``ETag`` and honour ``If-None-Match`` with 304.
 - ``GET /__requests``: every request served so far (method, path, had_cookie).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import secrets
 import sys
@@ -63,6 +66,8 @@ class Handler(LoopbackHandler):
         if path == "/__mode" and verb == "POST":
             with state.lock:
                 state.mode = json.loads(body or b"{}")
+                if state.mode.pop("forget_sessions", False):
+                    state.sessions.clear()
             return self.send_bytes(200, b"{}")
         if path == "/__requests":
             with state.lock:
@@ -70,8 +75,12 @@ class Handler(LoopbackHandler):
         name = ROUTES.get((verb, path))
         cookie = self.headers.get("Cookie", "")
         session = cookie.partition("JSESSIONID=")[2].split(";")[0]
+        content = state.content.get(name or "", b"")
+        etag = '"' + hashlib.sha1(content).hexdigest()[:16] + '"'
+        conditional = self.headers.get("If-None-Match") == etag
         with state.lock:
-            state.requests.append({"method": verb, "path": path, "had_cookie": bool(session)})
+            state.requests.append({"method": verb, "path": path, "had_cookie": bool(session),
+                                   **({"not_modified": True} if conditional else {})})
             mode = dict(state.mode)
         if name is None:
             return self.send_bytes(404, b"not found", "text/plain")
@@ -89,7 +98,9 @@ class Handler(LoopbackHandler):
                               {"Set-Cookie": f"JSESSIONID={token}; Path=/; HttpOnly"})
         if name == "kdca" and session not in state.sessions:
             return self.send_bytes(200, SESSION_EXPIRED_PAGE, CONTENT_TYPES["page"])
-        return self.send_bytes(200, state.content[name], CONTENT_TYPES[name])
+        if verb == "GET" and conditional:
+            return self.send_bytes(304, b"", headers={"ETag": etag})
+        return self.send_bytes(200, content, CONTENT_TYPES[name], {"ETag": etag} if verb == "GET" else None)
 
 
 def make_server(host: str, port: int, fixtures: Path) -> LoopbackServer:

@@ -90,20 +90,20 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
     """POST the weekly query; GET the portal page first for a session cookie when there is none.
 
     The cookie is kept in ``cache`` (stored with the scraper state), so a tick
-    with a live session makes one request; an expired session costs one retry.
+    with a live session makes one request. A stale session may answer with an
+    HTML page or an empty result; then a new session is started, once, so an
+    expired cookie is never reported to the admins as a layout change.
     """
     if not http.session.cookies and cache.get("cookies"):
         http.session.cookies.update(cache["cookies"])
-    fresh = not http.session.cookies
-    if fresh:
+    announcement = None
+    if http.session.cookies:
+        try:
+            announcement = parse(_post(http, now))
+        except (UnexpectedPageError, LayoutError):
+            http.session.cookies.clear()
+    if announcement is None:
         http.request("GET", PAGE_URL, expect="html")
-    try:
-        data = _post(http, now)
-    except UnexpectedPageError:
-        if fresh:
-            raise
-        http.session.cookies.clear()
-        http.request("GET", PAGE_URL, expect="html")
-        data = _post(http, now)
+        announcement = parse(_post(http, now))
     cache["cookies"] = http.session.cookies.get_dict()
-    return parse(data)
+    return announcement
