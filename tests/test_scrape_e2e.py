@@ -376,3 +376,12 @@ def test_negative_and_backwards_figures_are_refused(servers, extra_scrape):
     status, summary = tick(mohw)
     assert status == 502 and "went backwards" in summary["error"]
     assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1}
+
+
+def test_a_database_outage_is_a_503_and_sends_nothing(servers, extra_scrape):
+    from harness import free_port
+    _, telegram, _ = servers
+    broken = extra_scrape(FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{free_port()}")
+    status, summary = tick(broken)
+    assert status == 503 and summary["status"] == "error" and "database" in summary["error"]
+    assert telegram.sent() == []

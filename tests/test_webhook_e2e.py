@@ -267,3 +267,20 @@ def test_the_webhook_entry_imports_nothing_it_does_not_need():
             "'coronabot.broadcast', 'coronabot.local', 'coronabot.cli'))))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_database_outage_gets_a_clear_answer_and_no_5xx(vendored, bot_env, logs_dir, webhook_secret, servers):
+    from conftest import start_function
+    from harness import free_port
+    env = dict(bot_env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{free_port()}")
+    process = start_function("webhook", env, logs_dir)
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": webhook_secret}
+    try:
+        for text in ("/subscribe", "/now", "/unsubscribe"):
+            status, body, _ = http("POST", process.url, raw=json.dumps(message(text)).encode(), headers=headers)
+            assert status == 200 and "잠시 후 다시 시도해 주세요" in body["text"], text
+        status, body, _ = http("POST", process.url, raw=json.dumps(message("/help")).encode(), headers=headers)
+        assert status == 200 and "/subscribe" in body["text"]
+        assert "database unavailable" in process.output()
+    finally:
+        process.stop()
