@@ -284,3 +284,20 @@ def test_a_database_outage_gets_a_clear_answer_and_no_5xx(vendored, bot_env, log
         assert "database unavailable" in process.output()
     finally:
         process.stop()
+
+
+def test_the_username_comes_from_one_cached_getme(vendored, bot_env, logs_dir, webhook_secret, servers):
+    from conftest import start_function
+    _, telegram, _ = servers
+    env = {k: v for k, v in bot_env.items() if k != "TELEGRAM_BOT_USERNAME"}
+    process = start_function("webhook", env, logs_dir)
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": webhook_secret}
+    try:
+        for text in (f"/help@{BOT_USERNAME}", f"/now@{BOT_USERNAME.lower()}", "/help@SomeOtherBot"):
+            update = message(text, chat_id=GROUP_CHAT)
+            status, body, _ = http("POST", process.url, raw=json.dumps(update).encode(), headers=headers)
+            assert status == 200
+            assert ("text" in body) is (not text.endswith("OtherBot")), text
+        assert len(telegram.calls("getMe")) == 1
+    finally:
+        process.stop()
