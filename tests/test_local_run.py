@@ -192,3 +192,18 @@ def test_make_serve_runs_both_functions(local_env, servers, logs_dir):
         proc.wait(30)
         handle.close()
     wait_until(lambda: not group_alive(proc.pid), 10, "every child of make serve to end")
+
+
+def test_malformed_updates_are_skipped_and_polling_goes_on(local_env, servers, logs_dir, runners):
+    _, telegram, _ = servers
+    runner = Runner(local_env, logs_dir / "make-run-malformed.log")
+    runners.append(runner)
+    runner.start()
+    telegram.queue_updates([{"update_id": 840000001, "message": "junk"},
+                            {"update_id": 840000002, "edited_message": {"text": "/subscribe"}},
+                            update(840000003, PRIVATE_CHAT, "/help")])
+    wait_until(lambda: runner.get("polling/offset") == 840000004, what="the offset past all three")
+    wait_until(lambda: len(telegram.sent()) == 1, what="the /help reply")
+    assert "/subscribe" in telegram.sent()[0]["text"] and runner.get("subscribers") is None
+    assert "update ignored" in runner.output()
+    runner.stop()

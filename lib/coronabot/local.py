@@ -119,7 +119,12 @@ class Poller:
                 logger.info("polling works again after %d failures", self.failures)
                 self.failures = 0
             for raw in updates:
-                offset = self.handle(raw)
+                try:
+                    offset = self.handle(raw) or offset
+                except DatabaseError as exc:
+                    logger.error("database unavailable; the update will be fetched again: %s", exc)
+                    stop.wait(5)
+                    break
 
     def handle(self, raw: dict) -> int | None:
         """Handle one update; returns the next offset (stored before any reply is sent)."""
@@ -128,10 +133,14 @@ class Poller:
             logger.warning("update without an update_id skipped")
             return None
         try:
-            update = parse(raw)
-            outcome = self.bot.handle(update)
+            outcome = self.bot.handle(parse(raw))
         except MalformedUpdate as exc:
             logger.warning("update ignored: %s", exc, extra={"fields": {"update_id": update_id}})
+            outcome = None
+        except DatabaseError:
+            raise
+        except Exception:
+            logger.exception("update failed unexpectedly", extra={"fields": {"update_id": update_id}})
             outcome = None
         self.db.update({"polling/offset": update_id + 1})
         if outcome is not None:
