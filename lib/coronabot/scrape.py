@@ -121,7 +121,7 @@ class Ticker:
                         "state/broadcast": pointer})
         logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
                     extra={"fields": {"announcement": announcement.id, "broadcast": key}})
-        result = self._broadcast(pointer, text, announcement.id)
+        result = self._broadcast(pointer, text)
         status = {"alert": "alerted", "correction": "corrected"}[kind]
         summary = _summary(status, name, announcement.id, **result)
         if first:
@@ -134,13 +134,13 @@ class Ticker:
         if not isinstance(pointer, dict) or not pointer.get("key") or pointer["key"] == unless_key:
             return {}
         logger.info("resuming an unfinished broadcast", extra={"fields": {"broadcast": pointer["key"]}})
-        return self._broadcast(pointer, None, pointer.get("announcement"))
+        return self._broadcast(pointer, None)
 
-    def _broadcast(self, pointer: dict, text: str | None, announcement_id: str | None) -> dict:
+    def _broadcast(self, pointer: dict, text: str | None) -> dict:
         """Claim the broadcast and send to everyone the ledger does not record yet."""
         key = pointer["key"]
         owner = new_owner_id()
-        meta = {"kind": pointer.get("kind"), "announcement": announcement_id}
+        meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement")}
         if text is not None:
             meta["text"] = text
         try:
