@@ -11,7 +11,7 @@ from .announcement import Announcement
 from .commands import Action, recognise
 from .storage import Database, DatabaseError
 from .telegram import Telegram, TelegramError, message_params
-from .updates import CallbackQuery, Ignored, MemberChange, Message, Update
+from .updates import CallbackQuery, MemberChange, Message, Update
 
 logger = log.get("coronabot.bot")
 
@@ -57,16 +57,14 @@ class Bot:
         return self._db
 
     def username(self) -> str:
-        if self._username:
+        """TELEGRAM_BOT_USERNAME, else the telepot wrapper's cached getMe; "" when neither is available."""
+        if self._username or self._telegram is None:
             return self._username
-        if self._telegram is None:
-            return ""
         try:
-            self._username = self._telegram.username()
+            return self._telegram.username()
         except TelegramError as exc:
             logger.warning("getMe failed; commands addressed with @ are ignored for now: %s", exc)
             return ""
-        return self._username
 
     def handle(self, update: Update) -> Outcome:
         """Decide the answer to one parsed update."""
@@ -77,8 +75,7 @@ class Bot:
         if isinstance(update, CallbackQuery):
             return Outcome(method_call={"method": "answerCallbackQuery", "callback_query_id": update.query_id},
                            action="callback_query")
-        kind = update.kind if isinstance(update, Ignored) else type(update).__name__
-        return Outcome(action=f"ignored:{kind}")
+        return Outcome(action=f"ignored:{update.kind}")
 
     def _message(self, message: Message) -> Outcome:
         private = message.chat_type == "private"
