@@ -51,26 +51,38 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen | None, what:
 
 
 def _child(args: list[str], env: dict | None = None) -> subprocess.Popen:
-    """A child process that is sent SIGTERM if this process dies, so none is left orphaned."""
+    """A child in its own process group, sent SIGTERM if this process dies, so none is left orphaned.
+
+    Its own group keeps a terminal's Ctrl-C away from it: only ``_stop`` signals it, once. gunicorn's
+    threaded worker deadlocks when a second quit signal arrives while it handles the first, which is
+    what a Ctrl-C to the whole group followed by the arbiter's own signal used to do.
+    """
     def die_with_parent() -> None:
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
 
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
-    return subprocess.Popen(args, cwd=REPO, env=env, preexec_fn=die_with_parent)
+    return subprocess.Popen(args, cwd=REPO, env=env, preexec_fn=die_with_parent, process_group=0)
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM each child's group, then SIGKILL what is left after 10 s, grandchildren included."""
     for process in processes:
         if process.poll() is None:
-            process.terminate()
+            _signal_group(process, signal.SIGTERM)
     for process in processes:
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+            pass
+        _signal_group(process, signal.SIGKILL)
+        process.wait(5)
 
 
 @contextlib.contextmanager
