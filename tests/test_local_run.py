@@ -28,12 +28,30 @@ def wait_until(predicate, timeout: float = 30, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) for every process, from /proc."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(stat.parent.name)] = (int(fields[1]), fields[0])
+    return table
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below pid, whatever its process group: the children `make` starts."""
+    table, found, frontier = _process_table(), set(), {pid}
+    while frontier:
+        frontier = {child for child, (parent, _) in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def all_ended(pids: set[int]) -> bool:
+    table = _process_table()
+    return not any(pid in table and table[pid][1] != "Z" for pid in pids)
 
 
 @pytest.fixture
@@ -69,10 +87,12 @@ class Runner:
 
     def stop(self) -> None:
         """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group."""
+        children = descendants(self.proc.pid)
+        assert len(children) >= 2, "make, the bot and its local database should be running"
         os.killpg(self.proc.pid, signal.SIGINT)
         code = self.proc.wait(30)
         self.handle.close()
-        wait_until(lambda: not group_alive(self.proc.pid), 10, "every child to end")
+        wait_until(lambda: all_ended(children), 10, "every child to end")
         # make re-raises SIGINT on itself after its child ends, as it does for a real Ctrl-C.
         assert code in (0, -signal.SIGINT), code
         assert "coronabot stopped." in self.output().split("coronabot is running")[-1], self.output()[-2000:]
@@ -187,11 +207,14 @@ def test_make_serve_runs_both_functions(local_env, servers, logs_dir):
         assert status == 200 and "등록했습니다" in body["text"]
         status, summary, _ = http("POST", f"http://127.0.0.1:{scrape_port}/")
         assert status == 200 and summary["status"] == "alerted" and summary["sent"] == 1
+        children = descendants(proc.pid)
+        # the bot, the database, and a gunicorn arbiter with its worker for each function
+        assert len(children) >= 6, children
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(30)
         handle.close()
-    wait_until(lambda: not group_alive(proc.pid), 10, "every child of make serve to end")
+    wait_until(lambda: all_ended(children), 15, "every child of make serve to end")
 
 
 def test_malformed_updates_are_skipped_and_polling_goes_on(local_env, servers, logs_dir, runners):
