@@ -31,7 +31,7 @@ secret-scan: setup
 	git ls-files -z | xargs -0 $(VENV)/bin/detect-secrets-hook
 
 emulator: setup
-	$(PY) tools/rtdb_emulator.py --port $(RTDB_PORT) $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
+	$(PY) tools/rtdb_emulator.py --port $(RTDB_PORT) --rules database.rules.json $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
 
 vendor:
 	for f in $(FUNCTIONS); do rm -rf functions/$$f/coronabot && cp -r lib/coronabot functions/$$f/coronabot \

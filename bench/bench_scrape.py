@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, free_port, http, markdown_table  # noqa: E402
+from harness import Process, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 LATENCY_MS = 30
@@ -33,7 +33,7 @@ class Bench:
     def __init__(self, workdir: Path):
         self.token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
         ports = [free_port() for _ in range(3)]
-        self.database = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(ports[0])], ports[0],
+        self.database = Process(database_command(ports[0]), ports[0],
                                 workdir / "rtdb.log")
         self.telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(ports[1]), "--token",
                                  self.token, "--latency-ms", str(LATENCY_MS)], ports[1], workdir / "telegram.log")

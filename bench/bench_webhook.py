@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, free_port, http, markdown_table  # noqa: E402
+from harness import Process, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 SAMPLES = 200
@@ -30,7 +30,7 @@ IMPORT_RUNS = 15
 
 def start_servers(workdir: Path, token: str) -> tuple[Process, Process]:
     db_port, tg_port = free_port(), free_port()
-    database = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(db_port)], db_port,
+    database = Process(database_command(db_port), db_port,
                        workdir / "rtdb.log")
     telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(tg_port), "--token", token],
                        tg_port, workdir / "telegram.log")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, Process, free_port, http
+from harness import ROOT, Process, database_command, free_port, http
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NAMESPACE = "coronabot-test-default-rtdb"
@@ -121,7 +121,7 @@ def database_server(logs_dir):
         yield Database(external, own_emulator=False)
         return
     port = free_port()
-    process = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(port)], port,
+    process = Process(database_command(port), port,
                       logs_dir / "rtdb.log")
     yield Database(f"127.0.0.1:{port}", own_emulator=True)
     process.stop()

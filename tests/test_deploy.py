@@ -123,8 +123,17 @@ def test_firebase_json_and_rules_deny_every_client():
     firebase = json.loads((ROOT / "firebase.json").read_text())
     assert firebase["database"]["rules"] == "database.rules.json"
     assert firebase["emulators"]["database"]["port"] == 9000
-    rules = json.loads((ROOT / "database.rules.json").read_text())
-    assert rules == {"rules": {".read": False, ".write": False}}
+    rules = json.loads((ROOT / "database.rules.json").read_text())["rules"]
+    assert rules[".read"] is False and rules[".write"] is False
+
+    def grants(node: dict) -> list:
+        """Every .read/.write below the root: any of them could open a subtree to clients."""
+        found = [(key, value) for key, value in node.items() if key in (".read", ".write", ".validate")]
+        return found + [g for child in node.values() if isinstance(child, dict) for g in grants(child)]
+
+    assert all(grants(child) == [] for child in rules.values() if isinstance(child, dict))
+    assert {path: node[".indexOn"] for path, node in rules.items() if isinstance(node, dict)} == {
+        "handled_updates": "at", "unsubscribed": "at", "broadcasts": "finished_at"}
 
 
 def test_make_vendor_copies_the_library_into_each_function(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,13 +16,36 @@ from conftest import DATABASE_URL
 from harness import Process, free_port, http
 
 
+def _root(host: str, monkeypatch):
+    monkeypatch.setenv("FIREBASE_DATABASE_EMULATOR_HOST", host)
+    app = firebase_admin.initialize_app(options={"databaseURL": DATABASE_URL}, name=f"emulator-test-{id(monkeypatch)}")
+    return app, db.reference("/", app=app)
+
+
 @pytest.fixture
 def root(database_server, monkeypatch):
     database_server.reset()
-    monkeypatch.setenv("FIREBASE_DATABASE_EMULATOR_HOST", database_server.base.removeprefix("http://"))
-    app = firebase_admin.initialize_app(options={"databaseURL": DATABASE_URL}, name=f"emulator-test-{id(monkeypatch)}")
-    yield db.reference("/", app=app)
+    app, reference = _root(database_server.base.removeprefix("http://"), monkeypatch)
+    yield reference
     firebase_admin.delete_app(app)
+
+
+QUERY_RULES = {"rules": {".read": False, "q": {".indexOn": ["at", "s"]},
+                         "users": {"$uid": {"v": {".indexOn": ".value"}}}}}
+
+
+@pytest.fixture
+def indexed_root(tmp_path, monkeypatch):
+    """Our emulator with a rules file declaring indexes for the query tests, as production needs them."""
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(QUERY_RULES))
+    port = free_port()
+    process = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(port), "--rules", str(rules)],
+                      port, tmp_path / "emulator.log")
+    app, reference = _root(f"127.0.0.1:{port}", monkeypatch)
+    yield reference
+    firebase_admin.delete_app(app)
+    process.stop()
 
 
 def test_set_get_update_delete_with_realistic_chat_ids(root):
@@ -48,15 +73,37 @@ def test_push_keys_are_unique_ordered_and_twenty_characters(root):
     assert keys == sorted(keys) and len(set(keys)) == 50
 
 
-def test_queries(root):
+def test_queries(indexed_root):
+    root = indexed_root
     root.child("q").set({"a": {"at": 3, "s": "x y+z"}, "b": {"at": 1}, "c": {"at": 2}, "d": {"s": "q"}})
     assert list(root.child("q").order_by_child("at").get()) == ["d", "b", "c", "a"]
     assert list(root.child("q").order_by_child("at").start_at(2).get()) == ["c", "a"]
     assert list(root.child("q").order_by_child("at").end_at(2).limit_to_first(2).get()) == ["d", "b"]
     assert list(root.child("q").order_by_child("s").equal_to("x y+z").get()) == ["a"]
     assert list(root.child("q").order_by_key().limit_to_last(2).get()) == ["c", "d"]
-    root.child("v").set({"x": 5, "y": 1, "z": 3})
-    assert list(root.child("v").order_by_value().limit_to_first(2).get()) == ["y", "z"]
+    root.child("users/1544010213/v").set({"x": 5, "y": 1, "z": 3})
+    assert list(root.child("users/1544010213/v").order_by_value().limit_to_first(2).get()) == ["y", "z"]
+
+
+def test_queries_need_the_index_the_rules_declare(indexed_root):
+    root = indexed_root
+    root.child("q").set({"a": {"at": 3, "n": 1}})
+    with pytest.raises(exceptions.InvalidArgumentError) as refused:
+        root.child("q").order_by_child("n").get()
+    assert 'Index not defined, add ".indexOn": "n", for path "/q", to the rules' in str(refused.value)
+    with pytest.raises(exceptions.InvalidArgumentError, match=re.escape('".value", for path "/elsewhere"')):
+        root.child("elsewhere").order_by_value().get()
+    assert list(root.child("q").order_by_key().get()) == ["a"], "keys are always indexed"
+
+
+def test_the_products_rules_declare_the_indexes_its_queries_need(root, database_server):
+    """The session database enforces database.rules.json, so every product query is checked too."""
+    if not database_server.own_emulator:
+        pytest.skip("index enforcement is checked on the project's own emulator")
+    root.child("handled_updates").set({"1": {"at": 5}})
+    assert list(root.child("handled_updates").order_by_child("at").end_at(10).get()) == ["1"]
+    with pytest.raises(exceptions.InvalidArgumentError, match="Index not defined"):
+        root.child("subscribers").order_by_child("since").get()
 
 
 def test_etags_and_transactions(root):

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections import Counter
 
 import pytest
 
-from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, start_function
-from harness import http
+from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database, start_function
+from harness import Process, free_port, http
 
 ADMIN = "1700000001"
 KDCA = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text())
@@ -348,7 +349,7 @@ def test_timeouts_notify_the_admin_once_after_a_streak(scrape, servers):
     assert db.get("state/health/streak") == 4
 
 
-def test_old_broadcasts_and_handled_updates_are_pruned_once_a_day(scrape, servers):
+def test_old_broadcasts_and_redelivery_marks_are_pruned_once_a_day(scrape, servers):
     db, _, _ = servers
     now = time.time()
     db.put("broadcasts", {"kdca-sentinel_2026-W30": {"done": True, "finished_at": now - 40 * 86400},
@@ -357,12 +358,38 @@ def test_old_broadcasts_and_handled_updates_are_pruned_once_a_day(scrape, server
     db.put("deliveries", {"kdca-sentinel_2026-W30": {"1544010213": "sent"},
                           "kdca-sentinel_2026-W38": {"1544010213": "sent"}})
     db.put("handled_updates", {"700000001": {"at": now - 3 * 86400}, "700000002": {"at": now - 60}})
+    db.put("unsubscribed", {"1544010213": {"update_id": 700000003, "at": now - 3 * 86400},
+                            "-1001234567890": {"update_id": 700000004, "at": now - 60}})
     tick(scrape)
     assert set(db.get("deliveries")) >= {"kdca-sentinel_2026-W38"}
     assert "kdca-sentinel_2026-W30" not in db.get("deliveries")
     assert set(db.get("broadcasts")) == {"kdca-sentinel_2026-W38", "kdca-sentinel_2026-W39"}
     assert list(db.get("handled_updates")) == ["700000002"]
+    assert list(db.get("unsubscribed")) == ["-1001234567890"]
     assert db.get("state/pruned_at") > now - 60
+
+
+def test_a_pruning_failure_never_fails_the_tick(servers, extra_scrape, tmp_path):
+    """A database whose rules lack the indexes refuses the pruning queries, as production would."""
+    _, telegram, _ = servers
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"rules": {".read": False, ".write": False}}))
+    port = free_port()
+    database = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(port), "--rules", str(rules)],
+                       port, tmp_path / "rtdb.log")
+    try:
+        unindexed = Database(f"127.0.0.1:{port}", own_emulator=True)
+        subscribe(unindexed, [PRIVATE_CHAT])
+        function = extra_scrape(FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{port}")
+        first, second = tick(function), tick(function)
+        assert first[0] == 200 and first[1]["status"] == "alerted" and first[1]["sent"] == 1
+        assert second[0] == 200 and second[1]["status"] == "unchanged"
+        assert unindexed.get("state/pruned_at") > time.time() - 60, "tried again tomorrow, not every tick"
+        assert function.output().count("pruning old data failed") == 1
+        assert "Index not defined" in function.output()
+        assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1}
+    finally:
+        database.stop()
 
 
 def test_negative_and_backwards_figures_are_refused(servers, extra_scrape):

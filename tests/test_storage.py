@@ -29,6 +29,16 @@ def test_subscribe_is_idempotent_per_update(db):
     assert db.subscriber_ids() == [str(GROUP_CHAT)]
 
 
+def test_unsubscribe_is_idempotent_per_update(db):
+    db.subscribe(PRIVATE_CHAT, "private", 21, "2026-09-30T09:00:00+09:00")
+    assert db.unsubscribe(PRIVATE_CHAT, 22) is True
+    assert db.unsubscribe(PRIVATE_CHAT, 22) is True, "a redelivery"
+    assert db.unsubscribe(PRIVATE_CHAT, 23) is False, "a second /unsubscribe"
+    assert db.subscriber_ids() == []
+    db.subscribe(PRIVATE_CHAT, "private", 24, "2026-09-30T09:00:03+09:00")
+    assert db.subscriber_ids() == [str(PRIVATE_CHAT)], "subscribing again after unsubscribing works"
+
+
 def test_claim_update_once(db):
     assert db.claim_update(700000001) is True
     assert db.claim_update(700000001) is False

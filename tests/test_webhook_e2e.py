@@ -149,6 +149,19 @@ def test_redelivered_subscribe_has_one_effect_and_the_same_answer(post, servers)
     assert telegram.calls() == []
 
 
+def test_redelivered_unsubscribe_has_one_effect_and_the_same_answer(post, servers):
+    db, telegram, _ = servers
+    post(message("/subscribe"))
+    update = message("/unsubscribe")
+    first = post(update)
+    again = post(update)
+    assert first == again and "취소했습니다" in again[1]["text"]
+    assert db.get("subscribers") is None
+    status, body = post(message("/unsubscribe"))
+    assert "등록된 알림이 없습니다" in body["text"], "a new /unsubscribe is told the truth"
+    assert telegram.calls() == []
+
+
 def test_long_reply_goes_through_the_api_once_even_when_redelivered(post, servers):
     db, telegram, _ = servers
     figures = [{"key": f"k{i}", "label": f"지역 {i} 누적 확진자", "value": 1000 + i, "kind": "cumulative", "unit": "명"}

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -54,6 +55,12 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"server did not listen on {port}:\n{log.read_text()[-3000:]}")
+
+
+def database_command(port: int) -> list[str]:
+    """The local Realtime Database on port, with the production rules' indexes enforced."""
+    return [sys.executable, str(ROOT / "tools" / "rtdb_emulator.py"), "--port", str(port),
+            "--rules", str(ROOT / "database.rules.json")]
 
 
 class Process:

@@ -3,7 +3,10 @@
 Development tool: it serves what the firebase-admin client sends (see the
 README), so the product talks to it exactly as to Google's emulator, through
 ``FIREBASE_DATABASE_EMULATOR_HOST``. Data lives in memory per namespace and is
-optionally persisted to a JSON file.
+optionally persisted to a JSON file. Given the rules file (``--rules``), queries
+that order by a child or by value need the ``.indexOn`` it declares, as the
+production REST API requires; read and write rules are not enforced (the Admin
+SDK bypasses them).
 
 Besides the database paths it answers two control paths that can never clash
 with a database path (they contain no ``.json``):
@@ -193,6 +196,36 @@ def run_query(value, params: dict):
     return dict(items) or None
 
 
+# ---------------------------------------------------------------- indexes ---
+
+class Indexes:
+    """The ``.indexOn`` declarations of a rules file; None means ad hoc queries are allowed."""
+
+    def __init__(self, rules: dict | None):
+        self.rules = rules.get("rules", {}) if isinstance(rules, dict) else None
+
+    @classmethod
+    def load(cls, path: str | None) -> Indexes:
+        if not path:
+            return cls(None)
+        with open(path, encoding="utf-8") as fh:
+            return cls(json.load(fh))
+
+    def require(self, path: list[str], order_by: str) -> None:
+        """Refuse an unindexed query with the production server's message."""
+        if self.rules is None or order_by in ("$key", "$priority"):
+            return
+        wanted = ".value" if order_by == "$value" else order_by.strip("/")
+        node = self.rules
+        for part in path:
+            wildcard = next((key for key in node if key.startswith("$")), None) if isinstance(node, dict) else None
+            node = node.get(part, node.get(wildcard)) if isinstance(node, dict) else None
+        declared = node.get(".indexOn", []) if isinstance(node, dict) else []
+        if wanted not in ([declared] if isinstance(declared, str) else declared):
+            raise BadRequest(f'Index not defined, add ".indexOn": "{wanted}", '
+                             f'for path "/{"/".join(path)}", to the rules')
+
+
 # ------------------------------------------------------------------ store ---
 
 class Store:
@@ -295,6 +328,7 @@ class Handler(LoopbackHandler):
     server_version = "coronabot-rtdb-emulator"
     verbose_env = "RTDB_EMULATOR_VERBOSE"
     store: Store
+    indexes: Indexes
 
     def _error(self, status: int, message: str, headers: dict | None = None):
         self.send_json(status, {"error": message}, headers)
@@ -353,6 +387,8 @@ class Handler(LoopbackHandler):
                 return self.send_json(304, headers={"ETag": current_etag})
             if (self.headers.get("X-Firebase-ETag") or "").lower() == "true":
                 headers["ETag"] = current_etag
+            if isinstance(params.get("orderBy"), str):
+                self.indexes.require(path, params["orderBy"])
             result = run_query(current, params)
             if params.get("shallow") == "true":
                 if any(name in params for name in JSON_PARAMS):
@@ -409,9 +445,9 @@ class Handler(LoopbackHandler):
         self._error(404, "Unknown control path")
 
 
-def make_server(host: str, port: int, data_file: str | None = None) -> LoopbackServer:
+def make_server(host: str, port: int, data_file: str | None = None, indexes: Indexes | None = None) -> LoopbackServer:
     store = Store(data_file)
-    handler = type("BoundHandler", (Handler,), {"store": store})
+    handler = type("BoundHandler", (Handler,), {"store": store, "indexes": indexes or Indexes(None)})
     server = LoopbackServer((host, port), handler)
     server.store = store
     return server
@@ -423,8 +459,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("RTDB_PORT", "9000")))
     parser.add_argument("--data", default=os.environ.get("RTDB_DATA_FILE") or None,
                         help="JSON file to load at start and persist to (default: memory only)")
+    parser.add_argument("--rules", default=None,
+                        help="database rules JSON whose .indexOn declarations queries need, as in production "
+                             "(default: none, every query allowed)")
     args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, args.data)
+    try:
+        indexes = Indexes.load(args.rules)
+    except (OSError, ValueError) as exc:
+        parser.error(f"cannot read the rules file {args.rules}: {exc}")
+    server = make_server(args.host, args.port, args.data, indexes)
     server.run("Realtime Database emulator", persist=args.data)
     server.store.flush()
     return 0

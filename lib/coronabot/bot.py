@@ -106,7 +106,7 @@ class Bot:
                 added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
                 return answer(texts.SUBSCRIBED if added else texts.ALREADY_SUBSCRIBED)
             if command.action is Action.UNSUBSCRIBE:
-                removed = self.db.unsubscribe(message.chat_id)
+                removed = self.db.unsubscribe(message.chat_id, message.update_id)
                 return answer(texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED)
             record = self.db.latest()
         except (DatabaseError, ValueError) as exc:

@@ -98,7 +98,8 @@ def local_database(settings: config.Settings) -> Iterator[tuple[config.Settings,
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data"))
     data_dir.mkdir(parents=True, exist_ok=True)
     data_file = data_dir / "rtdb.json"
-    process = _child([sys.executable, str(emulator), "--port", str(port), "--data", str(data_file)])
+    process = _child([sys.executable, str(emulator), "--port", str(port), "--data", str(data_file),
+                      "--rules", str(REPO / "database.rules.json")])
     try:
         _wait_for_port("127.0.0.1", port, process, "the local database")
         host = f"127.0.0.1:{port}"

@@ -75,8 +75,18 @@ class Ticker:
         summary = self._decide(state, announcement, now)
         if self._prune_due(state, now):
             changes["state/pruned_at"] = now.timestamp()
-            self.db.prune(now.timestamp())
+            self._prune(now)
         return self._finish(summary, changes, now)
+
+    def _prune(self, now: datetime) -> None:
+        """Housekeeping never fails a tick: a failure is logged and tried again the next day."""
+        try:
+            removed = self.db.prune(now.timestamp())
+        except DatabaseError as exc:
+            logger.error("pruning old data failed; trying again in a day: %s", exc)
+            return
+        if removed:
+            logger.info("pruned %d old records", removed)
 
     def _finish(self, summary: dict, changes: dict, now: datetime) -> dict:
         summary["at"] = now.astimezone(texts.KST).isoformat(timespec="seconds")

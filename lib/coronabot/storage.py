@@ -12,6 +12,7 @@ Layout (see the README for the full table)::
     /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
     /handled_updates/{update_id}    updates answered through sendMessage (kept 2 days)
+    /unsubscribed/{chat_id}         the update that unsubscribed the chat, for redeliveries (kept 2 days)
     /polling/offset                 getUpdates offset of the local long-polling runner
 
 Chat ids are string keys (a negative or large integer), never array indexes.
@@ -74,13 +75,21 @@ class Database:
         written, current, _ = ref.set_if_unchanged(etag, record)
         return written or (isinstance(current, dict) and current.get("update_id") == update_id)
 
-    def unsubscribe(self, chat_id: int) -> bool:
-        """Remove the chat; True if it was subscribed."""
-        ref = self.ref(f"subscribers/{chat_id}")
-        existed = ref.get(shallow=True) is not None
-        if existed:
-            ref.delete()
-        return existed
+    def unsubscribe(self, chat_id: int, update_id: int | None = None) -> bool:
+        """Remove the chat; True if it was subscribed, or if this update removed it (a redelivery).
+
+        With an ``update_id`` the removal leaves a mark (pruned after two days, as Telegram redelivers
+        for at most one), so a redelivered ``/unsubscribe`` gets the same answer as the first delivery.
+        """
+        if self.ref(f"subscribers/{chat_id}").get(shallow=True) is not None:
+            changes: dict[str, Any] = {f"subscribers/{chat_id}": None}
+            if update_id is not None:
+                changes[f"unsubscribed/{chat_id}"] = {"update_id": update_id, "at": time.time()}
+            self.update(changes)
+            return True
+        if update_id is None:
+            return False
+        return self.ref(f"unsubscribed/{chat_id}/update_id").get() == update_id
 
     def subscriber_ids(self) -> list[str]:
         """Every subscribed chat id (one shallow read)."""
@@ -143,18 +152,20 @@ class Database:
         return written
 
     def prune(self, now: float) -> int:
-        """Drop what no longer matters: handled-update marks after two days (Telegram redelivers for
-        at most one) and finished broadcasts with their ledgers after 30 days. Returns how many went."""
-        old_updates = self.ref("handled_updates").order_by_child("at") \
-            .end_at(now - HANDLED_UPDATE_TTL_SECONDS).limit_to_first(500).get() or {}
+        """Drop what no longer matters: handled-update and unsubscribe marks after two days (Telegram
+        redelivers for at most one) and finished broadcasts with their ledgers after 30 days.
+        Returns how many went."""
+        old_marks = [f"{marks}/{key}" for marks in ("handled_updates", "unsubscribed")
+                     for key in self.ref(marks).order_by_child("at").end_at(now - HANDLED_UPDATE_TTL_SECONDS)
+                     .limit_to_first(500).get() or {}]
         old_broadcasts = self.ref("broadcasts").order_by_child("finished_at").start_at(0) \
             .end_at(now - FINISHED_BROADCAST_TTL_SECONDS).limit_to_first(20).get() or {}
-        changes: dict[str, None] = {f"handled_updates/{k}": None for k in old_updates}
+        changes: dict[str, None] = dict.fromkeys(old_marks)
         for key in old_broadcasts:
             changes[f"broadcasts/{key}"] = None
             changes[f"deliveries/{key}"] = None
         self.update(changes)
-        return len(old_updates) + len(old_broadcasts)
+        return len(old_marks) + len(old_broadcasts)
 
 
 def new_owner_id() -> str:
