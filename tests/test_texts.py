@@ -28,6 +28,27 @@ def test_alert_labels_and_escaping():
     assert text.index("143,596") < text.index("744")
 
 
+def test_a_published_previous_period_is_shown_as_the_change_line():
+    announcement = Announcement(
+        source="kdca-sentinel", id="2026-W39", order="2026-W39", period="2026년 39주차",
+        figures=(Figure("covid_detections", "코로나19 바이러스 검출(39주차)", 248, "weekly", "건",
+                        compared_with="covid_detections_prev"),
+                 Figure("covid_detections_prev", "전주(38주차) 검출", 337, "weekly", "건")),
+        url="https://dportal.kdca.go.kr/pot/is/st/ari.do", headline="코로나19 표본감시 주간 발표")
+    lines = texts.alert(announcement).splitlines()
+    assert "• 코로나19 바이러스 검출(39주차): <b>248건</b>" in lines
+    assert "• 전주(38주차) 검출: 337건 → 전주 대비 89건 감소" in lines
+    assert sum("38주차" in line for line in lines) == 1, "the previous week is not listed a second time"
+    alone = announcement._replace(figures=announcement.figures[:1])
+    assert "전주" not in texts.alert(alone), "without the previous week's figure there is no change line"
+
+
+def test_about_names_each_source():
+    for source, description in texts.SOURCE_DESCRIPTIONS.items():
+        text = texts.about(source)
+        assert description in text and "봇이 계산해 만든 숫자가 아닙니다" in text, source
+
+
 def test_record_round_trip():
     announcement = sample()
     assert Announcement.from_record(announcement.to_record()) == announcement

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT
+from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, start_function
 from harness import http
 
 _update_ids = itertools.count(700_000_001)
@@ -136,7 +136,19 @@ def test_now_without_data_and_with_data(post, servers):
 def test_about(post, servers):
     for text in ("/about", "/제작자"):
         status, body = post(message(text))
-        assert "질병관리청" in body["text"] and "출처" in body["text"]
+        assert "질병관리청" in body["text"] and "표본감시" in body["text"]
+
+
+def test_about_names_the_configured_source(vendored, servers, bot_env, logs_dir, webhook_secret):
+    function = start_function("webhook", dict(bot_env, SOURCE="mohw-daily"), logs_dir)
+    try:
+        status, body, _ = http("POST", function.url, raw=json.dumps(message("/about")).encode(),
+                               headers={"Content-Type": "application/json",
+                                        "X-Telegram-Bot-Api-Secret-Token": webhook_secret})
+    finally:
+        function.stop()
+    assert status == 200 and "코로나바이러스감염증-19 국내 발생 현황" in body["text"]
+    assert "표본감시" not in body["text"]
 
 
 def test_redelivered_subscribe_has_one_effect_and_the_same_answer(post, servers):

@@ -8,13 +8,18 @@ from typing import NamedTuple
 
 
 class Figure(NamedTuple):
-    """One published number with its Korean label; ``kind`` is cumulative, new or weekly."""
+    """One published number with its Korean label; ``kind`` is cumulative, new or weekly.
+
+    ``compared_with`` names the figure holding the same count for the previous period, when the
+    source publishes that too, so the message can show both published numbers side by side.
+    """
 
     key: str
     label: str
     value: int
     kind: str
     unit: str = "명"
+    compared_with: str = ""
 
 
 class Announcement(NamedTuple):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from . import log, texts
+from . import config, log, texts
 from .announcement import Announcement
 from .commands import Action, recognise
 from .storage import Database, DatabaseError
@@ -40,11 +40,13 @@ class Outcome(NamedTuple):
 class Bot:
     """Routes updates to actions; ``db`` and ``telegram`` are used only by the actions that need them."""
 
-    def __init__(self, db_factory: Callable[[], Database], telegram: Telegram | None, bot_username: str = ""):
+    def __init__(self, db_factory: Callable[[], Database], telegram: Telegram | None, bot_username: str = "",
+                 source: str = config.DEFAULT_SOURCE):
         self._db_factory = db_factory
         self._db: Database | None = None
         self._telegram = telegram
         self._username = bot_username
+        self._source = source
 
     @property
     def telegram(self) -> Telegram | None:
@@ -97,7 +99,7 @@ class Bot:
         if command.action is Action.HELP:
             return answer(texts.HELP)
         if command.action is Action.ABOUT:
-            return answer(texts.ABOUT)
+            return answer(texts.about(self._source))
         if command.action is Action.UNKNOWN:
             return answer(texts.unknown_command(message.first_name))
         try:

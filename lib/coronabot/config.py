@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
 DEFAULT_API_BASE = "https://api.telegram.org"
+DEFAULT_SOURCE = "kdca-sentinel"
 
 
 class ConfigError(Exception):
@@ -50,7 +51,7 @@ class Settings(NamedTuple):
     database_url: str = ""
     emulator_host: str = ""
     admin_chat_ids: tuple[int, ...] = ()
-    source: str = "kdca-sentinel"
+    source: str = DEFAULT_SOURCE
     source_base_url: str = ""
     source_timeout: float = 15.0
     broadcast_rate: float = 25.0
@@ -88,7 +89,7 @@ def load() -> Settings:
         database_url=env.get("FIREBASE_DATABASE_URL", "").strip(),
         emulator_host=env.get("FIREBASE_DATABASE_EMULATOR_HOST", "").strip(),
         admin_chat_ids=_int_list("ADMIN_CHAT_IDS"),
-        source=env.get("SOURCE", "").strip() or "kdca-sentinel",
+        source=env.get("SOURCE", "").strip() or DEFAULT_SOURCE,
         source_base_url=env.get("SOURCE_BASE_URL", "").strip().rstrip("/"),
         source_timeout=_number("SOURCE_TIMEOUT", 15.0, 0.1),
         broadcast_rate=_number("BROADCAST_RATE", 25.0, 0.1),

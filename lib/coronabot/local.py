@@ -214,7 +214,7 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
             db = Database(settings)
             telegram.delete_webhook()
             ticker = Ticker(settings, db=db)
-            bot = Bot(lambda: db, telegram, settings.bot_username or username)
+            bot = Bot(lambda: db, telegram, settings.bot_username or username, settings.source)
             where = f"local database on {settings.emulator_host}"
             if started:
                 where += f" (data in {started[1]})"

@@ -42,21 +42,32 @@ TRY_AGAIN_LATER = "⚠️ 지금은 요청을 처리할 수 없습니다. 잠시
 UNRECOGNISED = "무슨 말씀인지 잘 모르겠어요. 사용법은 /help 를 보내 주세요."
 NON_TEXT_HINT = "글자로 된 명령만 알아들어요. 사용법은 /help 를 보내 주세요."
 
-ABOUT = (
-    "<b>코로나19 알림 봇</b>\n"
-    "질병관리청(KDCA)이 공개하는 코로나19 수치를 정해진 시간마다 확인하고, "
-    "새 발표가 나오면 알림을 등록한 대화방에 한 번씩 보내 드립니다.\n\n"
-    "• 데이터 출처: 질병관리청 감염병포털 급성호흡기감염증 병원체 표본감시 "
-    "(2023년 8월 31일부터 코로나19는 표본감시 감염병으로 주 단위 발표)\n"
-    "• 수치는 출처가 발표한 그대로 전하며, 봇이 계산해 만든 숫자가 아닙니다.\n"
-    "• 의료 상담은 1339(질병관리청 콜센터)로 문의하세요."
-)
-
 SOURCE_NAMES = {
     "kdca-sentinel": "질병관리청 감염병포털 (표본감시)",
     "mohw-daily": "보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
     "data-portal": "공공데이터포털 코로나19 감염 현황 API",
 }
+
+SOURCE_DESCRIPTIONS = {
+    "kdca-sentinel": "질병관리청 감염병포털 급성호흡기감염증 병원체 표본감시 "
+                     "(2023년 8월 31일부터 코로나19는 표본감시 감염병으로 주 단위 발표)",
+    "mohw-daily": "보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황 "
+                  "(2020~2021년 매일 0시 기준 발표)",
+    "data-portal": "공공데이터포털 코로나19 감염 현황 API (질병관리청 제공 누적 확진자·사망자)",
+}
+
+
+def about(source: str) -> str:
+    """The answer to /about, naming the source this deployment reads."""
+    description = SOURCE_DESCRIPTIONS.get(source) or SOURCE_NAMES.get(source, source)
+    return (
+        "<b>코로나19 알림 봇</b>\n"
+        "질병관리청(KDCA)이 공개하는 코로나19 수치를 정해진 시간마다 확인하고, "
+        "새 발표가 나오면 알림을 등록한 대화방에 한 번씩 보내 드립니다.\n\n"
+        f"• 데이터 출처: {escape(description)}\n"
+        "• 수치는 출처가 발표한 그대로 전하며, 봇이 계산해 만든 숫자가 아닙니다.\n"
+        "• 의료 상담은 1339(질병관리청 콜센터)로 문의하세요."
+    )
 
 
 def number(value: int) -> str:
@@ -80,7 +91,8 @@ def _figure_line(figure: Figure) -> str:
     return f"• {escape(figure.label)}: <b>{number(figure.value)}{escape(figure.unit)}</b>"
 
 
-def _weekly_change(current: Figure, previous: Figure) -> str:
+def _change(current: Figure, previous: Figure) -> str:
+    """The previous period's published figure and how the current one differs from it."""
     delta = current.value - previous.value
     if delta > 0:
         trend = f"{number(delta)}{escape(current.unit)} 증가"
@@ -88,20 +100,21 @@ def _weekly_change(current: Figure, previous: Figure) -> str:
         trend = f"{number(-delta)}{escape(current.unit)} 감소"
     else:
         trend = "변동 없음"
+    period = "전주" if current.kind == "weekly" else "직전 발표"
     return (f"• {escape(previous.label)}: {number(previous.value)}{escape(previous.unit)} "
-            f"→ 전주 대비 {trend}")
+            f"→ {period} 대비 {trend}")
 
 
 def _body(announcement: Announcement) -> list[str]:
     lines = []
-    previous = announcement.figure("covid_detections_prev")
-    current = announcement.figure("covid_detections")
+    shown_as_change = {figure.compared_with for figure in announcement.figures}
     for figure in announcement.figures:
-        if figure is previous:
+        if figure.key in shown_as_change:
             continue
         lines.append(_figure_line(figure))
-        if figure is current and previous is not None:
-            lines.append(_weekly_change(current, previous))
+        previous = announcement.figure(figure.compared_with) if figure.compared_with else None
+        if previous is not None:
+            lines.append(_change(figure, previous))
     if announcement.note:
         lines.append("")
         lines.append(f"※ {escape(announcement.note)}")

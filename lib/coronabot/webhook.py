@@ -29,7 +29,7 @@ def _get_bot(settings: config.Settings) -> Bot:
     global _bot
     if _bot is None:
         telegram = Telegram(settings.telegram_token, settings.api_base) if settings.telegram_token else None
-        _bot = Bot(lambda: Database(settings), telegram, settings.bot_username)
+        _bot = Bot(lambda: Database(settings), telegram, settings.bot_username, settings.source)
     return _bot
 
 

@@ -65,8 +65,9 @@ def parse(data: object) -> Announcement:
     if not weeks:
         raise LayoutError(f"no week has a COVID-19 value in {column}")
     year, week = max(weeks)
-    figures = [Figure("covid_detections", f"코로나19 바이러스 검출({week}주차)", weeks[(year, week)], "weekly", "건")]
     previous = (year, week - 1) if week > 1 else max((k for k in weeks if k[0] == year - 1), default=None)
+    figures = [Figure("covid_detections", f"코로나19 바이러스 검출({week}주차)", weeks[(year, week)], "weekly", "건",
+                      compared_with="covid_detections_prev" if previous in weeks else "")]
     if previous in weeks:
         label = f"전주({previous[1]}주차) 검출"
         figures.append(Figure("covid_detections_prev", label, weeks[previous], "weekly", "건"))
