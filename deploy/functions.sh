@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"  # pragma: allowlist secret
 # ^@^ makes @ the separator, so values may contain commas (ADMIN_CHAT_IDS).
-common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}"
+# SOURCE goes to both: the scrape reads it, the webhook's /about names it.
+common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}@SOURCE=${SOURCE}"
 
 run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
@@ -17,7 +18,7 @@ run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$RE
 run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
   --service-account="$RUNTIME_SA" --set-secrets="$secrets" \
-  --set-env-vars="${common_env}@SOURCE=${SOURCE}@BROADCAST_RATE=${BROADCAST_RATE}" \
+  --set-env-vars="${common_env}@BROADCAST_RATE=${BROADCAST_RATE}" \
   --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=2
 
 run gcloud functions add-invoker-policy-binding scrape --project="$PROJECT_ID" --region="$REGION" \

@@ -72,6 +72,7 @@ def test_function_deploys(dry_run, name, public):
                                       "TELEGRAM_WEBHOOK_SECRET=telegram-webhook-secret:latest")
     assert options["service-account"] == "coronabot-runtime@corona-test-123.iam.gserviceaccount.com"
     assert "FIREBASE_DATABASE_URL=https://corona-test-123-default-rtdb" in options["set-env-vars"]
+    assert "@SOURCE=kdca-sentinel" in options["set-env-vars"], "the webhook's /about names the source too"
     assert options["memory"] == "256Mi"
 
 
