@@ -270,6 +270,7 @@ def test_a_refused_token_loses_nobody(servers, extra_scrape, scrape):
     subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
     revoked = extra_scrape(TELEGRAM_TOKEN="4242424242:revoked-token-revoked-token")
     status, summary = tick(revoked)
+    assert status == 503, "an unfinished broadcast is a failure Cloud Scheduler sees and retries"
     assert summary["status"] == "alerted" and summary["sent"] == 0 and summary["pending"] == 2
     assert summary["failed"] == 0 and summary["removed"] == 0
     assert len(db.get("subscribers")) == 2 and db.get("deliveries") is None
@@ -283,13 +284,36 @@ def test_telegram_outage_leaves_messages_pending_for_the_next_tick(scrape, serve
     subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
     telegram.control(fail_5xx=100)
     status, summary = tick(scrape)
-    assert summary["status"] == "alerted" and summary["pending"] == 2 and summary["sent"] == 0
+    assert status == 503 and summary["status"] == "alerted" and summary["pending"] == 2 and summary["sent"] == 0
     assert db.get("state/broadcast/key") == "kdca-sentinel_2026-W39"
     assert db.get("subscribers") is not None, "no subscriber is dropped for a Telegram outage"
     telegram.control()
     status, summary = tick(scrape)
-    assert summary["status"] == "resumed" and summary["sent"] == 2
+    assert status == 200 and summary["status"] == "resumed" and summary["sent"] == 2
     assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
+
+
+def test_a_broadcast_stops_at_its_time_budget_and_the_next_run_goes_on(servers, extra_scrape):
+    """Before the platform's request timeout would kill it, a run stops cleanly: nobody twice."""
+    db, telegram, _ = servers
+    chats = many_chats(60)
+    subscribe(db, chats)
+    short = extra_scrape(BROADCAST_RATE="20", BROADCAST_TIME_BUDGET="1")
+    status, first = tick(short)
+    assert status == 503 and first["status"] == "alerted", first
+    assert 0 < first["sent"] < 60 and first["sent"] + first["pending"] == 60, first
+    assert db.get("broadcasts/kdca-sentinel_2026-W39/lease") is None, "released: the next run need not wait"
+    assert len(db.get("deliveries/kdca-sentinel_2026-W39")) == first["sent"], "every outcome written"
+    assert "time budget used up" in short.output()
+    runs = [first]
+    while runs[-1]["pending"] and len(runs) < 10:
+        status, summary = tick(short)
+        assert summary["status"] == "resumed" and summary["sent"] > 0, summary
+        runs.append(summary)
+    assert status == 200 and runs[-1]["pending"] == 0
+    assert sum(r["sent"] for r in runs) == 60
+    assert alerts_by_chat(telegram) == {str(c): 1 for c in chats}
+    assert db.get("broadcasts/kdca-sentinel_2026-W39/done") is True
 
 
 def admin_notices(telegram) -> list[str]:

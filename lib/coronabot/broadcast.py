@@ -4,7 +4,9 @@ A global rate limit (``BROADCAST_RATE`` messages per second) is shared by a
 pool of workers large enough to reach it when each call takes tens of
 milliseconds. Outcomes go to the ledger in batched multi-path writes, which
 also renew the broadcaster's lease; a run killed mid-broadcast is resumed by
-the next tick, which skips every chat the ledger already records.
+the next tick, which skips every chat the ledger already records. A run stops
+taking new chats at its deadline, before the platform's request timeout would
+kill it, and leaves the rest to the next run with its ledger written.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class BroadcastResult:
     failed: int = 0
     pending: int = 0
     interrupted: bool = False
+    out_of_time: bool = False
 
     @property
     def complete(self) -> bool:
@@ -127,8 +130,12 @@ class _Ledger:
 
 def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: list[str], *,
              owner: str, rate: float, batch: int, lease_seconds: float,
-             finish: dict | None = None) -> BroadcastResult:
-    """Send ``text`` once to each recipient; ``finish`` is written with the last batch when all are settled."""
+             finish: dict | None = None, deadline: float | None = None) -> BroadcastResult:
+    """Send ``text`` once to each recipient; ``finish`` is written with the last batch when all are settled.
+
+    No new chat is started after ``deadline`` (a ``time.monotonic()`` value): the chats left are
+    counted as pending and the lease is released, so the next run resumes at once.
+    """
     result = BroadcastResult()
     limiter = RateLimiter(rate)
     ledger = _Ledger(db, key, owner, batch, lease_seconds)
@@ -195,6 +202,9 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
 
     def work() -> None:
         while not stop.is_set() and not ledger.lost_lease:
+            if deadline is not None and time.monotonic() >= deadline:
+                result.out_of_time = True
+                return
             try:
                 chat_id = todo.get_nowait()
             except queue.Empty:
@@ -219,6 +229,9 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
     else:
         last = {f"broadcasts/{key}/lease": None}
     ledger.flush(last)
+    if result.out_of_time and result.pending:
+        logger.warning("broadcast time budget used up; the next run goes on",
+                       extra={"fields": {"broadcast": key, "pending": result.pending}})
     logger.info("broadcast run finished", extra={"fields": {
         "broadcast": key, "sent": result.sent, "removed": result.removed, "failed": result.failed,
         "pending": result.pending, "ledger_writes": ledger.writes}})

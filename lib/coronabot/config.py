@@ -57,6 +57,7 @@ class Settings(NamedTuple):
     broadcast_rate: float = 25.0
     lease_seconds: float = 90.0
     ledger_batch: int = 50
+    broadcast_budget: float = 480.0
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -95,4 +96,5 @@ def load() -> Settings:
         broadcast_rate=_number("BROADCAST_RATE", 25.0, 0.1),
         lease_seconds=_number("BROADCAST_LEASE_SECONDS", 90.0, 1.0),
         ledger_batch=int(_number("LEDGER_BATCH", 50, 1)),
+        broadcast_budget=_number("BROADCAST_TIME_BUDGET", 480.0, 1.0),
     )

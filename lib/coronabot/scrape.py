@@ -9,6 +9,7 @@ announcement is guaranteed by a leased claim in the database.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from . import config, log, sources, texts
@@ -23,6 +24,7 @@ logger = log.get("coronabot.scrape")
 FETCH_FAILURES_BEFORE_NOTICE = 3
 PRUNE_INTERVAL_SECONDS = 24 * 3600
 HTTP_STATUS = {"unchanged": 200, "alerted": 200, "corrected": 200, "resumed": 200, "error": 502}
+UNFINISHED_STATUS = 503  # chats still pending: Cloud Scheduler's retry resumes the broadcast
 
 
 def _summary(status: str, source: str, announcement: str | None = None, **counts) -> dict:
@@ -47,10 +49,12 @@ class Ticker:
         self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
                                              pool_size=worker_count(settings.broadcast_rate))
         self.http = http or SourceHttp(settings.source_base_url, settings.source_timeout)
+        self._deadline = time.monotonic() + settings.broadcast_budget
 
     # -- the tick ------------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> dict:
         """Run one tick and return its summary (also stored as state/last_tick)."""
+        self._deadline = time.monotonic() + self.settings.broadcast_budget
         now = now or datetime.now(UTC)
         name = self.settings.source
         state = self.db.state()
@@ -172,7 +176,7 @@ class Ticker:
                   f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
         result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
-                          lease_seconds=self.settings.lease_seconds, finish=finish)
+                          lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline)
         return {"sent": result.sent, "failed": result.failed, "removed": result.removed,
                 "pending": result.pending, "broadcast": key}
 
@@ -222,4 +226,7 @@ def handle_request(method: str) -> tuple[int, dict]:
     except DatabaseError as exc:
         logger.error("database unavailable: %s", exc)
         return 503, {"status": "error", "error": "database unavailable"}
-    return HTTP_STATUS[summary["status"]], summary
+    status = HTTP_STATUS[summary["status"]]
+    if status == 200 and summary.get("pending"):
+        status = UNFINISHED_STATUS
+    return status, summary
