@@ -46,7 +46,7 @@ def test_a_published_previous_period_is_shown_as_the_change_line():
 def test_about_names_each_source():
     for source, description in texts.SOURCE_DESCRIPTIONS.items():
         text = texts.about(source)
-        assert description in text and "봇이 계산해 만든 숫자가 아닙니다" in text, source
+        assert description in text and "발표한 그대로" in text, source
 
 
 def test_record_round_trip():
