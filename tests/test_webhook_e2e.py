@@ -256,8 +256,41 @@ def test_blocking_the_bot_removes_the_subscription(post, servers):
     assert db.get(f"subscribers/{PRIVATE_CHAT}") is None
 
 
+BASIC_GROUP, ITS_SUPERGROUP = -4012345678, -1004012345678
+
+
+def migration_notice(chat_id: int, chat_type: str, **field) -> dict:
+    return {"update_id": next(_update_ids), "message": {
+        "message_id": 7, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type, "title": "우리 동네"},
+        "from": {"id": 1544010213, "is_bot": False, "first_name": "지민"}, **field}}
+
+
+def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(post, servers):
+    db, telegram, _ = servers
+    subscribe = message("/subscribe")
+    subscribe["message"]["chat"] = {"id": BASIC_GROUP, "type": "group", "title": "우리 동네"}
+    assert "등록했습니다" in post(subscribe)[1]["text"]
+    status, body = post(migration_notice(BASIC_GROUP, "group", migrate_to_chat_id=ITS_SUPERGROUP))
+    assert status == 200 and body == {}
+    assert list(db.get("subscribers")) == [str(ITS_SUPERGROUP)]
+    moved = db.get(f"subscribers/{ITS_SUPERGROUP}")
+    assert moved["migrated_from"] == str(BASIC_GROUP) and moved["chat_type"] == "supergroup"
+    status, body = post(migration_notice(ITS_SUPERGROUP, "supergroup", migrate_from_chat_id=BASIC_GROUP))
+    assert status == 200 and body == {} and db.get(f"subscribers/{ITS_SUPERGROUP}") == moved, "the twin is a no-op"
+    status, body = post(message("/unsubscribe", chat_id=ITS_SUPERGROUP))
+    assert "취소했습니다" in body["text"], "the new supergroup can unsubscribe before any broadcast"
+    assert db.get("subscribers") is None and telegram.calls() == []
+
+
+def test_a_migration_notice_arriving_first_in_the_new_chat_moves_it_too(post, servers):
+    db, _, _ = servers
+    db.put(f"subscribers/{BASIC_GROUP}", {"since": "2026-09-30T09:00:00+09:00", "chat_type": "group"})
+    post(migration_notice(ITS_SUPERGROUP, "supergroup", migrate_from_chat_id=BASIC_GROUP))
+    assert db.get("subscribers") == {str(ITS_SUPERGROUP): {
+        "since": "2026-09-30T09:00:00+09:00", "chat_type": "supergroup", "migrated_from": str(BASIC_GROUP)}}
+
+
 def test_without_a_configured_secret_every_update_is_refused(vendored, bot_env, logs_dir, servers):
-    from conftest import start_function
     db, telegram, _ = servers
     env = {k: v for k, v in bot_env.items() if k != "TELEGRAM_WEBHOOK_SECRET"}
     process = start_function("webhook", env, logs_dir)

@@ -11,7 +11,7 @@ from .announcement import Announcement
 from .commands import Action, recognise
 from .storage import Database, DatabaseError
 from .telegram import Telegram, TelegramError, message_params
-from .updates import CallbackQuery, MemberChange, Message, Update
+from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
 
 logger = log.get("coronabot.bot")
 
@@ -74,6 +74,8 @@ class Bot:
             return self._message(update)
         if isinstance(update, MemberChange):
             return self._member_change(update)
+        if isinstance(update, ChatMigration):
+            return self._migration(update)
         if isinstance(update, CallbackQuery):
             return Outcome(method_call={"method": "answerCallbackQuery", "callback_query_id": update.query_id},
                            action="callback_query")
@@ -134,6 +136,15 @@ class Bot:
                          extra={"fields": {"update_id": change.update_id}})
             return Outcome(action="blocked:database_error")
         return Outcome(action="blocked:unsubscribed" if removed else "blocked")
+
+    def _migration(self, migration: ChatMigration) -> Outcome:
+        try:
+            moved = self.db.move_subscriber(migration.old_chat_id, migration.new_chat_id)
+        except DatabaseError as exc:
+            logger.error("could not move a migrated group's subscription; the next broadcast will: %s", exc,
+                         extra={"fields": {"update_id": migration.update_id}})
+            return Outcome(action="migrated:database_error")
+        return Outcome(action="migrated:moved" if moved else "migrated")
 
     def deliver(self, update_id: int, outcome: Outcome) -> None:
         """Send the replies through the Bot API, once per update even if Telegram redelivers it."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import log
-from .storage import Database, DatabaseError
+from .storage import Database, DatabaseError, moved_subscription
 from .telegram import Telegram, TelegramError
 from .texts import KST
 
@@ -96,10 +96,9 @@ class _Ledger:
 
     def move_subscriber(self, old: str, new: str) -> None:
         """A group upgraded to a supergroup: the subscription follows the new chat id."""
+        since = datetime.now(KST).isoformat(timespec="seconds")
         with self._lock:
-            self._pending[f"subscribers/{old}"] = None
-            since = datetime.now(KST).isoformat(timespec="seconds")
-            self._pending[f"subscribers/{new}"] = {"since": since, "chat_type": "supergroup", "migrated_from": old}
+            self._pending.update(moved_subscription(old, new, {"since": since}))
 
     def flush(self, extra: dict | None = None) -> None:
         """Write what is buffered; with ``extra`` (the final write) the lease is not renewed."""

@@ -91,6 +91,14 @@ class Database:
             return False
         return self.ref(f"unsubscribed/{chat_id}/update_id").get() == update_id
 
+    def move_subscriber(self, old_chat_id: int, new_chat_id: int) -> bool:
+        """Move the subscription of a group that became a supergroup; False if there was none to move."""
+        record = self.ref(f"subscribers/{old_chat_id}").get()
+        if not isinstance(record, dict):
+            return False
+        self.update(moved_subscription(str(old_chat_id), str(new_chat_id), record))
+        return True
+
     def subscriber_ids(self) -> list[str]:
         """Every subscribed chat id (one shallow read)."""
         return list((self.ref("subscribers").get(shallow=True) or {}).keys())
@@ -166,6 +174,12 @@ class Database:
             changes[f"deliveries/{key}"] = None
         self.update(changes)
         return len(old_marks) + len(old_broadcasts)
+
+
+def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict) -> dict[str, Any]:
+    """The multi-path changes that move a subscription to the supergroup its group became."""
+    return {f"subscribers/{old_chat_id}": None,
+            f"subscribers/{new_chat_id}": dict(record, chat_type="supergroup", migrated_from=old_chat_id)}
 
 
 def new_owner_id() -> str:

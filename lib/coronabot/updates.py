@@ -34,6 +34,14 @@ class MemberChange(NamedTuple):
     status: str
 
 
+class ChatMigration(NamedTuple):
+    """A group became a supergroup with a new chat id (Telegram tells both the old and the new chat)."""
+
+    update_id: int
+    old_chat_id: int
+    new_chat_id: int
+
+
 class CallbackQuery(NamedTuple):
     update_id: int
     query_id: str
@@ -46,7 +54,7 @@ class Ignored(NamedTuple):
     kind: str
 
 
-Update = Message | MemberChange | CallbackQuery | Ignored
+Update = Message | MemberChange | ChatMigration | CallbackQuery | Ignored
 
 _CHAT_TYPES = {"private", "group", "supergroup", "channel"}
 
@@ -78,6 +86,10 @@ def parse(data: object) -> Update:
             if not isinstance(message, dict):
                 raise MalformedUpdate(f"{kind} is not an object")
             chat_id, chat_type = _chat(message)
+            if "migrate_to_chat_id" in message:
+                return ChatMigration(update_id, chat_id, _int(message["migrate_to_chat_id"], "migrate_to_chat_id"))
+            if "migrate_from_chat_id" in message:
+                return ChatMigration(update_id, _int(message["migrate_from_chat_id"], "migrate_from_chat_id"), chat_id)
             text = message.get("text")
             sender = message.get("from") if isinstance(message.get("from"), dict) else {}
             first_name = sender.get("first_name")
