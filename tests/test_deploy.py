@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from coronabot.schedule import DEFAULT_SCHEDULES
+from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES
 from harness import ROOT
 
 
@@ -85,7 +85,9 @@ def test_scheduler_can_invoke_scrape_and_jobs_use_oidc_in_seoul(dry_run):
         assert options["time-zone"] == "Asia/Seoul" and options["http-method"] == "POST"
         assert options["oidc-service-account-email"] == binding["member"].removeprefix("serviceAccount:")
         assert options["oidc-token-audience"] == options["uri"] == "$SCRAPE_URL"
-        assert int(options["max-retry-attempts"]) >= 1
+        assert int(options["max-retry-attempts"]) == len(DEFAULT_RETRY_DELAYS), "make run retries alike"
+        assert options["min-backoff"] == f"{DEFAULT_RETRY_DELAYS[0]:g}s"
+        assert options["max-backoff"] == "300s" and DEFAULT_RETRY_DELAYS[1] == 2 * DEFAULT_RETRY_DELAYS[0]
         schedules.append(options["schedule"])
     assert tuple(schedules) == DEFAULT_SCHEDULES
 

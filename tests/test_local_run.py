@@ -158,6 +158,22 @@ def test_make_run_with_the_schedule_now(local_env, servers, logs_dir, runners):
     runner.stop()
 
 
+def test_make_run_retries_a_failed_tick_as_cloud_scheduler_would(local_env, servers, logs_dir, runners):
+    db, telegram, sources = servers
+    sources.mode(status=503)
+    env = dict(local_env, RUN_SCHEDULE_NOW="1", SCRAPE_RETRY_SECONDS="1,1")
+    runner = Runner(env, logs_dir / "make-run-retry.log")
+    runners.append(runner)
+    runner.start()
+    wait_until(lambda: (runner.get("state/health") or {}).get("streak") == 1, what="the failed first tick")
+    assert (runner.get("state/last_tick") or {}).get("status") == "error"
+    sources.mode()
+    wait_until(lambda: (runner.get("state/last_tick") or {}).get("status") == "alerted", 10, "the retry")
+    assert "retrying the failed or unfinished scrape tick" in runner.output()
+    assert runner.get("state/latest/id") == "2026-W39" and runner.get("state/health") is None
+    runner.stop()
+
+
 def test_make_run_without_a_token(local_env):
     env = dict(local_env, TELEGRAM_TOKEN="")
     result = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, capture_output=True,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from coronabot.config import ConfigError
-from coronabot.schedule import DEFAULT_SCHEDULES, Schedule
+from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES, Schedule, retry_delays
 
 
 def test_the_original_schedule():
@@ -30,3 +30,11 @@ def test_bad_expressions(raw):
 def test_from_env():
     assert Schedule.from_env("").expressions == DEFAULT_SCHEDULES
     assert Schedule.from_env("0 9 * * *; 30 21 * * *").times_per_day() == 2
+
+
+def test_retry_delays():
+    assert retry_delays("") == DEFAULT_RETRY_DELAYS == (60.0, 120.0)
+    assert retry_delays("1, 2.5") == (1.0, 2.5)
+    for bad in ("soon", "0", "5,-1"):
+        with pytest.raises(ConfigError, match="SCRAPE_RETRY_SECONDS"):
+            retry_delays(bad)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from . import config, log
 from .bot import ALLOWED_UPDATES, Bot, Outcome
-from .schedule import Schedule
-from .scrape import Ticker
+from .schedule import Schedule, retry_delays
+from .scrape import Ticker, http_status
 from .storage import Database, DatabaseError
 from .telegram import Telegram, TelegramError
 from .updates import MalformedUpdate, parse
@@ -179,29 +179,44 @@ class Poller:
         stop.wait(min(60, 2 ** min(self.failures - 1, 6)))
 
 
-def _scheduler(ticker: Ticker, schedule: Schedule, stop: threading.Event, run_now: bool) -> None:
-    if run_now:
-        _tick(ticker)
+def _scheduler(ticker: Ticker, schedule: Schedule, retry_delays: tuple[float, ...], stop: threading.Event,
+               run_now: bool) -> None:
+    """Ticks on the schedule; a tick the function would answer with a non-200 is retried after
+    ``retry_delays`` as the deployment's Cloud Scheduler job does, unless the next tick comes first."""
+    retry_in: list[float] = []
+    if run_now and not _tick(ticker):
+        retry_in = list(retry_delays)
     while not stop.is_set():
-        due = schedule.next_after(datetime.now(UTC))
-        if stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
+        now = datetime.now(UTC)
+        until_due = max(0.0, (schedule.next_after(now) - now).total_seconds())
+        retrying = bool(retry_in) and retry_in[0] < until_due
+        if stop.wait(retry_in[0] if retrying else until_due):
             return
-        _tick(ticker)
+        if retrying:
+            logger.info("retrying the failed or unfinished scrape tick")
+        succeeded = _tick(ticker)
+        if succeeded:
+            retry_in = []
+        else:
+            retry_in = retry_in[1:] if retrying else list(retry_delays)
 
 
-def _tick(ticker: Ticker) -> None:
+def _tick(ticker: Ticker) -> bool:
+    """One tick; True when the scrape function would have answered 200."""
     try:
-        ticker.tick()
+        return http_status(ticker.tick()) == 200
     except DatabaseError as exc:
         logger.error("scrape tick failed: database unavailable: %s", exc)
     except Exception:
         logger.exception("scrape tick failed unexpectedly")
+    return False
 
 
 def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -> int:
     """``make run``: the whole bot in this process; returns the exit code."""
     token = settings.require_token()
     schedule = Schedule.from_env(os.environ.get("SCRAPE_SCHEDULE", ""))
+    retries = retry_delays(os.environ.get("SCRAPE_RETRY_SECONDS", ""))
     if run_schedule_now is None:
         run_schedule_now = os.environ.get("RUN_SCHEDULE_NOW", "") in ("1", "true", "yes")
     telegram = Telegram(token, settings.api_base)
@@ -221,7 +236,7 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
             print(f"coronabot is running as @{username}: long polling {settings.api_base}, {where}, "
                   f"source {settings.source}, schedule {schedule.describe()}, "
                   f"{len(db.subscriber_ids())} subscribers. Ctrl-C stops.", flush=True)
-            scheduler = threading.Thread(target=_scheduler, args=(ticker, schedule, stop, run_schedule_now),
+            scheduler = threading.Thread(target=_scheduler, args=(ticker, schedule, retries, stop, run_schedule_now),
                                          daemon=True, name="scheduler")
             scheduler.start()
             try:

@@ -14,6 +14,23 @@ from .texts import KST
 # The original bot's schedule: every 6 minutes 08:00–13:54, and at 14, 15, 16, 18 and 22 o'clock.
 DEFAULT_SCHEDULES = ("*/6 8-13 * * *", "0 14-16,18,22 * * *")
 TIME_ZONE = "Asia/Seoul"
+# The deployment's Cloud Scheduler retry policy (deploy/functions.sh): two retries of a non-2xx tick,
+# the back-off starting at 60 s and doubling.
+DEFAULT_RETRY_DELAYS = (60.0, 120.0)
+
+
+def retry_delays(raw: str) -> tuple[float, ...]:
+    """SCRAPE_RETRY_SECONDS: seconds before each retry of a failed tick, comma-separated (empty: the
+    deployment's policy)."""
+    if not raw.strip():
+        return DEFAULT_RETRY_DELAYS
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"SCRAPE_RETRY_SECONDS must be seconds separated by commas, got {raw!r}") from None
+    if any(delay <= 0 for delay in delays):
+        raise ConfigError(f"SCRAPE_RETRY_SECONDS must be positive, got {raw!r}")
+    return delays
 
 
 def _field(text: str, low: int, high: int, what: str) -> set[int]:

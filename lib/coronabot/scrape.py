@@ -226,7 +226,13 @@ def handle_request(method: str) -> tuple[int, dict]:
     except DatabaseError as exc:
         logger.error("database unavailable: %s", exc)
         return 503, {"status": "error", "error": "database unavailable"}
+    return http_status(summary), summary
+
+
+def http_status(summary: dict) -> int:
+    """What a tick's summary answers over HTTP: a failure or an unfinished broadcast is not a 200,
+    so Cloud Scheduler shows it and retries."""
     status = HTTP_STATUS[summary["status"]]
     if status == 200 and summary.get("pending"):
-        status = UNFINISHED_STATUS
-    return status, summary
+        return UNFINISHED_STATUS
+    return status
