@@ -174,6 +174,33 @@ def test_make_run_retries_a_failed_tick_as_cloud_scheduler_would(local_env, serv
     runner.stop()
 
 
+def test_ctrl_c_mid_broadcast_writes_the_ledger_and_a_restart_finishes_it(local_env, servers, logs_dir, runners):
+    _, telegram, _ = servers
+    chats = [str(5_000_000_000 + 7_919 * i) for i in range(120)]
+    data_file = Path(local_env["LOCAL_DATA_DIR"]) / "rtdb.json"
+    data_file.parent.mkdir(parents=True)
+    data_file.write_text(json.dumps({LOCAL_NS: {"subscribers": {
+        chat: {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"} for chat in chats}}}))
+    env = dict(local_env, RUN_SCHEDULE_NOW="1", BROADCAST_RATE="20")
+    runner = Runner(env, logs_dir / "make-run-drain.log")
+    runners.append(runner)
+    runner.start()
+    wait_until(lambda: len(telegram.sent()) >= 20, what="the broadcast under way")
+    runner.stop()
+    sent_before = Counter(str(m["chat_id"]) for m in telegram.sent())
+    assert 20 <= len(sent_before) < 120, "Ctrl-C landed in the middle of the broadcast"
+    stored = json.loads(data_file.read_text())[LOCAL_NS]
+    assert set(stored["deliveries"]["kdca-sentinel_2026-W39"]) == set(sent_before), "every send is in the ledger"
+    assert "lease" not in stored["broadcasts"]["kdca-sentinel_2026-W39"], "released for the next start"
+    assert "broadcast cut short (shutting down)" in runner.output()
+
+    runner.start()
+    wait_until(lambda: len(telegram.sent()) == 120, what="the rest of the broadcast after the restart")
+    assert Counter(str(m["chat_id"]) for m in telegram.sent()) == {chat: 1 for chat in chats}, "nobody twice"
+    wait_until(lambda: runner.get("broadcasts/kdca-sentinel_2026-W39/done") is True, what="the broadcast done")
+    runner.stop()
+
+
 def test_make_run_without_a_token(local_env):
     env = dict(local_env, TELEGRAM_TOKEN="")
     result = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, capture_output=True,

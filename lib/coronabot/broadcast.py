@@ -5,8 +5,9 @@ pool of workers large enough to reach it when each call takes tens of
 milliseconds. Outcomes go to the ledger in batched multi-path writes, which
 also renew the broadcaster's lease; a run killed mid-broadcast is resumed by
 the next tick, which skips every chat the ledger already records. A run stops
-taking new chats at its deadline, before the platform's request timeout would
-kill it, and leaves the rest to the next run with its ledger written.
+taking new chats at its deadline (before the platform's request timeout would
+kill it) or when its process shuts down, and leaves the rest to the next run
+with its ledger written.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class BroadcastResult:
     failed: int = 0
     pending: int = 0
     interrupted: bool = False
-    out_of_time: bool = False
+    cut_short: str = ""
 
     @property
     def complete(self) -> bool:
@@ -127,13 +128,23 @@ class _Ledger:
                 raise
 
 
+def _cut_short(deadline: float | None, interrupt: threading.Event | None) -> str:
+    """Why no new chat may be started now, or "" to go on."""
+    if interrupt is not None and interrupt.is_set():
+        return "shutting down"
+    if deadline is not None and time.monotonic() >= deadline:
+        return "time budget used up"
+    return ""
+
+
 def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: list[str], *,
              owner: str, rate: float, batch: int, lease_seconds: float,
-             finish: dict | None = None, deadline: float | None = None) -> BroadcastResult:
+             finish: dict | None = None, deadline: float | None = None,
+             interrupt: threading.Event | None = None) -> BroadcastResult:
     """Send ``text`` once to each recipient; ``finish`` is written with the last batch when all are settled.
 
-    No new chat is started after ``deadline`` (a ``time.monotonic()`` value): the chats left are
-    counted as pending and the lease is released, so the next run resumes at once.
+    No new chat is started after ``deadline`` (a ``time.monotonic()`` value) or once ``interrupt`` is
+    set: the chats left are counted as pending and the lease is released, so the next run resumes at once.
     """
     result = BroadcastResult()
     limiter = RateLimiter(rate)
@@ -201,8 +212,9 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
 
     def work() -> None:
         while not stop.is_set() and not ledger.lost_lease:
-            if deadline is not None and time.monotonic() >= deadline:
-                result.out_of_time = True
+            reason = _cut_short(deadline, interrupt)
+            if reason:
+                result.cut_short = reason
                 return
             try:
                 chat_id = todo.get_nowait()
@@ -228,8 +240,8 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
     else:
         last = {f"broadcasts/{key}/lease": None}
     ledger.flush(last)
-    if result.out_of_time and result.pending:
-        logger.warning("broadcast time budget used up; the next run goes on",
+    if result.cut_short and result.pending:
+        logger.warning("broadcast cut short (%s); the next run goes on", result.cut_short,
                        extra={"fields": {"broadcast": key, "pending": result.pending}})
     logger.info("broadcast run finished", extra={"fields": {
         "broadcast": key, "sent": result.sent, "removed": result.removed, "failed": result.failed,

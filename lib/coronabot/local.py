@@ -228,7 +228,7 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
         with local_database(settings) as (settings, started):
             db = Database(settings)
             telegram.delete_webhook()
-            ticker = Ticker(settings, db=db)
+            ticker = Ticker(settings, db=db, interrupt=stop)
             bot = Bot(lambda: db, telegram, settings.bot_username or username, settings.source)
             where = f"local database on {settings.emulator_host}"
             if started:

@@ -9,6 +9,7 @@ announcement is guaranteed by a leased claim in the database.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -42,8 +43,10 @@ class Ticker:
     """Holds the clients of one process (kept warm between Cloud Function invocations)."""
 
     def __init__(self, settings: config.Settings, db: Database | None = None, telegram: Telegram | None = None,
-                 http: SourceHttp | None = None):
+                 http: SourceHttp | None = None, interrupt: threading.Event | None = None):
+        """``interrupt``, once set, makes a running broadcast stop cleanly (the local runner's Ctrl-C)."""
         self.settings = settings
+        self.interrupt = interrupt
         self.source = sources.get(settings.source)
         self.db = db or Database(settings)
         self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
@@ -176,7 +179,8 @@ class Ticker:
                   f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
         result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
-                          lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline)
+                          lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
+                          interrupt=self.interrupt)
         return {"sent": result.sent, "failed": result.failed, "removed": result.removed,
                 "pending": result.pending, "broadcast": key}
 
