@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from coronabot import config
 from coronabot.config import ConfigError
-from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES, Schedule, retry_delays
+from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES, Schedule, is_quiet, retry_delays
 
 
 def test_the_original_schedule():
@@ -38,3 +39,26 @@ def test_retry_delays():
     for bad in ("soon", "0", "5,-1"):
         with pytest.raises(ConfigError, match="SCRAPE_RETRY_SECONDS"):
             retry_delays(bad)
+
+
+def test_quiet_hours_are_read_on_the_korean_clock():
+    """The host runs on UTC: 13:30 UTC is 22:30 in Seoul, 23:00 UTC is 08:00 the next morning."""
+    night, morning = datetime(2026, 9, 30, 13, 30, tzinfo=UTC), datetime(2026, 9, 30, 23, 0, tzinfo=UTC)
+    late = datetime(2026, 9, 30, 22, 59, tzinfo=UTC)
+    assert is_quiet(night, (22, 8)) and is_quiet(late, (22, 8)) and not is_quiet(morning, (22, 8))
+    assert is_quiet(morning, (8, 9)) and not is_quiet(night, (8, 9))
+    assert not is_quiet(night, None)
+
+
+@pytest.mark.parametrize("raw, expected", [("", (22, 8)), ("23-7", (23, 7)), ("0-24", (0, 24)),
+                                           ("none", None), ("OFF", None)])
+def test_quiet_hours_setting(monkeypatch, raw, expected):
+    monkeypatch.setenv("QUIET_HOURS", raw)
+    assert config.load().quiet_hours == expected
+
+
+@pytest.mark.parametrize("raw", ["22", "22-22", "25-3", "night"])
+def test_a_bad_quiet_hours_setting_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("QUIET_HOURS", raw)
+    with pytest.raises(ConfigError, match="QUIET_HOURS"):
+        config.load()

@@ -10,10 +10,12 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
 from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database, start_function
+from coronabot.texts import KST
 from harness import Process, free_port, http
 
 ADMIN = "1700000001"
@@ -291,6 +293,18 @@ def test_telegram_outage_leaves_messages_pending_for_the_next_tick(scrape, serve
     status, summary = tick(scrape)
     assert status == 200 and summary["status"] == "resumed" and summary["sent"] == 2
     assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_alerts_in_quiet_hours_arrive_without_a_sound(servers, extra_scrape, quiet):
+    db, telegram, _ = servers
+    subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
+    hour = datetime.now(UTC).astimezone(KST).hour
+    window = f"{hour}-{min(hour + 2, 24)}" if quiet else f"{(hour + 3) % 24}-{(hour + 5) % 24}"
+    status, summary = tick(extra_scrape(QUIET_HOURS=window))
+    assert status == 200 and summary["sent"] == 2
+    flags = {call["params"].get("disable_notification") for call in telegram.calls("sendMessage")}
+    assert flags == ({True} if quiet else {None}), flags
 
 
 def test_a_broadcast_stops_at_its_time_budget_and_the_next_run_goes_on(servers, extra_scrape):

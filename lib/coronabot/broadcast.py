@@ -140,11 +140,12 @@ def _cut_short(deadline: float | None, interrupt: threading.Event | None) -> str
 def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: list[str], *,
              owner: str, rate: float, batch: int, lease_seconds: float,
              finish: dict | None = None, deadline: float | None = None,
-             interrupt: threading.Event | None = None) -> BroadcastResult:
+             interrupt: threading.Event | None = None, silent: bool = False) -> BroadcastResult:
     """Send ``text`` once to each recipient; ``finish`` is written with the last batch when all are settled.
 
     No new chat is started after ``deadline`` (a ``time.monotonic()`` value) or once ``interrupt`` is
     set: the chats left are counted as pending and the lease is released, so the next run resumes at once.
+    ``silent`` sends without a notification sound.
     """
     result = BroadcastResult()
     limiter = RateLimiter(rate)
@@ -165,7 +166,7 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
         while True:
             limiter.wait()
             try:
-                telegram.send_message(target, text)
+                telegram.send_message(target, text, silent=silent)
             except TelegramError as exc:
                 if exc.code == 429 and floods < MAX_FLOOD_WAITS:
                     floods += 1

@@ -8,6 +8,7 @@ from typing import NamedTuple
 LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
 DEFAULT_API_BASE = "https://api.telegram.org"
 DEFAULT_SOURCE = "kdca-sentinel"
+DEFAULT_QUIET_HOURS = (22, 8)
 
 
 class ConfigError(Exception):
@@ -26,6 +27,19 @@ def _int_list(name: str) -> tuple[int, ...]:
         except ValueError:
             raise ConfigError(f"{name} must be a comma-separated list of chat ids, got {part!r}") from None
     return tuple(ids)
+
+
+def _quiet_hours(name: str) -> tuple[int, int] | None:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return DEFAULT_QUIET_HOURS
+    if raw in ("none", "off"):
+        return None
+    start, _, end = raw.partition("-")
+    if not (start.isdigit() and end.isdigit() and 0 <= int(start) <= 23 and 0 <= int(end) <= 24
+            and int(start) != int(end)):
+        raise ConfigError(f"{name} must be START-END hours in Korean time such as 22-8, or 'none'; got {raw!r}")
+    return int(start), int(end)
 
 
 def _number(name: str, default: float, minimum: float) -> float:
@@ -58,6 +72,7 @@ class Settings(NamedTuple):
     lease_seconds: float = 90.0
     ledger_batch: int = 50
     broadcast_budget: float = 480.0
+    quiet_hours: tuple[int, int] | None = DEFAULT_QUIET_HOURS
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -97,4 +112,5 @@ def load() -> Settings:
         lease_seconds=_number("BROADCAST_LEASE_SECONDS", 90.0, 1.0),
         ledger_batch=int(_number("LEDGER_BATCH", 50, 1)),
         broadcast_budget=_number("BROADCAST_TIME_BUDGET", 480.0, 1.0),
+        quiet_hours=_quiet_hours("QUIET_HOURS"),
     )

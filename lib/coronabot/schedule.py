@@ -58,6 +58,16 @@ def _field(text: str, low: int, high: int, what: str) -> set[int]:
     return values
 
 
+def is_quiet(moment: datetime, quiet_hours: tuple[int, int] | None) -> bool:
+    """Whether ``moment`` falls in the quiet hours, read on the Korean clock whatever the host's zone
+    (``(22, 8)`` is 22:00 to 07:59 KST)."""
+    if quiet_hours is None:
+        return False
+    start, end = quiet_hours
+    hour = moment.astimezone(KST).hour
+    return start <= hour < end if start < end else hour >= start or hour < end
+
+
 class Schedule:
     """One or more cron expressions; :meth:`next_after` gives the next firing time in KST."""
 

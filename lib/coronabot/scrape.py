@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from . import config, log, sources, texts
 from .announcement import Announcement
 from .broadcast import send_all, worker_count
+from .schedule import is_quiet
 from .sources import SourceError, SourceHttp
 from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
 from .telegram import Telegram, TelegramError
@@ -180,7 +181,7 @@ class Ticker:
         result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
                           lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
-                          interrupt=self.interrupt)
+                          interrupt=self.interrupt, silent=is_quiet(datetime.now(UTC), self.settings.quiet_hours))
         return {"sent": result.sent, "failed": result.failed, "removed": result.removed,
                 "pending": result.pending, "broadcast": key}
 

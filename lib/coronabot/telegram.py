@@ -74,11 +74,14 @@ class SentMessage(NamedTuple):
     chat_id: int
 
 
-def message_params(chat_id: int | str, text: str, reply_to: int | None = None) -> dict:
-    """sendMessage parameters as the bot always sends them: HTML, no link preview, quoting in groups."""
+def message_params(chat_id: int | str, text: str, reply_to: int | None = None, silent: bool = False) -> dict:
+    """sendMessage parameters as the bot always sends them: HTML, no link preview, quoting in groups;
+    ``silent`` delivers without a notification sound (quiet hours)."""
     params = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
     if reply_to is not None:
         params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    if silent:
+        params["disable_notification"] = True
     return params
 
 
@@ -129,9 +132,9 @@ class Telegram:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TelegramError(0, redact(f"network error: {type(exc).__name__}: {exc}")) from None
 
-    def send_message(self, chat_id: int | str, text: str) -> SentMessage:
+    def send_message(self, chat_id: int | str, text: str, silent: bool = False) -> SentMessage:
         """Send an HTML message without link previews."""
-        result = self.call("sendMessage", **message_params(chat_id, text))
+        result = self.call("sendMessage", **message_params(chat_id, text, silent=silent))
         return SentMessage(message_id=int(result.get("message_id", 0)), chat_id=int(result["chat"]["id"]))
 
     def get_me(self) -> dict:
