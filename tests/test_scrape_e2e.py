@@ -443,8 +443,22 @@ def test_negative_and_backwards_figures_are_refused(servers, extra_scrape):
     assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1}
 
 
+def test_a_year_typo_in_the_source_is_refused_and_never_blocks_later_weeks(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    data = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text(encoding="utf-8"))
+    data["value"]["data"][-1]["TITLE"] = "2062"
+    sources.serve("kdca", json.dumps(data, ensure_ascii=False))
+    status, summary = tick(scrape)
+    assert status == 502 and "dated in the future: 2062-W39" in summary["error"]
+    assert alerts_by_chat(telegram) == {} and db.get("state/latest") is None
+    sources.reset()
+    status, summary = tick(scrape)
+    assert summary["status"] == "alerted" and summary["announcement"] == "2026-W39"
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1}
+
+
 def test_a_database_outage_is_a_503_and_sends_nothing(servers, extra_scrape):
-    from harness import free_port
     _, telegram, _ = servers
     broken = extra_scrape(FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{free_port()}")
     status, summary = tick(broken)

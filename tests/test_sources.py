@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -122,14 +122,35 @@ def test_data_portal_refuses_broken_answers(xml, message):
         data_portal.parse(xml)
 
 
+TODAY = date(2026, 11, 29)
+
+
 def test_sanity_checks():
     announcement = data_portal.parse(fixture("api-getCovid19InfStateJson-2021-07-22-pretty-extracted.xml"))
     earlier = data_portal.parse(fixture("api-getCovid19InfStateJson-2020-03-10-singleline-extracted.xml"))
-    check(announcement, earlier.to_record())
+    check(announcement, earlier.to_record(), TODAY)
     bigger = dict(announcement.to_record(), order="2021-07-21")
     bigger["figures"] = [dict(f, value=f["value"] + 10) for f in bigger["figures"]]
     with pytest.raises(SanityError, match="went backwards"):
-        check(announcement, bigger)
+        check(announcement, bigger, TODAY)
+
+
+def test_an_announcement_dated_in_the_future_is_refused():
+    """A typo in the source's year would make every real later announcement look old."""
+    weekly = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
+    check(weekly, None, TODAY)
+    check(weekly._replace(order="2026-W48"), None, TODAY)  # the week that began on Sunday 2026-11-22
+    check(weekly._replace(order="2026-W49"), None, TODAY)  # this week, begun today (a Sunday)
+    for order in ("2026-W50", "2062-W39"):
+        with pytest.raises(SanityError, match="dated in the future"):
+            check(weekly._replace(order=order), None, TODAY)
+    daily = mohw_daily.parse(fixture("mohw-bdBoardList_Real-brdGubun11-2021-06-05.html"),
+                             datetime(2021, 6, 5, 10, tzinfo=KST))
+    check(daily, None, date(2021, 6, 5))
+    with pytest.raises(SanityError, match="dated in the future"):
+        check(daily, None, date(2021, 6, 3))
+    with pytest.raises(SanityError, match="unreadable"):
+        check(daily._replace(order="someday"), None, TODAY)
 
 
 def test_parse_count_and_rebase_url():

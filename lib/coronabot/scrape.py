@@ -68,7 +68,7 @@ class Ticker:
         try:
             announcement = self.source.fetch(self.http, cache, now.astimezone(texts.KST))
             if announcement is not None:
-                sources.check(announcement, state.get("latest"))
+                sources.check(announcement, state.get("latest"), now.astimezone(texts.KST).date())
         except SourceError as exc:
             summary = _summary("error", name, error=f"{exc.kind}: {exc}")
             logger.error("source failed: %s", exc, extra={"fields": {"source": name, "kind": exc.kind}})

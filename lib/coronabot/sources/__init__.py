@@ -8,6 +8,7 @@ or None when the source answered "not modified"; every failure is a
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from importlib import import_module
 from types import ModuleType
 
@@ -41,11 +42,31 @@ def get(name: str) -> ModuleType:
     return import_module(f".{_MODULES[name]}", __name__)
 
 
-def check(announcement: Announcement, previous: dict | None) -> None:
-    """Refuse figures that cannot be right before anyone is alerted; raises SanityError."""
+def _first_day(order: str) -> date | None:
+    """The first day an announcement's order (``YYYY-MM-DD`` or ``YYYY-Www``) covers, or None if unreadable."""
+    try:
+        if "-W" in order:
+            year, week = order.split("-W")
+            return date.fromisocalendar(int(year), min(int(week), 52), 1) - timedelta(days=1)  # weeks start on Sunday
+        return date.fromisoformat(order)
+    except ValueError:
+        return None
+
+
+def check(announcement: Announcement, previous: dict | None, today: date) -> None:
+    """Refuse figures that cannot be right before anyone is alerted; raises SanityError.
+
+    ``today`` is the date in Seoul: an announcement dated after it (a typo in the source's year would
+    otherwise make every real later announcement look old) is refused, with a day of slack.
+    """
     for figure in announcement.figures:
         if figure.value < 0:
             raise SanityError(f"{figure.label} is negative ({figure.value})")
+    first_day = _first_day(announcement.order)
+    if first_day is None:
+        raise SanityError(f"unreadable date or week {announcement.order!r}")
+    if first_day > today + timedelta(days=1):
+        raise SanityError(f"dated in the future: {announcement.order} (today is {today.isoformat()} in Seoul)")
     if not previous or previous.get("source") != announcement.source:
         return
     if previous.get("order", "") > announcement.order:
