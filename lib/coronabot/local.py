@@ -179,13 +179,13 @@ class Poller:
         stop.wait(min(60, 2 ** min(self.failures - 1, 6)))
 
 
-def _scheduler(ticker: Ticker, schedule: Schedule, retry_delays: tuple[float, ...], stop: threading.Event,
+def _scheduler(ticker: Ticker, schedule: Schedule, retries: tuple[float, ...], stop: threading.Event,
                run_now: bool) -> None:
     """Ticks on the schedule; a tick the function would answer with a non-200 is retried after
-    ``retry_delays`` as the deployment's Cloud Scheduler job does, unless the next tick comes first."""
+    ``retries`` seconds, as the deployment's Cloud Scheduler job does, unless the next tick comes first."""
     retry_in: list[float] = []
     if run_now and not _tick(ticker):
-        retry_in = list(retry_delays)
+        retry_in = list(retries)
     while not stop.is_set():
         now = datetime.now(UTC)
         until_due = max(0.0, (schedule.next_after(now) - now).total_seconds())
@@ -198,7 +198,7 @@ def _scheduler(ticker: Ticker, schedule: Schedule, retry_delays: tuple[float, ..
         if succeeded:
             retry_in = []
         else:
-            retry_in = retry_in[1:] if retrying else list(retry_delays)
+            retry_in = retry_in[1:] if retrying else list(retries)
 
 
 def _tick(ticker: Ticker) -> bool:

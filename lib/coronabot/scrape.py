@@ -53,7 +53,7 @@ class Ticker:
         self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
                                              pool_size=worker_count(settings.broadcast_rate))
         self.http = http or SourceHttp(settings.source_base_url, settings.source_timeout)
-        self._deadline = time.monotonic() + settings.broadcast_budget
+        self._deadline = 0.0  # set at the start of each tick, from BROADCAST_TIME_BUDGET
 
     # -- the tick ------------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> dict:
