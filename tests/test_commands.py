@@ -22,6 +22,7 @@ def bot_name() -> str:
     ("/about", Action.ABOUT), ("/제작자", Action.ABOUT),
     ("/NOW", Action.NOW), ("/help@CoronaAlertTestBot", Action.HELP), ("/now@coronaalerttestbot extra", Action.NOW),
     ("/weather", Action.UNKNOWN),
+    ("/start subscribe", Action.SUBSCRIBE), ("/start now", Action.NOW), ("/start somewhere", Action.HELP),
 ])
 def test_private_chat(text, action):
     assert recognise(text, True, bot_name).action is action
@@ -38,6 +39,8 @@ def test_groups_answer_only_what_is_meant_for_this_bot():
     assert recognise("오늘 확진자 몇 명?", False, bot_name) is None
     assert recognise("구독", False, bot_name).action is Action.SUBSCRIBE
     assert recognise("/subscribe", False, bot_name).action is Action.SUBSCRIBE
+    assert recognise("/start@CoronaAlertTestBot subscribe", False, bot_name).action is Action.SUBSCRIBE, \
+        "what a t.me/…?startgroup=subscribe link sends"
 
 
 def test_username_is_asked_only_for_addressed_commands():

@@ -77,6 +77,14 @@ def test_every_subscribe_form_subscribes(post, servers, text):
     assert db.get(f"subscribers/{PRIVATE_CHAT}") is not None
 
 
+def test_a_subscribe_link_subscribes_in_one_tap(post, servers):
+    """https://t.me/ThisBot?start=subscribe opens the chat and sends `/start subscribe`."""
+    db, _, _ = servers
+    status, body = post(message("/start subscribe"))
+    assert status == 200 and "등록했습니다" in body["text"]
+    assert db.get(f"subscribers/{PRIVATE_CHAT}") is not None
+
+
 def test_subscribe_costs_one_read_and_one_write(post, servers):
     db, _, _ = servers
     before = db.stats()

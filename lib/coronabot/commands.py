@@ -28,6 +28,9 @@ LATIN = {
     "now": Action.NOW, "today": Action.NOW, "about": Action.ABOUT,
 }
 
+# `/start PAYLOAD` from a link such as https://t.me/ThisBot?start=subscribe (a deep link).
+START_PAYLOADS = {"subscribe": Action.SUBSCRIBE, "now": Action.NOW}
+
 # Korean commands of the original bot and their plain-text forms, written without spaces.
 KOREAN = {
     "도움말": Action.HELP, "명령어": Action.HELP,
@@ -63,6 +66,8 @@ def recognise(text: str | None, private: bool, username: Callable[[], str]) -> C
         if target and target.lower() != username().lower():
             return None
         action = LATIN.get(name.lower())
+        if name.lower() == "start" and rest.strip().lower() in START_PAYLOADS:
+            action = START_PAYLOADS[rest.strip().lower()]
         if action is not None:
             return Command(action, name.lower())
         korean = KOREAN.get(_squash(name + rest))
