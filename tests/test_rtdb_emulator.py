@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +12,7 @@ import pytest
 from firebase_admin import db, exceptions
 
 from conftest import DATABASE_URL
-from harness import Process, free_port, http
+from harness import Process, database_command, free_port, http
 
 
 def _root(host: str, monkeypatch):
@@ -40,7 +39,7 @@ def indexed_root(tmp_path, monkeypatch):
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps(QUERY_RULES))
     port = free_port()
-    process = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(port), "--rules", str(rules)],
+    process = Process(database_command(port, rules),
                       port, tmp_path / "emulator.log")
     app, reference = _root(f"127.0.0.1:{port}", monkeypatch)
     yield reference
@@ -159,7 +158,7 @@ def test_persistence_survives_a_restart(tmp_path):
     data = tmp_path / "rtdb.json"
     for attempt in range(2):
         port = free_port()
-        process = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(port), "--data", str(data)],
+        process = Process([*database_command(port), "--data", str(data)],
                           port, tmp_path / "emulator.log")
         url = f"{process.url}/subscribers/1544010213.json?ns=coronabot-test-default-rtdb"
         if attempt == 0:

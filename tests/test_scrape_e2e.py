@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import threading
 import time
 from collections import Counter
@@ -16,7 +15,7 @@ import pytest
 
 from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database, start_function
 from coronabot.texts import KST
-from harness import Process, free_port, http
+from harness import Process, database_command, free_port, http
 
 ADMIN = "1700000001"
 KDCA = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text())
@@ -413,7 +412,7 @@ def test_a_pruning_failure_never_fails_the_tick(servers, extra_scrape, tmp_path)
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"rules": {".read": False, ".write": False}}))
     port = free_port()
-    database = Process([sys.executable, "tools/rtdb_emulator.py", "--port", str(port), "--rules", str(rules)],
+    database = Process(database_command(port, rules),
                        port, tmp_path / "rtdb.log")
     try:
         unindexed = Database(f"127.0.0.1:{port}", own_emulator=True)

@@ -57,10 +57,9 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
     raise RuntimeError(f"server did not listen on {port}:\n{log.read_text()[-3000:]}")
 
 
-def database_command(port: int) -> list[str]:
-    """The local Realtime Database on port, with the production rules' indexes enforced."""
-    return [sys.executable, str(ROOT / "tools" / "rtdb_emulator.py"), "--port", str(port),
-            "--rules", str(ROOT / "database.rules.json")]
+def database_command(port: int, rules: Path = ROOT / "database.rules.json") -> list[str]:
+    """The local Realtime Database on port, with the indexes of ``rules`` (the production rules) enforced."""
+    return [sys.executable, str(ROOT / "tools" / "rtdb_emulator.py"), "--port", str(port), "--rules", str(rules)]
 
 
 class Process:
