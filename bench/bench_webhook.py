@@ -56,7 +56,7 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
 
     def handle(body: bytes) -> None:
-        status, _ = handle_request("POST", headers, io.BytesIO(body), len(body))
+        status, _ = handle_request("POST", headers, lambda: io.BytesIO(body), len(body))
         assert status == 200
 
     http("PUT", f"{database.url}/state/latest.json?ns={NAMESPACE}", json.loads(

@@ -120,6 +120,7 @@ def test_make_run_end_to_end(local_env, servers, logs_dir, runners):
     assert "source kdca-sentinel" in start_line and "0 subscribers" in start_line and "Asia/Seoul" in start_line
     assert telegram.calls("deleteWebhook"), "polling starts by removing any webhook"
 
+    telegram.control(chat_members={str(GROUP_CHAT): {"1544010213": "creator"}})
     telegram.queue_updates([update(810000001, PRIVATE_CHAT, "/subscribe"),
                             update(810000002, GROUP_CHAT, "/subscribe")])
     wait_until(lambda: len(runner.get("subscribers") or {}) == 2, what="two subscribers")

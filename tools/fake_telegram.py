@@ -12,7 +12,11 @@ API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
   ``latency_ms``, ``blocked`` (chat ids answered 403), ``deactivated``,
   ``not_found`` (400 chat not found), ``flood`` (``{"every": N, "retry_after": S}``:
   every Nth sendMessage answers 429), ``fail_5xx`` (the next N calls answer 502),
-  ``migrated`` (``{old_chat_id: new_chat_id}``: the group became a supergroup).
+  ``migrated`` (``{old_chat_id: new_chat_id}``: the group became a supergroup),
+  ``chat_members`` (``{chat_id: {user_id: status}}`` for ``getChatMember``; anyone not listed is a
+  ``member``), ``raw`` (``{method: {"status": S, "body": "..."}}``: answer that method with exactly this
+  body, for answers that are not in the Bot API's format).
+  Each ``POST /__control`` replaces all switches.
 """
 
 from __future__ import annotations
@@ -69,6 +73,10 @@ def coerce(params: dict) -> dict:
     return out
 
 
+class RawBody(bytes):
+    """An answer sent exactly as given, not as JSON."""
+
+
 class FakeTelegram:
     """State shared by the handler threads."""
 
@@ -95,8 +103,12 @@ class FakeTelegram:
             failing = self.control.get("fail_5xx", 0) > 0
             if failing:
                 self.control["fail_5xx"] -= 1
+        raw = (self.control.get("raw") or {}).get(method)
         if failing:
             status, answer = 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        elif raw is not None:
+            body = str(raw.get("body", "")).encode("utf-8", "surrogateescape")
+            status, answer = int(raw.get("status", 200)), RawBody(body)
         else:
             handler = getattr(self, "m_" + method, None)
             if handler is None:
@@ -184,6 +196,13 @@ class FakeTelegram:
     def m_answerCallbackQuery(self, params):
         return self.ok(True)
 
+    def m_getChatMember(self, params):
+        chat_id, user_id = str(params.get("chat_id", "")), str(params.get("user_id", ""))
+        if not chat_id or not user_id.isdigit():
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid user_id specified"}
+        status = (self.control.get("chat_members") or {}).get(chat_id, {}).get(user_id, "member")
+        return self.ok({"status": status, "user": {"id": int(user_id), "is_bot": False, "first_name": "사용자"}})
+
 
 class Handler(LoopbackHandler):
     fake: FakeTelegram
@@ -220,6 +239,8 @@ class Handler(LoopbackHandler):
             params = dict(parse_qsl(query))
             params.update(parse_body(self.headers.get("Content-Type", ""), body))
             status, answer = fake.answer(parts[1], coerce(params))
+            if isinstance(answer, RawBody):
+                return self.send_bytes(status, bytes(answer))
             self.send_json(status, answer)
         except (ValueError, KeyError) as exc:
             self.send_json(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})

@@ -2,10 +2,13 @@
 
 import functions_framework
 
+from coronabot.http_entry import json_response, limit_request_size
 from coronabot.scrape import handle_request
+
+limit_request_size()
 
 
 @functions_framework.http
 def scrape(request):
     status, body = handle_request(request.method)
-    return body, status
+    return json_response(status, body)

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from . import config, log, texts
 from .announcement import Announcement
+from .chats import AdminCache, needs_admin
 from .commands import Action, recognise
 from .storage import Database, DatabaseError
 from .telegram import Telegram, TelegramError, message_params
@@ -47,6 +48,7 @@ class Bot:
         self._telegram = telegram
         self._username = bot_username
         self._source = source
+        self._admins = AdminCache(telegram.chat_member_status) if telegram is not None else None
 
     @property
     def telegram(self) -> Telegram | None:
@@ -85,9 +87,9 @@ class Bot:
         private = message.chat_type == "private"
         reply_to = None if private else message.message_id
         if message.text is None:
-            if private:
+            if private and message.content:
                 return Outcome((Reply(message.chat_id, texts.NON_TEXT_HINT),), action="non_text")
-            return Outcome(action="ignored:non_text")
+            return Outcome(action="ignored:non_text" if message.content else "ignored:service")
         command = recognise(message.text, private, self.username)
         if command is None:
             if private:
@@ -104,6 +106,10 @@ class Bot:
             return answer(texts.about(self._source))
         if command.action is Action.UNKNOWN:
             return answer(texts.unknown_command(message.first_name))
+        if command.action in (Action.SUBSCRIBE, Action.UNSUBSCRIBE):
+            refusal = self._refuse_non_admin(message)
+            if refusal is not None:
+                return answer(refusal)
         try:
             if command.action is Action.SUBSCRIBE:
                 now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
@@ -125,6 +131,28 @@ class Bot:
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
         return answer(texts.current_figures(announcement, recorded))
+
+    def _refuse_non_admin(self, message: Message) -> str | None:
+        """In groups only administrators change the subscription (an anonymous admin writes as the chat
+        itself); the answer for anyone else, or None to go on."""
+        if not needs_admin(message.chat_type) or message.sender_chat_id == message.chat_id:
+            return None
+        fields = {"update_id": message.update_id, "chat_id": message.chat_id}
+        if message.sender_id is None:
+            return texts.ADMINS_ONLY
+        if self._admins is None:
+            logger.error("TELEGRAM_TOKEN is not set: group administrators cannot be checked", extra={"fields": fields})
+            return texts.TRY_AGAIN_LATER
+        try:
+            admin = self._admins.is_admin(message.chat_id, message.sender_id)
+        except TelegramError as exc:
+            logger.error("getChatMember failed; the group's subscription is left as it is: %s", exc,
+                         extra={"fields": fields})
+            return texts.TRY_AGAIN_LATER
+        if not admin:
+            logger.info("subscription change refused: not an administrator", extra={"fields": fields})
+            return texts.ADMINS_ONLY
+        return None
 
     def _member_change(self, change: MemberChange) -> Outcome:
         if change.status not in ("kicked", "left"):

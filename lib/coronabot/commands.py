@@ -40,13 +40,24 @@ KOREAN = {
     "제작자": Action.ABOUT,
 }
 
-_TRAILING = re.compile(r"[\s?!.~。？！]+$")
+# Texts longer than this are read only up to it: no command or question is longer, and Telegram's own
+# limit is 4,096 characters.
+MAX_TEXT_CHARS = 4096
+_TRAILING_PUNCTUATION = frozenset("?!.~。？！")
 _QUESTION_TOPIC = re.compile(r"(확진|코로나|감염)")
 _QUESTION_ASK = re.compile(r"(몇|얼마|현황|어때|어떻|알려|오늘|이번\s*주|최신|요즘)")
 
 
+def _strip_trailing(text: str) -> str:
+    """Drop trailing white space and question or exclamation marks, in one pass from the end."""
+    end = len(text)
+    while end and (text[end - 1] in _TRAILING_PUNCTUATION or text[end - 1].isspace()):
+        end -= 1
+    return text[:end]
+
+
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", _TRAILING.sub("", text))
+    return "".join(_strip_trailing(text).split())
 
 
 def recognise(text: str | None, private: bool, username: Callable[[], str]) -> Command | None:
@@ -59,7 +70,7 @@ def recognise(text: str | None, private: bool, username: Callable[[], str]) -> C
     """
     if not text:
         return None
-    text = text.strip()
+    text = text[:MAX_TEXT_CHARS].strip()
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
         name, _, target = head.partition("@")

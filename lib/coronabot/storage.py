@@ -15,7 +15,9 @@ Layout (see the README for the full table)::
     /unsubscribed/{chat_id}         the update that unsubscribed the chat, for redeliveries (kept 2 days)
     /polling/offset                 getUpdates offset of the local long-polling runner
 
-Chat ids are string keys (a negative or large integer), never array indexes.
+Chat ids are string keys (a negative or large integer). Realtime Database still returns a collection
+whose keys are all small integers as a JSON array, so every read of a collection goes through
+:func:`child_keys`, which takes either shape.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import db, exceptions
 
+from .chats import valid_chat_id
 from .config import Settings
 
 APP_NAME = "coronabot"
@@ -36,6 +39,16 @@ FINISHED_BROADCAST_TTL_SECONDS = 30 * 24 * 3600
 
 DatabaseError = exceptions.FirebaseError
 _init_lock = threading.Lock()
+
+
+def child_keys(value: object) -> list[str]:
+    """The keys of a collection as read from the database: an object's keys, or the indexes of an array's
+    non-null entries (what Realtime Database answers when every key is a small integer such as 0, 1, 2)."""
+    if isinstance(value, dict):
+        return list(value)
+    if isinstance(value, list):
+        return [str(index) for index, child in enumerate(value) if child is not None]
+    return []
 
 
 class Busy(Exception):
@@ -66,7 +79,10 @@ class Database:
 
     # subscribers -----------------------------------------------------------
     def subscribe(self, chat_id: int, chat_type: str, update_id: int, since: str) -> bool:
-        """Add the chat; True when this update subscribed it (also on redelivery), False if it already was."""
+        """Add the chat; True when this update subscribed it (also on redelivery), False if it already was.
+        A chat id that cannot be Telegram's is refused with ValueError before anything is written."""
+        if not valid_chat_id(chat_id, chat_type):
+            raise ValueError(f"{chat_id!r} is not a valid {chat_type} chat id")
         ref = self.ref(f"subscribers/{chat_id}")
         current, etag = ref.get(etag=True)
         if isinstance(current, dict):
@@ -101,7 +117,7 @@ class Database:
 
     def subscriber_ids(self) -> list[str]:
         """Every subscribed chat id (one shallow read)."""
-        return list((self.ref("subscribers").get(shallow=True) or {}).keys())
+        return child_keys(self.ref("subscribers").get(shallow=True))
 
     # state -------------------------------------------------------------------
     def latest(self) -> dict | None:
@@ -147,7 +163,7 @@ class Database:
 
     def ledger(self, key: str) -> set[str]:
         """Chat ids the broadcast already reached or settled (one shallow read)."""
-        return set((self.ref(f"deliveries/{key}").get(shallow=True) or {}).keys())
+        return set(child_keys(self.ref(f"deliveries/{key}").get(shallow=True)))
 
     # redelivered updates -------------------------------------------------------
     def claim_update(self, update_id: int) -> bool:
@@ -164,10 +180,10 @@ class Database:
         redelivers for at most one) and finished broadcasts with their ledgers after 30 days.
         Returns how many went."""
         old_marks = [f"{marks}/{key}" for marks in ("handled_updates", "unsubscribed")
-                     for key in self.ref(marks).order_by_child("at").end_at(now - HANDLED_UPDATE_TTL_SECONDS)
-                     .limit_to_first(500).get() or {}]
-        old_broadcasts = self.ref("broadcasts").order_by_child("finished_at").start_at(0) \
-            .end_at(now - FINISHED_BROADCAST_TTL_SECONDS).limit_to_first(20).get() or {}
+                     for key in child_keys(self.ref(marks).order_by_child("at")
+                                           .end_at(now - HANDLED_UPDATE_TTL_SECONDS).limit_to_first(500).get())]
+        old_broadcasts = child_keys(self.ref("broadcasts").order_by_child("finished_at").start_at(0)
+                                    .end_at(now - FINISHED_BROADCAST_TTL_SECONDS).limit_to_first(20).get())
         changes: dict[str, None] = dict.fromkeys(old_marks)
         for key in old_broadcasts:
             changes[f"broadcasts/{key}"] = None

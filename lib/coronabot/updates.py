@@ -1,13 +1,16 @@
 """Parse incoming Telegram Update JSON into the few shapes the bot acts on.
 
 telepot's ``glance``/``flavor`` fail on newer update kinds, so updates are
-parsed here, defensively: anything unexpected becomes :class:`Ignored` or
-raises :class:`MalformedUpdate`, never a crash.
+parsed here, defensively: every field is type-checked before it is compared,
+hashed or stored, and anything unexpected becomes :class:`Ignored` or raises
+:class:`MalformedUpdate`, never another exception.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from .chats import valid_chat_id
 
 
 class MalformedUpdate(ValueError):
@@ -15,7 +18,13 @@ class MalformedUpdate(ValueError):
 
 
 class Message(NamedTuple):
-    """A message or channel post, with its text when it has one."""
+    """A message or channel post, with its text when it has one.
+
+    ``sender_id`` is the person who sent it (``from.id``) and ``sender_chat_id`` the chat it was sent on
+    behalf of (an anonymous group admin, a channel), when Telegram says so. ``content`` is True for what a
+    person sent without text (a sticker, a photo, a voice message…), False for service messages
+    (a pinned message, a changed auto-delete timer…), which deserve no answer.
+    """
 
     update_id: int
     message_id: int
@@ -23,6 +32,9 @@ class Message(NamedTuple):
     chat_type: str
     text: str | None
     first_name: str | None
+    sender_id: int | None = None
+    sender_chat_id: int | None = None
+    content: bool = True
 
 
 class MemberChange(NamedTuple):
@@ -56,7 +68,13 @@ class Ignored(NamedTuple):
 
 Update = Message | MemberChange | ChatMigration | CallbackQuery | Ignored
 
-_CHAT_TYPES = {"private", "group", "supergroup", "channel"}
+_CHAT_TYPES = ("private", "group", "supergroup", "channel")
+
+# What a person sends without text; any other message without text is a service message.
+PERSON_CONTENT = ("animation", "audio", "contact", "dice", "document", "game", "giveaway", "invoice", "location",
+                  "paid_media", "photo", "poll", "sticker", "story", "venue", "video", "video_note", "voice")
+
+MAX_KIND_CHARS = 64
 
 
 def _int(value: object, what: str) -> int:
@@ -65,14 +83,51 @@ def _int(value: object, what: str) -> int:
     return value
 
 
+def _optional_int(obj: dict, key: str) -> int | None:
+    value = obj.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _optional_str(obj: dict, key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _object(value: object, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise MalformedUpdate(f"{what} is not an object")
+    return value
+
+
 def _chat(obj: dict) -> tuple[int, str]:
-    chat = obj.get("chat")
-    if not isinstance(chat, dict):
-        raise MalformedUpdate("chat is missing")
+    chat = _object(obj.get("chat"), "chat")
     chat_type = chat.get("type")
-    if chat_type not in _CHAT_TYPES:
-        raise MalformedUpdate(f"unknown chat type {chat_type!r}")
-    return _int(chat.get("id"), "chat.id"), chat_type
+    if not isinstance(chat_type, str) or chat_type not in _CHAT_TYPES:
+        raise MalformedUpdate(f"unknown chat type {str(chat_type)[:40]!r}")
+    chat_id = _int(chat.get("id"), "chat.id")
+    if not valid_chat_id(chat_id, chat_type):
+        raise MalformedUpdate(f"chat.id {chat_id} is not a valid {chat_type} chat id")
+    return chat_id, chat_type
+
+
+def _message(update_id: int, message: dict) -> Message | ChatMigration:
+    chat_id, chat_type = _chat(message)
+    if "migrate_to_chat_id" in message:
+        return ChatMigration(update_id, chat_id, _int(message["migrate_to_chat_id"], "migrate_to_chat_id"))
+    if "migrate_from_chat_id" in message:
+        return ChatMigration(update_id, _int(message["migrate_from_chat_id"], "migrate_from_chat_id"), chat_id)
+    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+    sender_chat = message.get("sender_chat") if isinstance(message.get("sender_chat"), dict) else {}
+    text = _optional_str(message, "text")
+    return Message(
+        update_id=update_id,
+        message_id=_int(message.get("message_id"), "message_id"),
+        chat_id=chat_id, chat_type=chat_type, text=text,
+        first_name=_optional_str(sender, "first_name"),
+        sender_id=_optional_int(sender, "id"),
+        sender_chat_id=_optional_int(sender_chat, "id"),
+        content=text is not None or any(key in message for key in PERSON_CONTENT),
+    )
 
 
 def parse(data: object) -> Update:
@@ -82,37 +137,19 @@ def parse(data: object) -> Update:
     update_id = _int(data.get("update_id"), "update_id")
     for kind in ("message", "channel_post"):
         if kind in data:
-            message = data[kind]
-            if not isinstance(message, dict):
-                raise MalformedUpdate(f"{kind} is not an object")
-            chat_id, chat_type = _chat(message)
-            if "migrate_to_chat_id" in message:
-                return ChatMigration(update_id, chat_id, _int(message["migrate_to_chat_id"], "migrate_to_chat_id"))
-            if "migrate_from_chat_id" in message:
-                return ChatMigration(update_id, _int(message["migrate_from_chat_id"], "migrate_from_chat_id"), chat_id)
-            text = message.get("text")
-            sender = message.get("from") if isinstance(message.get("from"), dict) else {}
-            first_name = sender.get("first_name")
-            return Message(
-                update_id=update_id,
-                message_id=_int(message.get("message_id"), "message_id"),
-                chat_id=chat_id, chat_type=chat_type,
-                text=text if isinstance(text, str) else None,
-                first_name=first_name if isinstance(first_name, str) else None,
-            )
+            return _message(update_id, _object(data[kind], kind))
     if "my_chat_member" in data:
-        change = data["my_chat_member"]
-        if not isinstance(change, dict) or not isinstance(change.get("new_chat_member"), dict):
-            raise MalformedUpdate("my_chat_member is incomplete")
+        change = _object(data["my_chat_member"], "my_chat_member")
+        member = _object(change.get("new_chat_member"), "my_chat_member.new_chat_member")
         chat_id, chat_type = _chat(change)
-        status = change["new_chat_member"].get("status")
-        if not isinstance(status, str):
+        status = member.get("status")
+        if not isinstance(status, str) or len(status) > MAX_KIND_CHARS:
             raise MalformedUpdate("new_chat_member.status is missing")
         return MemberChange(update_id=update_id, chat_id=chat_id, chat_type=chat_type, status=status)
     if "callback_query" in data:
-        query = data["callback_query"]
-        if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+        query = _object(data["callback_query"], "callback_query")
+        if not isinstance(query.get("id"), str) or not 0 < len(query["id"]) <= MAX_KIND_CHARS:
             raise MalformedUpdate("callback_query.id is missing")
         return CallbackQuery(update_id=update_id, query_id=query["id"])
     kinds = [k for k in data if k != "update_id"]
-    return Ignored(update_id=update_id, kind=kinds[0] if kinds else "empty")
+    return Ignored(update_id=update_id, kind=kinds[0][:MAX_KIND_CHARS] if kinds else "empty")

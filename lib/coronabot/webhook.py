@@ -2,14 +2,16 @@
 
 ``functions/webhook/main.py`` hands the request here. Telegram re-sends any
 update that is not answered with a 2xx, so everything short of a missing
-configuration answers 200, with a log line saying why nothing happened.
+configuration or a wrong secret answers 200, with a log line saying why nothing
+happened. The secret is checked on the headers alone, before any byte of the
+body is read, and the body is never read past ``MAX_UPDATE_BYTES``.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from . import config, log
@@ -33,9 +35,13 @@ def _get_bot(settings: config.Settings) -> Bot:
     return _bot
 
 
-def handle_request(method: str, headers: Mapping[str, str], body: BinaryIO,
+def handle_request(method: str, headers: Mapping[str, str], open_body: Callable[[], BinaryIO],
                    content_length: int | None) -> tuple[int, dict]:
-    """Answer one webhook call: (HTTP status, JSON body, possibly a Bot API method call)."""
+    """Answer one webhook call: (HTTP status, JSON body, possibly a Bot API method call).
+
+    ``open_body`` returns the request body stream; it is called only once the secret matched and the
+    announced length is within the cap.
+    """
     if method != "POST":
         return 405, {"error": "only POST"}
     try:
@@ -47,28 +53,42 @@ def handle_request(method: str, headers: Mapping[str, str], body: BinaryIO,
         logger.error("webhook refuses updates: TELEGRAM_WEBHOOK_SECRET is not set")
         return 503, {"error": "misconfigured"}
     given = headers.get(SECRET_HEADER) or ""
-    if not hmac.compare_digest(given.encode(), settings.webhook_secret.encode()):
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), settings.webhook_secret.encode()):
         logger.warning("webhook call with a missing or wrong secret token refused")
         return 403, {"error": "forbidden"}
     if content_length is not None and content_length > MAX_UPDATE_BYTES:
         logger.warning("update ignored: body of %d bytes is over the %d-byte cap", content_length, MAX_UPDATE_BYTES)
         return 200, {}
-    raw = body.read(MAX_UPDATE_BYTES + 1)
+    try:
+        raw = open_body().read(MAX_UPDATE_BYTES + 1)
+    except Exception as exc:  # the framework's own size limit on a chunked body, or a client that went away
+        logger.warning("update ignored: the body could not be read within the %d-byte cap (%s)",
+                       MAX_UPDATE_BYTES, type(exc).__name__)
+        return 200, {}
     if len(raw) > MAX_UPDATE_BYTES:
         logger.warning("update ignored: body is over the %d-byte cap", MAX_UPDATE_BYTES)
         return 200, {}
     try:
         update = parse(json.loads(raw))
+    except RecursionError:
+        logger.warning("update ignored: JSON nested too deeply to be a Telegram update")
+        return 200, {}
     except (ValueError, MalformedUpdate) as exc:
-        logger.warning("update ignored: not a Telegram update (%s)", exc)
+        logger.warning("update ignored: not a Telegram update (%s)", str(exc)[:200])
         return 200, {}
-    fields = {"update_id": update.update_id}
-    bot = _get_bot(settings)
     try:
-        outcome = bot.handle(update)
+        return _answer(settings, update.update_id, update)
     except Exception:
-        logger.exception("update failed unexpectedly", extra={"fields": fields})
+        # A poison update must never make Telegram redeliver it forever and hold back the ones behind it.
+        logger.exception("update failed unexpectedly; answered 200 so Telegram moves on",
+                         extra={"fields": {"update_id": update.update_id}})
         return 200, {}
+
+
+def _answer(settings: config.Settings, update_id: int, update) -> tuple[int, dict]:
+    fields = {"update_id": update_id}
+    bot = _get_bot(settings)
+    outcome = bot.handle(update)
     logger.info("update handled: %s", outcome.action, extra={"fields": fields})
     if outcome.method_call is not None:
         return 200, outcome.method_call
@@ -79,7 +99,7 @@ def handle_request(method: str, headers: Mapping[str, str], body: BinaryIO,
             logger.error("TELEGRAM_TOKEN is not set: a multi-part reply cannot be sent", extra={"fields": fields})
             return 200, {}
         try:
-            bot.deliver(update.update_id, outcome)
+            bot.deliver(update_id, outcome)
         except Exception as exc:
             logger.error("reply could not be sent: %s", exc, extra={"fields": fields})
     return 200, {}

@@ -1,0 +1,72 @@
+"""Who a chat is and who may act for it: valid chat ids, and the group-administrator rule with its cache."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+# Telegram ids have at most 52 significant bits; users are positive, groups, supergroups and channels negative.
+MAX_ABS_CHAT_ID = 2**53
+ADMIN_STATUSES = ("creator", "administrator")
+ADMIN_CACHE_SECONDS = 60.0
+ADMIN_CACHE_ENTRIES = 10_000
+
+
+def valid_chat_id(chat_id: object, chat_type: str | None = None) -> bool:
+    """Whether ``chat_id`` can be a Telegram chat of ``chat_type`` (any type when None): never 0, never a bool."""
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int) or not 0 < abs(chat_id) < MAX_ABS_CHAT_ID:
+        return False
+    if chat_type == "private":
+        return chat_id > 0
+    if chat_type in ("group", "supergroup", "channel"):
+        return chat_id < 0
+    return True
+
+
+def parse_chat_id(key: object) -> int | None:
+    """A stored chat id key ("1544010213", "-1001234567890") as an int, or None when it is not one."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key if valid_chat_id(key) else None
+    if not isinstance(key, str) or not 0 < len(key) <= 20:
+        return None
+    try:
+        value = int(key)
+    except ValueError:
+        return None
+    return value if str(value) == key and valid_chat_id(value) else None
+
+
+def needs_admin(chat_type: str) -> bool:
+    """Only administrators may change what a group receives; a private chat is its own admin, and only
+    a channel's administrators can post in it."""
+    return chat_type in ("group", "supergroup")
+
+
+class AdminCache:
+    """Remembers for a short while whether a user administers a chat, so a burst of commands in a group
+    is not a burst of ``getChatMember`` calls. ``lookup(chat_id, user_id)`` returns the member's status."""
+
+    def __init__(self, lookup: Callable[[int, int], str], ttl: float = ADMIN_CACHE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self._lookup = lookup
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[tuple[int, int], tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    def is_admin(self, chat_id: int, user_id: int) -> bool:
+        """True for the chat's creator and administrators; raises what ``lookup`` raises."""
+        key, now = (chat_id, user_id), self._clock()
+        with self._lock:
+            cached = self._entries.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        admin = self._lookup(chat_id, user_id) in ADMIN_STATUSES
+        with self._lock:
+            if len(self._entries) >= ADMIN_CACHE_ENTRIES:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                if len(self._entries) >= ADMIN_CACHE_ENTRIES:
+                    self._entries.clear()
+            self._entries[key] = (now + self._ttl, admin)
+        return admin
