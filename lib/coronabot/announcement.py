@@ -4,7 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from datetime import date
 from typing import NamedTuple
+
+_WEEK_ORDER = re.compile(r"(\d{4})-W(\d{2})")
+_DATE_ORDER = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def order_key(order: object) -> tuple[int, int, int] | None:
+    """An announcement's order as numbers that compare correctly, or None when it is not a well-formed
+    ``YYYY-Www`` (week 1–53) or ``YYYY-MM-DD``: orders are never compared as text, where "26-W47" would
+    sort after "2026-W39"."""
+    if not isinstance(order, str):
+        return None
+    week = _WEEK_ORDER.fullmatch(order)
+    if week:
+        year, number = int(week.group(1)), int(week.group(2))
+        return (year, number, 0) if 1 <= number <= 53 else None
+    day = _DATE_ORDER.fullmatch(order)
+    if day:
+        try:
+            parsed = date(int(day.group(1)), int(day.group(2)), int(day.group(3)))
+        except ValueError:
+            return None
+        return parsed.year, parsed.month, parsed.day
+    return None
 
 
 class Figure(NamedTuple):

@@ -14,16 +14,17 @@ import time
 from datetime import UTC, datetime
 
 from . import config, log, sources, texts
-from .announcement import Announcement
+from .announcement import Announcement, order_key
 from .broadcast import send_all, worker_count
 from .schedule import is_quiet
-from .sources import SourceError, SourceHttp
+from .sources import LayoutError, SourceError, SourceHttp
 from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
 from .telegram import Telegram, TelegramError
 
 logger = log.get("coronabot.scrape")
 
 FETCH_FAILURES_BEFORE_NOTICE = 3
+MAX_STORED_ERROR_CHARS = 2000
 PRUNE_INTERVAL_SECONDS = 24 * 3600
 HTTP_STATUS = {"unchanged": 200, "alerted": 200, "corrected": 200, "resumed": 200, "error": 502}
 UNFINISHED_STATUS = 503  # chats still pending: Cloud Scheduler's retry resumes the broadcast
@@ -66,11 +67,9 @@ class Ticker:
         cache = dict(caches.get(name) or {})
         changes: dict = {}
         try:
-            announcement = self.source.fetch(self.http, cache, now.astimezone(texts.KST))
-            if announcement is not None:
-                sources.check(announcement, state.get("latest"), now.astimezone(texts.KST).date())
+            announcement = self._fetch(cache, state.get("latest"), now)
         except SourceError as exc:
-            summary = _summary("error", name, error=f"{exc.kind}: {exc}")
+            summary = _summary("error", name, error=f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS])
             logger.error("source failed: %s", exc, extra={"fields": {"source": name, "kind": exc.kind}})
             changes.update(self._health_failed(state.get("health") or {}, exc, now))
             summary.update(self._resume(state))
@@ -85,6 +84,20 @@ class Ticker:
             changes["state/pruned_at"] = now.timestamp()
             self._prune(now)
         return self._finish(summary, changes, now)
+
+    def _fetch(self, cache: dict, latest: object, now: datetime) -> Announcement | None:
+        """The source's current announcement, checked; any failure, expected or not, is a SourceError."""
+        seoul = now.astimezone(texts.KST)
+        try:
+            announcement = self.source.fetch(self.http, cache, seoul)
+            if announcement is not None:
+                sources.check(announcement, latest if isinstance(latest, dict) else None, seoul.date())
+        except SourceError:
+            raise
+        except Exception as exc:  # content no parser anticipated must not become a 500 with health unsaved
+            logger.exception("the source's answer broke the parser")
+            raise LayoutError(f"unexpected content ({type(exc).__name__})") from None
+        return announcement
 
     def _prune(self, now: datetime) -> None:
         """Housekeeping never fails a tick: a failure is logged and tried again the next day."""
@@ -106,16 +119,17 @@ class Ticker:
 
     def _decide(self, state: dict, announcement: Announcement | None, now: datetime) -> dict:
         name = self.settings.source
-        latest = state.get("latest")
+        latest = state.get("latest") if isinstance(state.get("latest"), dict) else None
         if announcement is None:
             resumed = self._resume(state)
             return _summary(_resumed_or_unchanged(resumed), name, latest.get("id") if latest else None, **resumed)
         same_source = bool(latest) and latest.get("source") == name
-        if same_source and announcement.order < latest.get("order", ""):
+        latest_order = order_key(latest.get("order")) if same_source else None
+        if latest_order is not None and order_key(announcement.order) < latest_order:
             logger.info("source shows an older announcement than the last recorded; not new",
                         extra={"fields": {"announcement": announcement.id, "latest": latest.get("id")}})
             kind = None
-        elif not same_source or announcement.order > latest.get("order", ""):
+        elif latest_order is None or order_key(announcement.order) > latest_order:
             kind = "alert"
         elif announcement.digest() != latest.get("digest"):
             kind = "correction"
@@ -169,9 +183,10 @@ class Ticker:
         except AlreadyDone:
             self.db.update({"state/broadcast": None})
             return {}
-        text = claimed.get("text") or text
-        if not text:
-            logger.error("broadcast has no text; dropping it", extra={"fields": {"broadcast": key}})
+        text = claimed.get("text") if isinstance(claimed.get("text"), str) else text
+        if not text or len(text) > texts.MAX_MESSAGE_CHARS:
+            logger.error("broadcast has no text Telegram can accept; dropping it",
+                         extra={"fields": {"broadcast": key, "chars": len(text or "")}})
             self.db.update({"state/broadcast": None, f"broadcasts/{key}/done": True})
             return {}
         done = self.db.ledger(key)
@@ -194,7 +209,8 @@ class Ticker:
             self._notify_admins(texts.source_failing(self.settings.source, f"{exc.kind}: {exc}"))
             failing = True
         since = health.get("since") or now.astimezone(texts.KST).isoformat(timespec="seconds")
-        return {"state/health": {"streak": streak, "failing": failing, "since": since, "error": f"{exc.kind}: {exc}"}}
+        error = f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS]
+        return {"state/health": {"streak": streak, "failing": failing, "since": since, "error": error}}
 
     def _health_recovered(self, health: dict) -> dict:
         if health.get("failing"):

@@ -40,6 +40,7 @@ NOT_SUBSCRIBED = "등록된 알림이 없습니다. 알림을 받으려면 /subs
 NO_DATA_YET = "아직 저장된 발표 수치가 없습니다. 첫 발표를 확인하면 /now 로 볼 수 있어요."
 TRY_AGAIN_LATER = "⚠️ 지금은 요청을 처리할 수 없습니다. 잠시 후 다시 시도해 주세요."
 UNRECOGNISED = "무슨 말씀인지 잘 모르겠어요. 사용법은 /help 를 보내 주세요."
+ADMINS_ONLY = "그룹의 알림 등록과 취소는 그룹 관리자만 할 수 있어요. 관리자에게 부탁해 주세요."
 NON_TEXT_HINT = "글자로 된 명령만 알아들어요. 사용법은 /help 를 보내 주세요."
 
 SOURCE_NAMES = {
@@ -147,8 +148,14 @@ def current_figures(announcement: Announcement | None, recorded_at: datetime | N
     return text
 
 
+MAX_QUOTED_ERROR_CHARS = 500  # even fully escaped (&quot; is 6 characters) the notice stays under 4,096
+
+
 def source_failing(source: str, error: str) -> str:
-    """Admin notice: the source started failing."""
+    """Admin notice: the source started failing. A long error (a layout error quoting the source's captions)
+    is cut so the notice always fits in one message; the log line keeps it whole."""
+    if len(error) > MAX_QUOTED_ERROR_CHARS:
+        error = error[:MAX_QUOTED_ERROR_CHARS] + f" … (총 {len(error):,}자 중 일부, 전체는 로그에 있습니다)"
     return (f"🚨 <b>출처 확인 실패</b>: {escape(SOURCE_NAMES.get(source, source))}\n"
             f"{escape(error)}\n복구되면 다시 알려 드립니다. 구독자에게는 아무것도 보내지 않았습니다.")
 

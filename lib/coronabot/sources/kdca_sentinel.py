@@ -18,6 +18,9 @@ NAME = "kdca-sentinel"
 PAGE_URL = "https://dportal.kdca.go.kr/pot/is/st/ari.do"
 OFFICIAL_URL = "https://dportal.kdca.go.kr/pot/is/st/ariListAjax.do"
 COVID_CAPTION = re.compile(r"코로나19.*바이러스")
+_YEAR = re.compile(r"\d{4}")
+_WEEK = re.compile(r"\d{1,2}")
+MAX_COOKIES = 20
 NOTE = ("전국 표본감시기관의 급성호흡기감염증 환자 검체에서 검출된 코로나19 바이러스 건수입니다. "
         "전체 확진자 수가 아닙니다.")
 
@@ -35,10 +38,22 @@ def _covid_column(value: dict) -> str:
     captions = value.get("captionList")
     if not isinstance(captions, list) or not captions:
         raise LayoutError("captionList is missing or empty")
-    matches = [i for i, caption in enumerate(captions) if isinstance(caption, str) and COVID_CAPTION.search(caption)]
+    matches = [i for i, caption in enumerate(captions)
+               if isinstance(caption, str) and len(caption) <= 200 and COVID_CAPTION.search(caption)]
     if len(matches) != 1:
         raise LayoutError(f"no single COVID-19 caption (코로나19 … 바이러스) in captionList {captions}")
     return f"COLUMN{matches[0] + 1}"
+
+
+def _year_week(row: dict) -> tuple[int, int]:
+    """The row's year (four digits) and week (1–53), or a LayoutError: never a two-digit year such as "26"."""
+    year, week = row.get("TITLE"), row.get("SUBTITLE")
+    year_text = str(year).strip() if isinstance(year, (str, int)) and not isinstance(year, bool) else ""
+    week_text = str(week).strip() if isinstance(week, (str, int)) and not isinstance(week, bool) else ""
+    if not (_YEAR.fullmatch(year_text) and _WEEK.fullmatch(week_text) and 1 <= int(week_text) <= 53):
+        raise LayoutError(f"row without a year/week (TITLE/SUBTITLE) of four digits and 1–53: "
+                          f"{str(year)[:20]!r}/{str(week)[:20]!r}")
+    return int(year_text), int(week_text)
 
 
 def parse(data: object) -> Announcement:
@@ -54,12 +69,9 @@ def parse(data: object) -> Announcement:
     for row in rows:
         if not isinstance(row, dict):
             raise LayoutError("a data row is not an object")
-        try:
-            year, week = int(row["TITLE"]), int(row["SUBTITLE"])
-        except (KeyError, TypeError, ValueError):
-            raise LayoutError(f"row without a year/week (TITLE/SUBTITLE): {row.get('TITLE')!r}/"
-                              f"{row.get('SUBTITLE')!r}") from None
-        if str(row.get(column, "")).strip() in ("", "-", "--"):
+        year, week = _year_week(row)
+        cell = row.get(column, "")
+        if isinstance(cell, str) and cell.strip() in ("", "-", "--"):
             continue
         weeks[(year, week)] = parse_count(row.get(column), f"{year}-W{week:02d} 코로나19 {column}")
     if not weeks:
@@ -95,8 +107,9 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
     HTML page or an empty result; then a new session is started, once, so an
     expired cookie is never reported to the admins as a layout change.
     """
-    if not http.session.cookies and cache.get("cookies"):
-        http.session.cookies.update(cache["cookies"])
+    if not http.session.cookies:
+        for name, value in stored_cookies(cache.get("cookies")):
+            http.session.cookies.set(name, value)
     announcement = None
     if http.session.cookies:
         try:
@@ -106,5 +119,21 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
     if announcement is None:
         http.request("GET", PAGE_URL, expect="html")
         announcement = parse(_post(http, now))
-    cache["cookies"] = http.session.cookies.get_dict()
+    cache["cookies"] = [{"name": cookie.name, "value": cookie.value}
+                        for cookie in list(http.session.cookies)[:MAX_COOKIES] if cookie.value is not None]
     return announcement
+
+
+def stored_cookies(stored: object) -> list[tuple[str, str]]:
+    """The session cookies kept in the cache as a list of ``{"name", "value"}`` values.
+
+    Cookie names come from the network (``.ASPXAUTH``, ``a$b``…) and can never be database keys, so they are
+    stored as values; a dict left by an older version is still read.
+    """
+    if isinstance(stored, dict):
+        pairs = list(stored.items())
+    elif isinstance(stored, list):
+        pairs = [(c.get("name"), c.get("value")) for c in stored if isinstance(c, dict)]
+    else:
+        return []
+    return [(name, value) for name, value in pairs[:MAX_COOKIES] if isinstance(name, str) and isinstance(value, str)]

@@ -90,7 +90,7 @@ def parse(html: str | bytes, now: datetime) -> Announcement:
 def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
     """GET the page, conditionally when the server gave validators last time."""
     headers = {k: v for k, v in (("If-None-Match", cache.get("etag")),
-                                 ("If-Modified-Since", cache.get("last_modified"))) if v}
+                                 ("If-Modified-Since", cache.get("last_modified"))) if isinstance(v, str) and v}
     response = http.request("GET", OFFICIAL_URL, expect="html", headers=headers)
     if response is None:
         return None
