@@ -168,6 +168,11 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
             try:
                 telegram.send_message(target, text, silent=silent)
             except TelegramError as exc:
+                if exc.malformed:
+                    logger.warning("delivery left pending: the Bot API's answer was malformed (%s)", exc,
+                                   extra={"fields": {"broadcast": key, "chat_id": chat_id}})
+                    count("pending")
+                    return
                 if exc.code == 429 and floods < MAX_FLOOD_WAITS:
                     floods += 1
                     limiter.pause(exc.retry_after or 1.0)
@@ -226,6 +231,11 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
             except DatabaseError as exc:
                 logger.error("ledger write failed; stopping this run: %s", exc, extra={"fields": {"broadcast": key}})
                 stop.set()
+            except Exception:
+                # Whatever broke, this chat is not known to be served: it stays pending for the next run.
+                logger.exception("delivery failed unexpectedly; the chat stays pending",
+                                 extra={"fields": {"broadcast": key, "chat_id": chat_id}})
+                count("pending")
 
     threads = [threading.Thread(target=work, daemon=True) for _ in range(min(worker_count(rate), len(recipients)))]
     for thread in threads:

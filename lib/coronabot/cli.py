@@ -157,3 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as exc:
         print(f"database error: {log.redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:
+        log.get("coronabot.cli").exception("%s failed unexpectedly", args.command)
+        print(f"error: {args.command} failed unexpectedly: {log.redact(f'{type(exc).__name__}: {exc}')}",
+              file=sys.stderr)
+        return EXIT_FAILED

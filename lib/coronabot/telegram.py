@@ -33,20 +33,54 @@ def _fileurl(req: tuple) -> str:
     return f"{_api_base}/file/bot{token}/{path}"
 
 
+def _number(value: object) -> float | None:
+    """A JSON number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    return value
+
+
+def _parse_answer(response: urllib3.HTTPResponse) -> Any:
+    """telepot's answer parser, made total: any body that is not a Bot API answer raises BadHTTPResponse
+    instead of a KeyError, TypeError or UnicodeDecodeError, and error fields of the wrong type are dropped."""
+    try:
+        data = json.loads(response.data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise telepot.exception.BadHTTPResponse(response.status, "", response) from None
+    if not isinstance(data, dict) or not isinstance(data.get("ok"), bool):
+        raise telepot.exception.BadHTTPResponse(response.status, "", response)
+    if data["ok"]:
+        return data.get("result")
+    code = _number(data.get("error_code"))
+    description = data.get("description") if isinstance(data.get("description"), str) else ""
+    parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+    clean = {"error_code": int(code) if code is not None else response.status, "description": description[:1000],
+             "parameters": {key: value for key, value in parameters.items()
+                            if key in ("retry_after", "migrate_to_chat_id") and _number(value) is not None}}
+    raise telepot.exception.TelegramError(clean["description"], clean["error_code"], clean)
+
+
 telepot.api._methodurl = _methodurl
 telepot.api._fileurl = _fileurl
+telepot.api._parse = _parse_answer
 
 
 class TelegramError(Exception):
     """A failed Bot API call: ``code`` is the HTTP-style error code (0 for network errors)."""
 
     def __init__(self, code: int, description: str, retry_after: float | None = None,
-                 migrate_to: int | None = None):
+                 migrate_to: int | None = None, malformed: bool = False):
         super().__init__(f"{code} {description}")
         self.code = code
         self.description = description
         self.retry_after = retry_after
         self.migrate_to = migrate_to
+        self.malformed = malformed
+
+    @classmethod
+    def malformed_answer(cls, method: str, what: str) -> TelegramError:
+        """The Bot API answered, but not in its documented format: whether the call took effect is unknown."""
+        return cls(0, f"malformed answer to {method}: {what}", malformed=True)
 
     @property
     def chat_gone(self) -> bool:
@@ -65,8 +99,9 @@ class TelegramError(Exception):
 
     @property
     def transient(self) -> bool:
-        """Worth retrying later: network trouble, 5xx or flood control."""
-        return self.code == 0 or self.code >= 500 or self.code == 429
+        """Worth retrying later: network trouble, 5xx or flood control (not a malformed answer, which may
+        mean the call took effect)."""
+        return not self.malformed and (self.code == 0 or self.code >= 500 or self.code == 429)
 
 
 class SentMessage(NamedTuple):
@@ -122,32 +157,60 @@ class Telegram:
             return self._bot._api_request(method, _jsonable(params))
         except telepot.exception.TelegramError as exc:
             data = exc.json if isinstance(exc.json, dict) else {}
-            parameters = data.get("parameters") or {}
-            retry_after, migrate_to = parameters.get("retry_after"), parameters.get("migrate_to_chat_id")
-            raise TelegramError(int(exc.error_code or 0), redact(str(exc.description)),
+            parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+            retry_after = _number(parameters.get("retry_after"))
+            migrate_to = _number(parameters.get("migrate_to_chat_id"))
+            code = _number(exc.error_code)
+            raise TelegramError(int(code) if code is not None else 0, redact(str(exc.description)),
                                 float(retry_after) if retry_after is not None else None,
                                 int(migrate_to) if migrate_to is not None else None) from None
         except telepot.exception.BadHTTPResponse as exc:
-            raise TelegramError(int(exc.status or 0), "non-JSON answer from the Bot API") from None
+            status = exc.status if isinstance(exc.status, int) else 0
+            if status >= 500 or status == 429:
+                raise TelegramError(status, "non-JSON answer from the Bot API") from None
+            raise TelegramError.malformed_answer(method, f"HTTP {status}, not a Bot API answer") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TelegramError(0, redact(f"network error: {type(exc).__name__}: {exc}")) from None
 
     def send_message(self, chat_id: int | str, text: str, silent: bool = False) -> SentMessage:
         """Send an HTML message without link previews."""
         result = self.call("sendMessage", **message_params(chat_id, text, silent=silent))
-        return SentMessage(message_id=int(result.get("message_id", 0)), chat_id=int(result["chat"]["id"]))
+        chat = result.get("chat") if isinstance(result, dict) else None
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if _number(message_id) is None or _number(chat_id) is None:
+            raise TelegramError.malformed_answer("sendMessage", "the result is not a Message")
+        return SentMessage(message_id=int(message_id), chat_id=int(chat_id))
+
+    def _object(self, method: str, **params: Any) -> dict:
+        """Call a method whose result is an object; a result of another shape is a malformed answer."""
+        result = self.call(method, **params)
+        if not isinstance(result, dict):
+            raise TelegramError.malformed_answer(method, "the result is not an object")
+        return result
 
     def get_me(self) -> dict:
-        return self.call("getMe")
+        return self._object("getMe")
 
     def username(self) -> str:
         """The bot's @username from getMe, asked once per client."""
         if self._username is None:
-            self._username = str(self.get_me().get("username", ""))
+            username = self.get_me().get("username")
+            self._username = username if isinstance(username, str) else ""
         return self._username
 
+    def chat_member_status(self, chat_id: int, user_id: int) -> str:
+        """The user's status in the chat (creator, administrator, member, restricted, left, kicked)."""
+        status = self._object("getChatMember", chat_id=chat_id, user_id=user_id).get("status")
+        if not isinstance(status, str):
+            raise TelegramError.malformed_answer("getChatMember", "the result has no status")
+        return status
+
     def get_updates(self, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[dict]:
-        return self.call("getUpdates", offset=offset, timeout=timeout, allowed_updates=allowed_updates)
+        updates = self.call("getUpdates", offset=offset, timeout=timeout, allowed_updates=allowed_updates)
+        if not isinstance(updates, list):
+            raise TelegramError.malformed_answer("getUpdates", "the result is not a list")
+        return updates
 
     def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str],
                     drop_pending_updates: bool = False) -> bool:
@@ -158,7 +221,7 @@ class Telegram:
         return self.call("deleteWebhook", drop_pending_updates=drop_pending_updates)
 
     def get_webhook_info(self) -> dict:
-        return self.call("getWebhookInfo")
+        return self._object("getWebhookInfo")
 
     def set_my_commands(self, commands: list[dict]) -> bool:
         return self.call("setMyCommands", commands=commands)
