@@ -463,3 +463,164 @@ def test_a_database_outage_is_a_503_and_sends_nothing(servers, extra_scrape):
     status, summary = tick(broken)
     assert status == 503 and summary["status"] == "error" and "database" in summary["error"]
     assert telegram.sent() == []
+
+
+# -- hostile sources and broken peers ---------------------------------------------------------------------
+
+def test_cookie_names_that_cannot_be_database_keys_are_kept_as_values(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    sources.mode(cookies=[".ASPXAUTH=abc; Path=/", "a$b=1; Path=/", "a#b=2; Path=/", "a/b=3; Path=/"])
+    status, summary = tick(scrape)
+    assert (status, summary["status"], summary["sent"]) == (200, "alerted", 1), summary
+    assert db.get("state/last_tick/status") == "alerted", "the tick's summary was written"
+    stored = db.get("state/source_cache/kdca-sentinel/cookies")
+    assert {c["name"] for c in stored} >= {"JSESSIONID", ".ASPXAUTH", "a$b"}
+    mark = len(sources.requests())
+    status, summary = tick(scrape)
+    assert (status, summary["status"]) == (200, "unchanged")
+    assert sources.requests()[mark:] == [{"method": "POST", "path": "/pot/is/st/ariListAjax.do", "had_cookie": True}]
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1}
+
+
+def test_a_two_digit_year_is_refused_and_never_silences_later_weeks(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    assert tick(scrape)[1]["announcement"] == "2026-W39"
+    sources.serve("kdca", kdca_with([(2026, 38, "337"), (2026, 39, "248"), (26, 47, "999")]))
+    status, summary = tick(scrape)
+    assert status == 502 and "four digits" in summary["error"], summary
+    assert db.get("state/latest/id") == "2026-W39" and db.get("state/health/failing") is True
+    sources.serve("kdca", kdca_with([(2026, 39, "248"), (2026, 40, "301")]))
+    status, summary = tick(scrape)
+    assert (status, summary["status"], summary["announcement"]) == (200, "alerted", "2026-W40")
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 2}
+    assert "47주차" not in " ".join(m["text"] for m in telegram.sent())
+
+
+def test_figures_as_json_numbers_are_accepted(scrape, servers):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    data = json.loads(kdca_with([(2026, 38, "337"), (2026, 39, "248")]))
+    for row in data["value"]["data"]:
+        row["COLUMN12"] = int(row["COLUMN12"])
+    sources.serve("kdca", json.dumps(data))
+    status, summary = tick(scrape)
+    assert (status, summary["status"]) == (200, "alerted")
+    assert "<b>248건</b>" in telegram.sent()[0]["text"] and "337건" in telegram.sent()[0]["text"]
+
+
+@pytest.mark.parametrize("value, error", [
+    (float("nan"), "not a whole number"), (float("inf"), "not a whole number"), (True, "bool is not a count"),
+    ([248], "list is not a count"), ({"v": 248}, "dict is not a count"), (10**12, "implausibly large"),
+    (int("9" * 4000), "implausibly large"), ("9" * 4000, "characters is not a count"), (248.5, "whole number"),
+], ids=["nan", "infinity", "boolean", "list", "object", "10**12", "4000-digit number", "4000-digit text", "fraction"])
+def test_absurd_figures_are_a_source_error_with_health_written(scrape, servers, value, error):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    data = json.loads(kdca_with([(2026, 38, "337"), (2026, 39, "248")]))
+    data["value"]["data"][-1]["COLUMN12"] = value
+    sources.serve("kdca", json.dumps(data))
+    status, summary = tick(scrape)
+    assert status == 502 and summary["status"] == "error" and error in summary["error"], summary
+    assert db.get("state/health/streak") == 1 and db.get("state/last_tick/status") == "error"
+    assert alerts_by_chat(telegram) == {} and len(admin_notices(telegram)) == 1
+
+
+def test_subscribers_keyed_like_an_array_are_all_served(scrape, servers):
+    """Ids 1 and 2 make Realtime Database answer the subscriber list as a JSON array."""
+    db, telegram, _ = servers
+    subscribe(db, [1, 2])
+    assert isinstance(db.get("subscribers"), list)
+    status, summary = tick(scrape)
+    assert (status, summary["status"], summary["sent"]) == (200, "alerted", 2), summary
+    assert alerts_by_chat(telegram) == {"1": 1, "2": 1}
+    assert tick(scrape)[1]["status"] == "unchanged"
+
+
+def test_a_broadcast_text_telegram_can_never_accept_is_dropped_not_retried_forever(scrape, servers):
+    db, telegram, _ = servers
+    subscribe(db, [PRIVATE_CHAT])
+    key = "kdca-sentinel_2026-W38"
+    db.put("broadcasts", {key: {"kind": "alert", "announcement": "2026-W38", "text": "가" * 5000}})
+    db.put("state/broadcast", {"key": key, "kind": "alert", "announcement": "2026-W38"})
+    status, summary = tick(scrape)
+    assert (status, summary["status"]) == (200, "alerted"), summary
+    assert db.get(f"broadcasts/{key}/done") is True and db.get("state/broadcast") is None
+    assert [len(m["text"]) <= 4096 for m in telegram.sent()] == [True]
+    assert tick(scrape)[0] == 200
+
+
+def test_an_admin_notice_quoting_a_huge_error_is_cut_to_fit(scrape, servers, scrape_function):
+    db, telegram, sources = servers
+    captions = [f"<병원체 \"{i}\"> " + "가" * 60 for i in range(200)]
+    sources.serve("kdca", kdca_with([(2026, 39, "248")], captions=captions))
+    status, summary = tick(scrape)
+    assert status == 502
+    notices = [c for c in telegram.calls("sendMessage") if str(c["params"]["chat_id"]) == ADMIN]
+    assert len(notices) == 1 and notices[0]["status"] == 200, "Telegram accepted the notice"
+    assert "전체는 로그에 있습니다" in notices[0]["params"]["text"]
+    assert "병원체 &quot;199&quot;" not in notices[0]["params"]["text"]
+    assert "병원체 \\\"199\\\"" in scrape_function.output(), "the log keeps the whole error"
+
+
+MALFORMED_ANSWERS = {
+    "result_true": '{"ok": true, "result": true}',
+    "no_error_code": '{"ok": false}',
+    "undecodable": "\udcff\udcfe{",
+    "parameters_list": '{"ok": false, "error_code": 429, "description": "Too Many Requests", "parameters": [5]}',
+    "code_as_text": '{"ok": false, "error_code": "400", "description": "Bad Request"}',
+    "not_an_object": "[1, 2, 3]",
+}
+
+
+@pytest.mark.parametrize("answer", sorted(MALFORMED_ANSWERS))
+def test_bot_api_answers_out_of_format_leave_every_chat_pending(scrape, servers, answer):
+    db, telegram, _ = servers
+    chats = many_chats(6)
+    subscribe(db, chats)
+    telegram.control(raw={"sendMessage": {"status": 200, "body": MALFORMED_ANSWERS[answer]}})
+    status, summary = tick(scrape)
+    assert status == 503 and summary["status"] == "alerted", summary
+    assert summary["sent"] == 0 and summary["pending"] == 6 and summary["failed"] == 0
+    assert db.get("deliveries") is None and db.get("broadcasts/kdca-sentinel_2026-W39/done") is None
+    assert len(db.get("subscribers")) == 6
+    telegram.reset()
+    status, summary = tick(scrape)
+    assert (status, summary["status"], summary["sent"]) == (200, "resumed", 6)
+    assert alerts_by_chat(telegram) == {str(c): 1 for c in chats}
+
+
+def test_a_malformed_answer_to_an_admin_notice_is_logged_not_a_500(scrape, servers, scrape_function):
+    db, telegram, sources = servers
+    telegram.control(raw={"sendMessage": {"status": 200, "body": '{"ok": true, "result": true}'}})
+    sources.serve("kdca", kdca_with([]))
+    status, summary = tick(scrape)
+    assert status == 502 and summary["status"] == "error"
+    assert db.get("state/health/failing") is True
+    assert "admin notice not delivered: 0 malformed answer to sendMessage" in scrape_function.output()
+
+
+def test_an_error_echoing_the_token_is_redacted_in_every_form(scrape, servers, scrape_function, token):
+    from urllib.parse import quote
+    db, telegram, _ = servers
+    subscribe(db, [PRIVATE_CHAT])
+    echo = f"Bad Request: no such chat in /bot{token}/sendMessage or bot{quote(token, safe='')}/sendMessage"
+    telegram.control(raw={"sendMessage": {"status": 400, "body": json.dumps(
+        {"ok": False, "error_code": 400, "description": echo})}})
+    status, summary = tick(scrape)
+    assert summary["failed"] == 1
+    output = scrape_function.output()
+    assert "delivery failed permanently" in output
+    assert token.split(":")[1] not in output and quote(token, safe="") not in output
+
+
+def test_debug_logs_never_show_the_service_key_url_encoded(servers, extra_scrape):
+    key = "AbCdEf123+456/789==xyz"  # pragma: allowlist secret (made up, with the characters URLs encode)
+    portal = extra_scrape(SOURCE="data-portal", DATA_PORTAL_SERVICE_KEY=key, LOG_LEVEL="DEBUG")
+    status, summary = tick(portal)
+    assert summary["announcement"] == "2021-07-22", summary
+    output = portal.output()
+    assert "serviceKey=" in output, "urllib3 logged the request line at DEBUG"
+    for form in (key, "AbCdEf123%2B456%2F789%3D%3Dxyz", "AbCdEf123%2b456%2f789%3d%3dxyz"):
+        assert form not in output

@@ -378,3 +378,186 @@ def test_the_username_comes_from_one_cached_getme(vendored, bot_env, logs_dir, w
         assert len(telegram.calls("getMe")) == 1
     finally:
         process.stop()
+
+
+# -- hostile input ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mutate", [
+    lambda m: m["chat"].update(type=["private"]), lambda m: m["chat"].update(type={"a": 1}),
+    lambda m: m["chat"].update(id="1544010213"), lambda m: m["chat"].update(id=[1]), lambda m: m["chat"].update(id=0),
+    lambda m: m["chat"].update(id=True), lambda m: m["chat"].update(id=-5), lambda m: m.update(chat=[1]),
+    lambda m: m.update(text=["/help"]), lambda m: m.update(text={"/subscribe": 1}),
+    lambda m: m.update(message_id=None), lambda m: m.update(migrate_to_chat_id=[1]),
+])
+def test_required_fields_of_the_wrong_type_are_answered_200_and_change_nothing(post, servers, mutate):
+    db, telegram, _ = servers
+    update = message("/subscribe")
+    mutate(update["message"])
+    status, body = post(update)
+    assert status == 200 and "등록했습니다" not in str(body)
+    assert db.get("subscribers") is None and telegram.calls() == []
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda m: m.update(**{"from": [1]}), lambda m: m["from"].update(first_name=["지민"], id="x"),
+    lambda m: m.update(sender_chat=[]), lambda m: m.update(sender_chat={"id": {"x": 1}}),
+])
+def test_optional_fields_of_the_wrong_type_are_left_out(post, servers, mutate):
+    db, _, _ = servers
+    update = message("/subscribe")
+    mutate(update["message"])
+    status, body = post(update)
+    assert status == 200 and "등록했습니다" in body["text"]
+    assert db.get(f"subscribers/{PRIVATE_CHAT}") is not None
+
+
+@pytest.mark.parametrize("body", [
+    {"update_id": [1], "message": {}}, {"update_id": 5, "my_chat_member": {"chat": {"id": 1, "type": ["private"]},
+                                                                             "new_chat_member": {"status": ["x"]}}},
+    {"update_id": 5, "callback_query": {"id": ["x"]}}, {"update_id": 5, "message": "text"},
+    {"update_id": 5, "channel_post": [1, 2]}, {"update_id": 5, ("k" * 5000): 1},
+])
+def test_updates_of_the_wrong_shape_are_answered_200(post, servers, body):
+    status, answer = post(body)
+    assert status == 200 and answer == {}
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 36_000 + b"1" + b"}" * 36_000])
+def test_deeply_nested_json_is_answered_200_with_a_log_line(post, servers, webhook_function, raw):
+    status, body = post(None, raw=raw)
+    assert status == 200 and body == {}
+    assert "nested too deeply" in webhook_function.output()
+
+
+def test_a_poison_update_is_logged_with_its_id_and_answered_200(post, servers, webhook_function):
+    db, _, _ = servers
+    db.put("state/latest", {"source": "kdca-sentinel", "id": "2026-W39", "order": "2026-W39", "period": "x",
+                            "url": "https://example.invalid", "headline": "h",
+                            "figures": [{"key": "k", "label": "l", "value": "not a number", "kind": "weekly"}]})
+    update = message("/now")
+    status, body = post(update)
+    assert status == 200 and body == {}
+    logged = [json.loads(line) for line in webhook_function.output().splitlines() if line.startswith("{")]
+    assert any(e.get("update_id") == update["update_id"] and "failed unexpectedly" in e["message"] for e in logged)
+
+
+@pytest.mark.parametrize("service", [
+    {"chat_shared": {"request_id": 1, "chat_id": -1001234567890}},
+    {"successful_payment": {"currency": "XTR", "total_amount": 1, "invoice_payload": "p",
+                            "telegram_payment_charge_id": "c", "provider_payment_charge_id": "d"}},
+    {"message_auto_delete_timer_changed": {"message_auto_delete_time": 86400}},
+    {"pinned_message": {"message_id": 41, "date": 1790000000, "chat": {"id": 1544010213, "type": "private"}}},
+    {"users_shared": {"request_id": 1, "users": []}}, {"write_access_allowed": {}},
+])
+def test_service_messages_in_private_chats_get_silence(post, servers, service):
+    status, body = post(message(None, **service))
+    assert status == 200 and body == {}
+
+
+@pytest.mark.parametrize("content", [
+    {"sticker": {"file_id": "x"}}, {"voice": {"file_id": "x", "duration": 2}}, {"location": {"latitude": 37.5,
+                                                                                          "longitude": 127.0}},
+    {"document": {"file_id": "x"}}, {"photo": [{"file_id": "x"}], "caption": "사진"},
+])
+def test_what_a_person_sends_without_text_gets_the_hint(post, servers, content):
+    status, body = post(message(None, **content))
+    assert status == 200 and "글자로 된 명령만" in body["text"]
+
+
+GROUP_MEMBER, GROUP_ADMIN = 1544010299, 1544010288
+
+
+def group_message(text: str, sender: int, chat_id: int = GROUP_CHAT, **extra) -> dict:
+    update = message(text, chat_id=chat_id, **extra)
+    update["message"]["from"] = {"id": sender, "is_bot": False, "first_name": "민수"}
+    return update
+
+
+def test_only_group_administrators_change_the_groups_subscription(post, servers):
+    db, telegram, _ = servers
+    telegram.control(chat_members={str(GROUP_CHAT): {str(GROUP_ADMIN): "administrator"}})
+    for text in ("/subscribe", "구독", "/unsubscribe"):
+        status, body = post(group_message(text, GROUP_MEMBER))
+        assert status == 200 and "관리자만" in body["text"], text
+    assert db.get("subscribers") is None
+    status, body = post(group_message("/subscribe", GROUP_ADMIN))
+    assert "등록했습니다" in body["text"]
+    status, body = post(group_message("/unsubscribe", GROUP_MEMBER))
+    assert "관리자만" in body["text"] and db.get(f"subscribers/{GROUP_CHAT}") is not None
+    status, body = post(group_message("/now", GROUP_MEMBER))
+    assert "관리자만" not in body["text"], "reading the figures is for everyone"
+    for _ in range(5):
+        post(group_message("/subscribe", GROUP_ADMIN))
+    asked = [(c["params"]["chat_id"], c["params"]["user_id"]) for c in telegram.calls("getChatMember")]
+    assert sorted(set(asked)) == sorted({(str(GROUP_CHAT), str(GROUP_MEMBER)), (str(GROUP_CHAT), str(GROUP_ADMIN))})
+    assert len(asked) == 2, "each answer is cached: a burst of commands is not a burst of getChatMember calls"
+
+
+def test_an_anonymous_admin_writing_as_the_group_may_subscribe_it(post, servers):
+    db, telegram, _ = servers
+    update = group_message("/subscribe", 1087968824, sender_chat={"id": GROUP_CHAT, "type": "supergroup"})
+    status, body = post(update)
+    assert "등록했습니다" in body["text"] and db.get(f"subscribers/{GROUP_CHAT}") is not None
+    assert telegram.calls("getChatMember") == []
+    linked = group_message("/unsubscribe", 136817688, sender_chat={"id": -1009999999999, "type": "channel"})
+    status, body = post(linked)
+    assert "관리자만" in body["text"], "a channel posting into the group is not the group's admin"
+
+
+def test_when_the_admin_check_fails_nothing_changes_and_the_user_is_told(post, servers):
+    db, telegram, _ = servers
+    telegram.control(fail_5xx=100)
+    status, body = post(group_message("/subscribe", 1544010277, chat_id=-1007777777777))
+    assert status == 200 and "잠시 후 다시 시도해 주세요" in body["text"]
+    assert db.get("subscribers") is None
+
+
+def answer_before_the_body_ends(url: str, headers: dict, first_bytes: bytes) -> tuple[int, bytes]:
+    """Send the headers and only the first bytes of a body, then read the answer: a server that buffered the
+    whole body first would never answer (the socket times out and the test fails)."""
+    import socket
+    from urllib.parse import urlsplit
+    address = urlsplit(url)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection((address.hostname, address.port), timeout=15) as sock:
+        sock.sendall(f"POST / HTTP/1.1\r\nHost: {address.netloc}\r\n{head}\r\n".encode() + first_bytes)
+        reader = sock.makefile("rb")
+        status = int(reader.readline().split()[1])
+        length = 0
+        while (line := reader.readline().strip()):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, reader.read(length)
+
+
+@pytest.mark.parametrize("secret", ["wrong", None])
+@pytest.mark.parametrize("announced", [100_000, 32 * 1024 * 1024])
+def test_a_wrong_secret_is_refused_before_the_body_arrives(webhook_function, servers, secret, announced):
+    headers = {"Content-Type": "application/json", "Content-Length": str(announced)}
+    if secret:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    status, _ = answer_before_the_body_ends(webhook_function.url, headers, b"12345")
+    assert status == 403
+
+
+def test_a_wrong_secret_with_a_chunked_body_is_refused_before_the_body_arrives(webhook_function, servers):
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked",
+               "X-Telegram-Bot-Api-Secret-Token": "wrong"}
+    status, _ = answer_before_the_body_ends(webhook_function.url, headers, b"5\r\n12345\r\n")
+    assert status == 403
+
+
+def test_an_oversized_body_with_the_right_secret_is_ignored_without_being_read(webhook_function, webhook_secret,
+                                                                              servers):
+    db, telegram, _ = servers
+    headers = {"Content-Type": "application/json", "Content-Length": str(32 * 1024 * 1024),
+               "X-Telegram-Bot-Api-Secret-Token": webhook_secret}
+    status, body = answer_before_the_body_ends(webhook_function.url, headers, b"x" * 65536)
+    assert (status, body) == (200, b"{}")
+    chunked = dict(headers, **{"Transfer-Encoding": "chunked"})
+    del chunked["Content-Length"]
+    piece = b"[" * 300_000
+    status, body = answer_before_the_body_ends(webhook_function.url, chunked, b"%x\r\n%s\r\n" % (len(piece), piece))
+    assert (status, body) == (200, b"{}"), "a chunked body stops being read at the cap"
+    assert db.get("subscribers") is None and telegram.calls() == []

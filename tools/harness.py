@@ -132,7 +132,8 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", "0" if empty else str(len(payload)))
         for name, value in (headers or {}).items():
-            self.send_header(name, value)
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(name, one)
         self.end_headers()
         if payload and not empty:
             self.wfile.write(payload)

@@ -7,7 +7,8 @@ as a session-bound portal does. Control paths:
 
 - ``PUT /__content/NAME`` (NAME: kdca, mohw, portal): the body served from now on.
 - ``POST /__mode``: ``{"delay": seconds, "status": code, "html_error": true}`` for failures;
-  ``{"forget_sessions": true}`` expires every session cookie given so far.
+  ``{"forget_sessions": true}`` expires every session cookie given so far;
+  ``{"cookies": ["NAME=VALUE", ...]}`` adds these Set-Cookie headers to the portal page's answer.
 - GET answers carry an ``ETag`` and honour ``If-None-Match`` with 304.
 - ``GET /__requests``: every request served so far (method, path, had_cookie).
 """
@@ -94,8 +95,8 @@ class Handler(LoopbackHandler):
             token = secrets.token_hex(8)
             with state.lock:
                 state.sessions.add(token)
-            return self.send_bytes(200, state.content["page"], CONTENT_TYPES["page"],
-                              {"Set-Cookie": f"JSESSIONID={token}; Path=/; HttpOnly"})
+            cookies = [f"JSESSIONID={token}; Path=/; HttpOnly", *mode.get("cookies", [])]
+            return self.send_bytes(200, state.content["page"], CONTENT_TYPES["page"], {"Set-Cookie": cookies})
         if name == "kdca" and session not in state.sessions:
             return self.send_bytes(200, SESSION_EXPIRED_PAGE, CONTENT_TYPES["page"])
         if verb == "GET" and conditional:
