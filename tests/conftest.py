@@ -206,10 +206,13 @@ def servers(database_server, telegram_server, source_server):
 
 @pytest.fixture(scope="session", autouse=True)
 def no_token_in_logs(request, logs_dir, token, webhook_secret):
-    """After the whole session: no captured log line of any process holds the token or the secret."""
+    """After the whole session: no captured log line of any process holds the token (raw or URL-encoded)
+    or the secret."""
+    from urllib.parse import quote
     yield
     for log in logs_dir.glob("*.log"):
         text = log.read_text(errors="replace")
         assert token not in text, f"bot token leaked into {log.name}"
         assert token.split(":")[1] not in text, f"bot token leaked into {log.name}"
+        assert quote(token, safe="") not in text, f"URL-encoded bot token leaked into {log.name}"
         assert webhook_secret not in text, f"webhook secret leaked into {log.name}"

@@ -99,3 +99,37 @@ def test_clear_errors_for_user_mistakes(cli):
     assert result.returncode == 2 and "FIREBASE_DATABASE_URL is not set" in result.stderr
     result = cli("send-test", "1544010213", TELEGRAM_API_BASE="http://127.0.0.1:9")
     assert result.returncode == 1 and "network error" in result.stderr
+
+
+@pytest.mark.parametrize("command, method", [
+    (("send-test", str(PRIVATE_CHAT)), "sendMessage"), (("webhook-info",), "getWebhookInfo"),
+    (("set-commands",), "setMyCommands"),
+])
+@pytest.mark.parametrize("answer", ['{"ok": false}', "\udcff", "[]",
+                                    '{"ok": false, "error_code": 400, "description": "x", "parameters": "p"}'])
+def test_answers_out_of_the_bot_api_format_are_one_clear_line(cli, servers, command, method, answer):
+    _, telegram, _ = servers
+    telegram.control(raw={method: {"status": 200, "body": answer}})
+    result = cli(*command)
+    assert result.returncode == 1 and "malformed answer" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command, method", [(("send-test", str(PRIVATE_CHAT)), "sendMessage"),
+                                             (("webhook-info",), "getWebhookInfo")])
+def test_a_result_of_the_wrong_type_is_one_clear_line(cli, servers, command, method):
+    _, telegram, _ = servers
+    telegram.control(raw={method: {"status": 200, "body": '{"ok": true, "result": true}'}})
+    result = cli(*command)
+    assert result.returncode == 1 and f"malformed answer to {method}" in result.stderr, result.stderr
+
+
+def test_an_unexpected_failure_is_one_clear_line_and_a_redacted_log(cli, servers, token):
+    db, telegram, _ = servers
+    db.put("state", {"latest": "damaged", "broadcast": [1, 2]})
+    result = cli("stats")
+    assert result.returncode == 0 and json.loads(result.stdout)["last_announcement"] is None
+    echo = f"Forbidden: /bot{token}/getWebhookInfo is not yours"
+    telegram.control(raw={"getWebhookInfo": {"status": 403, "body": json.dumps(
+        {"ok": False, "error_code": 403, "description": echo})}})
+    result = cli("webhook-info")
+    assert result.returncode == 1 and "Telegram error: 403" in result.stderr and "<redacted>" in result.stderr

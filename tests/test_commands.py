@@ -48,3 +48,12 @@ def test_username_is_asked_only_for_addressed_commands():
         raise AssertionError("getMe must not be needed")
     assert recognise("/help", True, explode).action is Action.HELP
     assert recognise("코로나 현황", True, explode).action is Action.NOW
+
+
+def test_long_and_hostile_texts_are_read_up_to_telegrams_limit():
+    assert recognise("도움말" + "?" * 100_000, True, bot_name).action is Action.HELP
+    assert recognise("구독" + " \u3000?!~。" * 50, True, bot_name).action is Action.SUBSCRIBE
+    assert recognise("a" + "?" * 4094 + "a", True, bot_name) is None
+    assert recognise("a" + "?" * 100_000 + "a", False, bot_name) is None
+    assert recognise("/now" + " " * 100_000 + "x", False, bot_name).action is Action.NOW
+    assert recognise(" " * 5000 + "/help", True, bot_name) is None, "only the first 4,096 characters are read"

@@ -84,7 +84,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
     database = Database(settings)
     state = database.state()
-    latest = state.get("latest") or {}
+    latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
     _print({
         "subscribers": len(database.subscriber_ids()),
         "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,

@@ -41,8 +41,9 @@ def _number(value: object) -> float | None:
 
 
 def _parse_answer(response: urllib3.HTTPResponse) -> Any:
-    """telepot's answer parser, made total: any body that is not a Bot API answer raises BadHTTPResponse
-    instead of a KeyError, TypeError or UnicodeDecodeError, and error fields of the wrong type are dropped."""
+    """telepot's answer parser, made total: any body that is not a Bot API answer (not JSON, not UTF-8,
+    no boolean ``ok``, an error without a numeric ``error_code`` and a text ``description``, ``parameters``
+    that is not an object) raises BadHTTPResponse instead of a KeyError, TypeError or UnicodeDecodeError."""
     try:
         data = json.loads(response.data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -51,10 +52,11 @@ def _parse_answer(response: urllib3.HTTPResponse) -> Any:
         raise telepot.exception.BadHTTPResponse(response.status, "", response)
     if data["ok"]:
         return data.get("result")
-    code = _number(data.get("error_code"))
-    description = data.get("description") if isinstance(data.get("description"), str) else ""
-    parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
-    clean = {"error_code": int(code) if code is not None else response.status, "description": description[:1000],
+    code, description = _number(data.get("error_code")), data.get("description")
+    parameters = data.get("parameters", {})
+    if code is None or not isinstance(description, str) or not isinstance(parameters, dict):
+        raise telepot.exception.BadHTTPResponse(response.status, "", response)
+    clean = {"error_code": int(code), "description": description[:1000],
              "parameters": {key: value for key, value in parameters.items()
                             if key in ("retry_after", "migrate_to_chat_id") and _number(value) is not None}}
     raise telepot.exception.TelegramError(clean["description"], clean["error_code"], clean)
