@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, database_command, free_port, http, markdown_table  # noqa: E402
+from harness import OWNER, Process, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 LATENCY_MS = 30
@@ -64,7 +64,8 @@ class Bench:
         http("POST", f"{self.telegram.url}/__control", {"latency_ms": LATENCY_MS})
         chats = {str(5_000_000_000 + 7_919 * i): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"}
                  for i in range(subscribers)}
-        status, body, _ = http("PUT", f"{self.database.url}/subscribers.json?ns={NAMESPACE}", chats, timeout=120)
+        status, body, _ = http("PUT", f"{self.database.url}/subscribers.json?ns={NAMESPACE}", chats, timeout=120,
+                               headers=OWNER)
         assert status == 200, body
 
     def broadcast(self, rate: int, subscribers: int) -> dict:

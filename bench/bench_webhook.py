@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, database_command, free_port, http, markdown_table  # noqa: E402
+from harness import OWNER, Process, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 SAMPLES = 200
@@ -59,7 +59,7 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
         status, _ = handle_request("POST", headers, lambda: io.BytesIO(body), len(body))
         assert status == 200
 
-    http("PUT", f"{database.url}/state/latest.json?ns={NAMESPACE}", json.loads(
+    http("PUT", f"{database.url}/state/latest.json?ns={NAMESPACE}", headers=OWNER, body=json.loads(
         (ROOT / "bench" / "latest-sample.json").read_text()))
     handle(update(1, 1544010213, "/help"))  # warm: imports and clients
     results = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GROUP_CHAT, PRIVATE_CHAT
-from harness import ROOT, free_port, http
+from harness import OWNER, ROOT, free_port, http
 
 LOCAL_NS = "coronabot-local-default-rtdb"
 
@@ -101,7 +101,7 @@ class Runner:
         return self.log.read_text(errors="replace")
 
     def get(self, path: str):
-        return http("GET", f"{self.db}/{path}.json?ns={LOCAL_NS}")[1]
+        return http("GET", f"{self.db}/{path}.json?ns={LOCAL_NS}", headers=OWNER)[1]
 
 
 def update(update_id: int, chat_id: int, text: str) -> dict:

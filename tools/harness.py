@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the Admin SDK sends to a database emulator; without it the rules file's .read/.write rules apply.
+OWNER = {"Authorization": "Bearer owner"}
 
 
 def free_port() -> int:
@@ -58,7 +60,8 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
 
 
 def database_command(port: int, rules: Path = ROOT / "database.rules.json") -> list[str]:
-    """The local Realtime Database on port, with the indexes of ``rules`` (the production rules) enforced."""
+    """The local Realtime Database on port, enforcing ``rules`` (the production rules): their indexes, and their
+    read and write rules for any request that is not an admin's."""
     return [sys.executable, str(ROOT / "tools" / "rtdb_emulator.py"), "--port", str(port), "--rules", str(rules)]
 
 
