@@ -48,6 +48,7 @@ deploy:
 
 bench: setup
 	$(PY) bench/bench_webhook.py
+	$(PY) bench/bench_webhook_attack.py
 	$(PY) bench/bench_scrape.py
 
 clean:

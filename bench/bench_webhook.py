@@ -37,10 +37,15 @@ def start_servers(workdir: Path, token: str) -> tuple[Process, Process]:
     return database, telegram
 
 
-def update(update_id: int, chat_id: int, text: str) -> bytes:
+GROUP_ADMIN = 1544010288
+HOSTILE_TEXT = "a" + "?" * 4094 + "a"  # any user can send it; it was quadratic in the old command matcher
+
+
+def update(update_id: int, chat_id: int, text: str, sender: int | None = None) -> bytes:
+    chat_type = "private" if chat_id > 0 else "supergroup"
     return json.dumps({"update_id": update_id, "message": {
-        "message_id": 1, "date": 1790000000, "chat": {"id": chat_id, "type": "private"},
-        "from": {"id": chat_id, "first_name": "지민"}, "text": text}}).encode()
+        "message_id": 1, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type},
+        "from": {"id": sender or chat_id, "first_name": "지민"}, "text": text}}).encode()
 
 
 def counts(database: Process, telegram: Process) -> tuple[int, int, int]:
@@ -61,11 +66,19 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
 
     http("PUT", f"{database.url}/state/latest.json?ns={NAMESPACE}", headers=OWNER, body=json.loads(
         (ROOT / "bench" / "latest-sample.json").read_text()))
+    groups = [-1_005_000_000_000 - i for i in range(SAMPLES)]
+    http("POST", f"{telegram.url}/__control", {"chat_members": {
+        str(group): {str(GROUP_ADMIN): "administrator"} for group in [*groups, -1_004_999_999_999]}})
     handle(update(1, 1544010213, "/help"))  # warm: imports and clients
     results = {}
     commands = {"/help": lambda i: update(10_000 + i, 1544010213, "/help"),
                 "/subscribe": lambda i: update(20_000 + i, 5_000_000_000 + i, "/subscribe"),
-                "/now": lambda i: update(30_000 + i, 1544010213, "/now")}
+                "/now": lambda i: update(30_000 + i, 1544010213, "/now"),
+                "/subscribe in a group (admin check)": lambda i: update(40_000 + i, groups[i], "/subscribe",
+                                                                         GROUP_ADMIN),
+                "/subscribe in a group again within a minute": lambda i: update(50_000 + i, -1_004_999_999_999,
+                                                                                 "/subscribe", GROUP_ADMIN),
+                "a 4,096-character `a?…?a`": lambda i: update(60_000 + i, 1544010213, HOSTILE_TEXT)}
     for name, make in commands.items():
         before = counts(database, telegram)
         times = []
@@ -82,6 +95,8 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
             "db_writes_per_update": (after[1] - before[1]) / SAMPLES,
             "telegram_requests_per_update": (after[2] - before[2]) / SAMPLES,
         }
+    results["a 4,096-character `a?…?a`"]["median_vs_help"] = round(
+        results["a 4,096-character `a?…?a`"]["median_ms"] / max(results["/help"]["median_ms"], 0.001), 2)
     return results
 
 
@@ -117,10 +132,12 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "webhook.json").write_text(json.dumps(results, indent=2))
+    handled = results["handling"]
     print(markdown_table(
         ["command", "median ms", "p90 ms", "DB reads", "DB writes", "Telegram requests"],
-        [[f"`{name}`", r["median_ms"], r["p90_ms"], f"{r['db_reads_per_update']:g}", f"{r['db_writes_per_update']:g}",
-          f"{r['telegram_requests_per_update']:g}"] for name, r in results["handling"].items()]))
+        [[name if " " in name else f"`{name}`", r["median_ms"], r["p90_ms"], f"{r['db_reads_per_update']:g}",
+          f"{r['db_writes_per_update']:g}", f"{r['telegram_requests_per_update']:g}"] for name, r in handled.items()]))
+    print(f"\nthe 4,096-character hostile text costs {handled['a 4,096-character `a?…?a`']['median_vs_help']}× /help")
     imp = results["import"]
     print(f"\nimport of functions/webhook/main.py: {imp['entry_module_ms']} ms; firebase_admin.db + telepot alone: "
           f"{imp['firebase_db_and_telepot_ms']} ms; ratio {imp['ratio']}")

@@ -11,7 +11,9 @@ SCHEDULE_MORNING=${SCHEDULE_MORNING:-"*/6 8-13 * * *"}
 SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON:-"0 14-16,18,22 * * *"}
 TIME_ZONE=Asia/Seoul
 DATABASE_URL=${DATABASE_URL:-"https://${PROJECT_ID}-default-rtdb.asia-southeast1.firebasedatabase.app"}
-RUNTIME_SA=${RUNTIME_SA:-"coronabot-runtime@${PROJECT_ID}.iam.gserviceaccount.com"}
+# Each function runs as its own account with only what it needs (see the README's table of accounts).
+WEBHOOK_SA=${WEBHOOK_SA:-"coronabot-webhook@${PROJECT_ID}.iam.gserviceaccount.com"}
+SCRAPE_SA=${SCRAPE_SA:-"coronabot-scrape@${PROJECT_ID}.iam.gserviceaccount.com"}
 SCHEDULER_SA=${SCHEDULER_SA:-"coronabot-scheduler@${PROJECT_ID}.iam.gserviceaccount.com"}
 DEPLOYER_SA=${DEPLOYER_SA:-"coronabot-deployer@${PROJECT_ID}.iam.gserviceaccount.com"}
 TOKEN_SECRET=${TOKEN_SECRET:-telegram-token}

@@ -5,19 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/common.sh
 
-secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"  # pragma: allowlist secret
+# The webhook checks Telegram's secret header; the scrape function never sees that secret.
+webhook_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"  # pragma: allowlist secret
+scrape_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest"  # pragma: allowlist secret
 # ^@^ makes @ the separator, so values may contain commas (ADMIN_CHAT_IDS).
 # SOURCE goes to both: the scrape reads it, the webhook's /about names it.
 common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}@SOURCE=${SOURCE}"
 
 run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
-  --service-account="$RUNTIME_SA" --set-secrets="$secrets" --set-env-vars="$common_env" \
+  --service-account="$WEBHOOK_SA" --set-secrets="$webhook_secrets" --set-env-vars="$common_env" \
   --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
 
 run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
-  --service-account="$RUNTIME_SA" --set-secrets="$secrets" \
+  --service-account="$SCRAPE_SA" --set-secrets="$scrape_secrets" \
   --set-env-vars="${common_env}@BROADCAST_RATE=${BROADCAST_RATE}" \
   --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=2
 

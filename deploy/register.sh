@@ -10,7 +10,9 @@ if [ "${DRY_RUN:-0}" = 1 ]; then
 else
   webhook_url=$(cat "$WORKSPACE/webhook_url")
 fi
-run pip install --quiet --root-user-action=ignore -r functions/webhook/requirements.txt
-run pip install --quiet --root-user-action=ignore --no-deps ./lib
+# The token is in this step's environment: install only hash-pinned packages (telepot and urllib3, all the
+# registration needs), and run the library from the repository being built, not from an index.
+run pip install --quiet --root-user-action=ignore --require-hashes --no-deps -r deploy/register-requirements.txt
+export PYTHONPATH=lib
 run python -m coronabot set-webhook "$webhook_url"
 run python -m coronabot set-commands

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -68,9 +70,13 @@ def test_function_deploys(dry_run, name, public):
     assert options["source"] == f"functions/{name}" and options["entry-point"] == name
     assert ("allow-unauthenticated" in options) is public
     assert ("no-allow-unauthenticated" in options) is (not public)
-    assert options["set-secrets"] == ("TELEGRAM_TOKEN=telegram-token:latest,"
-                                      "TELEGRAM_WEBHOOK_SECRET=telegram-webhook-secret:latest")
-    assert options["service-account"] == "coronabot-runtime@corona-test-123.iam.gserviceaccount.com"
+    if public:
+        assert options["set-secrets"] == ("TELEGRAM_TOKEN=telegram-token:latest,"
+                                          "TELEGRAM_WEBHOOK_SECRET=telegram-webhook-secret:latest")
+    else:
+        assert options["set-secrets"] == "TELEGRAM_TOKEN=telegram-token:latest", "scrape never sees the webhook secret"
+    assert options["service-account"] == f"coronabot-{name}@corona-test-123.iam.gserviceaccount.com", \
+        "each function runs as its own account"
     assert "FIREBASE_DATABASE_URL=https://corona-test-123-default-rtdb" in options["set-env-vars"]
     assert "@SOURCE=kdca-sentinel" in options["set-env-vars"], "the webhook's /about names the source too"
     assert options["memory"] == "256Mi"
@@ -93,6 +99,9 @@ def test_scheduler_can_invoke_scrape_and_jobs_use_oidc_in_seoul(dry_run):
 
 
 def test_webhook_registration_and_rules(dry_run):
+    install = command(dry_run, "pip", "install")
+    assert "--require-hashes" in install and "--no-deps" in install
+    assert install[install.index("-r") + 1] == "deploy/register-requirements.txt"
     assert command(dry_run, "python", "-m", "coronabot", "set-webhook")[-1] == "$(cat /workspace/webhook_url)"
     command(dry_run, "python", "-m", "coronabot", "set-commands")
     rules = command(dry_run, "firebase", "deploy")
@@ -148,3 +157,66 @@ def test_make_vendor_copies_the_library_into_each_function(tmp_path):
     ignored = subprocess.run(["git", "check-ignore", "functions/webhook/coronabot/bot.py"], cwd=ROOT,
                              capture_output=True, text=True)
     assert ignored.returncode == 0, "vendored copies are git-ignored"
+
+
+def test_the_registration_requirements_are_hash_pinned_and_match_the_webhooks():
+    text = (ROOT / "deploy" / "register-requirements.txt").read_text()
+    entries = [e for e in text.replace("\\\n", " ").splitlines() if e.strip() and not e.startswith("#")]
+    webhook = {line.split("==")[0]: line.split("==")[1].strip() for line in
+               (ROOT / "functions/webhook/requirements.txt").read_text().splitlines() if "==" in line}
+    assert len(entries) == 2
+    for entry in entries:
+        words = entry.split()
+        name, version = words[0].split("==")
+        assert webhook[name] == version, f"{name} is pinned as in functions/webhook/requirements.txt"
+        hashes = [w for w in words[1:] if w.startswith("--hash=sha256:")]
+        assert hashes and all(len(h.removeprefix("--hash=sha256:")) == 64 for h in hashes)
+        assert len(hashes) == len(words) - 1
+
+
+def test_the_registration_commands_run_with_telepot_alone(servers, bot_env):
+    """What the build step installs is enough: the CLI's Telegram commands never import the database client."""
+    _, telegram, _ = servers
+    code = ("import sys; sys.modules['firebase_admin'] = None; sys.modules['requests'] = None; "
+            "from coronabot.cli import main; sys.exit(main(sys.argv[1:]))")
+    for args in (["set-webhook", "--allow-http", "http://127.0.0.1:1/hook"], ["set-commands"]):
+        result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=bot_env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+    assert telegram.calls("setWebhook") and telegram.calls("setMyCommands")
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
+@pytest.mark.parametrize("name", ["webhook", "scrape"])
+def test_only_what_a_function_runs_is_uploaded(name, tmp_path):
+    """gcloud's own reading of .gcloudignore, offline: a function's upload holds main.py, requirements.txt
+    and the vendored package, never a .env, local data or a virtual environment."""
+    subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
+    folder = ROOT / "functions" / name
+    planted = [folder / ".env", folder / ".data" / "rtdb.json", folder / ".venv" / "bin" / "python"]
+    try:
+        for path in planted:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("TELEGRAM_TOKEN=not-to-be-uploaded\n")
+        listed = subprocess.run(["gcloud", "meta", "list-files-for-upload", str(folder)], capture_output=True,
+                                text=True, timeout=120, env=dict(os.environ, CLOUDSDK_CONFIG=str(tmp_path)))
+        assert listed.returncode == 0, listed.stderr
+        files = set(listed.stdout.split())
+    finally:
+        for path in planted:
+            path.unlink()
+        for directory in (folder / ".data", folder / ".venv" / "bin", folder / ".venv"):
+            directory.rmdir()
+    assert {"main.py", "requirements.txt", "coronabot/__init__.py", "coronabot/sources/__init__.py"} <= files
+    assert all(f in ("main.py", "requirements.txt") or f.startswith("coronabot/") for f in files), files
+    assert not any("__pycache__" in f for f in files)
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
+def test_the_build_upload_leaves_local_state_behind(tmp_path):
+    listed = subprocess.run(["gcloud", "meta", "list-files-for-upload", str(ROOT)], capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, CLOUDSDK_CONFIG=str(tmp_path)))
+    assert listed.returncode == 0, listed.stderr
+    files = listed.stdout.split()
+    assert "cloudbuild.yaml" in files and "deploy/functions.sh" in files and "lib/coronabot/bot.py" in files
+    assert not [f for f in files if f.startswith((".venv/", ".data/", ".git/")) or f.endswith(".env")]

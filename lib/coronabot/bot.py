@@ -16,9 +16,6 @@ from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
 
 logger = log.get("coronabot.bot")
 
-# The update kinds the bot handles: setWebhook and getUpdates ask for these only.
-ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member", "callback_query"]
-
 
 class Reply(NamedTuple):
     chat_id: int

@@ -3,7 +3,9 @@
 Every command reads the same environment as the functions (see the README).
 Results go to stdout; JSON log lines go to stderr. A user mistake (missing
 configuration, an unreachable service, a refused token) is one clear line and
-a non-zero exit code, never a traceback.
+a non-zero exit code, never a traceback. The Telegram commands need only
+telepot (the deployment's registration step installs nothing else); the
+database client is imported by the commands that use it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from . import config, log, texts
-from .storage import Database, DatabaseError
 from .telegram import Telegram, TelegramError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -31,7 +32,7 @@ def _print(value: object) -> None:
 
 def set_webhook(settings: config.Settings, args: argparse.Namespace) -> int:
     """Register the webhook URL with the secret token and the update kinds the bot handles."""
-    from .bot import ALLOWED_UPDATES
+    from .updates import ALLOWED_UPDATES
 
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: generate one with "
@@ -82,6 +83,8 @@ def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
+    from .storage import Database
+
     database = Database(settings)
     state = database.state()
     latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
@@ -140,6 +143,12 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def _is_database_error(exc: Exception) -> bool:
+    """A database failure, recognised without importing the database client where no command loaded it."""
+    storage = sys.modules.get(f"{__package__}.storage")
+    return storage is not None and isinstance(exc, storage.DatabaseError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = parser().parse_args(argv)
@@ -154,10 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         hint = " (is TELEGRAM_TOKEN right?)" if exc.code in (401, 404) else ""
         print(f"Telegram error: {exc}{hint}", file=sys.stderr)
         return EXIT_FAILED
-    except DatabaseError as exc:
-        print(f"database error: {log.redact(str(exc))}", file=sys.stderr)
-        return EXIT_FAILED
     except Exception as exc:
+        if _is_database_error(exc):
+            print(f"database error: {log.redact(str(exc))}", file=sys.stderr)
+            return EXIT_FAILED
         log.get("coronabot.cli").exception("%s failed unexpectedly", args.command)
         print(f"error: {args.command} failed unexpectedly: {log.redact(f'{type(exc).__name__}: {exc}')}",
               file=sys.stderr)

@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config, log
-from .bot import ALLOWED_UPDATES, Bot, Outcome
+from .bot import Bot, Outcome
 from .schedule import Schedule, retry_delays
 from .scrape import Ticker, http_status
 from .storage import Database, DatabaseError
 from .telegram import Telegram, TelegramError
-from .updates import MalformedUpdate, parse
+from .updates import ALLOWED_UPDATES, MalformedUpdate, parse
 
 logger = log.get("coronabot.local")
 REPO = Path(__file__).resolve().parents[2]

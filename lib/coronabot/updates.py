@@ -68,6 +68,9 @@ class Ignored(NamedTuple):
 
 Update = Message | MemberChange | ChatMigration | CallbackQuery | Ignored
 
+# The update kinds the bot handles: setWebhook and getUpdates ask for these only.
+ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member", "callback_query"]
+
 _CHAT_TYPES = ("private", "group", "supergroup", "channel")
 
 # What a person sends without text; any other message without text is a service message.
