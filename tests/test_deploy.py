@@ -74,7 +74,8 @@ def test_function_deploys(dry_run, name, public):
         assert options["set-secrets"] == ("TELEGRAM_TOKEN=telegram-token:latest,"
                                           "TELEGRAM_WEBHOOK_SECRET=telegram-webhook-secret:latest")
     else:
-        assert options["set-secrets"] == "TELEGRAM_TOKEN=telegram-token:latest", "scrape never sees the webhook secret"
+        only_token = "TELEGRAM_TOKEN=telegram-token:latest"  # pragma: allowlist secret (a secret's name)
+        assert options["set-secrets"] == only_token, "scrape never sees the webhook secret"
     assert options["service-account"] == f"coronabot-{name}@corona-test-123.iam.gserviceaccount.com", \
         "each function runs as its own account"
     assert "FIREBASE_DATABASE_URL=https://corona-test-123-default-rtdb" in options["set-env-vars"]
