@@ -528,15 +528,23 @@ def test_absurd_figures_are_a_source_error_with_health_written(scrape, servers, 
     assert alerts_by_chat(telegram) == {} and len(admin_notices(telegram)) == 1
 
 
-def test_subscribers_keyed_like_an_array_are_all_served(scrape, servers):
-    """Ids 1 and 2 make Realtime Database answer the subscriber list as a JSON array."""
+@pytest.mark.parametrize("chats", [[0, 1], [1, 2]])
+def test_subscribers_keyed_like_an_array_are_all_served(scrape, servers, chats):
+    """Ids 0 and 1 (stored before ids were checked) or 1 and 2 make Realtime Database answer the subscriber
+    list, and the ledger, as JSON arrays."""
     db, telegram, _ = servers
-    subscribe(db, [1, 2])
+    subscribe(db, chats)
     assert isinstance(db.get("subscribers"), list)
     status, summary = tick(scrape)
     assert (status, summary["status"], summary["sent"]) == (200, "alerted", 2), summary
-    assert alerts_by_chat(telegram) == {"1": 1, "2": 1}
-    assert tick(scrape)[1]["status"] == "unchanged"
+    assert alerts_by_chat(telegram) == {str(c): 1 for c in chats}
+    assert isinstance(db.get("deliveries/kdca-sentinel_2026-W39"), list)
+    telegram.control(fail_5xx=100)
+    db.put("state/broadcast", {"key": "kdca-sentinel_2026-W39", "kind": "alert", "announcement": "2026-W39"})
+    db.put("broadcasts/kdca-sentinel_2026-W39/done", None)
+    status, summary = tick(scrape)
+    assert (status, summary["status"]) == (200, "resumed") and summary["sent"] == 0, "the array ledger is read"
+    assert alerts_by_chat(telegram) == {str(c): 1 for c in chats}
 
 
 def test_a_broadcast_text_telegram_can_never_accept_is_dropped_not_retried_forever(scrape, servers):

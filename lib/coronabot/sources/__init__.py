@@ -86,7 +86,7 @@ def check(announcement: Announcement, previous: dict | None, today: date) -> Non
         raise SanityError(f"unreadable date or week {announcement.order[:40]!r}")
     if first_day > today + timedelta(days=1):
         raise SanityError(f"dated in the future: {announcement.order} (today is {today.isoformat()} in Seoul)")
-    if first_day.year < FIRST_YEAR - 1:
+    if order_key(announcement.order)[0] < FIRST_YEAR:
         raise SanityError(f"dated before {FIRST_YEAR}: {announcement.order}")
     for render in (texts.alert, texts.correction):
         length = len(render(announcement))
