@@ -7,8 +7,19 @@ fi
 : "${PROJECT_ID:?set PROJECT_ID to your Google Cloud project id (or run gcloud config set project ID)}"
 REGION=${REGION:-asia-northeast3}
 RUNTIME=${RUNTIME:-python312}
-SCHEDULE_MORNING=${SCHEDULE_MORNING:-"*/6 8-13 * * *"}
-SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON:-"0 14-16,18,22 * * *"}
+# adaptive (default): one Scheduler job calls scrape every minute and the function decides when to fetch,
+# from when the source published before. always: every call fetches, on the original bot's two schedules.
+POLLING=${POLLING:-adaptive}
+case "$POLLING" in adaptive|always) ;; *) echo "POLLING must be adaptive or always, got '$POLLING'" >&2; exit 2 ;; esac
+SCHEDULE_EVERY_MINUTE="* * * * *"
+if [ "$POLLING" = always ]; then
+  SCHEDULE_MORNING=${SCHEDULE_MORNING:-"*/6 8-13 * * *"}
+  SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON:-"0 14-16,18,22 * * *"}
+else
+  SCHEDULE_MORNING=${SCHEDULE_MORNING:-}
+  SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON:-}
+fi
+LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS:-3}
 TIME_ZONE=Asia/Seoul
 DATABASE_URL=${DATABASE_URL:-"https://${PROJECT_ID}-default-rtdb.asia-southeast1.firebasedatabase.app"}
 # Each function runs as its own account with only what it needs (see the README's table of accounts).

@@ -20,7 +20,7 @@ run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$RE
 run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
   --service-account="$SCRAPE_SA" --set-secrets="$scrape_secrets" \
-  --set-env-vars="${common_env}@BROADCAST_RATE=${BROADCAST_RATE}" \
+  --set-env-vars="${common_env}@BROADCAST_RATE=${BROADCAST_RATE}@POLLING=${POLLING}@LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}" \
   --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=2
 
 run gcloud functions add-invoker-policy-binding scrape --project="$PROJECT_ID" --region="$REGION" \
@@ -38,17 +38,40 @@ else
   describe_url webhook > "$WORKSPACE/webhook_url"
 fi
 
+exists() {
+  gcloud scheduler jobs describe "$1" --project="$PROJECT_ID" --location="$REGION" >/dev/null 2>&1
+}
+
 job() {
-  local name=$1 schedule=$2 verb=create
-  if [ "${DRY_RUN:-0}" != 1 ] && gcloud scheduler jobs describe "$name" --project="$PROJECT_ID" --location="$REGION" >/dev/null 2>&1; then
+  local name=$1 schedule=$2 retries=$3 verb=create
+  if [ "${DRY_RUN:-0}" != 1 ] && exists "$name"; then
     verb=update
   fi
   [ "${DRY_RUN:-0}" = 1 ] && echo "# '$name': 'create' the first time, 'update' with the same flags when it exists"
   run gcloud scheduler jobs "$verb" http "$name" --project="$PROJECT_ID" --location="$REGION" \
     --schedule="$schedule" --time-zone="$TIME_ZONE" --uri="$scrape_url" --http-method=POST \
     --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="$scrape_url" \
-    --attempt-deadline=540s --max-retry-attempts=2 --min-backoff=60s --max-backoff=300s \
+    --attempt-deadline=540s --max-retry-attempts="$retries" --min-backoff=60s --max-backoff=300s \
     --description="coronabot: check KDCA figures and alert subscribers"
 }
-job coronabot-scrape-morning "$SCHEDULE_MORNING"
-job coronabot-scrape-afternoon "$SCHEDULE_AFTERNOON"
+
+# A job the other polling mode created would keep calling: remove it.
+remove() {
+  if [ "${DRY_RUN:-0}" = 1 ]; then
+    echo "# '$1' is deleted if it exists (left by the other polling mode)"
+    run gcloud scheduler jobs delete "$1" --project="$PROJECT_ID" --location="$REGION" --quiet
+  elif exists "$1"; then
+    gcloud scheduler jobs delete "$1" --project="$PROJECT_ID" --location="$REGION" --quiet
+  fi
+}
+
+if [ "$POLLING" = adaptive ]; then
+  # Every minute; no retries: the next minute's call is the retry, and it resumes an unfinished broadcast.
+  job coronabot-scrape "$SCHEDULE_EVERY_MINUTE" 0
+  remove coronabot-scrape-morning
+  remove coronabot-scrape-afternoon
+else
+  job coronabot-scrape-morning "$SCHEDULE_MORNING" 2
+  job coronabot-scrape-afternoon "$SCHEDULE_AFTERNOON" 2
+  remove coronabot-scrape
+fi

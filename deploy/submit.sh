@@ -10,9 +10,14 @@ substitutions+=";_SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON};_DATABASE_URL=${DATAB
 substitutions+=";_SCRAPE_SA=${SCRAPE_SA}"
 substitutions+=";_SCHEDULER_SA=${SCHEDULER_SA};_DEPLOYER_SA=${DEPLOYER_SA};_TOKEN_SECRET=${TOKEN_SECRET};_WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME}"
 substitutions+=";_SOURCE=${SOURCE};_BROADCAST_RATE=${BROADCAST_RATE};_ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}"
-substitutions+=";_TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}"
+substitutions+=";_TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME};_POLLING=${POLLING};_LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}"
 
-echo "# Cloud Build in project ${PROJECT_ID}, functions in ${REGION} (${RUNTIME}), schedules '${SCHEDULE_MORNING}' and '${SCHEDULE_AFTERNOON}' (${TIME_ZONE})"
+if [ "$POLLING" = adaptive ]; then
+  schedules="'${SCHEDULE_EVERY_MINUTE}', the function deciding when to fetch"
+else
+  schedules="'${SCHEDULE_MORNING}' and '${SCHEDULE_AFTERNOON}', every call fetching"
+fi
+echo "# Cloud Build in project ${PROJECT_ID}, functions in ${REGION} (${RUNTIME}), schedule ${schedules} (${TIME_ZONE})"
 run gcloud builds submit --project="$PROJECT_ID" --region="$REGION" --config=cloudbuild.yaml --substitutions="$substitutions" .
 if [ "${DRY_RUN:-0}" = 1 ]; then
   echo "# the build runs these steps:"

@@ -162,6 +162,7 @@ def bot_env(database_server, telegram_server, source_server, token, webhook_secr
         "ADMIN_CHAT_IDS": "1700000001",
         "BROADCAST_RATE": "200",
         "BROADCAST_LEASE_SECONDS": "3",
+        "POLLING": "always",  # every call fetches; the adaptive decision has tests of its own
         "PYTHONUNBUFFERED": "1",
     })
     return env

@@ -16,8 +16,7 @@ from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES
 from harness import ROOT
 
 
-@pytest.fixture(scope="module")
-def dry_run(tmp_path_factory) -> list[list[str]]:
+def printed_commands(tmp_path_factory, **settings) -> list[list[str]]:
     """The commands `DRY_RUN=1 make deploy` prints, split into words; gcloud and firebase must not run."""
     bin_dir = tmp_path_factory.mktemp("bin")
     marker = bin_dir / "invoked"
@@ -26,13 +25,24 @@ def dry_run(tmp_path_factory) -> list[list[str]]:
         path.write_text(f"#!/bin/sh\necho {tool} >> {marker}\nexit 1\n")
         path.chmod(0o755)
     env = dict(os.environ, DRY_RUN="1", PROJECT_ID="corona-test-123", ADMIN_CHAT_IDS="1544010213,-1001234567890",
-               PATH=f"{bin_dir}:{os.environ['PATH']}", MAKEFLAGS="")
+               PATH=f"{bin_dir}:{os.environ['PATH']}", MAKEFLAGS="", **settings)
     result = subprocess.run(["make", "--no-print-directory", "deploy"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert not marker.exists(), "a dry run must not call gcloud or firebase"
     lines = [line for line in result.stdout.splitlines() if line and not line.startswith("#")]
     return [shlex.split(line) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory) -> list[list[str]]:
+    return printed_commands(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fixed_dry_run(tmp_path_factory) -> list[list[str]]:
+    """The same with POLLING=always: the original bot's two Scheduler jobs, every call fetching."""
+    return printed_commands(tmp_path_factory, POLLING="always")
 
 
 def command(commands, *prefix) -> list[str]:
@@ -55,7 +65,7 @@ def test_build_submission(dry_run):
     assert build["config"] == "cloudbuild.yaml" and build["project"] == "corona-test-123"
     subs = dict(item.split("=", 1) for item in build["substitutions"].removeprefix("^;^").split(";"))
     assert subs["_REGION"] == "asia-northeast3" and subs["_RUNTIME"] == "python312"
-    assert (subs["_SCHEDULE_MORNING"], subs["_SCHEDULE_AFTERNOON"]) == DEFAULT_SCHEDULES
+    assert subs["_POLLING"] == "adaptive" and subs["_LATE_NOTICE_HOURS"] == "3"
     assert subs["_ADMIN_CHAT_IDS"] == "1544010213,-1001234567890"
     assert subs["_DEPLOYER_SA"] == "coronabot-deployer@corona-test-123.iam.gserviceaccount.com"
     assert ["make", "vendor"] in dry_run
@@ -83,7 +93,21 @@ def test_function_deploys(dry_run, name, public):
     assert options["memory"] == "256Mi"
 
 
-def test_scheduler_can_invoke_scrape_and_jobs_use_oidc_in_seoul(dry_run):
+def test_by_default_one_job_calls_scrape_every_minute_and_the_function_decides(dry_run):
+    scrape = flags(command(dry_run, "gcloud", "functions", "deploy", "scrape"))
+    assert "@POLLING=adaptive@LATE_NOTICE_HOURS=3" in scrape["set-env-vars"]
+    options = flags(command(dry_run, "gcloud", "scheduler", "jobs", "create", "http", "coronabot-scrape"))
+    assert options["schedule"] == "* * * * *" and options["time-zone"] == "Asia/Seoul"
+    assert options["max-retry-attempts"] == "0", "the next minute's call is the retry"
+    assert options["oidc-service-account-email"] == "coronabot-scheduler@corona-test-123.iam.gserviceaccount.com"
+    for legacy in ("coronabot-scrape-morning", "coronabot-scrape-afternoon"):
+        assert "--quiet" in command(dry_run, "gcloud", "scheduler", "jobs", "delete", legacy)
+
+
+def test_scheduler_can_invoke_scrape_and_jobs_use_oidc_in_seoul(fixed_dry_run):
+    dry_run = fixed_dry_run
+    assert "@POLLING=always@" in flags(command(dry_run, "gcloud", "functions", "deploy", "scrape"))["set-env-vars"]
+    command(dry_run, "gcloud", "scheduler", "jobs", "delete", "coronabot-scrape")
     binding = flags(command(dry_run, "gcloud", "functions", "add-invoker-policy-binding", "scrape"))
     assert binding["member"] == "serviceAccount:coronabot-scheduler@corona-test-123.iam.gserviceaccount.com"
     schedules = []
@@ -113,7 +137,7 @@ def test_cloudbuild_yaml():
     build = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
     subs = build["substitutions"]
     assert subs["_REGION"] == "asia-northeast3" and subs["_RUNTIME"] == "python312"
-    assert (subs["_SCHEDULE_MORNING"], subs["_SCHEDULE_AFTERNOON"]) == DEFAULT_SCHEDULES
+    assert subs["_POLLING"] == "adaptive" and (subs["_SCHEDULE_MORNING"], subs["_SCHEDULE_AFTERNOON"]) == ("", "")
     steps = {step["id"]: step for step in build["steps"]}
     assert steps["vendor"]["args"] == ["vendor"]
     assert steps["deploy"]["args"] == ["deploy/functions.sh"]

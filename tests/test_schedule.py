@@ -29,7 +29,9 @@ def test_bad_expressions(raw):
 
 
 def test_from_env():
-    assert Schedule.from_env("").expressions == DEFAULT_SCHEDULES
+    assert Schedule.from_env("", "always").expressions == DEFAULT_SCHEDULES
+    assert Schedule.from_env("").expressions == ("* * * * *",), "adaptive polling: called every minute"
+    assert Schedule.from_env("").times_per_day() == 24 * 60
     assert Schedule.from_env("0 9 * * *; 30 21 * * *").times_per_day() == 2
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from . import config, log, texts
+from . import config, log, publication, texts
 from .announcement import Announcement
 from .chats import AdminCache, needs_admin
 from .commands import Action, recognise
@@ -100,7 +100,7 @@ class Bot:
         if command.action is Action.HELP:
             return answer(texts.HELP)
         if command.action is Action.ABOUT:
-            return answer(texts.about(self._source))
+            return answer(self._about())
         if command.action is Action.UNKNOWN:
             return answer(texts.unknown_command(message.first_name))
         if command.action in (Action.SUBSCRIBE, Action.UNSUBSCRIBE):
@@ -128,6 +128,17 @@ class Bot:
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
         return answer(texts.current_figures(announcement, recorded))
+
+    def _about(self) -> str:
+        """/about, with when the next announcement is expected (one read; left out if the database fails)."""
+        try:
+            first_seen = publication.parse_moments(self.db.get(f"state/seen/{self._source}"))
+        except (DatabaseError, ValueError) as exc:
+            logger.warning("database unavailable for /about's expected time: %s", exc)
+            return texts.about(self._source, known=False)
+        model = publication.expectation(first_seen, publication.cadence(self._source))
+        window = publication.describe(model.upcoming(datetime.now(UTC))) if model else None
+        return texts.about(self._source, window)
 
     def _refuse_non_admin(self, message: Message) -> str | None:
         """In groups only administrators change the subscription (an anonymous admin writes as the chat

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import config, log, texts
+from . import config, log, publication, texts
 from .telegram import Telegram, TelegramError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -69,7 +69,7 @@ def scrape_once(settings: config.Settings, args: argparse.Namespace) -> int:
     """Run one scrape tick here and print its summary."""
     from .scrape import Ticker
 
-    summary = Ticker(settings).tick()
+    summary = Ticker(settings).tick(force=True)
     _print(summary)
     return EXIT_FAILED if summary["status"] == "error" else EXIT_OK
 
@@ -88,12 +88,18 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     database = Database(settings)
     state = database.state()
     latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
+    seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
+    model = publication.expectation(publication.parse_moments(seen.get(settings.source)),
+                                    publication.cadence(settings.source))
     _print({
         "subscribers": len(database.subscriber_ids()),
         "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,
         "last_tick": state.get("last_tick"),
         "broadcast_in_progress": state.get("broadcast"),
         "source_health": state.get("health") or "ok",
+        "next_announcement_expected": publication.describe(model.upcoming(datetime.now(UTC))) if model else
+        "unknown until the bot has seen three announcements (polling on the fixed schedule meanwhile)",
+        "late_notice": state.get("late_notice"),
     })
     return EXIT_OK
 

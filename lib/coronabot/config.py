@@ -9,6 +9,7 @@ LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
 DEFAULT_API_BASE = "https://api.telegram.org"
 DEFAULT_SOURCE = "kdca-sentinel"
 DEFAULT_QUIET_HOURS = (22, 8)
+POLLING_MODES = ("adaptive", "always")
 
 
 class ConfigError(Exception):
@@ -42,6 +43,14 @@ def _quiet_hours(name: str) -> tuple[int, int] | None:
     return int(start), int(end)
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default)."""
+    raw = os.environ.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+    return raw
+
+
 def _number(name: str, default: float, minimum: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -73,6 +82,8 @@ class Settings(NamedTuple):
     ledger_batch: int = 50
     broadcast_budget: float = 480.0
     quiet_hours: tuple[int, int] | None = DEFAULT_QUIET_HOURS
+    polling: str = "adaptive"
+    late_notice_hours: float = 3.0
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -113,4 +124,6 @@ def load() -> Settings:
         ledger_batch=int(_number("LEDGER_BATCH", 50, 1)),
         broadcast_budget=_number("BROADCAST_TIME_BUDGET", 480.0, 1.0),
         quiet_hours=_quiet_hours("QUIET_HOURS"),
+        polling=_choice("POLLING", POLLING_MODES),
+        late_notice_hours=_number("LATE_NOTICE_HOURS", 3.0, 0.0),
     )

@@ -184,7 +184,7 @@ def _scheduler(ticker: Ticker, schedule: Schedule, retries: tuple[float, ...], s
     """Ticks on the schedule; a tick the function would answer with a non-200 is retried after
     ``retries`` seconds, as the deployment's Cloud Scheduler job does, unless the next tick comes first."""
     retry_in: list[float] = []
-    if run_now and not _tick(ticker):
+    if run_now and not _tick(ticker, force=True):
         retry_in = list(retries)
     while not stop.is_set():
         now = datetime.now(UTC)
@@ -201,10 +201,10 @@ def _scheduler(ticker: Ticker, schedule: Schedule, retries: tuple[float, ...], s
             retry_in = retry_in[1:] if retrying else list(retries)
 
 
-def _tick(ticker: Ticker) -> bool:
+def _tick(ticker: Ticker, force: bool = False) -> bool:
     """One tick; True when the scrape function would have answered 200."""
     try:
-        return http_status(ticker.tick()) == 200
+        return http_status(ticker.tick(force=force)) == 200
     except DatabaseError as exc:
         logger.error("scrape tick failed: database unavailable: %s", exc)
     except Exception:
@@ -215,7 +215,7 @@ def _tick(ticker: Ticker) -> bool:
 def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -> int:
     """``make run``: the whole bot in this process; returns the exit code."""
     token = settings.require_token()
-    schedule = Schedule.from_env(os.environ.get("SCRAPE_SCHEDULE", ""))
+    schedule = Schedule.from_env(os.environ.get("SCRAPE_SCHEDULE", ""), settings.polling)
     retries = retry_delays(os.environ.get("SCRAPE_RETRY_SECONDS", ""))
     if run_schedule_now is None:
         run_schedule_now = os.environ.get("RUN_SCHEDULE_NOW", "") in ("1", "true", "yes")

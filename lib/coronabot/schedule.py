@@ -11,8 +11,11 @@ from datetime import datetime, timedelta
 from .config import ConfigError
 from .texts import KST
 
-# The original bot's schedule: every 6 minutes 08:00–13:54, and at 14, 15, 16, 18 and 22 o'clock.
+# The original bot's schedule: every 6 minutes 08:00–13:54, and at 14, 15, 16, 18 and 22 o'clock. With
+# POLLING=always every call fetches, so this is the schedule; with adaptive polling (the default) the scrape
+# function is called every minute and decides itself (publication.py), falling back to these times.
 DEFAULT_SCHEDULES = ("*/6 8-13 * * *", "0 14-16,18,22 * * *")
+ADAPTIVE_SCHEDULE = ("* * * * *",)
 TIME_ZONE = "Asia/Seoul"
 # The deployment's Cloud Scheduler retry policy (deploy/functions.sh): two retries of a non-2xx tick,
 # the back-off starting at 60 s and doubling.
@@ -85,10 +88,11 @@ class Schedule:
             raise ConfigError("the schedule is empty")
 
     @classmethod
-    def from_env(cls, raw: str) -> Schedule:
-        """SCRAPE_SCHEDULE: cron expressions separated by ';' (empty: the deployment's default)."""
+    def from_env(cls, raw: str, polling: str = "adaptive") -> Schedule:
+        """SCRAPE_SCHEDULE: cron expressions separated by ';' (empty: the deployment's default for the
+        polling mode: every minute when adaptive, the original bot's times when every call fetches)."""
         parts = [p.strip() for p in raw.split(";") if p.strip()]
-        return cls(parts or DEFAULT_SCHEDULES)
+        return cls(parts or (ADAPTIVE_SCHEDULE if polling == "adaptive" else DEFAULT_SCHEDULES))
 
     def next_after(self, moment: datetime) -> datetime:
         """The first scheduled minute strictly after ``moment``, as a KST datetime."""
@@ -98,6 +102,10 @@ class Schedule:
                 return local
             local += timedelta(minutes=1)
         raise AssertionError("a non-empty daily schedule always fires within a day")
+
+    def times(self) -> frozenset[tuple[int, int]]:
+        """Every (hour, minute) of the day the schedule fires at, on the Korean clock."""
+        return frozenset(self._times)
 
     def times_per_day(self) -> int:
         return len(self._times)

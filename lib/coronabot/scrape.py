@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from . import config, log, sources, texts
+from . import config, log, publication, sources, texts
 from .announcement import Announcement, order_key
 from .broadcast import send_all, worker_count
 from .schedule import is_quiet
@@ -26,7 +26,7 @@ logger = log.get("coronabot.scrape")
 FETCH_FAILURES_BEFORE_NOTICE = 3
 MAX_STORED_ERROR_CHARS = 2000
 PRUNE_INTERVAL_SECONDS = 24 * 3600
-HTTP_STATUS = {"unchanged": 200, "alerted": 200, "corrected": 200, "resumed": 200, "error": 502}
+HTTP_STATUS = {"unchanged": 200, "alerted": 200, "corrected": 200, "resumed": 200, "idle": 200, "error": 502}
 UNFINISHED_STATUS = 503  # chats still pending: Cloud Scheduler's retry resumes the broadcast
 
 
@@ -57,12 +57,20 @@ class Ticker:
         self._deadline = 0.0  # set at the start of each tick, from BROADCAST_TIME_BUDGET
 
     # -- the tick ------------------------------------------------------------------------------
-    def tick(self, now: datetime | None = None) -> dict:
-        """Run one tick and return its summary (also stored as state/last_tick)."""
+    def tick(self, now: datetime | None = None, force: bool = False) -> dict:
+        """Run one tick and return its summary (also stored as state/last_tick).
+
+        With adaptive polling a call first decides from the state it reads (the publication model and the
+        last fetch) whether to fetch now; one that does not costs that one read and answers ``idle``.
+        ``force`` fetches whatever the decision (``scrape-once``, ``RUN_SCHEDULE_NOW``)."""
         self._deadline = time.monotonic() + self.settings.broadcast_budget
         now = now or datetime.now(UTC)
         name = self.settings.source
         state = self.db.state()
+        timing = self._timing(state, now)
+        if not (force or timing.fetch or self.settings.polling == "always" or state.get("broadcast")):
+            logger.debug("idle: %s", timing.reason)
+            return {"status": "idle", "source": name, "reason": timing.reason}
         caches = state.get("source_cache") or {}
         cache = dict(caches.get(name) or {})
         changes: dict = {}
@@ -80,10 +88,46 @@ class Ticker:
         if cache != (caches.get(name) or {}):
             changes[f"state/source_cache/{name}"] = cache
         summary = self._decide(state, announcement, now)
+        self._watch_lateness(state, summary, timing, now)
         if self._prune_due(state, now):
             changes["state/pruned_at"] = now.timestamp()
             self._prune(now)
         return self._finish(summary, changes, now)
+
+    # -- when to fetch, and late announcements -------------------------------------------------
+    def _first_seen(self, state: dict) -> list[datetime]:
+        seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
+        return publication.parse_moments(seen.get(self.settings.source))
+
+    def _timing(self, state: dict, now: datetime) -> publication.Decision:
+        first_seen = self._first_seen(state)
+        model = publication.expectation(first_seen, publication.cadence(self.settings.source))
+        last_fetch = publication.parse_moments([state.get("last_fetch_at")])
+        return publication.decide(now, last_fetch[0] if last_fetch else None, model,
+                                  first_seen[-1] if first_seen else None)
+
+    def _watch_lateness(self, state: dict, summary: dict, timing: publication.Decision, now: datetime) -> None:
+        """Tell the admins once when the expected announcement is late, and once more when it comes."""
+        name = self.settings.source
+        notices = state.get("late_notice") if isinstance(state.get("late_notice"), dict) else {}
+        if summary["status"] == "alerted" and notices.get(name):
+            notice = self.db.clear_late_notice(name)
+            if notice:
+                expected_end = publication.parse_moments([notice.get("window_end")])
+                delay = now - expected_end[0] if expected_end else timedelta(0)
+                self._notify_admins(texts.late_recovered(name, summary.get("announcement") or "",
+                                                         publication.lateness(delay)))
+        elif summary["status"] != "alerted" and publication.is_late(
+                now, timing, timedelta(hours=self.settings.late_notice_hours)):
+            window = timing.window
+            notice = {"window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
+                      "notified_at": now.astimezone(texts.KST).isoformat(timespec="seconds")}
+            if self.db.claim_late_notice(name, notice):
+                latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
+                logger.warning("the expected announcement is late; admins told",
+                               extra={"fields": {"window": publication.describe(window)}})
+                self._notify_admins(texts.late_notice(name, publication.describe(window),
+                                                      str(latest.get("period") or "")))
 
     def _fetch(self, cache: dict, latest: object, now: datetime) -> Announcement | None:
         """The source's current announcement, checked; any failure, expected or not, is a SourceError."""
@@ -112,6 +156,7 @@ class Ticker:
     def _finish(self, summary: dict, changes: dict, now: datetime) -> dict:
         summary["at"] = now.astimezone(texts.KST).isoformat(timespec="seconds")
         changes["state/last_tick"] = summary
+        changes["state/last_fetch_at"] = summary["at"]
         self.db.update(changes)
         log_fields = {k: v for k, v in summary.items() if v not in (None, 0)}
         logger.info("tick %s", summary["status"], extra={"fields": log_fields})
@@ -142,15 +187,22 @@ class Ticker:
 
     def _announce(self, state: dict, announcement: Announcement, kind: str, now: datetime) -> dict:
         name = self.settings.source
-        record = dict(announcement.to_record(), recorded_at=now.astimezone(texts.KST).isoformat(timespec="seconds"))
+        seen_at = now.astimezone(texts.KST).isoformat(timespec="seconds")
+        record = dict(announcement.to_record(), recorded_at=seen_at)
+        changes: dict = {}
         if kind == "alert":
             key, text = f"{name}_{announcement.id}", texts.alert(announcement)
+            record["first_seen"] = seen_at
+            changes[f"state/seen/{name}"] = publication.remember(
+                (state.get("seen") if isinstance(state.get("seen"), dict) else {}).get(name), now)
         else:
             key, text = f"{name}_{announcement.id}_fix_{announcement.digest()}", texts.correction(announcement)
+            latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
+            record["first_seen"] = latest.get("first_seen")
         pointer = {"key": key, "kind": kind, "announcement": announcement.id}
         first = self._resume(state, unless_key=key)
         self.db.update({"state/latest": record, f"history/{name}/{announcement.id}": record,
-                        "state/broadcast": pointer})
+                        "state/broadcast": pointer, **changes})
         logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
                     extra={"fields": {"announcement": announcement.id, "broadcast": key}})
         result = self._broadcast(pointer, text)

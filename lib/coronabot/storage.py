@@ -8,6 +8,9 @@ Layout (see the README for the full table)::
     /state/health                   the source's failure streak, for admin notices
     /state/source_cache             validators and cookies for conditional fetches
     /state/last_tick                the last scrape tick's summary
+    /state/last_fetch_at            when a tick last fetched the source (KST ISO)
+    /state/seen/{source}            when the bot first saw each recent announcement (KST ISO, the newest 12)
+    /state/late_notice/{source}     the expected window the admins were told is late
     /history/{source}/{id}          every recorded announcement
     /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
@@ -164,6 +167,38 @@ class Database:
     def ledger(self, key: str) -> set[str]:
         """Chat ids the broadcast already reached or settled (one shallow read)."""
         return set(child_keys(self.ref(f"deliveries/{key}").get(shallow=True)))
+
+    # late announcements --------------------------------------------------------
+    def claim_late_notice(self, source: str, notice: dict) -> bool:
+        """Record that the admins are told ``notice["window_start"]`` is late; False when a tick already did
+        (a transaction, so concurrent ticks tell them once)."""
+        def take(current: object) -> dict:
+            if isinstance(current, dict) and current.get("window_start") == notice["window_start"]:
+                raise AlreadyDone(source)
+            return notice
+
+        try:
+            self.ref(f"state/late_notice/{source}").transaction(take)
+        except AlreadyDone:
+            return False
+        return True
+
+    def clear_late_notice(self, source: str) -> dict | None:
+        """Remove the late notice and return it; None when there was none or another tick removed it first."""
+        cleared: dict = {}
+
+        def take(current: object) -> None:
+            cleared.clear()
+            if not isinstance(current, dict):
+                raise AlreadyDone(source)
+            cleared.update(current)
+            return None
+
+        try:
+            self.ref(f"state/late_notice/{source}").transaction(take)
+        except AlreadyDone:
+            return None
+        return cleared
 
     # redelivered updates -------------------------------------------------------
     def claim_update(self, update_id: int) -> bool:

@@ -58,9 +58,18 @@ SOURCE_DESCRIPTIONS = {
 }
 
 
-def about(source: str) -> str:
-    """The answer to /about, naming the source this deployment reads."""
+def expected_line(window_text: str | None) -> str:
+    """When the next announcement is expected, or why that is not known yet."""
+    if window_text is None:
+        return "• 다음 발표 예상 시각: 발표를 세 번 이상 확인하면 알려 드립니다."
+    return f"• 다음 발표 예상 시각: {escape(window_text)}"
+
+
+def about(source: str, window_text: str | None = None, known: bool = True) -> str:
+    """The answer to /about, naming the source this deployment reads and, when ``known``, when its next
+    announcement is expected (``window_text``, None while the bot has seen fewer than three)."""
     description = SOURCE_DESCRIPTIONS.get(source) or SOURCE_NAMES.get(source, source)
+    expected = expected_line(window_text) + "\n" if known else ""
     return (
         "<b>코로나19 알림 봇</b>\n"
         "질병관리청(KDCA)이 공개하는 코로나19 수치를 정해진 시간마다 확인하고, "
@@ -68,6 +77,7 @@ def about(source: str) -> str:
         f"• 데이터 출처: {escape(description)}\n"
         "• 수치는 출처가 발표한 그대로 전합니다. 누적 수치의 차이로 신규 확진자 수를 만들지 않으며, "
         "증감 표시는 발표된 두 수치를 나란히 비교한 것입니다.\n"
+        f"{expected}"
         "• 의료 상담은 1339(질병관리청 콜센터)로 문의하세요."
     )
 
@@ -158,6 +168,20 @@ def source_failing(source: str, error: str) -> str:
         error = error[:MAX_QUOTED_ERROR_CHARS] + f" … (총 {len(error):,}자 중 일부, 전체는 로그에 있습니다)"
     return (f"🚨 <b>출처 확인 실패</b>: {escape(SOURCE_NAMES.get(source, source))}\n"
             f"{escape(error)}\n복구되면 다시 알려 드립니다. 구독자에게는 아무것도 보내지 않았습니다.")
+
+
+def late_notice(source: str, window_text: str, last_period: str) -> str:
+    """Admin notice: the expected announcement has not come (never sent to subscribers)."""
+    last = f"\n마지막으로 확인한 발표: {escape(last_period)}" if last_period else ""
+    return (f"⏰ 이번 주 발표가 예상 시각보다 늦어지고 있습니다: {escape(SOURCE_NAMES.get(source, source))}\n"
+            f"예상 시각: {escape(window_text)}{last}\n"
+            "계속 확인하고 있으며, 발표가 나오면 다시 알려 드립니다.")
+
+
+def late_recovered(source: str, announcement: str, lateness: str) -> str:
+    """Admin notice: the late announcement came, and how late it was."""
+    return (f"✅ 늦어진 발표가 나왔습니다: {escape(SOURCE_NAMES.get(source, source))} {escape(announcement)}\n"
+            f"예상 시각보다 {escape(lateness)} 늦었습니다. 구독자에게 알림을 보냈습니다.")
 
 
 def source_recovered(source: str) -> str:
