@@ -49,6 +49,7 @@ deploy:
 bench: setup
 	$(PY) bench/bench_webhook.py
 	$(PY) bench/bench_webhook_attack.py
+	$(PY) bench/bench_polling.py
 	$(PY) bench/bench_scrape.py
 
 clean:

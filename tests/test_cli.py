@@ -68,7 +68,12 @@ def test_scrape_once_and_stats(cli, servers):
     assert stats["subscribers"] == 1
     assert stats["last_announcement"]["id"] == "2026-W39"
     assert stats["last_tick"]["status"] == "alerted" and stats["source_health"] == "ok"
-    assert json.loads(cli("scrape-once").stdout)["status"] == "unchanged"
+    assert stats["next_announcement_expected"].startswith("unknown until the bot has seen three")
+    assert json.loads(cli("scrape-once").stdout)["status"] == "unchanged", "scrape-once always fetches"
+    db.put("state/seen/kdca-sentinel", ["2026-09-17T09:10:00+09:00", "2026-09-24T10:40:00+09:00",
+                                        "2026-10-01T09:55:00+09:00"])
+    assert re.fullmatch(r"\d+월 \d+일\(목\) 08:40~11:10 \(KST\)", json.loads(cli("stats").stdout)[
+        "next_announcement_expected"])
 
 
 def test_scrape_once_reports_a_source_failure(cli, servers):

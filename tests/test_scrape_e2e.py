@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -633,3 +633,97 @@ def test_debug_logs_never_show_the_service_key_url_encoded(servers, extra_scrape
     assert "serviceKey=" in output, "urllib3 logged the request line at DEBUG"
     for form in (key, "AbCdEf123%2B456%2F789%3D%3Dxyz", "AbCdEf123%2b456%2f789%3d%3dxyz"):
         assert form not in output
+
+
+# -- adaptive polling and late announcements ----------------------------------------------------------------
+
+def kst_now() -> datetime:
+    return datetime.now(UTC).astimezone(KST)
+
+
+def seen_weekly(last: datetime, count: int = 3) -> list[str]:
+    return [(last - timedelta(weeks=count - 1 - i)).isoformat(timespec="seconds") for i in range(count)]
+
+
+def recorded_week(week: int = 39) -> dict:
+    """The stored form of the sample's announcement, as a tick records it."""
+    from coronabot.sources import kdca_sentinel
+    data = json.loads(kdca_with([(2026, week - 1, "337"), (2026, week, "248")]))
+    return kdca_sentinel.parse(data).to_record()
+
+
+@pytest.fixture
+def adaptive(extra_scrape):
+    """A scrape function deciding for itself when to fetch, on a host whose zone is not Seoul."""
+    return lambda: extra_scrape(POLLING="adaptive", TZ="America/Los_Angeles")
+
+
+def test_a_call_that_does_not_fetch_costs_one_read_and_no_write(servers, adaptive):
+    db, telegram, sources = servers
+    now = kst_now()
+    db.put("state", {"latest": recorded_week(), "seen": {"kdca-sentinel": seen_weekly(now - timedelta(hours=1))},
+                     "last_fetch_at": (now - timedelta(minutes=5)).isoformat(timespec="seconds")})
+    function = adaptive()
+    before, source_requests = db.stats(), len(sources.requests())
+    for _ in range(3):
+        status, summary = tick(function)
+        assert (status, summary["status"], summary["reason"]) == (200, "idle", "announcement already seen")
+    after = db.stats()
+    assert after.get("GET", 0) - before.get("GET", 0) == 3, "one read per call"
+    assert sum(after.get(m, 0) - before.get(m, 0) for m in ("PUT", "PATCH", "POST", "DELETE")) == 0
+    assert len(sources.requests()) == source_requests and telegram.calls() == []
+
+
+def test_an_unfinished_broadcast_is_resumed_by_the_next_call_whatever_the_model(servers, adaptive):
+    db, telegram, _ = servers
+    subscribe(db, [PRIVATE_CHAT])
+    now = kst_now()
+    key = "kdca-sentinel_2026-W39"
+    db.put("broadcasts", {key: {"kind": "alert", "announcement": "2026-W39", "text": "알림"}})
+    db.put("state", {"latest": recorded_week(), "seen": {"kdca-sentinel": seen_weekly(now - timedelta(hours=1))},
+                     "last_fetch_at": now.isoformat(timespec="seconds"),
+                     "broadcast": {"key": key, "kind": "alert", "announcement": "2026-W39"}})
+    status, summary = tick(adaptive())
+    assert (status, summary["status"], summary["sent"]) == (200, "resumed", 1)
+
+
+def test_a_late_week_is_told_to_the_admins_once_and_its_arrival_once(servers, adaptive):
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT, GROUP_CHAT])
+    now = kst_now()
+    window_day = (now - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    db.put("state", {"latest": recorded_week(39),
+                     "seen": {"kdca-sentinel": seen_weekly(window_day - timedelta(weeks=1))}})
+    functions = [adaptive(), adaptive()]
+
+    def concurrently() -> list[tuple[int, dict]]:
+        results: list = []
+        threads = [threading.Thread(target=lambda f=f: results.append(tick(f))) for f in functions * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    results = concurrently()
+    assert all(status == 200 and s["status"] in ("unchanged", "idle") for status, s in results), results
+    notices = admin_notices(telegram)
+    assert len(notices) == 1 and "예상 시각보다 늦어지고 있습니다" in notices[0], notices
+    assert f"{window_day.month}월 {window_day.day}일" in notices[0] and "2026년 39주차" in notices[0]
+    assert alerts_by_chat(telegram) == {}, "subscribers are never told"
+    db.put("state/last_fetch_at", None)
+    concurrently()
+    assert len(admin_notices(telegram)) == 1, "told once, however many ticks follow"
+
+    sources.serve("kdca", kdca_with([(2026, 39, "248"), (2026, 40, "301")]))
+    db.put("state/last_fetch_at", None)
+    results = concurrently()
+    assert all(status in (200, 503) and isinstance(s, dict) for status, s in results), results
+    assert [s["status"] for _, s in results].count("alerted") >= 1, results
+    notices = admin_notices(telegram)
+    assert len(notices) == 2 and "늦어진 발표가 나왔습니다" in notices[1] and "늦었습니다" in notices[1]
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
+    seen = db.get("state/seen/kdca-sentinel")
+    assert len(seen) == 4 and seen[-1] > seen[-2], "the arrival is a new first-seen moment"
+    assert db.get("state/latest/first_seen") == seen[-1]
+    assert db.get("state/late_notice/kdca-sentinel/arrived_at") >= seen[-1]

@@ -154,6 +154,15 @@ def test_about(post, servers):
     for text in ("/about", "/제작자"):
         status, body = post(message(text))
         assert "질병관리청" in body["text"] and "표본감시" in body["text"]
+        assert "발표를 세 번 이상 확인하면 알려 드립니다" in body["text"]
+
+
+def test_about_says_when_the_next_announcement_is_expected(post, servers):
+    db, _, _ = servers
+    db.put("state/seen/kdca-sentinel", ["2026-09-17T09:10:00+09:00", "2026-09-24T10:40:00+09:00",
+                                        "2026-10-01T09:55:00+09:00"])
+    status, body = post(message("/about"))
+    assert "다음 발표 예상 시각:" in body["text"] and "(목) 08:40~11:10 (KST)" in body["text"]
 
 
 def test_about_names_the_configured_source(vendored, servers, bot_env, logs_dir, webhook_secret):

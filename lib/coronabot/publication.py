@@ -25,6 +25,8 @@ KEPT_FIRST_SEEN = 12  # how many first-seen moments the state keeps
 EVERY_MINUTE = timedelta(minutes=1)
 AFTER_WINDOW = timedelta(minutes=10)  # the rest of the day after a window passed without the announcement
 OUTSIDE = timedelta(hours=1)  # never more often outside any window
+SEEN = timedelta(hours=3)  # once the window's announcement came: corrections are still caught
+BEFORE_WINDOW = timedelta(hours=3)  # hourly again this long before the next window, for an early publication
 SCHEDULER_SLACK = timedelta(seconds=15)  # Cloud Scheduler's calls are not exactly a minute apart
 _FALLBACK_TIMES = Schedule(DEFAULT_SCHEDULES).times()
 WEEKDAYS = "월화수목금토일"
@@ -130,7 +132,9 @@ def decide(now: datetime, last_fetch: datetime | None, model: Expectation | None
            latest_seen: datetime | None) -> Decision:
     """Whether a call at ``now`` fetches the source: every minute inside the expected window (and at the
     same time of day on later days while the announcement is late), every 10 minutes for the rest of the
-    day once the window passed without it, at most hourly otherwise; without a model, on the fixed schedule."""
+    day once the window passed without it, hourly while it is late otherwise and in the three hours before a
+    window, every three hours once the window's announcement came (corrections); without a model, on the
+    fixed schedule."""
     local = now.astimezone(KST)
     if model is None:
         due = (local.hour, local.minute) in _FALLBACK_TIMES
@@ -139,8 +143,10 @@ def decide(now: datetime, last_fetch: datetime | None, model: Expectation | None
     window = model.current(local)
     arrived = latest_seen is not None and latest_seen >= window.start - model.early
     same_time_later = model.window_on(local.date())
-    if arrived:
-        interval, reason = OUTSIDE, "announcement already seen"
+    if arrived and model.upcoming(local).start - local > BEFORE_WINDOW:
+        interval, reason = SEEN, "announcement already seen"
+    elif arrived:
+        interval, reason = OUTSIDE, "announcement already seen; the next window is near"
     elif window.start <= local <= window.end:
         interval, reason = EVERY_MINUTE, "inside the expected window"
     elif same_time_later.start <= local <= same_time_later.end:

@@ -110,8 +110,9 @@ class Ticker:
         """Tell the admins once when the expected announcement is late, and once more when it comes."""
         name = self.settings.source
         notices = state.get("late_notice") if isinstance(state.get("late_notice"), dict) else {}
-        if summary["status"] == "alerted" and notices.get(name):
-            notice = self.db.clear_late_notice(name)
+        open_notice = isinstance(notices.get(name), dict) and not notices[name].get("arrived_at")
+        if summary["status"] == "alerted" and open_notice:
+            notice = self.db.resolve_late_notice(name, now.astimezone(texts.KST).isoformat(timespec="seconds"))
             if notice:
                 expected_end = publication.parse_moments([notice.get("window_end")])
                 delay = now - expected_end[0] if expected_end else timedelta(0)
@@ -299,6 +300,9 @@ def handle_request(method: str) -> tuple[int, dict]:
     except DatabaseError as exc:
         logger.error("database unavailable: %s", exc)
         return 503, {"status": "error", "error": "database unavailable"}
+    except Exception as exc:  # a JSON answer and a log line, whatever broke
+        logger.exception("scrape tick failed unexpectedly")
+        return 500, {"status": "error", "error": f"unexpected: {type(exc).__name__}"}
     return http_status(summary), summary
 
 

@@ -10,7 +10,7 @@ Layout (see the README for the full table)::
     /state/last_tick                the last scrape tick's summary
     /state/last_fetch_at            when a tick last fetched the source (KST ISO)
     /state/seen/{source}            when the bot first saw each recent announcement (KST ISO, the newest 12)
-    /state/late_notice/{source}     the expected window the admins were told is late
+    /state/late_notice/{source}     the expected window the admins were told is late, and when it arrived
     /history/{source}/{id}          every recorded announcement
     /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
@@ -183,22 +183,18 @@ class Database:
             return False
         return True
 
-    def clear_late_notice(self, source: str) -> dict | None:
-        """Remove the late notice and return it; None when there was none or another tick removed it first."""
-        cleared: dict = {}
-
-        def take(current: object) -> None:
-            cleared.clear()
-            if not isinstance(current, dict):
+    def resolve_late_notice(self, source: str, arrived_at: str) -> dict | None:
+        """Mark the late announcement as arrived and return the notice; None when there was no open notice or
+        another tick resolved it first (a transaction, so the admins hear of the arrival once)."""
+        def take(current: object) -> dict:
+            if not isinstance(current, dict) or current.get("arrived_at"):
                 raise AlreadyDone(source)
-            cleared.update(current)
-            return None
+            return dict(current, arrived_at=arrived_at)
 
         try:
-            self.ref(f"state/late_notice/{source}").transaction(take)
+            return self.ref(f"state/late_notice/{source}").transaction(take)
         except AlreadyDone:
             return None
-        return cleared
 
     # redelivered updates -------------------------------------------------------
     def claim_update(self, update_id: int) -> bool:
