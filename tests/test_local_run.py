@@ -195,8 +195,9 @@ def test_ctrl_c_mid_broadcast_writes_the_ledger_and_a_restart_finishes_it(local_
     assert "lease" not in stored["broadcasts"]["kdca-sentinel_2026-W39"], "released for the next start"
     assert "broadcast cut short (shutting down)" in runner.output()
 
+    runner.env = {k: v for k, v in env.items() if k != "RUN_SCHEDULE_NOW"}
     runner.start()
-    wait_until(lambda: len(telegram.sent()) == 120, what="the rest of the broadcast after the restart")
+    wait_until(lambda: len(telegram.sent()) == 120, what="the rest of the broadcast after a plain restart")
     assert Counter(str(m["chat_id"]) for m in telegram.sent()) == {chat: 1 for chat in chats}, "nobody twice"
     wait_until(lambda: runner.get("broadcasts/kdca-sentinel_2026-W39/done") is True, what="the broadcast done")
     runner.stop()

@@ -184,8 +184,11 @@ def _scheduler(ticker: Ticker, schedule: Schedule, retries: tuple[float, ...], s
     """Ticks on the schedule; a tick the function would answer with a non-200 is retried after
     ``retries`` seconds, as the deployment's Cloud Scheduler job does, unless the next tick comes first."""
     retry_in: list[float] = []
-    if run_now and not _tick(ticker, force=True):
-        retry_in = list(retries)
+    if run_now or ticker.unfinished_broadcast():
+        if not run_now:
+            logger.info("a broadcast was left unfinished; resuming it now")
+        if not _tick(ticker, force=True):
+            retry_in = list(retries)
     while not stop.is_set():
         now = datetime.now(UTC)
         until_due = max(0.0, (schedule.next_after(now) - now).total_seconds())

@@ -94,6 +94,10 @@ class Ticker:
             self._prune(now)
         return self._finish(summary, changes, now)
 
+    def unfinished_broadcast(self) -> bool:
+        """Whether a broadcast was left unfinished (``make run`` resumes it at start)."""
+        return isinstance(self.db.get("state/broadcast"), dict)
+
     # -- when to fetch, and late announcements -------------------------------------------------
     def _first_seen(self, state: dict) -> list[datetime]:
         seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
