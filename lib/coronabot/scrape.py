@@ -37,6 +37,12 @@ def _summary(status: str, source: str, announcement: str | None = None, **counts
     return summary
 
 
+def _section(state: dict, key: str) -> dict:
+    """A part of the stored state that should be an object, or {} when it is missing or damaged."""
+    value = state.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _resumed_or_unchanged(resumed: dict) -> str:
     return "resumed" if resumed and not resumed.get("busy") else "unchanged"
 
@@ -71,21 +77,21 @@ class Ticker:
         if not (force or timing.fetch or self.settings.polling == "always" or state.get("broadcast")):
             logger.debug("idle: %s", timing.reason)
             return {"status": "idle", "source": name, "reason": timing.reason}
-        caches = state.get("source_cache") or {}
-        cache = dict(caches.get(name) or {})
+        stored_cache = _section(_section(state, "source_cache"), name)
+        cache = dict(stored_cache)
         changes: dict = {}
         try:
             announcement = self._fetch(cache, state.get("latest"), now)
         except SourceError as exc:
             summary = _summary("error", name, error=f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS])
             logger.error("source failed: %s", exc, extra={"fields": {"source": name, "kind": exc.kind}})
-            changes.update(self._health_failed(state.get("health") or {}, exc, now))
+            changes.update(self._health_failed(_section(state, "health"), exc, now))
             summary.update(self._resume(state))
             summary["status"] = "error"
             return self._finish(summary, changes, now)
         if state.get("health"):
-            changes.update(self._health_recovered(state["health"]))
-        if cache != (caches.get(name) or {}):
+            changes.update(self._health_recovered(_section(state, "health")))
+        if cache != stored_cache:
             changes[f"state/source_cache/{name}"] = cache
         summary = self._decide(state, announcement, now)
         self._watch_lateness(state, summary, timing, now)
@@ -100,8 +106,7 @@ class Ticker:
 
     # -- when to fetch, and late announcements -------------------------------------------------
     def _first_seen(self, state: dict) -> list[datetime]:
-        seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
-        return publication.parse_moments(seen.get(self.settings.source))
+        return publication.parse_moments(_section(state, "seen").get(self.settings.source))
 
     def _timing(self, state: dict, now: datetime) -> publication.Decision:
         first_seen = self._first_seen(state)
@@ -113,7 +118,7 @@ class Ticker:
     def _watch_lateness(self, state: dict, summary: dict, timing: publication.Decision, now: datetime) -> None:
         """Tell the admins once when the expected announcement is late, and once more when it comes."""
         name = self.settings.source
-        notices = state.get("late_notice") if isinstance(state.get("late_notice"), dict) else {}
+        notices = _section(state, "late_notice")
         open_notice = isinstance(notices.get(name), dict) and not notices[name].get("arrived_at")
         if summary["status"] == "alerted" and open_notice:
             notice = self.db.resolve_late_notice(name, now.astimezone(texts.KST).isoformat(timespec="seconds"))
@@ -128,7 +133,7 @@ class Ticker:
             notice = {"window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
                       "notified_at": now.astimezone(texts.KST).isoformat(timespec="seconds")}
             if self.db.claim_late_notice(name, notice):
-                latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
+                latest = _section(state, "latest")
                 logger.warning("the expected announcement is late; admins told",
                                extra={"fields": {"window": publication.describe(window)}})
                 self._notify_admins(texts.late_notice(name, publication.describe(window),
@@ -169,7 +174,7 @@ class Ticker:
 
     def _decide(self, state: dict, announcement: Announcement | None, now: datetime) -> dict:
         name = self.settings.source
-        latest = state.get("latest") if isinstance(state.get("latest"), dict) else None
+        latest = _section(state, "latest") or None
         if announcement is None:
             resumed = self._resume(state)
             return _summary(_resumed_or_unchanged(resumed), name, latest.get("id") if latest else None, **resumed)
@@ -199,11 +204,10 @@ class Ticker:
             key, text = f"{name}_{announcement.id}", texts.alert(announcement)
             record["first_seen"] = seen_at
             changes[f"state/seen/{name}"] = publication.remember(
-                (state.get("seen") if isinstance(state.get("seen"), dict) else {}).get(name), now)
+                _section(state, "seen").get(name), now)
         else:
             key, text = f"{name}_{announcement.id}_fix_{announcement.digest()}", texts.correction(announcement)
-            latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
-            record["first_seen"] = latest.get("first_seen")
+            record["first_seen"] = _section(state, "latest").get("first_seen")
         pointer = {"key": key, "kind": kind, "announcement": announcement.id}
         first = self._resume(state, unless_key=key)
         self.db.update({"state/latest": record, f"history/{name}/{announcement.id}": record,

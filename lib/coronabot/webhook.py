@@ -18,7 +18,7 @@ from . import config, log
 from .bot import Bot
 from .storage import Database
 from .telegram import Telegram
-from .updates import MalformedUpdate, parse
+from .updates import MalformedUpdate, Update, parse
 
 MAX_UPDATE_BYTES = 256 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # pragma: allowlist secret (a header name)
@@ -77,7 +77,7 @@ def handle_request(method: str, headers: Mapping[str, str], open_body: Callable[
         logger.warning("update ignored: not a Telegram update (%s)", str(exc)[:200])
         return 200, {}
     try:
-        return _answer(settings, update.update_id, update)
+        return _answer(settings, update)
     except Exception:
         # A poison update must never make Telegram redeliver it forever and hold back the ones behind it.
         logger.exception("update failed unexpectedly; answered 200 so Telegram moves on",
@@ -85,7 +85,9 @@ def handle_request(method: str, headers: Mapping[str, str], open_body: Callable[
         return 200, {}
 
 
-def _answer(settings: config.Settings, update_id: int, update) -> tuple[int, dict]:
+def _answer(settings: config.Settings, update: Update) -> tuple[int, dict]:
+    """The bot's answer to a parsed update: a method call riding the response, or replies sent directly."""
+    update_id = update.update_id
     fields = {"update_id": update_id}
     bot = _get_bot(settings)
     outcome = bot.handle(update)
