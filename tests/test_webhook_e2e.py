@@ -161,8 +161,11 @@ def test_about_says_when_the_next_announcement_is_expected(post, servers):
     db, _, _ = servers
     db.put("state/seen/kdca-sentinel", ["2026-09-17T09:10:00+09:00", "2026-09-24T10:40:00+09:00",
                                         "2026-10-01T09:55:00+09:00"])
+    before = db.stats()
     status, body = post(message("/about"))
     assert "다음 발표 예상 시각:" in body["text"] and "(목) 08:40~11:10 (KST)" in body["text"]
+    after = db.stats()
+    assert {m: after.get(m, 0) - before.get(m, 0) for m in after} == {"GET": 1}, "one read, no write"
 
 
 def test_about_names_the_configured_source(vendored, servers, bot_env, logs_dir, webhook_secret):
