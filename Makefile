@@ -30,18 +30,20 @@ lint: setup
 secret-scan: setup
 	git ls-files -z | xargs -0 $(VENV)/bin/detect-secrets-hook
 
+# The long-running targets exec their program, so a signal to make (Ctrl-C, or a supervisor's SIGTERM to make
+# alone) reaches it directly: it stops in order, exits 0, and leaves no child behind.
 emulator: setup
-	$(PY) tools/rtdb_emulator.py --port $(RTDB_PORT) --rules database.rules.json $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
+	exec $(PY) tools/rtdb_emulator.py --port $(RTDB_PORT) --rules database.rules.json $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
 
 vendor:
 	for f in $(FUNCTIONS); do rm -rf functions/$$f/coronabot && cp -r lib/coronabot functions/$$f/coronabot \
 	  && find functions/$$f/coronabot -name __pycache__ -prune -exec rm -rf {} +; done
 
 serve: setup vendor
-	RTDB_PORT=$(RTDB_PORT) WEBHOOK_PORT=$(WEBHOOK_PORT) SCRAPE_PORT=$(SCRAPE_PORT) $(PY) -m coronabot serve
+	exec env RTDB_PORT=$(RTDB_PORT) WEBHOOK_PORT=$(WEBHOOK_PORT) SCRAPE_PORT=$(SCRAPE_PORT) $(PY) -m coronabot serve
 
 run: setup
-	RTDB_PORT=$(RTDB_PORT) $(PY) -m coronabot run
+	exec env RTDB_PORT=$(RTDB_PORT) $(PY) -m coronabot run
 
 deploy:
 	bash deploy/submit.sh
