@@ -138,3 +138,25 @@ def test_an_unexpected_failure_is_one_clear_line_and_a_redacted_log(cli, servers
         {"ok": False, "error_code": 403, "description": echo})}})
     result = cli("webhook-info")
     assert result.returncode == 1 and "Telegram error: 403" in result.stderr and "<redacted>" in result.stderr
+
+
+def test_settings_of_the_wrong_form_are_one_line_naming_the_variable(cli, webhook_secret):
+    result = cli("stats", LOG_LEVEL="bogus")
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "error: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'bogus'"]
+    for bad in ("has space", "ünïcode", "x" * 257, "semi;colon"):
+        result = cli("set-webhook", "https://example.invalid/hook", TELEGRAM_WEBHOOK_SECRET=bad)
+        assert result.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters" in result.stderr
+        assert bad not in result.stderr, "the secret is never echoed"
+    result = cli("stats", FIREBASE_DATABASE_URL="", FIREBASE_DATABASE_EMULATOR_HOST="")
+    assert "firebasedatabase.app" in result.stderr and "firebaseio.com" in result.stderr
+
+
+@pytest.mark.parametrize("command, needs", [("set-webhook", "TELEGRAM_WEBHOOK_SECRET (required)"),
+                                            ("stats", "FIREBASE_DATABASE_URL"), ("scrape-once", "POLLING"),
+                                            ("run", "RTDB_PORT"), ("serve", "WEBHOOK_PORT"),
+                                            ("send-test", "TELEGRAM_TOKEN (required)")])
+def test_each_command_lists_the_environment_it_reads(cli, command, needs):
+    result = cli(command, "--help")
+    assert result.returncode == 0 and "environment:" in result.stdout and needs in result.stdout
+    assert "LOG_LEVEL" in result.stdout

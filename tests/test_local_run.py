@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -291,3 +292,21 @@ def test_a_sigterm_to_make_alone_stops_everything(local_env, servers, logs_dir, 
     runner.handle.close()
     wait_until(lambda: all_ended(children), 15, "every child of make to end")
     assert "coronabot stopped." in runner.output().split("coronabot is running")[-1]
+
+
+@pytest.mark.parametrize("squatter", ["database", "web page"])
+def test_a_busy_database_port_is_one_clear_line(local_env, tmp_path, squatter):
+    """Another local database, or any other server, on RTDB_PORT: one line naming the port, exit 2."""
+    from harness import Process, database_command
+    port = int(local_env["RTDB_PORT"])
+    args = database_command(port) if squatter == "database" else \
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    other = Process(args, port, tmp_path / "squatter.log")
+    try:
+        result = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, env=local_env,
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        other.stop()
+    assert result.returncode == 2, result.stderr
+    assert f"port {port} (RTDB_PORT) is already taken" in result.stderr and "Traceback" not in result.stderr
+    assert f"RTDB_PORT={port + 100}" in result.stderr and "coronabot is running" not in result.stdout

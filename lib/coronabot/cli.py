@@ -125,17 +125,42 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "set-commands": (set_commands, "publish the command menu"),
     "scrape-once": (scrape_once, "run one scrape tick and print the summary"),
     "send-test": (send_test, "send a test message to a chat"),
-    "stats": (stats, "subscribers, last announcement, last tick"),
+    "stats": (stats, "subscribers, last announcement, last tick, next expected announcement"),
     "run": (run, "run the whole bot locally (make run)"),
     "serve": (serve, "serve both functions locally (make serve)"),
 }
+
+_TELEGRAM = ("TELEGRAM_TOKEN (required)", "TELEGRAM_API_BASE")
+_DATABASE = ("FIREBASE_DATABASE_URL (required unless FIREBASE_DATABASE_EMULATOR_HOST is set)",
+             "FIREBASE_DATABASE_EMULATOR_HOST")
+_SCRAPE = ("SOURCE", "SOURCE_BASE_URL", "SOURCE_TIMEOUT", "DATA_PORTAL_SERVICE_KEY (SOURCE=data-portal)",
+           "ADMIN_CHAT_IDS", "BROADCAST_RATE", "BROADCAST_LEASE_SECONDS", "LEDGER_BATCH", "BROADCAST_TIME_BUDGET",
+           "QUIET_HOURS", "POLLING", "LATE_NOTICE_HOURS")
+# The environment each command reads (shown by its --help; the README's configuration table has them all).
+ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "set-webhook": ("TELEGRAM_TOKEN (required)", "TELEGRAM_WEBHOOK_SECRET (required)", "TELEGRAM_API_BASE"),
+    "webhook-info": _TELEGRAM,
+    "delete-webhook": _TELEGRAM,
+    "set-commands": _TELEGRAM,
+    "scrape-once": (*_TELEGRAM, *_DATABASE, *_SCRAPE),
+    "send-test": _TELEGRAM,
+    "stats": (*_DATABASE, "SOURCE"),
+    "run": (*_TELEGRAM, "TELEGRAM_BOT_USERNAME", "RTDB_PORT", "LOCAL_DATA_DIR", "SCRAPE_SCHEDULE",
+            "SCRAPE_RETRY_SECONDS", "RUN_SCHEDULE_NOW", *_SCRAPE),
+    "serve": ("TELEGRAM_WEBHOOK_SECRET (required)", "TELEGRAM_TOKEN", "RTDB_PORT", "LOCAL_DATA_DIR", "WEBHOOK_PORT",
+              "SCRAPE_PORT", *_SCRAPE),
+}
+COMMON_ENVIRONMENT = ("LOG_LEVEL",)
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m coronabot", description="coronabot operator tools")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        environment = "\n".join(f"  {name}" for name in (*ENVIRONMENT[name], *COMMON_ENVIRONMENT))
+        sub = commands.add_parser(name, help=help_text, description=help_text,
+                                  epilog=f"environment:\n{environment}",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "set-webhook":
             sub.add_argument("url", help="the webhook function's https URL")
             sub.add_argument("--allow-http", action="store_true", help="accept http:// (local tests only)")

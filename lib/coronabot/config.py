@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import NamedTuple
 
 LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
@@ -10,6 +11,8 @@ DEFAULT_API_BASE = "https://api.telegram.org"
 DEFAULT_SOURCE = "kdca-sentinel"
 DEFAULT_QUIET_HOURS = (22, 8)
 POLLING_MODES = ("adaptive", "always")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -41,6 +44,24 @@ def _quiet_hours(name: str) -> tuple[int, int] | None:
             and int(start) != int(end)):
         raise ConfigError(f"{name} must be START-END hours in Korean time such as 22-8, or 'none'; got {raw!r}")
     return int(start), int(end)
+
+
+def _webhook_secret() -> str:
+    """TELEGRAM_WEBHOOK_SECRET, which Telegram accepts only as 1–256 of A-Z a-z 0-9 _ - (never echoed)."""
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if secret and not _WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - "
+                          "(Telegram refuses any other); generate one with "
+                          "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    return secret
+
+
+def log_level() -> str:
+    """LOG_LEVEL, upper-cased; ConfigError for a level logging does not know."""
+    level = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {level.lower()!r}")
+    return level
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> str:
@@ -84,6 +105,7 @@ class Settings(NamedTuple):
     quiet_hours: tuple[int, int] | None = DEFAULT_QUIET_HOURS
     polling: str = "adaptive"
     late_notice_hours: float = 3.0
+    log_level: str = "INFO"
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -102,7 +124,10 @@ class Settings(NamedTuple):
             return self.database_url
         if self.emulator_host:
             return LOCAL_DATABASE_URL
-        raise ConfigError("FIREBASE_DATABASE_URL is not set (for example https://PROJECT-default-rtdb.firebaseio.com)")
+        raise ConfigError("FIREBASE_DATABASE_URL is not set (for example "
+                          "https://PROJECT-default-rtdb.asia-southeast1.firebasedatabase.app, or "
+                          "https://PROJECT-default-rtdb.firebaseio.com for a database in the United States: "
+                          "both forms are valid; the Firebase console shows yours)")
 
 
 def load() -> Settings:
@@ -110,7 +135,7 @@ def load() -> Settings:
     env = os.environ
     return Settings(
         telegram_token=env.get("TELEGRAM_TOKEN", "").strip(),
-        webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+        webhook_secret=_webhook_secret(),
         api_base=(env.get("TELEGRAM_API_BASE", "").strip() or DEFAULT_API_BASE).rstrip("/"),
         bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
         database_url=env.get("FIREBASE_DATABASE_URL", "").strip(),
@@ -126,4 +151,5 @@ def load() -> Settings:
         quiet_hours=_quiet_hours("QUIET_HOURS"),
         polling=_choice("POLLING", POLLING_MODES),
         late_notice_hours=_number("LATE_NOTICE_HOURS", 3.0, 0.0),
+        log_level=log_level(),
     )

@@ -85,6 +85,23 @@ def _stop(processes: list[subprocess.Popen]) -> None:
         process.wait(5)
 
 
+def _free_local_port(name: str, default: int) -> int:
+    """The port setting ``name``, checked to be a port number nothing on 127.0.0.1 listens on yet."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise config.ConfigError(f"{name} must be a port number, got {raw!r}")
+    port = int(raw)
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        taken = probe.connect_ex(("127.0.0.1", port)) == 0
+    if taken:
+        raise config.ConfigError(
+            f"port {port} ({name}) is already taken by another program, perhaps another `make run` or Google's "
+            f"database emulator (firebase.json gives it 9000 too); choose a free one, for example "
+            f"{name}={port + 100}")
+    return port
+
+
 @contextlib.contextmanager
 def local_database(settings: config.Settings) -> Iterator[tuple[config.Settings, tuple | None]]:
     """Yield settings that point at a local database, starting one when none is configured."""
@@ -94,7 +111,7 @@ def local_database(settings: config.Settings) -> Iterator[tuple[config.Settings,
     emulator = REPO / "tools" / "rtdb_emulator.py"
     if not emulator.exists():
         raise config.ConfigError("the local database needs tools/rtdb_emulator.py: run from a repository checkout")
-    port = int(os.environ.get("RTDB_PORT", "9000"))
+    port = _free_local_port("RTDB_PORT", 9000)
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data"))
     data_dir.mkdir(parents=True, exist_ok=True)
     data_file = data_dir / "rtdb.json"
@@ -260,8 +277,7 @@ def serve_functions(settings: config.Settings) -> int:
     """``make serve``: both functions under functions-framework on local ports."""
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses every update without it")
-    ports = {"webhook": int(os.environ.get("WEBHOOK_PORT", "8080")),
-             "scrape": int(os.environ.get("SCRAPE_PORT", "8090"))}
+    ports = {"webhook": _free_local_port("WEBHOOK_PORT", 8080), "scrape": _free_local_port("SCRAPE_PORT", 8090)}
     framework = str(Path(sys.executable).with_name("functions-framework"))
     signal.signal(signal.SIGTERM, _raise_stop)
     children: list[subprocess.Popen] = []

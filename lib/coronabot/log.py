@@ -94,7 +94,9 @@ def setup(stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    level = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    # An unknown level is reported by config.load() as a configuration error; logging itself goes on at INFO.
+    root.setLevel(level if isinstance(logging.getLevelName(level), int) else "INFO")
 
 
 def get(name: str) -> logging.Logger:
