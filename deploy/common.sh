@@ -27,6 +27,9 @@ WEBHOOK_SA=${WEBHOOK_SA:-"coronabot-webhook@${PROJECT_ID}.iam.gserviceaccount.co
 SCRAPE_SA=${SCRAPE_SA:-"coronabot-scrape@${PROJECT_ID}.iam.gserviceaccount.com"}
 SCHEDULER_SA=${SCHEDULER_SA:-"coronabot-scheduler@${PROJECT_ID}.iam.gserviceaccount.com"}
 DEPLOYER_SA=${DEPLOYER_SA:-"coronabot-deployer@${PROJECT_ID}.iam.gserviceaccount.com"}
+# Builds the functions' containers (gcloud functions deploy --build-service-account): in new projects the
+# default build account often lacks the builder role.
+BUILD_SA=${BUILD_SA:-"coronabot-builder@${PROJECT_ID}.iam.gserviceaccount.com"}
 TOKEN_SECRET=${TOKEN_SECRET:-telegram-token}
 WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME:-telegram-webhook-secret}
 SOURCE=${SOURCE:-kdca-sentinel}

@@ -14,12 +14,14 @@ common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT
 
 run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
-  --service-account="$WEBHOOK_SA" --set-secrets="$webhook_secrets" --set-env-vars="$common_env" \
+  --service-account="$WEBHOOK_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
+  --set-secrets="$webhook_secrets" --set-env-vars="$common_env" \
   --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
 
 run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
-  --service-account="$SCRAPE_SA" --set-secrets="$scrape_secrets" \
+  --service-account="$SCRAPE_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
+  --set-secrets="$scrape_secrets" \
   --set-env-vars="${common_env}@BROADCAST_RATE=${BROADCAST_RATE}@POLLING=${POLLING}@LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}" \
   --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=2
 

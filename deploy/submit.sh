@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 substitutions="^;^_REGION=${REGION};_RUNTIME=${RUNTIME};_SCHEDULE_MORNING=${SCHEDULE_MORNING}"
 substitutions+=";_SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON};_DATABASE_URL=${DATABASE_URL};_WEBHOOK_SA=${WEBHOOK_SA}"
 substitutions+=";_SCRAPE_SA=${SCRAPE_SA}"
-substitutions+=";_SCHEDULER_SA=${SCHEDULER_SA};_DEPLOYER_SA=${DEPLOYER_SA};_TOKEN_SECRET=${TOKEN_SECRET};_WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME}"
+substitutions+=";_SCHEDULER_SA=${SCHEDULER_SA};_DEPLOYER_NAME=${DEPLOYER_SA%%@*};_BUILD_SA=${BUILD_SA};_TOKEN_SECRET=${TOKEN_SECRET};_WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME}"
 substitutions+=";_SOURCE=${SOURCE};_BROADCAST_RATE=${BROADCAST_RATE};_ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}"
 substitutions+=";_TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME};_POLLING=${POLLING};_LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}"
 
@@ -18,7 +18,8 @@ else
   schedules="'${SCHEDULE_MORNING}' and '${SCHEDULE_AFTERNOON}', every call fetching"
 fi
 echo "# Cloud Build in project ${PROJECT_ID}, functions in ${REGION} (${RUNTIME}), schedule ${schedules} (${TIME_ZONE})"
-run gcloud builds submit --project="$PROJECT_ID" --region="$REGION" --config=cloudbuild.yaml --substitutions="$substitutions" .
+# beta streams the build's log (kept in Cloud Logging only), so a failed deploy shows why; GA does not.
+run gcloud beta builds submit --project="$PROJECT_ID" --region="$REGION" --config=cloudbuild.yaml --substitutions="$substitutions" .
 if [ "${DRY_RUN:-0}" = 1 ]; then
   echo "# the build runs these steps:"
   echo "make vendor"

@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -61,13 +62,14 @@ def flags(words: list[str]) -> dict[str, str]:
 
 
 def test_build_submission(dry_run):
-    build = flags(command(dry_run, "gcloud", "builds", "submit"))
+    build = flags(command(dry_run, "gcloud", "beta", "builds", "submit"))
     assert build["config"] == "cloudbuild.yaml" and build["project"] == "corona-test-123"
     subs = dict(item.split("=", 1) for item in build["substitutions"].removeprefix("^;^").split(";"))
     assert subs["_REGION"] == "asia-northeast3" and subs["_RUNTIME"] == "python312"
     assert subs["_POLLING"] == "adaptive" and subs["_LATE_NOTICE_HOURS"] == "3"
     assert subs["_ADMIN_CHAT_IDS"] == "1544010213,-1001234567890"
-    assert subs["_DEPLOYER_SA"] == "coronabot-deployer@corona-test-123.iam.gserviceaccount.com"
+    assert subs["_DEPLOYER_NAME"] == "coronabot-deployer"
+    assert subs["_BUILD_SA"] == "coronabot-builder@corona-test-123.iam.gserviceaccount.com"
     assert ["make", "vendor"] in dry_run
 
 
@@ -88,6 +90,8 @@ def test_function_deploys(dry_run, name, public):
         assert options["set-secrets"] == only_token, "scrape never sees the webhook secret"
     assert options["service-account"] == f"coronabot-{name}@corona-test-123.iam.gserviceaccount.com", \
         "each function runs as its own account"
+    assert options["build-service-account"] == \
+        "projects/corona-test-123/serviceAccounts/coronabot-builder@corona-test-123.iam.gserviceaccount.com"
     assert "FIREBASE_DATABASE_URL=https://corona-test-123-default-rtdb" in options["set-env-vars"]
     assert "@SOURCE=kdca-sentinel" in options["set-env-vars"], "the webhook's /about names the source too"
     assert options["memory"] == "256Mi"
@@ -142,7 +146,11 @@ def test_cloudbuild_yaml():
     assert steps["vendor"]["args"] == ["vendor"]
     assert steps["deploy"]["args"] == ["deploy/functions.sh"]
     assert set(steps["register"]["secretEnv"]) == {"TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET"}
-    assert build["serviceAccount"] == "projects/$PROJECT_ID/serviceAccounts/${_DEPLOYER_SA}"
+    assert build["serviceAccount"] == \
+        "projects/$PROJECT_ID/serviceAccounts/${_DEPLOYER_NAME}@$PROJECT_ID.iam.gserviceaccount.com"
+    assert subs["_DEPLOYER_NAME"] == "coronabot-deployer", "submitted by hand, the build still has a valid account"
+    used = (ROOT / "cloudbuild.yaml").read_text().split("\nsteps:", 1)[1]
+    assert all("${" + key + "}" in used for key in subs), "every substitution is used (Cloud Build refuses others)"
     assert build["options"]["logging"] == "CLOUD_LOGGING_ONLY"
     secrets = {s["env"]: s["versionName"] for s in build["availableSecrets"]["secretManager"]}
     assert secrets["TELEGRAM_TOKEN"].endswith("/secrets/${_TOKEN_SECRET}/versions/latest")
@@ -245,3 +253,41 @@ def test_the_build_upload_leaves_local_state_behind(tmp_path):
     files = listed.stdout.split()
     assert "cloudbuild.yaml" in files and "deploy/functions.sh" in files and "lib/coronabot/bot.py" in files
     assert not [f for f in files if f.startswith((".venv/", ".data/", ".git/")) or f.endswith(".env")]
+
+
+GCLOUD_OFFLINE = {"CLOUDSDK_CORE_DISABLE_PROMPTS": "1", "CLOUDSDK_CORE_CHECK_GCE_METADATA": "false",
+                  "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "true",
+                  "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "true"}
+
+
+def offline_gcloud(words: list[str], config: Path) -> subprocess.CompletedProcess:
+    """gcloud in a network namespace of its own (loopback only), without credentials: it parses and validates
+    every argument, then stops at the missing account, and no request can leave this machine."""
+    env = dict(os.environ, CLOUDSDK_CONFIG=str(config), **GCLOUD_OFFLINE)
+    return subprocess.run(["unshare", "--net", *words], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None or shutil.which("unshare") is None,
+                    reason="the Google Cloud CLI (or unshare, to keep it offline) is not installed")
+@pytest.mark.parametrize("mode", ["adaptive", "always"])
+def test_every_printed_gcloud_command_parses_with_the_real_cli(dry_run, fixed_dry_run, tmp_path, mode):
+    if offline_gcloud(["true"], tmp_path).returncode != 0:
+        pytest.skip("unshare --net is not permitted here")
+    commands = [c for c in (dry_run if mode == "adaptive" else fixed_dry_run) if c[0] == "gcloud"]
+    assert len(commands) >= 8
+    for words in commands:
+        words = [w.replace("$SCRAPE_URL", "https://scrape-abc123-du.a.run.app") for w in words]
+        words = words[:words.index(">")] if ">" in words else words  # the line's shell redirection
+        result = offline_gcloud(words, tmp_path)
+        out = result.stdout + result.stderr
+        assert result.returncode != 0 and "do not currently have an active account" in out, (words[:5], out[-600:])
+        assert "unrecognized arguments" not in out and "invalid choice" not in out.lower(), out
+
+
+def test_local_debug_logs_are_never_committed_or_uploaded():
+    for name in ("firebase-debug.log", "firebase-debug.1.log", "database-debug.log"):
+        ignored = subprocess.run(["git", "check-ignore", name], cwd=ROOT, capture_output=True, text=True)
+        assert ignored.returncode == 0, f"{name} is git-ignored"
+        assert name in (ROOT / ".gcloudignore").read_text() or "firebase-debug.*.log" in \
+            (ROOT / ".gcloudignore").read_text()
