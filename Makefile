@@ -7,7 +7,7 @@ WEBHOOK_PORT ?= 8080
 SCRAPE_PORT ?= 8090
 FUNCTIONS := webhook scrape
 
-.PHONY: setup test lint secret-scan emulator vendor serve run deploy bench clean
+.PHONY: setup test lint secret-scan emulator vendor serve run demo deploy bench clean
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,9 @@ serve: setup vendor
 
 run: setup
 	exec env RTDB_PORT=$(RTDB_PORT) $(PY) -m coronabot run
+
+demo: setup
+	exec $(PY) -m coronabot demo
 
 deploy:
 	bash deploy/submit.sh

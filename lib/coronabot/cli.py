@@ -111,6 +111,20 @@ def run(settings: config.Settings, args: argparse.Namespace) -> int:
     return run_local(settings, run_schedule_now=args.now)
 
 
+def demo(settings: config.Settings, args: argparse.Namespace) -> int:
+    """The whole bot offline, against the fake Bot API and the source stand-in (make demo)."""
+    from .demo import run_demo
+
+    return run_demo()
+
+
+def demo_say(settings: config.Settings, args: argparse.Namespace) -> int:
+    """Send one message to the running demo and print the bot's answer."""
+    from .demo import demo_say as say
+
+    return say(args.text, group=args.group)
+
+
 def serve(settings: config.Settings, args: argparse.Namespace) -> int:
     """Both functions under functions-framework against the local database."""
     from .local import serve_functions
@@ -128,6 +142,8 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "stats": (stats, "subscribers, last announcement, last tick, next expected announcement"),
     "run": (run, "run the whole bot locally (make run)"),
     "serve": (serve, "serve both functions locally (make serve)"),
+    "demo": (demo, "the whole bot offline with a scripted conversation, no token needed (make demo)"),
+    "demo-say": (demo_say, "send a message to the running demo and print the answer"),
 }
 
 _TELEGRAM = ("TELEGRAM_TOKEN (required)", "TELEGRAM_API_BASE")
@@ -147,6 +163,8 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "stats": (*_DATABASE, "SOURCE"),
     "run": (*_TELEGRAM, "TELEGRAM_BOT_USERNAME", "RTDB_PORT", "LOCAL_DATA_DIR", "SCRAPE_SCHEDULE",
             "SCRAPE_RETRY_SECONDS", "RUN_SCHEDULE_NOW", *_SCRAPE),
+    "demo": ("DEMO_TELEGRAM_PORT", "DEMO_SOURCES_PORT", "RTDB_PORT", "LOCAL_DATA_DIR"),
+    "demo-say": ("LOCAL_DATA_DIR",),
     "serve": ("TELEGRAM_WEBHOOK_SECRET (required)", "TELEGRAM_TOKEN", "RTDB_PORT", "LOCAL_DATA_DIR", "WEBHOOK_PORT",
               "SCRAPE_PORT", *_SCRAPE),
 }
@@ -168,6 +186,9 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--drop-pending-updates", action="store_true")
         if name == "send-test":
             sub.add_argument("chat_id", type=int, help="numeric chat id, for example 1544010213")
+        if name == "demo-say":
+            sub.add_argument("text", help='what to say, for example "/now" or "알림 등록"')
+            sub.add_argument("--group", action="store_true", help="say it in the demo's group, as its admin")
         if name == "run":
             sub.add_argument("--now", action="store_true", default=None,
                              help="also run one scrape tick at start (or RUN_SCHEDULE_NOW=1)")

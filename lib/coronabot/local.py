@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from . import config, log
 from .bot import Bot, Outcome
@@ -50,7 +51,7 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen | None, what:
     raise config.ConfigError(f"{what} did not start listening on {host}:{port}")
 
 
-def _child(args: list[str], env: dict | None = None) -> subprocess.Popen:
+def _child(args: list[str], env: dict | None = None, output: BinaryIO | None = None) -> subprocess.Popen:
     """A child in its own process group, sent SIGTERM if this process dies, so none is left orphaned.
 
     Its own group keeps a terminal's Ctrl-C away from it: only ``_stop`` signals it, once. gunicorn's
@@ -63,7 +64,8 @@ def _child(args: list[str], env: dict | None = None) -> subprocess.Popen:
 
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
-    return subprocess.Popen(args, cwd=REPO, env=env, preexec_fn=die_with_parent, process_group=0)
+    return subprocess.Popen(args, cwd=REPO, env=env, preexec_fn=die_with_parent, process_group=0, stdout=output,
+                            stderr=subprocess.STDOUT if output is not None else None)
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:

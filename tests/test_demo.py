@@ -1,0 +1,46 @@
+"""`make demo` as a person runs it: no token, no network, a scripted conversation, then demo-say."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from test_local_run import all_ended, descendants, wait_until
+
+from harness import ROOT, free_port
+
+
+def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIREBASE_", "SOURCE"))}
+    env.update({"LOCAL_DATA_DIR": str(tmp_path), "DEMO_TELEGRAM_PORT": str(free_port()),
+                "DEMO_SOURCES_PORT": str(free_port()), "RTDB_PORT": str(free_port()), "MAKEFLAGS": "",
+                "PYTHONUNBUFFERED": "1"})
+    log = tmp_path / "demo-out.txt"
+    with open(log, "wb") as out:
+        demo = subprocess.Popen(["make", "--no-print-directory", "demo"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until(lambda: "Ctrl-C stops the demo." in log.read_text(), 120, "the scripted conversation")
+            shown = log.read_text()
+            assert "no token, no network" in shown and "fake Telegram Bot API" in shown
+            assert "[1:1] 지민: /subscribe" in shown and "알림을 등록했습니다" in shown
+            assert "[우리 동네] 민수: /subscribe@CoronaDemoBot" in shown
+            assert "2026년 39주차" in shown and "scrape tick: alerted 2026-W40, sent 2" in shown
+            assert shown.count("(broadcast)") == 2 and "<b>" not in shown, "as a person reads it"
+            said = subprocess.run([sys.executable, "-m", "coronabot", "demo-say", "/now"], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert said.returncode == 0 and "[1:1] 지민: /now" in said.stdout and "2026년 40주차" in said.stdout
+            children = descendants(demo.pid)
+            assert len(children) >= 4, "the bot, its database, the fake Bot API and the source stand-in"
+            os.killpg(demo.pid, signal.SIGINT)
+            demo.wait(30)
+            wait_until(lambda: all_ended(children), 15, "every part of the demo to stop")
+        finally:
+            if demo.poll() is None:
+                os.killpg(demo.pid, signal.SIGKILL)
+    assert "demo stopped." in log.read_text() and "Interrupt" not in log.read_text()
+    after = subprocess.run([sys.executable, "-m", "coronabot", "demo-say", "/now"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert after.returncode == 2 and "no demo is running: start one with `make demo`" in after.stderr
