@@ -42,7 +42,7 @@ class Bench:
         self.env = dict(os.environ, TELEGRAM_TOKEN=self.token, TELEGRAM_API_BASE=self.telegram.url,
                         FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{ports[0]}",
                         FIREBASE_DATABASE_URL=f"https://{NAMESPACE}.firebaseio.com", SOURCE="kdca-sentinel",
-                        SOURCE_BASE_URL=self.sources.url, LOG_LEVEL="WARNING")
+                        SOURCE_BASE_URL=self.sources.url, LOG_LEVEL="WARNING", POLLING="always")
 
     def stop(self) -> None:
         for process in (self.database, self.telegram, self.sources):
