@@ -14,6 +14,7 @@ import json
 import random
 import statistics
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -121,4 +122,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    _started = time.monotonic()
+    print("bench_polling: 26 simulated weeks, one call a minute, two sources, two policies ...", flush=True)
     main()
+    print(f"bench_polling: done in {time.monotonic() - _started:.0f} s\n", flush=True)

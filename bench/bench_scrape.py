@@ -15,8 +15,11 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
+
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -51,12 +54,21 @@ class Bench:
     def db_counts(self) -> Counter:
         return Counter(http("GET", f"{self.database.url}/__emulator/stats")[1])
 
-    def tick(self, **env) -> dict:
-        result = subprocess.run([sys.executable, "-c", TICK], cwd=ROOT, env=dict(self.env, **env),
-                                capture_output=True, text=True, timeout=3600)
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr[-3000:])
-        return json.loads(result.stdout.strip().splitlines()[-1])
+    def tick(self, expected_messages: int = 0, **env) -> dict:
+        """One tick as its own process; with ``expected_messages`` a live bar follows the fake Telegram's count."""
+        process = subprocess.Popen([sys.executable, "-c", TICK], cwd=ROOT, env=dict(self.env, **env),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        bar = tqdm(total=expected_messages, unit="msg", leave=False, file=sys.stderr,
+                   disable=not expected_messages or not sys.stderr.isatty())
+        while process.poll() is None and expected_messages:
+            time.sleep(0.5)
+            accepted = http("GET", f"{self.telegram.url}/__stats")[1]["accepted"].get("sendMessage", 0)
+            bar.update(accepted - bar.n)
+        stdout, stderr = process.communicate(timeout=3600)
+        bar.close()
+        if process.returncode != 0:
+            raise RuntimeError(stderr[-3000:])
+        return json.loads(stdout.strip().splitlines()[-1])
 
     def reset(self, subscribers: int) -> None:
         http("POST", f"{self.database.url}/__emulator/reset")
@@ -71,7 +83,7 @@ class Bench:
     def broadcast(self, rate: int, subscribers: int) -> dict:
         self.reset(subscribers)
         before = self.db_counts()
-        run = self.tick(BROADCAST_RATE=str(rate))
+        run = self.tick(subscribers, BROADCAST_RATE=str(rate))
         after = self.db_counts()
         calls = http("GET", f"{self.telegram.url}/__calls?method=sendMessage", timeout=120)[1]
         accepted = [c for c in calls if c.get("status") == 200]
@@ -103,18 +115,32 @@ class Bench:
                 "database_requests_by_method": dict(after - before)}
 
 
+def step(what: str, run):
+    """Say what runs, run it, say how long it took (make bench is long: it should never look stuck)."""
+    print(f"bench_scrape: {what} ...", flush=True)
+    started = time.monotonic()
+    result = run()
+    print(f"bench_scrape: {what}: {time.monotonic() - started:.0f} s", flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--rates", default="25,100,300")
     args = parser.parse_args()
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(Path(tmp))
         try:
-            results = {"quiet_tick": bench.quiet_tick(),
-                       "broadcast": [bench.broadcast(int(r), args.subscribers) for r in args.rates.split(",")]}
+            results = {"quiet_tick": step("a tick with nothing new", bench.quiet_tick), "broadcast": [
+                step(f"a broadcast to {args.subscribers:,} subscribers at {rate} msg/s (about "
+                     f"{args.subscribers / int(rate):.0f} s)", lambda rate=rate: bench.broadcast(int(rate),
+                                                                                           args.subscribers))
+                for rate in args.rates.split(",")]}
         finally:
             bench.stop()
+    print(f"bench_scrape: done in {time.monotonic() - started:.0f} s\n", flush=True)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "scrape.json").write_text(json.dumps(results, indent=2))

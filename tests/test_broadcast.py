@@ -48,3 +48,47 @@ def test_a_complete_run_writes_its_ledger_and_finishes(clients, servers):
     assert set(db.get("deliveries/k").values()) == {"sent"} and len(db.get("deliveries/k")) == 120
     assert db.get("broadcasts/k/done") is True
     assert sorted(str(m["params"]["chat_id"]) for m in fake.calls("sendMessage")) == sorted(chats)
+
+
+def test_ledger_writes_carry_full_batches_whatever_the_concurrency(clients, servers):
+    """64 senders at 1,000 msg/s: one write per 50 outcomes, and no lease read before every write."""
+    db, telegram = clients
+    database, fake, _ = servers
+    chats = [str(5_000_000_000 + 7_919 * i) for i in range(500)]
+    owner = new_owner_id()
+    db.claim_broadcast("k", owner, 60, {"kind": "alert"})
+    before = database.stats()
+    result = send_all(db, telegram, "k", "알림", chats, owner=owner, rate=1000, batch=50, lease_seconds=60,
+                      finish={"broadcasts/k/done": True, "broadcasts/k/lease": None})
+    after = database.stats()
+    assert (result.sent, result.complete) == (500, True) and worker_count(1000) == 64
+    writes = after.get("PATCH", 0) - before.get("PATCH", 0)
+    # Full batches of 50, then the rest (the last senders' outcomes, at most one batch plus the 64 in flight)
+    # rides the final write with the finish: 9 or 10 writes, never the flood of small ones concurrent
+    # senders used to make.
+    assert writes in (9, 10), writes
+    assert after.get("GET", 0) - before.get("GET", 0) <= 1, "the lease is read at most every third of its life"
+    assert len(db.get("deliveries/k")) == 500 and db.get("broadcasts/k/done") is True
+
+
+def test_progress_is_reported_while_the_run_lasts_and_once_at_its_end(clients, servers):
+    db, telegram = clients
+    reports = []
+    chats = [str(5_000_000_000 + 7_919 * i) for i in range(40)]
+    result = run(db, telegram, "알림", chats, progress=reports.append, progress_every=0.05)
+    assert result.sent == 40
+    assert reports[-1].final and reports[-1].settled == reports[-1].total == 40
+    assert all(not r.final for r in reports[:-1]) and len(reports) >= 2
+    assert [r.settled for r in reports] == sorted(r.settled for r in reports)
+
+
+def test_the_terminal_bar_draws_and_closes(tmp_path):
+    import io
+
+    from coronabot.broadcast import Progress
+    from coronabot.local import TerminalProgress
+    screen = io.StringIO()
+    bar = TerminalProgress(screen)
+    bar(Progress("k", 10, 40, 10, 20.0, 1.5))
+    bar(Progress("k", 40, 40, 40, 20.0, 0.0, final=True))
+    assert "broadcast k" in screen.getvalue() and "40/40" in screen.getvalue()

@@ -727,3 +727,18 @@ def test_a_late_week_is_told_to_the_admins_once_and_its_arrival_once(servers, ad
     assert len(seen) == 4 and seen[-1] > seen[-2], "the arrival is a new first-seen moment"
     assert db.get("state/latest/first_seen") == seen[-1]
     assert db.get("state/late_notice/kdca-sentinel/arrived_at") >= seen[-1]
+
+
+def test_a_tick_logs_its_start_and_the_broadcast_its_progress_as_json_lines(servers, extra_scrape):
+    db, telegram, _ = servers
+    subscribe(db, many_chats(90))
+    function = extra_scrape(BROADCAST_RATE="30", BROADCAST_PROGRESS_SECONDS="1")
+    status, summary = tick(function)
+    assert status == 200 and summary["sent"] == 90
+    lines = [json.loads(line) for line in function.output().splitlines() if line.startswith("{")]
+    started = [line for line in lines if line["message"] == "tick started"]
+    progress = [line for line in lines if line["message"].startswith("broadcast progress")]
+    assert started and started[-1]["source"] == "kdca-sentinel" and started[-1]["reason"]
+    assert len(progress) >= 2, "one line a second during a three-second broadcast"
+    assert all(p["total"] == 90 and 0 <= p["settled"] <= 90 and p["per_second"] >= 0 for p in progress)
+    assert any(p["seconds_left"] is not None for p in progress) and "\r" not in function.output()

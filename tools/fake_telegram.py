@@ -5,7 +5,8 @@ API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
 (telepot sends multipart), and records each call. Control paths:
 
 - ``GET /__calls`` (optionally ``?method=sendMessage``): the recorded calls, each with
-  the HTTP status it was answered with;
+  the HTTP status it was answered with; ``GET /__stats``: only their counts per method
+  (``calls`` and ``accepted``, answered 200), cheap to poll;
   ``DELETE /__calls`` forgets them.
 - ``POST /__updates``: a JSON list of Update objects queued for ``getUpdates``.
 - ``POST /__control``: behaviour switches, a JSON object with any of
@@ -29,6 +30,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from urllib.parse import parse_qsl
 
 from harness import LoopbackHandler, LoopbackServer
@@ -222,6 +224,11 @@ class Handler(LoopbackHandler):
                 with fake.lock:
                     calls = [c for c in fake.calls if not wanted or c["method"] == wanted]
                 return self.send_json(200, calls)
+            if path == "/__stats":
+                with fake.lock:
+                    calls, accepted = Counter(c["method"] for c in fake.calls), Counter(
+                        c["method"] for c in fake.calls if c.get("status") == 200)
+                return self.send_json(200, {"calls": dict(calls), "accepted": dict(accepted)})
             if path == "/__updates":
                 with fake.updates_ready:
                     fake.updates.extend(json.loads(body))

@@ -2,9 +2,11 @@
 
 A global rate limit (``BROADCAST_RATE`` messages per second) is shared by a
 pool of workers large enough to reach it when each call takes tens of
-milliseconds. Outcomes go to the ledger in batched multi-path writes, which
-also renew the broadcaster's lease; a run killed mid-broadcast is resumed by
-the next tick, which skips every chat the ledger already records. A run stops
+milliseconds. Outcomes go to the ledger through one writer thread, in batched
+multi-path writes that also renew the broadcaster's lease, so senders never
+wait for the database; a run killed mid-broadcast is resumed by the next tick,
+which skips every chat the ledger already records. Progress (sent / total,
+rate, time left) is reported every few seconds. A run stops
 taking new chats at its deadline (before the platform's request timeout would
 kill it) or when its process shuts down, and leaves the rest to the next run
 with its ledger written.
@@ -16,8 +18,10 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from . import log
 from .storage import Database, DatabaseError, moved_subscription
@@ -28,6 +32,30 @@ logger = log.get("coronabot.broadcast")
 
 MAX_FLOOD_WAITS = 5
 TRANSIENT_RETRIES = 3
+PROGRESS_SECONDS = 5.0
+MIN_WAIT_SECONDS = 1.0  # the longest outcomes wait unwritten, unless a batch takes longer at the configured rate
+
+
+class Progress(NamedTuple):
+    """How far a broadcast run is: chats settled (sent, removed or failed) of ``total``."""
+
+    key: str
+    settled: int
+    total: int
+    sent: int
+    per_second: float
+    seconds_left: float | None
+    final: bool = False  # the run ended (its summary is logged as "broadcast run finished")
+
+
+def log_progress(progress: Progress) -> None:
+    """The default report: one structured log line (Cloud Logging reads it as JSON) while the run lasts."""
+    if progress.final:
+        return
+    logger.info("broadcast progress: %d/%d", progress.settled, progress.total, extra={"fields": {
+        "broadcast": progress.key, "settled": progress.settled, "total": progress.total, "sent": progress.sent,
+        "per_second": round(progress.per_second, 1),
+        "seconds_left": round(progress.seconds_left) if progress.seconds_left is not None else None}})
 
 
 @dataclass
@@ -72,60 +100,148 @@ def worker_count(rate: float) -> int:
 
 
 class _Ledger:
-    """Buffers outcomes and writes them ``batch`` at a time, checking the lease first."""
+    """The delivery ledger, written by a thread of its own so that senders never wait for the database.
 
-    def __init__(self, db: Database, key: str, owner: str, batch: int, lease_seconds: float):
+    Senders hand over outcomes and go on sending (with ``batch`` 1 each waits until its outcome is written,
+    so a crash can repeat only the messages in flight). Writes carry exactly ``batch`` outcomes, or what
+    arrived within ``max_wait`` seconds when sending slows down, one write at a time; each write renews the
+    lease, whose owner is read at most every third of its lifetime (no GET before every write), and an idle
+    ledger renews it on that cadence too. The run's final write (:meth:`close`) carries the rest.
+    """
+
+    _CLOSE = object()
+
+    def __init__(self, db: Database, key: str, owner: str, batch: int, lease_seconds: float, max_wait: float,
+                 on_failure: Callable[[], None]):
         self.db, self.key, self.owner = db, key, owner
-        self.batch, self.lease_seconds = batch, lease_seconds
+        self.batch, self.lease_seconds, self.max_wait = batch, lease_seconds, max_wait
+        self._on_failure = on_failure
+        self._queue: queue.Queue = queue.Queue()
         self._pending: dict[str, object] = {}
         self._outcomes = 0
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
+        self._waiters: list[threading.Event] = []
+        self._last_wave = False
+        self._checked_at = time.monotonic()  # the claim that started this run made the lease ours
         self.lost_lease = False
+        self.failed: DatabaseError | None = None
         self.writes = 0
+        self._thread = threading.Thread(target=self._run, name=f"ledger-{key}", daemon=True)
+        self._thread.start()
 
-    def record(self, chat_id: str, outcome: str, more_to_come: bool) -> None:
-        """Buffer one outcome; write a full batch, unless the run's final write will carry it anyway."""
-        with self._lock:
-            self._pending[f"deliveries/{self.key}/{chat_id}"] = outcome
-            if outcome == "removed":
-                self._pending[f"subscribers/{chat_id}"] = None
-            self._outcomes += 1
-            due = more_to_come and self._outcomes >= self.batch
-        if due:
-            self.flush()
+    def record(self, chat_id: str, outcome: str, more_to_come: bool = True) -> None:
+        """Hand over one outcome (a ``removed`` chat's subscription goes in the same write); without
+        ``more_to_come`` (no chat left to start) a full batch waits for the run's final write."""
+        changes: dict[str, object] = {f"deliveries/{self.key}/{chat_id}": outcome}
+        if outcome == "removed":
+            changes[f"subscribers/{chat_id}"] = None
+        written = threading.Event() if self.batch == 1 else None
+        self._queue.put((changes, 1, written, more_to_come))
+        if written is not None:
+            written.wait()
 
     def move_subscriber(self, old: str, new: str) -> None:
-        """A group upgraded to a supergroup: the subscription follows the new chat id."""
+        """A group upgraded to a supergroup: the subscription follows the new chat id (with the next write)."""
         since = datetime.now(KST).isoformat(timespec="seconds")
-        with self._lock:
-            self._pending.update(moved_subscription(old, new, {"since": since}))
+        self._queue.put((moved_subscription(old, new, {"since": since}), 0, None, True))
 
-    def flush(self, extra: dict | None = None) -> None:
-        """Write what is buffered; with ``extra`` (the final write) the lease is not renewed."""
-        with self._flush_lock:
-            with self._lock:
-                changes, self._pending, self._outcomes = self._pending, {}, 0
-            changes.update(extra or {})
-            if not changes:
-                return
-            if extra is None:
-                owner = self.db.lease_owner(self.key)
-                if owner != self.owner:
-                    self.lost_lease = True
-                    logger.warning("broadcast lease taken over by another run; stopping",
-                                   extra={"fields": {"broadcast": self.key}})
-                else:
-                    changes[f"broadcasts/{self.key}/lease/expires"] = time.time() + self.lease_seconds
+    def _absorb(self, item: tuple) -> int:
+        changes, outcomes, written, more_to_come = item
+        self._pending.update(changes)
+        self._outcomes += outcomes
+        self._last_wave = not more_to_come
+        if written is not None:
+            self._waiters.append(written)
+        return outcomes
+
+    def _run(self) -> None:
+        first_at: float | None = None  # when the oldest unwritten outcome arrived
+        while True:
+            if self.failed is not None:  # no more writes this run: keep everything for the final one
+                item = self._queue.get()
+                if item is self._CLOSE:
+                    return
+                self._absorb(item)
+                continue
+            if first_at is None:
+                wait = self.lease_seconds / 3
+            else:
+                wait = max(0.0, first_at + self.max_wait - time.monotonic())
             try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            if item is self._CLOSE:
+                return
+            if item is None and first_at is None:
+                self._renew_idle_lease()
+                continue
+            if item is not None and self._absorb(item) and first_at is None:
+                first_at = time.monotonic()
+            due = first_at is not None and time.monotonic() >= first_at + self.max_wait
+            full = self._outcomes >= self.batch and (not self._last_wave or self.batch == 1)
+            if full or (due and self._outcomes):
+                self._write()
+                first_at = None if self._outcomes == 0 else first_at
+
+    def _lease_still_ours(self) -> bool:
+        if not self.lost_lease and time.monotonic() - self._checked_at >= self.lease_seconds / 3:
+            self._checked_at = time.monotonic()
+            if self.db.lease_owner(self.key) != self.owner:
+                self.lost_lease = True
+                logger.warning("broadcast lease taken over by another run; stopping",
+                               extra={"fields": {"broadcast": self.key}})
+        return not self.lost_lease
+
+    def _renew_idle_lease(self) -> None:
+        """Nothing to write for a while (a long flood wait): keep the lease alive all the same."""
+        try:
+            if self.failed is None and self._lease_still_ours():
+                self.db.update({f"broadcasts/{self.key}/lease/expires": time.time() + self.lease_seconds})
+        except DatabaseError as exc:
+            self._fail(exc)
+
+    def _write(self) -> None:
+        changes = dict(self._pending)
+        try:
+            if self._lease_still_ours():
+                changes[f"broadcasts/{self.key}/lease/expires"] = time.time() + self.lease_seconds
+            self.db.update(changes)
+        except DatabaseError as exc:
+            self._fail(exc)
+            return
+        self.writes += 1
+        self._pending, self._outcomes = {}, 0
+        self._release_waiters()
+
+    def _fail(self, exc: DatabaseError) -> None:
+        """Stop the run; what is unwritten stays for the final write."""
+        if self.failed is None:
+            logger.error("ledger write failed; stopping this run: %s", exc, extra={"fields": {"broadcast": self.key}})
+        self.failed = exc
+        self._release_waiters()
+        self._on_failure()
+
+    def _release_waiters(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
+        self._waiters = []
+
+    def close(self, final: dict) -> None:
+        """Stop the writer and write everything left with ``final`` in one request; raises DatabaseError."""
+        self._queue.put(self._CLOSE)
+        self._thread.join()
+        while True:  # outcomes handed over after the close marker (none, as every sender has finished)
+            try:
+                self._absorb(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        changes = dict(self._pending, **final)
+        try:
+            if changes:
                 self.db.update(changes)
                 self.writes += 1
-            except DatabaseError:
-                with self._lock:
-                    changes.update(self._pending)
-                    self._pending = {k: v for k, v in changes.items() if not k.startswith("broadcasts/")}
-                    self._outcomes = sum(1 for k in self._pending if k.startswith("deliveries/"))
-                raise
+        finally:
+            self._release_waiters()
 
 
 def _cut_short(deadline: float | None, interrupt: threading.Event | None) -> str:
@@ -140,21 +256,25 @@ def _cut_short(deadline: float | None, interrupt: threading.Event | None) -> str
 def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: list[str], *,
              owner: str, rate: float, batch: int, lease_seconds: float,
              finish: dict | None = None, deadline: float | None = None,
-             interrupt: threading.Event | None = None, silent: bool = False) -> BroadcastResult:
+             interrupt: threading.Event | None = None, silent: bool = False,
+             progress: Callable[[Progress], None] = log_progress,
+             progress_every: float = PROGRESS_SECONDS) -> BroadcastResult:
     """Send ``text`` once to each recipient; ``finish`` is written with the last batch when all are settled.
 
     No new chat is started after ``deadline`` (a ``time.monotonic()`` value) or once ``interrupt`` is
     set: the chats left are counted as pending and the lease is released, so the next run resumes at once.
-    ``silent`` sends without a notification sound.
+    ``silent`` sends without a notification sound. ``progress`` is called every ``progress_every`` seconds
+    while the run lasts, and once at its end.
     """
     result = BroadcastResult()
     limiter = RateLimiter(rate)
-    ledger = _Ledger(db, key, owner, batch, lease_seconds)
     todo: queue.Queue[str] = queue.Queue()
     for chat_id in recipients:
         todo.put(chat_id)
     counts_lock = threading.Lock()
     stop = threading.Event()
+    ledger = _Ledger(db, key, owner, batch, lease_seconds, max_wait=max(MIN_WAIT_SECONDS, 1.5 * batch / rate),
+                     on_failure=stop.set)
 
     def count(field: str) -> None:
         with counts_lock:
@@ -212,7 +332,7 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                 return
             count("sent")
             if target != chat_id:
-                ledger.record(target, "sent", True)
+                ledger.record(target, "sent")
             ledger.record(chat_id, "sent", not todo.empty())
             return
 
@@ -228,20 +348,37 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                 return
             try:
                 deliver(chat_id)
-            except DatabaseError as exc:
-                logger.error("ledger write failed; stopping this run: %s", exc, extra={"fields": {"broadcast": key}})
-                stop.set()
             except Exception:
                 # Whatever broke, this chat is not known to be served: it stays pending for the next run.
                 logger.exception("delivery failed unexpectedly; the chat stays pending",
                                  extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                 count("pending")
 
+    started = time.monotonic()
+    finished = threading.Event()
+
+    def report(final: bool = False) -> None:
+        with counts_lock:
+            settled, sent = result.sent + result.removed + result.failed, result.sent
+        elapsed = max(time.monotonic() - started, 1e-6)
+        per_second = settled / elapsed
+        left = (len(recipients) - settled) / per_second if per_second else None
+        progress(Progress(key, settled, len(recipients), sent, per_second, left, final))
+
+    def reporter() -> None:
+        while not finished.wait(progress_every):
+            report()
+
     threads = [threading.Thread(target=work, daemon=True) for _ in range(min(worker_count(rate), len(recipients)))]
     for thread in threads:
         thread.start()
+    watcher = threading.Thread(target=reporter, daemon=True, name=f"progress-{key}")
+    watcher.start()
     for thread in threads:
         thread.join()
+    finished.set()
+    watcher.join()
+    report(final=True)
     result.pending += todo.qsize()
     result.interrupted = ledger.lost_lease or stop.is_set()
     if result.complete:
@@ -250,7 +387,7 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
         last = {}
     else:
         last = {f"broadcasts/{key}/lease": None}
-    ledger.flush(last)
+    ledger.close(last)
     if result.cut_short and result.pending:
         logger.warning("broadcast cut short (%s); the next run goes on", result.cut_short,
                        extra={"fields": {"broadcast": key, "pending": result.pending}})

@@ -106,6 +106,7 @@ class Settings(NamedTuple):
     polling: str = "adaptive"
     late_notice_hours: float = 3.0
     log_level: str = "INFO"
+    progress_seconds: float = 5.0
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -152,4 +153,5 @@ def load() -> Settings:
         polling=_choice("POLLING", POLLING_MODES),
         late_notice_hours=_number("LATE_NOTICE_HOURS", 3.0, 0.0),
         log_level=log_level(),
+        progress_seconds=_number("BROADCAST_PROGRESS_SECONDS", 5.0, 0.1),
     )

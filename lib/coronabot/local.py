@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from . import config, log
 from .bot import Bot, Outcome
+from .broadcast import Progress
 from .schedule import Schedule, retry_delays
 from .scrape import Ticker, http_status
 from .storage import Database, DatabaseError
@@ -126,6 +127,27 @@ def local_database(settings: config.Settings) -> Iterator[tuple[config.Settings,
         yield settings._replace(emulator_host=host), (process, data_file)
     finally:
         _stop([process])
+
+
+class TerminalProgress:
+    """A live progress bar for a broadcast when ``make run`` writes to a terminal (tqdm, a local tool only:
+    the functions report the same progress as JSON log lines)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self._bars: dict = {}
+
+    def __call__(self, progress: Progress) -> None:
+        from tqdm import tqdm
+
+        bar = self._bars.get(progress.key)
+        if bar is None:
+            bar = self._bars[progress.key] = tqdm(total=progress.total, desc=f"broadcast {progress.key}",
+                                                  unit="msg", file=self.stream, dynamic_ncols=True)
+        bar.update(progress.settled - bar.n)
+        if progress.final:
+            bar.close()
+            del self._bars[progress.key]
 
 
 def _raise_stop(signum: int, frame: object) -> None:
@@ -250,7 +272,8 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
         with local_database(settings) as (settings, started):
             db = Database(settings)
             telegram.delete_webhook()
-            ticker = Ticker(settings, db=db, interrupt=stop)
+            terminal = {"progress": TerminalProgress(), "progress_every": 0.5} if sys.stderr.isatty() else {}
+            ticker = Ticker(settings, db=db, interrupt=stop, **terminal)
             bot = Bot(lambda: db, telegram, settings.bot_username or username, settings.source)
             where = f"local database on {settings.emulator_host}"
             if started:

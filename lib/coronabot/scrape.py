@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from . import config, log, publication, sources, texts
 from .announcement import Announcement, order_key
-from .broadcast import send_all, worker_count
+from .broadcast import Progress, log_progress, send_all, worker_count
 from .schedule import is_quiet
 from .sources import LayoutError, SourceError, SourceHttp
 from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
@@ -51,10 +52,14 @@ class Ticker:
     """Holds the clients of one process (kept warm between Cloud Function invocations)."""
 
     def __init__(self, settings: config.Settings, db: Database | None = None, telegram: Telegram | None = None,
-                 http: SourceHttp | None = None, interrupt: threading.Event | None = None):
-        """``interrupt``, once set, makes a running broadcast stop cleanly (the local runner's Ctrl-C)."""
+                 http: SourceHttp | None = None, interrupt: threading.Event | None = None,
+                 progress: Callable[[Progress], None] = log_progress, progress_every: float | None = None):
+        """``interrupt``, once set, makes a running broadcast stop cleanly (the local runner's Ctrl-C);
+        ``progress`` gets a broadcast's progress every ``progress_every`` seconds (a log line by default,
+        a terminal bar under ``make run``)."""
         self.settings = settings
         self.interrupt = interrupt
+        self.progress, self.progress_every = progress, progress_every or settings.progress_seconds
         self.source = sources.get(settings.source)
         self.db = db or Database(settings)
         self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
@@ -77,6 +82,7 @@ class Ticker:
         if not (force or timing.fetch or self.settings.polling == "always" or state.get("broadcast")):
             logger.debug("idle: %s", timing.reason)
             return {"status": "idle", "source": name, "reason": timing.reason}
+        logger.info("tick started", extra={"fields": {"source": name, "reason": "forced" if force else timing.reason}})
         stored_cache = _section(_section(state, "source_cache"), name)
         cache = dict(stored_cache)
         changes: dict = {}
@@ -257,7 +263,8 @@ class Ticker:
         result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
                           lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
-                          interrupt=self.interrupt, silent=is_quiet(datetime.now(UTC), self.settings.quiet_hours))
+                          interrupt=self.interrupt, silent=is_quiet(datetime.now(UTC), self.settings.quiet_hours),
+                          progress=self.progress, progress_every=self.progress_every)
         return {"sent": result.sent, "failed": result.failed, "removed": result.removed,
                 "pending": result.pending, "broadcast": key}
 
