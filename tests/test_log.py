@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 import sys
 from urllib.parse import quote, quote_plus
@@ -13,7 +14,7 @@ import pytest
 from coronabot import log
 from harness import ROOT
 
-TOKEN = "7012345678:AAFakeTokenForRedactionTests_0123456789"  # pragma: allowlist secret (made up)
+TOKEN = f"{secrets.randbelow(9 * 10**9) + 10**9}:AA{secrets.token_urlsafe(30)}"  # made for this run only
 KEY = "Ab+cd/ef==gh%ij kl"  # pragma: allowlist secret (made up, with every character URLs encode)
 
 
