@@ -247,12 +247,19 @@ def test_only_what_a_function_runs_is_uploaded(name, tmp_path):
 
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
 def test_the_build_upload_leaves_local_state_behind(tmp_path):
-    listed = subprocess.run(["gcloud", "meta", "list-files-for-upload", str(ROOT)], capture_output=True, text=True,
-                            timeout=120, env=dict(os.environ, CLOUDSDK_CONFIG=str(tmp_path)))
+    debug_log = ROOT / "firebase-debug.log"
+    assert not debug_log.exists()
+    debug_log.write_text("refresh_token: not-to-be-uploaded\n")
+    try:
+        listed = subprocess.run(["gcloud", "meta", "list-files-for-upload", str(ROOT)], capture_output=True,
+                                text=True, timeout=120, env=dict(os.environ, CLOUDSDK_CONFIG=str(tmp_path)))
+    finally:
+        debug_log.unlink()
     assert listed.returncode == 0, listed.stderr
     files = listed.stdout.split()
     assert "cloudbuild.yaml" in files and "deploy/functions.sh" in files and "lib/coronabot/bot.py" in files
     assert not [f for f in files if f.startswith((".venv/", ".data/", ".git/")) or f.endswith(".env")]
+    assert "firebase-debug.log" not in files
 
 
 GCLOUD_OFFLINE = {"CLOUDSDK_CORE_DISABLE_PROMPTS": "1", "CLOUDSDK_CORE_CHECK_GCE_METADATA": "false",
