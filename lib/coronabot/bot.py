@@ -132,11 +132,10 @@ class Bot:
     def _about(self) -> str:
         """/about, with when the next announcement is expected (one read; left out if the database fails)."""
         try:
-            first_seen = publication.parse_moments(self.db.get(f"state/seen/{self._source}"))
+            model = publication.stored_model(self.db.get(f"state/seen/{self._source}"), self._source)
         except (DatabaseError, ValueError) as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)
             return texts.about(self._source, known=False)
-        model = publication.expectation(first_seen, publication.cadence(self._source))
         window = publication.describe(model.upcoming(datetime.now(UTC))) if model else None
         return texts.about(self._source, window)
 

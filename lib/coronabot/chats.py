@@ -24,19 +24,6 @@ def valid_chat_id(chat_id: object, chat_type: str | None = None) -> bool:
     return True
 
 
-def parse_chat_id(key: object) -> int | None:
-    """A stored chat id key ("1544010213", "-1001234567890") as an int, or None when it is not one."""
-    if isinstance(key, int) and not isinstance(key, bool):
-        return key if valid_chat_id(key) else None
-    if not isinstance(key, str) or not 0 < len(key) <= 20:
-        return None
-    try:
-        value = int(key)
-    except ValueError:
-        return None
-    return value if str(value) == key and valid_chat_id(value) else None
-
-
 def needs_admin(chat_type: str) -> bool:
     """Only administrators may change what a group receives; a private chat is its own admin, and only
     a channel's administrators can post in it."""

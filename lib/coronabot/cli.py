@@ -89,8 +89,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     state = database.state()
     latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
     seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
-    model = publication.expectation(publication.parse_moments(seen.get(settings.source)),
-                                    publication.cadence(settings.source))
+    model = publication.stored_model(seen.get(settings.source), settings.source)
     _print({
         "subscribers": len(database.subscriber_ids()),
         "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,

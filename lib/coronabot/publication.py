@@ -102,6 +102,11 @@ def remember(values: object, moment: datetime) -> list[str]:
     return [m.astimezone(KST).isoformat(timespec="seconds") for m in sorted(moments)[-KEPT_FIRST_SEEN:]]
 
 
+def stored_model(stored_first_seen: object, source: str) -> Expectation | None:
+    """The model of ``source`` from the first-seen moments as the state keeps them (``state/seen/{source}``)."""
+    return expectation(parse_moments(stored_first_seen), cadence(source))
+
+
 def expectation(first_seen: list[datetime], source_cadence: str) -> Expectation | None:
     """The window the next announcement is expected in, learnt from the recent first-seen moments; None with
     fewer than three (the bot then fetches on the fixed schedule)."""

@@ -111,11 +111,8 @@ class Ticker:
         return isinstance(self.db.get("state/broadcast"), dict)
 
     # -- when to fetch, and late announcements -------------------------------------------------
-    def _first_seen(self, state: dict) -> list[datetime]:
-        return publication.parse_moments(_section(state, "seen").get(self.settings.source))
-
     def _timing(self, state: dict, now: datetime) -> publication.Decision:
-        first_seen = self._first_seen(state)
+        first_seen = publication.parse_moments(_section(state, "seen").get(self.settings.source))
         model = publication.expectation(first_seen, publication.cadence(self.settings.source))
         last_fetch = publication.parse_moments([state.get("last_fetch_at")])
         return publication.decide(now, last_fetch[0] if last_fetch else None, model,

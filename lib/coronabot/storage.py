@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import firebase_admin
@@ -169,6 +170,13 @@ class Database:
         return set(child_keys(self.ref(f"deliveries/{key}").get(shallow=True)))
 
     # late announcements --------------------------------------------------------
+    def _transaction_or_none(self, path: str, take: Callable[[object], dict]) -> dict | None:
+        """Run ``take`` in a transaction at ``path``; None when it raised AlreadyDone (nothing written)."""
+        try:
+            return self.ref(path).transaction(take)
+        except AlreadyDone:
+            return None
+
     def claim_late_notice(self, source: str, notice: dict) -> bool:
         """Record that the admins are told ``notice["window_start"]`` is late; False when a tick already did
         (a transaction, so concurrent ticks tell them once)."""
@@ -177,11 +185,7 @@ class Database:
                 raise AlreadyDone(source)
             return notice
 
-        try:
-            self.ref(f"state/late_notice/{source}").transaction(take)
-        except AlreadyDone:
-            return False
-        return True
+        return self._transaction_or_none(f"state/late_notice/{source}", take) is not None
 
     def resolve_late_notice(self, source: str, arrived_at: str) -> dict | None:
         """Mark the late announcement as arrived and return the notice; None when there was no open notice or
@@ -191,10 +195,7 @@ class Database:
                 raise AlreadyDone(source)
             return dict(current, arrived_at=arrived_at)
 
-        try:
-            return self.ref(f"state/late_notice/{source}").transaction(take)
-        except AlreadyDone:
-            return None
+        return self._transaction_or_none(f"state/late_notice/{source}", take)
 
     # redelivered updates -------------------------------------------------------
     def claim_update(self, update_id: int) -> bool:
