@@ -92,3 +92,19 @@ def test_the_terminal_bar_draws_and_closes(tmp_path):
     bar(Progress("k", 10, 40, 10, 20.0, 1.5))
     bar(Progress("k", 40, 40, 40, 20.0, 0.0, final=True))
     assert "broadcast k" in screen.getvalue() and "40/40" in screen.getvalue()
+
+
+def test_the_lease_is_renewed_while_nothing_can_be_written(clients, servers):
+    """A long flood wait settles nobody for seconds: the writer keeps the lease alive all the same."""
+    db, telegram = clients
+    database, fake, _ = servers
+    fake.control(flood={"every": 1, "retry_after": 1})
+    owner = new_owner_id()
+    db.claim_broadcast("k", owner, 1.5, {"kind": "alert"})
+    before = database.stats()
+    result = send_all(db, telegram, "k", "알림", [str(PRIVATE_CHAT)], owner=owner, rate=200, batch=50,
+                      lease_seconds=1.5, finish={"broadcasts/k/done": True})
+    after = database.stats()
+    assert result.sent == 0 and result.pending == 1, "every attempt met flood control"
+    renewals = after.get("PATCH", 0) - before.get("PATCH", 0) - 1  # the final write releases the lease
+    assert renewals >= 3, f"the lease (1.5 s) was renewed every half second of the ~5 s wait, got {renewals}"
