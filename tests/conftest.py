@@ -12,6 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,19 @@ class FakeTelegram:
         return http("GET", f"{self.url}/__calls" + (f"?method={method}" if method else ""))[1]
 
     def sent(self) -> list[dict]:
-        """Messages Telegram accepted (answered 200)."""
-        return [c["params"] for c in self.calls("sendMessage") if c.get("status") == 200]
+        """Messages Telegram accepted (answered 200), in order: sendMessage, and sendPhoto with its caption
+        as ``text`` (an alert with its chart is one message)."""
+        return [dict(c["params"], text=c["params"].get("caption")) if c["method"] == "sendPhoto" else c["params"]
+                for c in self.calls() if c["method"] in ("sendMessage", "sendPhoto") and c.get("status") == 200]
+
+    def photos(self) -> list[dict]:
+        """Pictures Telegram accepted (answered 200)."""
+        return [c["params"] for c in self.calls("sendPhoto") if c.get("status") == 200]
+
+    def file(self, file_id: str) -> bytes:
+        """An uploaded file's bytes."""
+        with urllib.request.urlopen(f"{self.url}/__files/{file_id}", timeout=10) as response:
+            return response.read()
 
     def control(self, **switches) -> None:
         http("POST", f"{self.url}/__control", switches)
@@ -163,6 +175,7 @@ def bot_env(database_server, telegram_server, source_server, token, webhook_secr
         "BROADCAST_RATE": "200",
         "BROADCAST_LEASE_SECONDS": "3",
         "POLLING": "always",  # every call fetches; the adaptive decision has tests of its own
+        "CHARTS": "off",  # alerts as text messages; alerts with their chart have tests of their own
         "PYTHONUNBUFFERED": "1",
     })
     return env

@@ -18,6 +18,9 @@ API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
   ``member``), ``raw`` (``{method: {"status": S, "body": "..."}}``: answer that method with exactly this
   body, for answers that are not in the Bot API's format).
   Each ``POST /__control`` replaces all switches.
+- ``sendPhoto`` takes an uploaded file (recorded as ``{"upload", "bytes", "sha256"}``; the answer gives it a
+  ``file_id``) or a ``file_id`` this server gave before (any other is refused, as Telegram does);
+  ``GET /__files/FILE_ID`` answers the uploaded bytes.
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from __future__ import annotations
 import argparse
 import email.parser
 import email.policy
+import hashlib
+import html
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -52,7 +58,8 @@ def parse_body(content_type: str, body: bytes) -> dict:
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True) or b""
-            fields[name] = payload.decode("utf-8", errors="replace")
+            filename = part.get_param("filename", header="content-disposition")
+            fields[name] = Upload(filename, payload) if filename else payload.decode("utf-8", errors="replace")
         return fields
     return {}
 
@@ -75,6 +82,21 @@ def coerce(params: dict) -> dict:
     return out
 
 
+class Upload:
+    """A file sent in a multipart body."""
+
+    def __init__(self, filename: str, content: bytes):
+        self.filename, self.content = filename, content
+
+
+MAX_CAPTION_CHARS = 1024
+
+
+def caption_length(caption: str) -> int:
+    """What Telegram counts of an HTML caption: the text without tags, in UTF-16 code units."""
+    return len(html.unescape(re.sub(r"<[^>]*>", "", caption)).encode("utf-16-le")) // 2
+
+
 class RawBody(bytes):
     """An answer sent exactly as given, not as JSON."""
 
@@ -94,6 +116,19 @@ class FakeTelegram:
         self.control: dict = {}
         self.webhook: dict = {}
         self.commands: list = []
+        self.files: dict[str, bytes] = {}  # file_id -> uploaded content
+
+    def keep_uploads(self, params: dict) -> dict:
+        """Store uploaded files and record them by size and hash (the call log stays JSON)."""
+        out = {}
+        for key, value in params.items():
+            if isinstance(value, Upload):
+                digest = hashlib.sha256(value.content).hexdigest()
+                with self.lock:
+                    self.files[f"upload-{digest[:16]}"] = value.content
+                value = {"upload": value.filename, "bytes": len(value.content), "sha256": digest}
+            out[key] = value
+        return out
 
     def answer(self, method: str, params: dict) -> tuple[int, dict]:
         latency = self.control.get("latency_ms", 0)
@@ -128,13 +163,8 @@ class FakeTelegram:
         return self.ok({"id": 7000000001, "is_bot": True, "first_name": "코로나봇",
                         "username": self.username, "can_join_groups": True})
 
-    def m_sendMessage(self, params):
-        chat_id = str(params.get("chat_id", ""))
-        text = params.get("text")
-        if not chat_id or not text:
-            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
-        if len(str(text)) > 4096:
-            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+    def refusal(self, chat_id: str) -> tuple[int, dict] | None:
+        """The error Telegram would answer for a delivery to this chat (blocked, gone, migrated, flood)."""
         control = self.control
         if chat_id in map(str, control.get("blocked", [])):
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
@@ -155,11 +185,45 @@ class FakeTelegram:
                 return 429, {"ok": False, "error_code": 429,
                              "description": f"Too Many Requests: retry after {retry_after}",
                              "parameters": {"retry_after": retry_after}}
+        return None
+
+    def message(self, chat_id: str, **content) -> tuple[int, dict]:
+        with self.lock:
             self.next_message_id += 1
             message_id = self.next_message_id
         return self.ok({"message_id": message_id, "date": int(time.time()),
-                        "chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id},
-                        "text": text})
+                        "chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id}, **content})
+
+    def m_sendMessage(self, params):
+        chat_id = str(params.get("chat_id", ""))
+        text = params.get("text")
+        if not chat_id or not text:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
+        if len(str(text)) > 4096:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+        return self.refusal(chat_id) or self.message(chat_id, text=text)
+
+    def m_sendPhoto(self, params):
+        chat_id, photo = str(params.get("chat_id", "")), params.get("photo")
+        caption = str(params.get("caption") or "")
+        if isinstance(photo, dict) and photo.get("sha256"):
+            file_id = f"upload-{photo['sha256'][:16]}"
+        elif isinstance(photo, str) and photo in self.files:
+            file_id = photo
+        else:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: wrong file identifier/HTTP URL specified"}
+        if not chat_id:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
+        if caption_length(caption) > MAX_CAPTION_CHARS:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message caption is too long"}
+        refused = self.refusal(chat_id)
+        if refused:
+            return refused
+        sizes = [{"file_id": f"{file_id}-small", "file_unique_id": file_id[-8:] + "s", "width": 320, "height": 180},
+                 {"file_id": file_id, "file_unique_id": file_id[-8:], "width": 1280, "height": 720,
+                  "file_size": len(self.files.get(file_id, b""))}]
+        return self.message(chat_id, photo=sizes, caption=caption)
 
     def m_getUpdates(self, params):
         offset = int(params.get("offset") or 0)
@@ -224,6 +288,12 @@ class Handler(LoopbackHandler):
                 with fake.lock:
                     calls = [c for c in fake.calls if not wanted or c["method"] == wanted]
                 return self.send_json(200, calls)
+            if path.startswith("/__files/"):
+                with fake.lock:
+                    content = fake.files.get(path[len("/__files/"):])
+                if content is None:
+                    return self.send_json(404, {"ok": False})
+                return self.send_bytes(200, content, "image/png")
             if path == "/__stats":
                 with fake.lock:
                     calls, accepted = Counter(c["method"] for c in fake.calls), Counter(
@@ -245,7 +315,7 @@ class Handler(LoopbackHandler):
                 return self.send_json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             params = dict(parse_qsl(query))
             params.update(parse_body(self.headers.get("Content-Type", ""), body))
-            status, answer = fake.answer(parts[1], coerce(params))
+            status, answer = fake.answer(parts[1], coerce(fake.keep_uploads(params)))
             if isinstance(answer, RawBody):
                 return self.send_bytes(status, bytes(answer))
             self.send_json(status, answer)

@@ -8,7 +8,10 @@ as a session-bound portal does. Control paths:
 - ``PUT /__content/NAME`` (NAME: kdca, mohw, portal): the body served from now on.
 - ``POST /__mode``: ``{"delay": seconds, "status": code, "html_error": true}`` for failures;
   ``{"forget_sessions": true}`` expires every session cookie given so far;
-  ``{"cookies": ["NAME=VALUE", ...]}`` adds these Set-Cookie headers to the portal page's answer.
+  ``{"cookies": ["NAME=VALUE", ...]}`` adds these Set-Cookie headers to the portal page's answer;
+  ``{"ranges": true}`` answers the portal's POST with only the weeks its form asks for
+  (``startYear/startWeek`` to ``endYear/endWeek``), as the portal does, out of the served content, and
+  ``GET /__requests`` shows the range each POST asked for.
 - GET answers carry an ``ETag`` and honour ``If-None-Match`` with 304.
 - ``GET /__requests``: every request served so far (method, path, had_cookie).
 """
@@ -23,6 +26,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from harness import LoopbackHandler, LoopbackServer
 
@@ -80,7 +84,9 @@ class Handler(LoopbackHandler):
         etag = '"' + hashlib.sha1(content).hexdigest()[:16] + '"'
         conditional = self.headers.get("If-None-Match") == etag
         with state.lock:
+            ranged = name == "kdca" and state.mode.get("ranges") and weeks_asked(body)
             state.requests.append({"method": verb, "path": path, "had_cookie": bool(session),
+                                   **({"weeks": weeks_asked(body)} if ranged else {}),
                                    **({"not_modified": True} if conditional else {})})
             mode = dict(state.mode)
         if name is None:
@@ -99,9 +105,31 @@ class Handler(LoopbackHandler):
             return self.send_bytes(200, state.content["page"], CONTENT_TYPES["page"], {"Set-Cookie": cookies})
         if name == "kdca" and session not in state.sessions:
             return self.send_bytes(200, SESSION_EXPIRED_PAGE, CONTENT_TYPES["page"])
+        if name == "kdca" and mode.get("ranges") and weeks_asked(body):
+            content = in_range(content, weeks_asked(body))
         if verb == "GET" and conditional:
             return self.send_bytes(304, b"", headers={"ETag": etag})
         return self.send_bytes(200, content, CONTENT_TYPES[name], {"ETag": etag} if verb == "GET" else None)
+
+
+def weeks_asked(form: bytes) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The (year, week) range a portal POST asks for, or None when its form does not say."""
+    fields = dict(parse_qsl(form.decode("utf-8", "replace")))
+    try:
+        return ((int(fields["startYear"]), int(fields["startWeek"])), (int(fields["endYear"]), int(fields["endWeek"])))
+    except (KeyError, ValueError):
+        return None
+
+
+def in_range(content: bytes, asked: tuple[tuple[int, int], tuple[int, int]]) -> bytes:
+    """The portal's answer cut to the asked weeks, with its paramMap saying what was asked."""
+    data = json.loads(content)
+    (start_year, start_week), (end_year, end_week) = asked
+    data["value"]["data"] = [row for row in data["value"]["data"]
+                             if asked[0] <= (int(row["TITLE"]), int(row["SUBTITLE"])) <= asked[1]]
+    data["value"]["paramMap"] = {"startYear": str(start_year), "startWeek": f"{start_week:02d}",
+                                 "endYear": str(end_year), "endWeek": f"{end_week:02d}", "dayCheck": "1"}
+    return json.dumps(data, ensure_ascii=False).encode()
 
 
 def make_server(host: str, port: int, fixtures: Path) -> LoopbackServer:

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from . import config, log, publication, texts
+from . import config, history, log, publication, texts
 from .announcement import Announcement
 from .chats import AdminCache, needs_admin
 from .commands import Action, recognise
 from .storage import Database, DatabaseError
-from .telegram import Telegram, TelegramError, message_params
+from .telegram import Telegram, TelegramError, message_params, photo_params
 from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
 
 logger = log.get("coronabot.bot")
@@ -101,6 +101,10 @@ class Bot:
             return answer(texts.HELP)
         if command.action is Action.ABOUT:
             return answer(self._about())
+        if command.action is Action.HISTORY:
+            return answer(self._history())
+        if command.action is Action.CHART:
+            return self._chart(message.chat_id, reply_to)
         if command.action is Action.UNKNOWN:
             return answer(texts.unknown_command(message.first_name))
         if command.action in (Action.SUBSCRIBE, Action.UNSUBSCRIBE):
@@ -138,6 +142,33 @@ class Bot:
             return texts.about(self._source, known=False)
         window = publication.describe(model.upcoming(datetime.now(UTC))) if model else None
         return texts.about(self._source, window)
+
+    def _history(self) -> str:
+        """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
+        try:
+            records = self.db.history_window(self._source, history.TABLE_PERIODS + 1)
+        except DatabaseError as exc:
+            logger.error("database unavailable for /history: %s", exc)
+            return texts.TRY_AGAIN_LATER
+        series = history.points(records, self._source)
+        return texts.history(self._source, series, history.direction(series))
+
+    def _chart(self, chat_id: int, reply_to: int | None) -> Outcome:
+        """/chart: the newest chart by its Telegram file_id, riding the webhook's answer (one read, no upload)."""
+        def say(text: str) -> Outcome:
+            return Outcome((Reply(chat_id, text, reply_to),), action=Action.CHART.value)
+
+        try:
+            stored = self.db.chart(self._source)
+        except DatabaseError as exc:
+            logger.error("database unavailable for /chart: %s", exc)
+            return say(texts.TRY_AGAIN_LATER)
+        if stored is None:
+            return say(texts.NO_CHART_YET)
+        caption = texts.chart_caption(self._source, str(stored.get("period") or ""))
+        return Outcome(method_call={"method": "sendPhoto",
+                                    **photo_params(chat_id, stored["file_id"], caption, reply_to)},
+                       action=Action.CHART.value)
 
     def _refuse_non_admin(self, message: Message) -> str | None:
         """In groups only administrators change the subscription (an anonymous admin writes as the chat

@@ -244,6 +244,52 @@ class _Ledger:
             self._release_waiters()
 
 
+class Photo:
+    """A picture that goes with a broadcast, its text as the caption: uploaded with the first delivery, then
+    sent by the ``file_id`` Telegram gave it, so the picture costs no extra message and one upload.
+
+    Senders wait for the upload (the first chat's delivery) before sending by ``file_id``; ``on_upload``
+    stores the id at once, so a resumed run never uploads again. If Telegram refuses the picture, every
+    chat left gets the text as a message instead.
+    """
+
+    def __init__(self, file_id: str | None = None, png: bytes | None = None,
+                 on_upload: Callable[[str], None] | None = None):
+        if file_id is None and png is None:
+            raise ValueError("a Photo needs a file_id or the PNG to upload")
+        self.file_id, self._png, self._on_upload = file_id, png, on_upload
+        self.refused = False
+        self.uploads = 0
+        self._lock = threading.Lock()
+
+    def send(self, telegram: Telegram, chat_id: str, caption: str, silent: bool) -> None:
+        """Deliver the picture with its caption to one chat; raises TelegramError."""
+        if self.file_id is None:
+            with self._lock:
+                if self.file_id is None:
+                    sent = telegram.send_photo(chat_id, self._png, caption, silent=silent)
+                    self.uploads += 1
+                    self.file_id, self._png = sent.file_id, None
+                    self._remember(sent.file_id)
+                    return
+        telegram.send_photo(chat_id, self.file_id, caption, silent=silent)
+
+    def _remember(self, file_id: str) -> None:
+        """Store the new file_id; the chat already has its picture, so a failure here is only logged (a
+        resumed run would upload once more)."""
+        if self._on_upload is None:
+            return
+        try:
+            self._on_upload(file_id)
+        except Exception:
+            logger.exception("the uploaded picture's file_id could not be stored")
+
+    def refuse(self, exc: TelegramError) -> None:
+        if not self.refused:
+            logger.error("Telegram refused the broadcast's picture; sending text messages instead: %s", exc)
+        self.refused = True
+
+
 def _cut_short(deadline: float | None, interrupt: threading.Event | None) -> str:
     """Why no new chat may be started now, or "" to go on."""
     if interrupt is not None and interrupt.is_set():
@@ -258,8 +304,9 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
              finish: dict | None = None, deadline: float | None = None,
              interrupt: threading.Event | None = None, silent: bool = False,
              progress: Callable[[Progress], None] = log_progress,
-             progress_every: float = PROGRESS_SECONDS) -> BroadcastResult:
+             progress_every: float = PROGRESS_SECONDS, photo: Photo | None = None) -> BroadcastResult:
     """Send ``text`` once to each recipient; ``finish`` is written with the last batch when all are settled.
+    With a ``photo`` each chat gets the picture with ``text`` as its caption instead (same count, same rate).
 
     No new chat is started after ``deadline`` (a ``time.monotonic()`` value) or once ``interrupt`` is
     set: the chats left are counted as pending and the lease is released, so the next run resumes at once.
@@ -285,9 +332,16 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
         target = chat_id
         while True:
             limiter.wait()
+            with_photo = photo is not None and not photo.refused
             try:
-                telegram.send_message(target, text, silent=silent)
+                if with_photo:
+                    photo.send(telegram, target, text, silent)
+                else:
+                    telegram.send_message(target, text, silent=silent)
             except TelegramError as exc:
+                if with_photo and exc.photo_refused:
+                    photo.refuse(exc)
+                    continue
                 if exc.malformed:
                     logger.warning("delivery left pending: the Bot API's answer was malformed (%s)", exc,
                                    extra={"fields": {"broadcast": key, "chat_id": chat_id}})

@@ -74,6 +74,20 @@ def scrape_once(settings: config.Settings, args: argparse.Namespace) -> int:
     return EXIT_FAILED if summary["status"] == "error" else EXIT_OK
 
 
+def backfill(settings: config.Settings, args: argparse.Namespace) -> int:
+    """Fetch the past weeks in one request and store them in history, without alerting anyone."""
+    from .scrape import Ticker
+    from .sources import SourceError
+
+    try:
+        periods = Ticker(settings).backfill(args.weeks)
+    except SourceError as exc:
+        print(f"source error ({exc.kind}): {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"history: {periods} periods of {settings.source} stored (asked for {args.weeks} weeks); nobody alerted")
+    return EXIT_OK
+
+
 def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
     """Send a test message to one chat."""
     sent = _telegram(settings).send_message(args.chat_id, texts.test_message(datetime.now(UTC)))
@@ -83,7 +97,7 @@ def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
-    from .storage import Database
+    from .storage import Database, child_keys
 
     database = Database(settings)
     state = database.state()
@@ -99,6 +113,10 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
         "next_announcement_expected": publication.describe(model.upcoming(datetime.now(UTC))) if model else
         "unknown until the bot has seen three announcements (polling on the fixed schedule meanwhile)",
         "late_notice": state.get("late_notice"),
+        "history_periods": len(child_keys(database.ref(f"history/{settings.source}").get(shallow=True))),
+        "backfill": (state.get("backfill") or {}).get(settings.source) if isinstance(state.get("backfill"), dict)
+        else None,
+        "chart": database.chart(settings.source),
     })
     return EXIT_OK
 
@@ -137,6 +155,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "delete-webhook": (delete_webhook, "remove the webhook"),
     "set-commands": (set_commands, "publish the command menu"),
     "scrape-once": (scrape_once, "run one scrape tick and print the summary"),
+    "backfill": (backfill, "store the past weeks of figures in history without alerting (default 52)"),
     "send-test": (send_test, "send a test message to a chat"),
     "stats": (stats, "subscribers, last announcement, last tick, next expected announcement"),
     "run": (run, "run the whole bot locally (make run)"),
@@ -150,7 +169,7 @@ _DATABASE = ("FIREBASE_DATABASE_URL (required unless FIREBASE_DATABASE_EMULATOR_
              "FIREBASE_DATABASE_EMULATOR_HOST")
 _SCRAPE = ("SOURCE", "SOURCE_BASE_URL", "SOURCE_TIMEOUT", "DATA_PORTAL_SERVICE_KEY (SOURCE=data-portal)",
            "ADMIN_CHAT_IDS", "BROADCAST_RATE", "BROADCAST_LEASE_SECONDS", "LEDGER_BATCH", "BROADCAST_TIME_BUDGET",
-           "QUIET_HOURS", "POLLING", "LATE_NOTICE_HOURS")
+           "QUIET_HOURS", "POLLING", "LATE_NOTICE_HOURS", "BACKFILL_WEEKS", "CHARTS")
 # The environment each command reads (shown by its --help; the README's configuration table has them all).
 ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "set-webhook": ("TELEGRAM_TOKEN (required)", "TELEGRAM_WEBHOOK_SECRET (required)", "TELEGRAM_API_BASE"),
@@ -158,6 +177,7 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "delete-webhook": _TELEGRAM,
     "set-commands": _TELEGRAM,
     "scrape-once": (*_TELEGRAM, *_DATABASE, *_SCRAPE),
+    "backfill": (*_DATABASE, "SOURCE", "SOURCE_BASE_URL", "SOURCE_TIMEOUT"),
     "send-test": _TELEGRAM,
     "stats": (*_DATABASE, "SOURCE"),
     "run": (*_TELEGRAM, "TELEGRAM_BOT_USERNAME", "RTDB_PORT", "LOCAL_DATA_DIR", "SCRAPE_SCHEDULE",
@@ -183,6 +203,8 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--allow-http", action="store_true", help="accept http:// (local tests only)")
         if name in ("set-webhook", "delete-webhook"):
             sub.add_argument("--drop-pending-updates", action="store_true")
+        if name == "backfill":
+            sub.add_argument("--weeks", type=_weeks, default=52, help="how many weeks back (1–520, default 52)")
         if name == "send-test":
             sub.add_argument("chat_id", type=int, help="numeric chat id, for example 1544010213")
         if name == "demo-say":
@@ -192,6 +214,12 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--now", action="store_true", default=None,
                              help="also run one scrape tick at start (or RUN_SCHEDULE_NOW=1)")
     return main
+
+
+def _weeks(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= config.MAX_BACKFILL_WEEKS:
+        raise argparse.ArgumentTypeError(f"a whole number of weeks from 1 to {config.MAX_BACKFILL_WEEKS}")
+    return int(raw)
 
 
 def _is_database_error(exc: Exception) -> bool:

@@ -13,6 +13,8 @@ class Action(Enum):
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
     NOW = "now"
+    HISTORY = "history"
+    CHART = "chart"
     ABOUT = "about"
     UNKNOWN = "unknown"
 
@@ -26,10 +28,12 @@ LATIN = {
     "start": Action.HELP, "help": Action.HELP,
     "subscribe": Action.SUBSCRIBE, "unsubscribe": Action.UNSUBSCRIBE,
     "now": Action.NOW, "today": Action.NOW, "about": Action.ABOUT,
+    "history": Action.HISTORY, "trend": Action.HISTORY, "chart": Action.CHART, "graph": Action.CHART,
 }
 
 # `/start PAYLOAD` from a link such as https://t.me/ThisBot?start=subscribe (a deep link).
-START_PAYLOADS = {"subscribe": Action.SUBSCRIBE, "now": Action.NOW}
+START_PAYLOADS = {"subscribe": Action.SUBSCRIBE, "now": Action.NOW, "history": Action.HISTORY,
+                  "chart": Action.CHART}
 
 # Korean commands of the original bot and their plain-text forms, written without spaces.
 KOREAN = {
@@ -37,6 +41,8 @@ KOREAN = {
     "코로나알림등록": Action.SUBSCRIBE, "알림등록": Action.SUBSCRIBE, "구독": Action.SUBSCRIBE,
     "코로나알림취소": Action.UNSUBSCRIBE, "알림취소": Action.UNSUBSCRIBE, "구독취소": Action.UNSUBSCRIBE,
     "현재코로나정보": Action.NOW, "코로나현황": Action.NOW, "코로나정보": Action.NOW,
+    "추이": Action.HISTORY, "최근기록": Action.HISTORY, "코로나추이": Action.HISTORY,
+    "그래프": Action.CHART, "차트": Action.CHART, "코로나그래프": Action.CHART,
     "제작자": Action.ABOUT,
 }
 
@@ -46,6 +52,8 @@ MAX_TEXT_CHARS = 4096
 _TRAILING_PUNCTUATION = frozenset("?!.~。？！")
 _QUESTION_TOPIC = re.compile(r"(확진|코로나|감염)")
 _QUESTION_ASK = re.compile(r"(몇|얼마|현황|어때|어떻|알려|오늘|이번\s*주|최신|요즘)")
+# Questions about the direction ("요즘 코로나 늘고 있어?", "확진 줄었어?") get the trend table.
+_QUESTION_TREND = re.compile(r"(늘었|늘고|늘어|늘엇|줄었|줄고|줄어|증가|감소|추세|추이|유행|확산)")
 
 
 def _strip_trailing(text: str) -> str:
@@ -90,6 +98,9 @@ def recognise(text: str | None, private: bool, username: Callable[[], str]) -> C
     korean = KOREAN.get(_squash(text))
     if korean is not None:
         return Command(korean, _squash(text))
-    if private and len(text) <= 100 and _QUESTION_TOPIC.search(text) and _QUESTION_ASK.search(text):
-        return Command(Action.NOW, "question")
+    if private and len(text) <= 100 and _QUESTION_TOPIC.search(text):
+        if _QUESTION_TREND.search(text):
+            return Command(Action.HISTORY, "question")
+        if _QUESTION_ASK.search(text):
+            return Command(Action.NOW, "question")
     return None

@@ -11,6 +11,8 @@ DEFAULT_API_BASE = "https://api.telegram.org"
 DEFAULT_SOURCE = "kdca-sentinel"
 DEFAULT_QUIET_HOURS = (22, 8)
 POLLING_MODES = ("adaptive", "always")
+CHART_MODES = ("on", "off")
+MAX_BACKFILL_WEEKS = 520
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -107,6 +109,8 @@ class Settings(NamedTuple):
     late_notice_hours: float = 3.0
     log_level: str = "INFO"
     progress_seconds: float = 5.0
+    backfill_weeks: int = 52
+    charts: bool = True
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -154,4 +158,16 @@ def load() -> Settings:
         late_notice_hours=_number("LATE_NOTICE_HOURS", 3.0, 0.0),
         log_level=log_level(),
         progress_seconds=_number("BROADCAST_PROGRESS_SECONDS", 5.0, 0.1),
+        backfill_weeks=backfill_weeks(),
+        charts=_choice("CHARTS", CHART_MODES) == "on",
     )
+
+
+def backfill_weeks() -> int:
+    """BACKFILL_WEEKS: how many weeks of history the first tick fetches (0 turns the backfill off)."""
+    raw = os.environ.get("BACKFILL_WEEKS", "").strip()
+    if not raw:
+        return 52
+    if not raw.isdigit() or int(raw) > MAX_BACKFILL_WEEKS:
+        raise ConfigError(f"BACKFILL_WEEKS must be a whole number of weeks from 0 to {MAX_BACKFILL_WEEKS}; got {raw!r}")
+    return int(raw)

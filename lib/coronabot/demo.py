@@ -29,7 +29,8 @@ BOT_USERNAME = "CoronaDemoBot"
 PERSON = {"id": 1544010213, "first_name": "지민"}
 GROUP_ADMIN = {"id": 1544010288, "first_name": "민수"}
 GROUP = {"id": -1001234567890, "type": "supergroup", "title": "우리 동네"}
-SAMPLE = REPO / "tests" / "fixtures" / "kdca-dportal-ari-ListAjax-2026-w35-w39.json"
+# Two years of weeks in the portal's format: the real 2026 weeks 35-39 after made-up earlier ones.
+SAMPLE = REPO / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json"
 REPLY_WAIT_SECONDS = 15
 _update_ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
 
@@ -71,9 +72,12 @@ class Demo:
         self._seen_calls = 0
 
     def new_messages(self) -> list[dict]:
-        calls = _http("GET", f"{self.telegram_url}/__calls?method=sendMessage") or []
+        """The bot's messages since the last look; a picture shows as a line saying so, then its caption."""
+        calls = [c for c in _http("GET", f"{self.telegram_url}/__calls") or []
+                 if c["method"] in ("sendMessage", "sendPhoto")]
         fresh, self._seen_calls = calls[self._seen_calls:], len(calls)
-        return [c["params"] for c in fresh if c.get("status") == 200]
+        return [dict(c["params"], text=f"[그래프 사진]\n{c['params'].get('caption') or ''}")
+                if c["method"] == "sendPhoto" else c["params"] for c in fresh if c.get("status") == 200]
 
     def say(self, text: str, sender: dict = PERSON, chat: dict | None = None) -> list[dict]:
         """Send ``text`` as ``sender`` (in a private chat unless ``chat``) and return the bot's replies."""
@@ -97,11 +101,13 @@ class Demo:
         return replies
 
 
-def _serve_week(source_url: str, week: int, value: int) -> None:
-    """Make the source stand-in publish one more week on top of the saved sample."""
+def _serve_week(source_url: str, week: int | None = None, value: int = 0) -> None:
+    """Make the source stand-in publish the two years of weeks, and one more week when ``week`` is given
+    (whatever range a request asks for: the demo's weeks end in 2026-W40, whatever today is)."""
     data = json.loads(SAMPLE.read_text(encoding="utf-8"))
     rows = data["value"]["data"]
-    rows.append(dict(rows[-1], SUBTITLE=f"{week:02d}", COLUMN12=f"{value:,}"))
+    if week is not None:
+        rows.append(dict(rows[-1], SUBTITLE=f"{week:02d}", COLUMN12=f"{value:,}"))
     request = Request(f"{source_url}/__content/kdca", data=json.dumps(data, ensure_ascii=False).encode(),
                       method="PUT")
     urlopen(request, timeout=30).close()
@@ -151,7 +157,7 @@ def run_demo() -> int:
         _state_file().write_text(json.dumps({"telegram": telegram_url, "sources": source_url}))
         print("coronabot demo: no token, no network; everything below runs on this machine.\n"
               f"  fake Telegram Bot API  {telegram_url}   (control paths: see the README)\n"
-              f"  official sources       {source_url}   (the saved KDCA sample, 2026 weeks 35-39)\n"
+              f"  official sources       {source_url}   (two years of weeks ending with the saved 2026-W35..W39)\n"
               f"  local database         http://127.0.0.1:{ports['database']}\n"
               f"  the bot                python -m coronabot run, as @{BOT_USERNAME}, logs in {data_dir}/demo.log")
         _play(Demo(telegram_url, source_url), env)
@@ -176,12 +182,15 @@ def run_demo() -> int:
 
 def _play(demo: Demo, env: dict) -> None:
     """The scripted conversation: subscribe from a private chat and a group, ask, get a new week's alert."""
+    _serve_week(demo.source_url)
     first = _tick(env)
-    print(f"\nThe bot checks the source once: it records {first.get('announcement')} (nobody subscribed yet).")
+    print(f"\nThe bot checks the source once: it stores the past year and records {first.get('announcement')} "
+          "(nobody subscribed yet).")
     demo.say("/start")
     demo.say("/subscribe")
     demo.say(f"/subscribe@{BOT_USERNAME}", GROUP_ADMIN, GROUP)
     demo.say("요즘 코로나 어때?")
+    demo.say("요즘 코로나 늘고 있어?")
     _serve_week(demo.source_url, 40, 301)
     print("\nKDCA publishes week 40; the scheduled check runs:")
     summary = _tick(env)
@@ -190,6 +199,7 @@ def _play(demo: Demo, env: dict) -> None:
         chat = "우리 동네" if str(message["chat_id"]) == str(GROUP["id"]) else "지민"
         print(f"\n[봇 → {chat}] (broadcast)")
         _print_block("봇", message["text"])
+    demo.say("/chart")
 
 
 def demo_say(text: str, group: bool = False) -> int:

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from . import config, log, publication, sources, texts
+from . import config, history, log, publication, sources, texts
 from .announcement import Announcement, order_key
-from .broadcast import Progress, log_progress, send_all, worker_count
+from .broadcast import Photo, Progress, log_progress, send_all, worker_count
 from .schedule import is_quiet
-from .sources import LayoutError, SourceError, SourceHttp
+from .sources import LayoutError, SanityError, SourceError, SourceHttp
 from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
 from .telegram import Telegram, TelegramError
 
@@ -27,6 +27,7 @@ logger = log.get("coronabot.scrape")
 FETCH_FAILURES_BEFORE_NOTICE = 3
 MAX_STORED_ERROR_CHARS = 2000
 PRUNE_INTERVAL_SECONDS = 24 * 3600
+BACKFILL_RETRY = timedelta(hours=24)  # after a failed backfill, ticks ask for the usual few weeks meanwhile
 HTTP_STATUS = {"unchanged": 200, "alerted": 200, "corrected": 200, "resumed": 200, "idle": 200, "error": 502}
 UNFINISHED_STATUS = 503  # chats still pending: Cloud Scheduler's retry resumes the broadcast
 
@@ -62,10 +63,17 @@ class Ticker:
         self.progress, self.progress_every = progress, progress_every or settings.progress_seconds
         self.source = sources.get(settings.source)
         self.db = db or Database(settings)
-        self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
-                                             pool_size=worker_count(settings.broadcast_rate))
+        self._telegram = telegram
         self.http = http or SourceHttp(settings.source_base_url, settings.source_timeout)
         self._deadline = 0.0  # set at the start of each tick, from BROADCAST_TIME_BUDGET
+
+    @property
+    def telegram(self) -> Telegram:
+        """The Bot API client, made on first use (``backfill`` never needs one)."""
+        if self._telegram is None:
+            self._telegram = Telegram(self.settings.require_token(), self.settings.api_base,
+                                      pool_size=worker_count(self.settings.broadcast_rate))
+        return self._telegram
 
     # -- the tick ------------------------------------------------------------------------------
     def tick(self, now: datetime | None = None, force: bool = False) -> dict:
@@ -86,12 +94,16 @@ class Ticker:
         stored_cache = _section(_section(state, "source_cache"), name)
         cache = dict(stored_cache)
         changes: dict = {}
+        backfill = self._backfill_due(state, now)
         try:
-            announcement = self._fetch(cache, state.get("latest"), now)
+            announcement, earlier = self._fetch(cache, state.get("latest"), now, backfill)
         except SourceError as exc:
             summary = _summary("error", name, error=f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS])
             logger.error("source failed: %s", exc, extra={"fields": {"source": name, "kind": exc.kind}})
             changes.update(self._health_failed(_section(state, "health"), exc, now))
+            if backfill:
+                changes[f"state/backfill/{name}"] = {"failed_at": now.astimezone(texts.KST).isoformat(
+                    timespec="seconds"), "error": summary["error"]}
             summary.update(self._resume(state))
             summary["status"] = "error"
             return self._finish(summary, changes, now)
@@ -99,6 +111,7 @@ class Ticker:
             changes.update(self._health_recovered(_section(state, "health")))
         if cache != stored_cache:
             changes[f"state/source_cache/{name}"] = cache
+        self.db.update(self._history_changes(state, earlier, backfill, now))
         summary = self._decide(state, announcement, now)
         self._watch_lateness(state, summary, timing, now)
         if self._prune_due(state, now):
@@ -142,11 +155,18 @@ class Ticker:
                 self._notify_admins(texts.late_notice(name, publication.describe(window),
                                                       str(latest.get("period") or "")))
 
-    def _fetch(self, cache: dict, latest: object, now: datetime) -> Announcement | None:
-        """The source's current announcement, checked; any failure, expected or not, is a SourceError."""
+    def _fetch(self, cache: dict, latest: object, now: datetime,
+               weeks: int = 0) -> tuple[Announcement | None, list[Announcement]]:
+        """The source's current announcement, checked, and the earlier periods its answer also showed (a
+        source that publishes one period at a time shows none); ``weeks`` asks for that many (a backfill).
+        Any failure, expected or not, is a SourceError; an earlier period that fails the checks is left out."""
         seoul = now.astimezone(texts.KST)
         try:
-            announcement = self.source.fetch(self.http, cache, seoul)
+            if hasattr(self.source, "fetch_series"):
+                series = self.source.fetch_series(self.http, cache, seoul, **({"weeks": weeks} if weeks else {}))
+                announcement, earlier = series[-1], series[:-1]
+            else:
+                announcement, earlier = self.source.fetch(self.http, cache, seoul), []
             if announcement is not None:
                 sources.check(announcement, latest if isinstance(latest, dict) else None, seoul.date())
         except SourceError:
@@ -154,7 +174,64 @@ class Ticker:
         except Exception as exc:  # content no parser anticipated must not become a 500 with health unsaved
             logger.exception("the source's answer broke the parser")
             raise LayoutError(f"unexpected content ({type(exc).__name__})") from None
-        return announcement
+        return announcement, [a for a in earlier if self._plausible(a, seoul)]
+
+    @staticmethod
+    def _plausible(announcement: Announcement, seoul: datetime) -> bool:
+        try:
+            sources.check(announcement, None, seoul.date())
+        except SanityError as exc:
+            logger.warning("an earlier period fails the checks; not kept in history: %s", exc,
+                           extra={"fields": {"announcement": announcement.id}})
+            return False
+        return True
+
+    # -- history -----------------------------------------------------------------------------
+    def _backfill_due(self, state: dict, now: datetime) -> int:
+        """How many weeks this tick asks for to fill history: BACKFILL_WEEKS until a backfill succeeded
+        (again a day after one failed), else 0 (the source's usual few weeks)."""
+        if not self.settings.backfill_weeks or not hasattr(self.source, "fetch_series"):
+            return 0
+        mark = _section(_section(state, "backfill"), self.settings.source)
+        if mark.get("at"):
+            return 0
+        failed = publication.parse_moments([mark.get("failed_at")])
+        if failed and now - failed[0] < BACKFILL_RETRY:
+            return 0
+        return self.settings.backfill_weeks
+
+    def _history_changes(self, state: dict, earlier: list[Announcement], backfill: int, now: datetime) -> dict:
+        """Store the earlier periods the source showed when they are new or revised (a fingerprint in the
+        state tells, so an unchanged answer writes nothing), and mark a backfill done. Never alerts."""
+        name = self.settings.source
+        at = now.astimezone(texts.KST).isoformat(timespec="seconds")
+        changes: dict = {}
+        digest = history.series_digest(earlier)
+        if earlier and digest != _section(state, "history_digest").get(name):
+            changes.update(history.record_changes(earlier, at))
+            changes[f"state/history_digest/{name}"] = digest
+        if backfill:
+            changes[f"state/backfill/{name}"] = {"at": at, "weeks": backfill, "periods": len(earlier) + 1}
+            logger.info("history backfilled", extra={"fields": {"source": name, "weeks": backfill,
+                                                                "periods": len(earlier) + 1}})
+        return changes
+
+    def backfill(self, weeks: int, now: datetime | None = None) -> int:
+        """``python -m coronabot backfill``: fetch and store ``weeks`` weeks of history without alerting
+        anyone (the current week too, when the bot has not recorded it); returns how many periods."""
+        now = now or datetime.now(UTC)
+        if not hasattr(self.source, "fetch_series"):
+            raise SourceError(f"{self.settings.source} publishes one period at a time: it has no history to fetch")
+        state = self.db.state()
+        cache = dict(_section(_section(state, "source_cache"), self.settings.source))
+        announcement, earlier = self._fetch(cache, None, now, weeks)
+        periods = earlier + ([announcement] if announcement is not None else [])
+        changes = history.record_changes(periods, now.astimezone(texts.KST).isoformat(timespec="seconds"))
+        changes[f"state/source_cache/{self.settings.source}"] = cache
+        changes[f"state/backfill/{self.settings.source}"] = {
+            "at": now.astimezone(texts.KST).isoformat(timespec="seconds"), "weeks": weeks, "periods": len(periods)}
+        self.db.update(changes)
+        return len(periods)
 
     def _prune(self, now: datetime) -> None:
         """Housekeeping never fails a tick: a failure is logged and tried again the next day."""
@@ -255,15 +332,61 @@ class Ticker:
             return {}
         done = self.db.ledger(key)
         recipients = [chat for chat in self.db.subscriber_ids() if chat not in done]
+        photo = self._photo(key, claimed, text)
         finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
                   f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
         result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
                           lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
                           interrupt=self.interrupt, silent=is_quiet(datetime.now(UTC), self.settings.quiet_hours),
-                          progress=self.progress, progress_every=self.progress_every)
+                          progress=self.progress, progress_every=self.progress_every, photo=photo)
         return {"sent": result.sent, "failed": result.failed, "removed": result.removed,
                 "pending": result.pending, "broadcast": key}
+
+    # -- the chart that goes with an alert ---------------------------------------------------------
+    def _photo(self, key: str, claimed: dict, text: str) -> Photo | None:
+        """The chart an alert carries: by the file_id stored when an earlier run uploaded it, else drawn now
+        from history (uploaded with the first delivery). None for corrections, with CHARTS=off, when the
+        text is too long for a caption or the chart cannot be drawn: then the alert goes as text."""
+        if not self.settings.charts or claimed.get("kind") != "alert":
+            return None
+        if texts.caption_length(text) > texts.MAX_CAPTION_CHARS:
+            logger.info("the alert is too long for a picture's caption; sent as text", extra={"fields": {
+                "broadcast": key, "chars": texts.caption_length(text)}})
+            return None
+        stored = claimed.get("photo")
+        if isinstance(stored, str) and stored:
+            return Photo(file_id=stored)
+        drawn = self._draw_chart(str(claimed.get("announcement") or ""))
+        if drawn is None:
+            return None
+        png, period = drawn
+        name = self.settings.source
+
+        def remember(file_id: str) -> None:
+            uploaded_at = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
+            self.db.update({f"broadcasts/{key}/photo": file_id, f"charts/{name}": {
+                "file_id": file_id, "announcement": claimed.get("announcement"), "period": period,
+                "uploaded_at": uploaded_at}})
+            logger.info("chart uploaded", extra={"fields": {"broadcast": key, "bytes": len(png)}})
+
+        return Photo(png=png, on_upload=remember)
+
+    def _draw_chart(self, announcement_id: str) -> tuple[bytes, str] | None:
+        """The chart's PNG and the period it ends with, or None (too little history, or it failed: logged)."""
+        name = self.settings.source
+        try:
+            records = self.db.history_window(name, history.CHART_READ)
+            series = history.chart_series(history.points(records, name), announcement_id)
+            if series is None:
+                logger.info("too little history for a chart yet; the alert goes as text",
+                            extra={"fields": {"announcement": announcement_id}})
+                return None
+            from . import chart  # matplotlib: loaded only by a process that draws
+            return chart.render(name, series), texts.period_label(series.recent[-1].key)
+        except Exception:
+            logger.exception("the chart could not be drawn; the alert goes as text")
+            return None
 
     # -- admin notices -------------------------------------------------------------------------
     def _health_failed(self, health: dict, exc: SourceError, now: datetime) -> dict:
@@ -304,7 +427,9 @@ def handle_request(method: str) -> tuple[int, dict]:
         return 405, {"error": "use POST"}
     try:
         if _ticker is None:
-            _ticker = Ticker(config.load())
+            settings = config.load()
+            settings.require_token()  # a misconfigured function says so before it records anything
+            _ticker = Ticker(settings)
         summary = _ticker.tick()
     except config.ConfigError as exc:
         logger.error("scrape is misconfigured: %s", exc)

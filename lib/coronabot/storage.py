@@ -11,7 +11,10 @@ Layout (see the README for the full table)::
     /state/last_fetch_at            when a tick last fetched the source (KST ISO)
     /state/seen/{source}            when the bot first saw each recent announcement (KST ISO, the newest 12)
     /state/late_notice/{source}     the expected window the admins were told is late, and when it arrived
-    /history/{source}/{id}          every recorded announcement
+    /state/backfill/{source}        when the first tick stored the past year (or when it last failed)
+    /state/history_digest/{source}  fingerprint of the earlier periods the source showed last
+    /history/{source}/{id}          every recorded announcement, and every period the backfill stored
+    /charts/{source}                the newest chart's Telegram file_id, its announcement and period
     /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
     /handled_updates/{update_id}    updates answered through sendMessage (kept 2 days)
@@ -133,6 +136,16 @@ class Database:
         """Everything a scrape tick needs to decide, in one read."""
         value = self.ref("state").get()
         return value if isinstance(value, dict) else {}
+
+    def history_window(self, source: str, periods: int) -> dict:
+        """The newest ``periods`` history records of a source (ids sort in time), in one key-ordered query."""
+        value = self.ref(f"history/{source}").order_by_key().limit_to_last(periods).get()
+        return value if isinstance(value, dict) else {}
+
+    def chart(self, source: str) -> dict | None:
+        """The newest chart's record (``file_id``, ``announcement``, ``period``), or None before the first."""
+        value = self.ref(f"charts/{source}").get()
+        return value if isinstance(value, dict) and isinstance(value.get("file_id"), str) else None
 
     def update(self, changes: dict[str, Any]) -> None:
         """One multi-path write from the root: {"a/b": value, "c": None (delete)}."""

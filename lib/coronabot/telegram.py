@@ -8,6 +8,7 @@ message that never contains the token.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from typing import Any, NamedTuple
@@ -100,6 +101,14 @@ class TelegramError(Exception):
             phrase in text for phrase in ("can't parse entities", "message is too long", "text is empty")))
 
     @property
+    def photo_refused(self) -> bool:
+        """The picture or its caption was refused (an unknown file_id, an image Telegram cannot process, a
+        caption too long): the same text can still go as a message."""
+        text = self.description.lower()
+        return self.code == 400 and any(phrase in text for phrase in (
+            "file identifier", "caption is too long", "image_process_failed", "photo_invalid", "wrong type"))
+
+    @property
     def transient(self) -> bool:
         """Worth retrying later: network trouble, 5xx or flood control (not a malformed answer, which may
         mean the call took effect)."""
@@ -111,10 +120,33 @@ class SentMessage(NamedTuple):
     chat_id: int
 
 
+class SentPhoto(NamedTuple):
+    message_id: int
+    chat_id: int
+    file_id: str  # of the largest size Telegram made: send it again by this id, without uploading
+
+
+UPLOAD_TIMEOUT_SECONDS = 60.0
+
+
 def message_params(chat_id: int | str, text: str, reply_to: int | None = None, silent: bool = False) -> dict:
     """sendMessage parameters as the bot always sends them: HTML, no link preview, quoting in groups;
     ``silent`` delivers without a notification sound (quiet hours)."""
     params = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+    return _delivery_options(params, reply_to, silent)
+
+
+def photo_params(chat_id: int | str, photo: str | None, caption: str, reply_to: int | None = None,
+                 silent: bool = False) -> dict:
+    """sendPhoto parameters: a ``file_id`` (None when the picture is uploaded with the call), an HTML
+    caption, and the same quoting and sound options as a message."""
+    params = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML"}
+    if photo is not None:
+        params["photo"] = photo
+    return _delivery_options(params, reply_to, silent)
+
+
+def _delivery_options(params: dict, reply_to: int | None, silent: bool) -> dict:
     if reply_to is not None:
         params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
     if silent:
@@ -155,7 +187,12 @@ class Telegram:
 
     def call(self, method: str, **params: Any) -> Any:
         """Call any Bot API method with the given parameters; raises TelegramError."""
+        return self._request(method, params)
+
+    def _request(self, method: str, params: dict, files: dict | None = None) -> Any:
         try:
+            if files:  # telepot would wait for an upload's answer without a time limit
+                return self._bot._api_request(method, _jsonable(params), files, timeout=UPLOAD_TIMEOUT_SECONDS)
             return self._bot._api_request(method, _jsonable(params))
         except telepot.exception.TelegramError as exc:
             data = exc.json if isinstance(exc.json, dict) else {}
@@ -183,6 +220,24 @@ class Telegram:
         if _number(message_id) is None or _number(chat_id) is None:
             raise TelegramError.malformed_answer("sendMessage", "the result is not a Message")
         return SentMessage(message_id=int(message_id), chat_id=int(chat_id))
+
+    def send_photo(self, chat_id: int | str, photo: str | bytes, caption: str, silent: bool = False) -> SentPhoto:
+        """Send a picture with an HTML caption: ``photo`` is a ``file_id`` Telegram gave before, or PNG bytes
+        to upload (multipart)."""
+        if isinstance(photo, bytes):
+            result = self._request("sendPhoto", photo_params(chat_id, None, caption, silent=silent),
+                                   files={"photo": ("chart.png", io.BytesIO(photo))})
+        else:
+            result = self.call("sendPhoto", **photo_params(chat_id, photo, caption, silent=silent))
+        sizes = result.get("photo") if isinstance(result, dict) else None
+        largest = sizes[-1] if isinstance(sizes, list) and sizes and isinstance(sizes[-1], dict) else {}
+        chat = result.get("chat") if isinstance(result, dict) else None
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        file_id = largest.get("file_id")
+        if _number(message_id) is None or _number(chat_id) is None or not isinstance(file_id, str) or not file_id:
+            raise TelegramError.malformed_answer("sendPhoto", "the result is not a Message with a photo")
+        return SentPhoto(int(message_id), int(chat_id), file_id)
 
     def _object(self, method: str, **params: Any) -> dict:
         """Call a method whose result is an object; a result of another shape is a malformed answer."""

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
-from html import escape
+from html import escape, unescape
 
 from .announcement import Announcement, Figure
+from .history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point, change
 
 KST = timezone(timedelta(hours=9), "KST")
 MAX_MESSAGE_CHARS = 4096
+MAX_CAPTION_CHARS = 1024
 
 COMMAND_LIST = (
     "/now — 최신 코로나19 발표 수치\n"
+    "/history — 최근 12주 추이 (표)\n"
+    "/chart — 최근 1년 추이 그래프\n"
     "/subscribe — 새 발표가 나오면 알림 받기\n"
     "/unsubscribe — 알림 그만 받기\n"
     "/about — 봇과 데이터 출처 안내\n"
     "/help — 이 도움말\n"
     "\n"
-    "한국어로도 됩니다: <code>코로나 현황</code>, <code>알림 등록</code>(<code>구독</code>), "
+    "한국어로도 됩니다: <code>코로나 현황</code>, <code>추이</code>, <code>그래프</code>, "
+    "<code>알림 등록</code>(<code>구독</code>), "
     "<code>알림 취소</code>(<code>구독 취소</code>), <code>도움말</code>"
 )
 
@@ -26,6 +32,8 @@ HELP = "<b>코로나19 알림 봇</b> 사용법\n\n" + COMMAND_LIST
 # (command, description) for setMyCommands: Latin commands, Korean descriptions.
 BOT_COMMANDS = (
     ("now", "최신 코로나19 발표 수치"),
+    ("history", "최근 12주 추이"),
+    ("chart", "최근 1년 추이 그래프"),
     ("subscribe", "새 발표 알림 받기"),
     ("unsubscribe", "알림 그만 받기"),
     ("about", "봇과 데이터 출처 안내"),
@@ -42,6 +50,17 @@ TRY_AGAIN_LATER = "⚠️ 지금은 요청을 처리할 수 없습니다. 잠시
 UNRECOGNISED = "무슨 말씀인지 잘 모르겠어요. 사용법은 /help 를 보내 주세요."
 ADMINS_ONLY = "그룹의 알림 등록과 취소는 그룹 관리자만 할 수 있어요. 관리자에게 부탁해 주세요."
 NON_TEXT_HINT = "글자로 된 명령만 알아들어요. 사용법은 /help 를 보내 주세요."
+NO_HISTORY_YET = "아직 쌓인 발표 기록이 없습니다. 첫 발표를 확인하면 /history 로 볼 수 있어요."
+NO_CHART_YET = ("아직 그래프가 없습니다. 새 발표가 나오면 그래프를 만들어 알림과 함께 보내 드리고, "
+                "그 뒤로는 /chart 로 볼 수 있어요. 지금은 /history 로 최근 추이를 표로 볼 수 있습니다.")
+
+# What each source's trend figure is, as a chart title and a table heading.
+TREND_TITLES = {
+    "kdca-sentinel": "코로나19 바이러스 검출 건수 (표본감시)",
+    "mohw-daily": "코로나19 신규 확진자 수",
+    "data-portal": "코로나19 누적 확진자 수",
+}
+TREND_WORDS = {"rising": "📈 증가 추세", "falling": "📉 감소 추세", "flat": "➡️ 큰 변화 없음"}
 
 SOURCE_NAMES = {
     "kdca-sentinel": "질병관리청 감염병포털 (표본감시)",
@@ -215,3 +234,84 @@ def split(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+def caption_length(html: str) -> int:
+    """How long Telegram counts a caption: the text without its HTML tags, in UTF-16 code units (an emoji
+    counts two), so a caption that passes here is never refused as too long."""
+    visible = unescape(re.sub(r"<[^>]*>", "", html))
+    return len(visible.encode("utf-16-le")) // 2
+
+
+def period_label(key: tuple[int, int, int], short: bool = False) -> str:
+    """A period in Korean: '2026년 39주' (short: '26년 39주'), or '2021.06.05' (short: '6.5')."""
+    year, part, day = key
+    if day == 0:
+        return f"{year % 100}년 {part}주" if short else f"{year}년 {part}주"
+    return f"{part}.{day}" if short else f"{year}.{part:02d}.{day:02d}"
+
+
+def trend_title(source: str) -> str:
+    return TREND_TITLES.get(source, SOURCE_NAMES.get(source, source))
+
+
+def _change_mark(delta: int | None) -> str:
+    if delta is None:
+        return ""
+    if delta > 0:
+        return f"▲{number(delta)}"
+    if delta < 0:
+        return f"▼{number(-delta)}"
+    return "―"
+
+
+def _direction_line(series: list[Point], trend: Direction | None, periods: int) -> str:
+    unit = "주" if series[-1].weekly else "일"
+    if series[-1].kind == "cumulative":
+        return "※ 누적 수치입니다. 두 누적 수치의 차이는 발표된 수치가 아니어서 계산해 보여 드리지 않습니다."
+    if trend is None:
+        return f"최근 {periods}{unit}의 기록이 모두 있어야 추세를 알려 드릴 수 있어요."
+    first, last = trend.first, trend.last
+    return (f"최근 {periods}{unit}: <b>{TREND_WORDS[trend.trend]}</b> "
+            f"({periods}{unit} 중 {trend.rises}{unit} 증가·{trend.falls}{unit} 감소, "
+            f"{period_label(first.key)} {number(first.value)}{escape(first.unit)} → "
+            f"{period_label(last.key)} {number(last.value)}{escape(last.unit)})")
+
+
+def history(source: str, series: list[Point], trend: Direction | None, periods: int = TABLE_PERIODS) -> str:
+    """The answer to /history: the last periods as a table with the change from the period before
+    (▲ up, ▼ down, ― unchanged; blank where the period before is missing), and the direction."""
+    if not series:
+        return NO_HISTORY_YET
+    previous = [None, *series[:-1]]
+    shown = list(zip(previous, series, strict=True))[-periods:]
+    values = [f"{number(p.value)}{p.unit}" for _, p in shown]
+    width = max(len(v) for v in values)
+    rows = [f"{period_label(p.key)}  {v:>{width}}  {_change_mark(change(before, p))}".rstrip()
+            for (before, p), v in zip(shown, values, strict=True)]
+    unit = "주" if series[-1].weekly else "일"
+    head = (f"📈 <b>{escape(trend_title(source))}: 최근 {len(shown)}{unit}</b>\n"
+            f"출처: {escape(SOURCE_NAMES.get(source, source))}")
+    return (f"{head}\n\n<pre>{escape(chr(10).join(rows))}</pre>\n"
+            f"{_direction_line(series, trend, SUMMARY_PERIODS)}\n\n그래프는 /chart 로 볼 수 있어요.")
+
+
+
+def chart_caption(source: str, period: str) -> str:
+    """The caption of /chart's picture."""
+    return (f"📈 <b>{escape(trend_title(source))}</b>\n최근 1년 추이, {escape(period)} 발표까지\n"
+            f"출처: {escape(SOURCE_NAMES.get(source, source))}")
+
+
+def chart_labels(source: str, current: Point) -> dict[str, str]:
+    """The chart's Korean texts: title, axis labels, legend, the source line."""
+    unit = "주" if current.weekly else "일"
+    return {
+        "title": f"{trend_title(source)} — 최근 1년",
+        "y": f"{'주간' if current.weekly else '일간'} 수치 ({current.unit or '건'})",
+        "x": "발표 주차" if current.weekly else "발표일",
+        "recent": f"최근 52{unit}" if current.weekly else "최근 기록",
+        "year_earlier": "1년 전 같은 주" if current.weekly else "1년 전 같은 날",
+        "current": f"{period_label(current.key)}: {number(current.value)}{current.unit}",
+        "source": f"출처: {SOURCE_NAMES.get(source, source)} · {period_label(current.key)} 발표까지 · 코로나19 알림 봇",
+    }

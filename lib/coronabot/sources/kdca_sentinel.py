@@ -25,9 +25,14 @@ NOTE = ("전국 표본감시기관의 급성호흡기감염증 환자 검체에�
         "전체 확진자 수가 아닙니다.")
 
 
-def query(now: datetime) -> dict:
-    """Form fields asking for the last several weeks, across a year boundary if needed."""
-    start = now - timedelta(weeks=6)
+RECENT_WEEKS = 6  # what a tick asks for: enough to see the latest week, its previous one and late revisions
+MAX_WEEKS = 520  # a backfill asks for at most ten years in one request
+
+
+def query(now: datetime, weeks: int = RECENT_WEEKS) -> dict:
+    """Form fields asking for the last ``weeks`` weeks up to next week, across year boundaries if needed
+    (the portal's range is free: ``startYear/startWeek`` to ``endYear/endWeek``)."""
+    start = now - timedelta(weeks=max(1, min(weeks, MAX_WEEKS)))
     end_week = min(53, now.isocalendar().week + 1)
     return {"startYear": str(start.year), "startWeek": f"{max(1, start.isocalendar().week):02d}",
             "endYear": str(now.year), "endWeek": f"{end_week:02d}",
@@ -56,8 +61,8 @@ def _year_week(row: dict) -> tuple[int, int]:
     return int(year_text), int(week_text)
 
 
-def parse(data: object) -> Announcement:
-    """The latest week with a COVID-19 figure, and the week before it."""
+def parse_series(data: object) -> list[Announcement]:
+    """Every week with a COVID-19 figure, oldest first, each with the week before it when the answer has it."""
     if not isinstance(data, dict) or data.get("result") is not True or not isinstance(data.get("value"), dict):
         raise LayoutError("answer is not {result: true, value: {...}}")
     value = data["value"]
@@ -76,7 +81,16 @@ def parse(data: object) -> Announcement:
         weeks[(year, week)] = parse_count(row.get(column), f"{year}-W{week:02d} 코로나19 {column}")
     if not weeks:
         raise LayoutError(f"no week has a COVID-19 value in {column}")
-    year, week = max(weeks)
+    return [_week(weeks, year_week) for year_week in sorted(weeks)]
+
+
+def parse(data: object) -> Announcement:
+    """The latest week with a COVID-19 figure, and the week before it."""
+    return parse_series(data)[-1]
+
+
+def _week(weeks: dict[tuple[int, int], int], year_week: tuple[int, int]) -> Announcement:
+    year, week = year_week
     previous = (year, week - 1) if week > 1 else max((k for k in weeks if k[0] == year - 1), default=None)
     figures = [Figure("covid_detections", f"코로나19 바이러스 검출({week}주차)", weeks[(year, week)], "weekly", "건",
                       compared_with="covid_detections_prev" if previous in weeks else "")]
@@ -90,8 +104,8 @@ def parse(data: object) -> Announcement:
     )
 
 
-def _post(http: SourceHttp, now: datetime) -> object:
-    response = http.request("POST", OFFICIAL_URL, expect="json", data=query(now),
+def _post(http: SourceHttp, now: datetime, weeks: int) -> object:
+    response = http.request("POST", OFFICIAL_URL, expect="json", data=query(now, weeks),
                             headers={"Referer": http.url(PAGE_URL), "X-Requested-With": "XMLHttpRequest"})
     try:
         return response.json()
@@ -100,7 +114,13 @@ def _post(http: SourceHttp, now: datetime) -> object:
 
 
 def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
-    """POST the weekly query; GET the portal page first for a session cookie when there is none.
+    """The latest week (see :func:`fetch_series`)."""
+    return fetch_series(http, cache, now)[-1]
+
+
+def fetch_series(http: SourceHttp, cache: dict, now: datetime, weeks: int = RECENT_WEEKS) -> list[Announcement]:
+    """POST the weekly query for the last ``weeks`` weeks; GET the portal page first for a session cookie
+    when there is none. Every week the answer has, oldest first (the last is the current announcement).
 
     The cookie is kept in ``cache`` (stored with the scraper state), so a tick
     with a live session makes one request. A stale session may answer with an
@@ -110,18 +130,18 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
     if not http.session.cookies:
         for name, value in stored_cookies(cache.get("cookies")):
             http.session.cookies.set(name, value)
-    announcement = None
+    series = None
     if http.session.cookies:
         try:
-            announcement = parse(_post(http, now))
+            series = parse_series(_post(http, now, weeks))
         except (UnexpectedPageError, LayoutError):
             http.session.cookies.clear()
-    if announcement is None:
+    if series is None:
         http.request("GET", PAGE_URL, expect="html")
-        announcement = parse(_post(http, now))
+        series = parse_series(_post(http, now, weeks))
     cache["cookies"] = [{"name": cookie.name, "value": cookie.value}
                         for cookie in list(http.session.cookies)[:MAX_COOKIES] if cookie.value is not None]
-    return announcement
+    return series
 
 
 def stored_cookies(stored: object) -> list[tuple[str, str]]:
