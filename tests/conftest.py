@@ -195,6 +195,20 @@ def vendored():
     subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
 
 
+@pytest.fixture
+def extra_scrape(vendored, bot_env, logs_dir):
+    """Start additional scrape function processes with changed settings; stopped after the test."""
+    started = []
+
+    def start(**env):
+        process = start_function("scrape", dict(bot_env, **env), logs_dir)
+        started.append(process)
+        return process
+    yield start
+    for process in started:
+        process.stop()
+
+
 @pytest.fixture(scope="session")
 def webhook_function(vendored, bot_env, logs_dir):
     process = start_function("webhook", bot_env, logs_dir)

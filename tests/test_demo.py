@@ -29,6 +29,8 @@ def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
             assert "[우리 동네] 민수: /subscribe@CoronaDemoBot" in shown
             assert "2026년 39주차" in shown and "scrape tick: alerted 2026-W40, sent 2" in shown
             assert shown.count("(broadcast)") == 2 and "<b>" not in shown, "as a person reads it"
+            assert "최근 4주: 📈 증가 추세" in shown and "2026년 39주  248건  ▼89" in shown, "the trend table"
+            assert shown.count("[그래프 사진]") == 3, "both alerts carry the chart, and /chart shows it"
             said = subprocess.run([sys.executable, "-m", "coronabot", "demo-say", "/now"], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=60)
             assert said.returncode == 0 and "[1:1] 지민: /now" in said.stdout and "2026년 40주차" in said.stdout

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database, start_function
+from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database
 from coronabot.texts import KST
 from harness import Process, database_command, free_port, http
 
@@ -53,19 +53,6 @@ def alerts_by_chat(telegram, exclude_admin: bool = True) -> Counter:
 def scrape(scrape_function, servers):
     return scrape_function
 
-
-@pytest.fixture
-def extra_scrape(vendored, bot_env, logs_dir):
-    """Start additional scrape function processes with changed settings; stopped after the test."""
-    started = []
-
-    def start(**env):
-        process = start_function("scrape", dict(bot_env, **env), logs_dir)
-        started.append(process)
-        return process
-    yield start
-    for process in started:
-        process.stop()
 
 
 def test_first_run_alerts_each_subscriber_once_then_unchanged(scrape, servers):
