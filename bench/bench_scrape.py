@@ -1,6 +1,9 @@
-"""Scrape benchmark: broadcast rate, duplicates, ledger writes and memory; the cost of a tick with nothing new.
+"""Scrape benchmark: broadcast rate, duplicates, ledger writes and memory; the cost of a tick with nothing new
+and of drawing the chart.
 
-Run with `make bench` (or `.venv/bin/python bench/bench_scrape.py [--subscribers N] [--rates 25,100,300]`).
+Run with `make bench` (or `.venv/bin/python bench/bench_scrape.py [--subscribers N] [--rates 25,100,300]
+[--text-rates 300]`). Alerts carry their chart (sendPhoto: one upload, then by file_id) at ``--rates`` and go
+as text messages (CHARTS=off) at ``--text-rates``.
 It starts the local database, the fake Telegram server with 30 ms latency per call and the local source
 server, then runs real scrape ticks as separate processes (`Ticker.tick`, the code the Cloud Function runs),
 measuring at the servers. Results go to bench/results/scrape.json and a Markdown table on stdout.
@@ -56,19 +59,20 @@ class Bench:
 
     def tick(self, expected_messages: int = 0, **env) -> dict:
         """One tick as its own process; with ``expected_messages`` a live bar follows the fake Telegram's count."""
+        started = time.monotonic()
         process = subprocess.Popen([sys.executable, "-c", TICK], cwd=ROOT, env=dict(self.env, **env),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         bar = tqdm(total=expected_messages, unit="msg", leave=False, file=sys.stderr,
                    disable=not expected_messages or not sys.stderr.isatty())
         while process.poll() is None and expected_messages:
             time.sleep(0.5)
-            accepted = http("GET", f"{self.telegram.url}/__stats")[1]["accepted"].get("sendMessage", 0)
-            bar.update(accepted - bar.n)
+            accepted = http("GET", f"{self.telegram.url}/__stats")[1]["accepted"]
+            bar.update(accepted.get("sendMessage", 0) + accepted.get("sendPhoto", 0) - bar.n)
         stdout, stderr = process.communicate(timeout=3600)
         bar.close()
         if process.returncode != 0:
             raise RuntimeError(stderr[-3000:])
-        return json.loads(stdout.strip().splitlines()[-1])
+        return dict(json.loads(stdout.strip().splitlines()[-1]), seconds=time.monotonic() - started)
 
     def reset(self, subscribers: int) -> None:
         http("POST", f"{self.database.url}/__emulator/reset")
@@ -80,25 +84,65 @@ class Bench:
                                headers=OWNER)
         assert status == 200, body
 
-    def broadcast(self, rate: int, subscribers: int) -> dict:
+    def broadcast(self, rate: int, subscribers: int, photo: bool = True) -> dict:
         self.reset(subscribers)
         before = self.db_counts()
-        run = self.tick(subscribers, BROADCAST_RATE=str(rate))
+        run = self.tick(subscribers, BROADCAST_RATE=str(rate), CHARTS="on" if photo else "off")
         after = self.db_counts()
-        calls = http("GET", f"{self.telegram.url}/__calls?method=sendMessage", timeout=120)[1]
-        accepted = [c for c in calls if c.get("status") == 200]
+        calls = http("GET", f"{self.telegram.url}/__calls", timeout=120)[1]
+        accepted = [c for c in calls if c.get("status") == 200 and c["method"] in ("sendMessage", "sendPhoto")]
         times = sorted(c["time"] for c in accepted)
         per_chat = Counter(str(c["params"]["chat_id"]) for c in accepted)
         writes = sum(after[m] - before[m] for m in ("PUT", "PATCH", "POST", "DELETE"))
-        ledger_writes = after["PATCH"] - before["PATCH"] - 2  # minus recording the announcement and the tick summary
+        # minus storing the past weeks, recording the announcement, the tick summary (and the chart's file_id)
+        ledger_writes = after["PATCH"] - before["PATCH"] - (4 if photo else 3)
         achieved = (len(times) - 1) / (times[-1] - times[0])
         return {
             "rate": rate, "subscribers": subscribers, "status": run["summary"]["status"],
+            "message": "sendPhoto" if photo else "sendMessage",
+            "uploads": sum(1 for c in accepted if c["method"] == "sendPhoto" and isinstance(c["params"].get("photo"),
+                                                                                              dict)),
             "delivered": len(per_chat), "sent_calls": len(accepted),
             "duplicates": sum(n - 1 for n in per_chat.values()),
             "achieved_per_second": round(achieved, 2), "fraction_of_rate": round(achieved / rate, 3),
             "ledger_writes": ledger_writes, "messages_per_ledger_write": round(len(accepted) / ledger_writes, 1),
             "database_writes_total": writes, "peak_rss_mib": round(run["maxrss_kb"] / 1024, 1),
+        }
+
+    def chart_cost(self) -> dict:
+        """What drawing the chart adds to the tick that records an announcement (one subscriber), as ratios to
+        a tick with nothing new, and the renderer alone in this process (the median of five)."""
+        runs = {}
+        for name, charts in (("alert_as_text", "off"), ("alert_with_chart", "on")):
+            self.reset(1)
+            runs[name] = self.tick(CHARTS=charts)
+        quiet = [self.tick(CHARTS="on") for _ in range(3)]
+        quiet_seconds = sorted(q["seconds"] for q in quiet)[1]
+        quiet_rss = max(q["maxrss_kb"] for q in quiet)
+        png = http("GET", f"{self.telegram.url}/__calls?method=sendPhoto")[1][0]["params"]["photo"]["bytes"]
+        sys.path.insert(0, str(ROOT / "lib"))
+        from coronabot import history
+        from coronabot.sources import kdca_sentinel
+        started = time.monotonic()
+        from coronabot import chart
+        import_seconds = time.monotonic() - started
+        answer = json.loads((ROOT / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text())
+        records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(answer)}
+        series = history.chart_series(history.points(records, "kdca-sentinel"), "2026-W39")
+        renders = []
+        for _ in range(5):
+            started = time.monotonic()
+            chart.render("kdca-sentinel", series)
+            renders.append(time.monotonic() - started)
+        return {
+            "tick_seconds": {name: round(run["seconds"], 3) for name, run in runs.items()} | {
+                "nothing_new": round(quiet_seconds, 3)},
+            "tick_ratio_to_nothing_new": {name: round(run["seconds"] / quiet_seconds, 2) for name, run in runs.items()},
+            "peak_rss_mib": {name: round(run["maxrss_kb"] / 1024, 1) for name, run in runs.items()} | {
+                "nothing_new": round(quiet_rss / 1024, 1)},
+            "peak_rss_ratio_to_nothing_new": round(runs["alert_with_chart"]["maxrss_kb"] / quiet_rss, 2),
+            "png_bytes": png, "matplotlib_import_seconds": round(import_seconds, 3),
+            "render_seconds_median": round(sorted(renders)[2], 3),
         }
 
     def quiet_tick(self) -> dict:
@@ -127,17 +171,21 @@ def step(what: str, run):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
-    parser.add_argument("--rates", default="25,100,300")
+    parser.add_argument("--rates", default="25,100,300", help="broadcast rates with the chart (sendPhoto)")
+    parser.add_argument("--text-rates", default="300", help="broadcast rates as text messages (CHARTS=off)")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(Path(tmp))
         try:
-            results = {"quiet_tick": step("a tick with nothing new", bench.quiet_tick), "broadcast": [
-                step(f"a broadcast to {args.subscribers:,} subscribers at {rate} msg/s (about "
-                     f"{args.subscribers / int(rate):.0f} s)", lambda rate=rate: bench.broadcast(int(rate),
-                                                                                           args.subscribers))
-                for rate in args.rates.split(",")]}
+            runs = [(int(rate), True) for rate in args.rates.split(",") if rate] + [
+                (int(rate), False) for rate in args.text_rates.split(",") if rate]
+            results = {"quiet_tick": step("a tick with nothing new", bench.quiet_tick),
+                       "chart": step("the cost of drawing the chart", bench.chart_cost), "broadcast": [
+                step(f"a broadcast {'with the chart' if photo else 'as text'} to {args.subscribers:,} subscribers "
+                     f"at {rate} msg/s (about {args.subscribers / rate:.0f} s)",
+                     lambda rate=rate, photo=photo: bench.broadcast(rate, args.subscribers, photo))
+                for rate, photo in runs]}
         finally:
             bench.stop()
     print(f"bench_scrape: done in {time.monotonic() - started:.0f} s\n", flush=True)
@@ -146,9 +194,15 @@ def main() -> None:
     (out / "scrape.json").write_text(json.dumps(results, indent=2))
     print(f"Broadcast to {args.subscribers:,} subscribers, fake Telegram with {LATENCY_MS} ms per call:\n")
     print(markdown_table(
-        ["BROADCAST_RATE", "achieved / rate", "delivered", "duplicates", "messages per ledger write", "peak RSS"],
-        [[r["rate"], r["fraction_of_rate"], f"{r['delivered']:,}", r["duplicates"], r["messages_per_ledger_write"],
-          f"{r['peak_rss_mib']} MiB"] for r in results["broadcast"]]))
+        ["BROADCAST_RATE", "message", "achieved / rate", "delivered", "duplicates", "uploads",
+         "messages per ledger write", "peak RSS"],
+        [[r["rate"], r["message"], r["fraction_of_rate"], f"{r['delivered']:,}", r["duplicates"], r["uploads"],
+          r["messages_per_ledger_write"], f"{r['peak_rss_mib']} MiB"] for r in results["broadcast"]]))
+    cost = results["chart"]
+    print(f"\nChart: PNG {cost['png_bytes']:,} bytes; render {cost['render_seconds_median']} s (matplotlib import "
+          f"{cost['matplotlib_import_seconds']} s); tick time as a ratio to a tick with nothing new: "
+          f"{cost['tick_ratio_to_nothing_new']}; peak RSS {cost['peak_rss_mib']} "
+          f"(with chart / nothing new: {cost['peak_rss_ratio_to_nothing_new']})")
     quiet = results["quiet_tick"]
     print(f"\nTick with nothing new: status {quiet['status']}, {quiet['source_requests']} source request(s), "
           f"{quiet['database_requests']} database request(s) {quiet['database_requests_by_method']}")

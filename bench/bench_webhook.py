@@ -69,11 +69,19 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
     groups = [-1_005_000_000_000 - i for i in range(SAMPLES)]
     http("POST", f"{telegram.url}/__control", {"chat_members": {
         str(group): {str(GROUP_ADMIN): "administrator"} for group in [*groups, -1_004_999_999_999]}})
+    latest = json.loads((ROOT / "bench" / "latest-sample.json").read_text())
+    weeks = {f"2026-W{week:02d}": dict(latest, id=f"2026-W{week:02d}", order=f"2026-W{week:02d}")
+             for week in range(1, 40)}  # 39 weeks of history: /history reads the newest 13
+    http("PUT", f"{database.url}/history/{latest['source']}.json?ns={NAMESPACE}", headers=OWNER, body=weeks)
+    http("PUT", f"{database.url}/charts/{latest['source']}.json?ns={NAMESPACE}", headers=OWNER, body={
+        "file_id": "AgACAgUAAxkDAAIBchart", "announcement": "2026-W39", "period": "2026년 39주"})
     handle(update(1, 1544010213, "/help"))  # warm: imports and clients
     results = {}
     commands = {"/help": lambda i: update(10_000 + i, 1544010213, "/help"),
                 "/subscribe": lambda i: update(20_000 + i, 5_000_000_000 + i, "/subscribe"),
                 "/now": lambda i: update(30_000 + i, 1544010213, "/now"),
+                "/history": lambda i: update(70_000 + i, 1544010213, "/history"),
+                "/chart": lambda i: update(80_000 + i, 1544010213, "/chart"),
                 "/subscribe in a group (admin check)": lambda i: update(40_000 + i, groups[i], "/subscribe",
                                                                          GROUP_ADMIN),
                 "/subscribe in a group again within a minute": lambda i: update(50_000 + i, -1_004_999_999_999,

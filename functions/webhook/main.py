@@ -1,11 +1,20 @@
 """Cloud Function `webhook`: Telegram calls it with every update."""
 
-import functions_framework
+import gc
 
-from coronabot.http_entry import json_response, limit_request_size
-from coronabot.webhook import MAX_UPDATE_BYTES, handle_request
+# A cold start only loads modules, whose objects live as long as the instance: collecting garbage while
+# they load is wasted time (a full collection cost about 24 ms here), so it waits until they are loaded
+# and then leaves them out of every later collection.
+gc.disable()
+
+import functions_framework  # noqa: E402  (after gc.disable)
+
+from coronabot.http_entry import json_response, limit_request_size  # noqa: E402
+from coronabot.webhook import MAX_UPDATE_BYTES, handle_request  # noqa: E402
 
 limit_request_size(MAX_UPDATE_BYTES)
+gc.freeze()
+gc.enable()
 
 
 @functions_framework.http

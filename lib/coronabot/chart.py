@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
+import tempfile
 import threading
 from pathlib import Path
+
+# matplotlib keeps a font cache in its config folder; a Cloud Function's home is read-only, /tmp is not.
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "coronabot-matplotlib"))
 
 import matplotlib
 
