@@ -332,7 +332,7 @@ class Ticker:
             return {}
         done = self.db.ledger(key)
         recipients = [chat for chat in self.db.subscriber_ids() if chat not in done]
-        photo = self._photo(key, claimed, text)
+        photo = self._photo(key, claimed, text) if recipients else None
         finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
                   f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
         result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
