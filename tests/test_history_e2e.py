@@ -250,3 +250,19 @@ def test_the_webhook_never_loads_matplotlib_and_the_scrape_function_only_to_draw
         result = subprocess.run([sys.executable, "-c", code.format(name=name)], cwd=ROOT, capture_output=True,
                                 text=True, check=True)
         assert result.stdout.strip() == "[]", name
+
+
+def test_a_failed_backfill_lets_later_ticks_go_on_with_the_usual_weeks(scrape_function, servers, portal):
+    db, telegram, sources = servers
+    sources.mode(ranges=True, status=500)
+    status, summary = tick(scrape_function)
+    assert (status, summary["status"]) == (502, "error")
+    failed = db.get(f"state/backfill/{SOURCE}")
+    assert failed["failed_at"] and "HTTP 500" in failed["error"]
+    sources.mode(ranges=True)
+    mark = len(sources.requests())
+    status, summary = tick(scrape_function)
+    assert (status, summary["status"]) == (200, "alerted")
+    posts = [r for r in sources.requests()[mark:] if r["method"] == "POST"]
+    assert [weeks_asked(p) for p in posts] == [7], "the backfill waits a day; the tick asks for the usual weeks"
+    assert db.get(f"state/backfill/{SOURCE}") == failed and len(db.get(f"history/{SOURCE}")) == 7
