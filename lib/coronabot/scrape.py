@@ -211,10 +211,14 @@ class Ticker:
             changes.update(history.record_changes(earlier, at))
             changes[f"state/history_digest/{name}"] = digest
         if backfill:
-            changes[f"state/backfill/{name}"] = {"at": at, "weeks": backfill, "periods": len(earlier) + 1}
-            logger.info("history backfilled", extra={"fields": {"source": name, "weeks": backfill,
-                                                                "periods": len(earlier) + 1}})
+            changes.update(self._backfilled(backfill, len(earlier) + 1, at))
         return changes
+
+    def _backfilled(self, weeks: int, periods: int, at: str) -> dict:
+        """The mark that the past weeks are stored (so later ticks ask for the usual few), logged."""
+        name = self.settings.source
+        logger.info("history backfilled", extra={"fields": {"source": name, "weeks": weeks, "periods": periods}})
+        return {f"state/backfill/{name}": {"at": at, "weeks": weeks, "periods": periods}}
 
     def backfill(self, weeks: int, now: datetime | None = None) -> int:
         """``python -m coronabot backfill``: fetch and store ``weeks`` weeks of history without alerting
@@ -226,10 +230,10 @@ class Ticker:
         cache = dict(_section(_section(state, "source_cache"), self.settings.source))
         announcement, earlier = self._fetch(cache, None, now, weeks)
         periods = earlier + ([announcement] if announcement is not None else [])
-        changes = history.record_changes(periods, now.astimezone(texts.KST).isoformat(timespec="seconds"))
+        at = now.astimezone(texts.KST).isoformat(timespec="seconds")
+        changes = history.record_changes(periods, at)
         changes[f"state/source_cache/{self.settings.source}"] = cache
-        changes[f"state/backfill/{self.settings.source}"] = {
-            "at": now.astimezone(texts.KST).isoformat(timespec="seconds"), "weeks": weeks, "periods": len(periods)}
+        changes.update(self._backfilled(weeks, len(periods), at))
         self.db.update(changes)
         return len(periods)
 

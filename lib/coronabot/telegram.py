@@ -154,6 +154,16 @@ def _delivery_options(params: dict, reply_to: int | None, silent: bool) -> dict:
     return params
 
 
+def _sent_message(method: str, result: object) -> SentMessage:
+    """The Message a send method answered, or a malformed-answer error when the result is not one."""
+    chat = result.get("chat") if isinstance(result, dict) else None
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    if _number(message_id) is None or _number(chat_id) is None:
+        raise TelegramError.malformed_answer(method, "the result is not a Message")
+    return SentMessage(message_id=int(message_id), chat_id=int(chat_id))
+
+
 def _jsonable(params: dict) -> dict:
     """Drop None values and JSON-encode structured ones, as the Bot API's form encoding expects."""
     out = {}
@@ -214,12 +224,7 @@ class Telegram:
     def send_message(self, chat_id: int | str, text: str, silent: bool = False) -> SentMessage:
         """Send an HTML message without link previews."""
         result = self.call("sendMessage", **message_params(chat_id, text, silent=silent))
-        chat = result.get("chat") if isinstance(result, dict) else None
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        chat_id = chat.get("id") if isinstance(chat, dict) else None
-        if _number(message_id) is None or _number(chat_id) is None:
-            raise TelegramError.malformed_answer("sendMessage", "the result is not a Message")
-        return SentMessage(message_id=int(message_id), chat_id=int(chat_id))
+        return _sent_message("sendMessage", result)
 
     def send_photo(self, chat_id: int | str, photo: str | bytes, caption: str, silent: bool = False) -> SentPhoto:
         """Send a picture with an HTML caption: ``photo`` is a ``file_id`` Telegram gave before, or PNG bytes
@@ -229,15 +234,13 @@ class Telegram:
                                    files={"photo": ("chart.png", io.BytesIO(photo))})
         else:
             result = self.call("sendPhoto", **photo_params(chat_id, photo, caption, silent=silent))
-        sizes = result.get("photo") if isinstance(result, dict) else None
+        sent = _sent_message("sendPhoto", result)
+        sizes = result.get("photo")
         largest = sizes[-1] if isinstance(sizes, list) and sizes and isinstance(sizes[-1], dict) else {}
-        chat = result.get("chat") if isinstance(result, dict) else None
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        chat_id = chat.get("id") if isinstance(chat, dict) else None
         file_id = largest.get("file_id")
-        if _number(message_id) is None or _number(chat_id) is None or not isinstance(file_id, str) or not file_id:
+        if not isinstance(file_id, str) or not file_id:
             raise TelegramError.malformed_answer("sendPhoto", "the result is not a Message with a photo")
-        return SentPhoto(int(message_id), int(chat_id), file_id)
+        return SentPhoto(sent.message_id, sent.chat_id, file_id)
 
     def _object(self, method: str, **params: Any) -> dict:
         """Call a method whose result is an object; a result of another shape is a malformed answer."""
