@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
-from coronabot.broadcast import send_all, worker_count
+from coronabot.broadcast import Letter, send_all, worker_count
 from coronabot.config import Settings
 from coronabot.storage import Database, new_owner_id
 from coronabot.telegram import Telegram
@@ -19,10 +19,15 @@ def clients(database_server, telegram_server, servers, monkeypatch, token):
     return db, Telegram(token, telegram_server.url)
 
 
+def letters(text: str, chats: list[str]) -> dict[str, Letter]:
+    """The same letter for every chat."""
+    return dict.fromkeys(chats, Letter(text))
+
+
 def run(db, telegram, text, recipients, **options):
     owner = new_owner_id()
     db.claim_broadcast("k", owner, 60, {"kind": "alert"})
-    return send_all(db, telegram, "k", text, recipients, owner=owner, rate=200, batch=50, lease_seconds=60,
+    return send_all(db, telegram, "k", letters(text, recipients), owner=owner, rate=200, batch=50, lease_seconds=60,
                     finish={"broadcasts/k/done": True, "broadcasts/k/lease": None}, **options)
 
 
@@ -58,7 +63,7 @@ def test_ledger_writes_carry_full_batches_whatever_the_concurrency(clients, serv
     owner = new_owner_id()
     db.claim_broadcast("k", owner, 60, {"kind": "alert"})
     before = database.stats()
-    result = send_all(db, telegram, "k", "알림", chats, owner=owner, rate=1000, batch=50, lease_seconds=60,
+    result = send_all(db, telegram, "k", letters("알림", chats), owner=owner, rate=1000, batch=50, lease_seconds=60,
                       finish={"broadcasts/k/done": True, "broadcasts/k/lease": None})
     after = database.stats()
     assert (result.sent, result.complete) == (500, True) and worker_count(1000) == 64
@@ -102,7 +107,7 @@ def test_the_lease_is_renewed_while_nothing_can_be_written(clients, servers):
     owner = new_owner_id()
     db.claim_broadcast("k", owner, 1.5, {"kind": "alert"})
     before = database.stats()
-    result = send_all(db, telegram, "k", "알림", [str(PRIVATE_CHAT)], owner=owner, rate=200, batch=50,
+    result = send_all(db, telegram, "k", letters("알림", [str(PRIVATE_CHAT)]), owner=owner, rate=200, batch=50,
                       lease_seconds=1.5, finish={"broadcasts/k/done": True})
     after = database.stats()
     assert result.sent == 0 and result.pending == 1, "every attempt met flood control"

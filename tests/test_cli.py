@@ -53,7 +53,7 @@ def test_set_commands(cli, servers):
     _, telegram, _ = servers
     assert cli("set-commands").returncode == 0
     commands = telegram.calls("setMyCommands")[-1]["params"]["commands"]
-    assert [c["command"] for c in commands] == ["now", "history", "chart", "subscribe", "unsubscribe", "about", "help"]
+    assert [c["command"] for c in commands] == ["now", "history", "chart", "subscribe", "unsubscribe", "settings", "status", "about", "help"]
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) for c in commands)
     assert all(re.search(r"[가-힣]", c["description"]) for c in commands)
 

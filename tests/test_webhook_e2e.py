@@ -258,7 +258,8 @@ def test_other_update_kinds(post, servers):
     assert db.get("subscribers/-1009876543210")["chat_type"] == "channel"
     status, body = post({"update_id": next(_update_ids), "callback_query": {
         "id": "4382bfdwdsb323b2d9", "from": {"id": PRIVATE_CHAT, "first_name": "지민"}, "data": "x"}})
-    assert body == {"method": "answerCallbackQuery", "callback_query_id": "4382bfdwdsb323b2d9"}
+    assert body == {"method": "answerCallbackQuery", "callback_query_id": "4382bfdwdsb323b2d9",
+                    "text": "알 수 없는 버튼이에요. /settings 를 다시 보내 주세요."}, "data the bot never sent"
     status, body = post({"update_id": next(_update_ids), "message_reaction": {"chat": {"id": 1, "type": "private"}}})
     assert status == 200 and body == {}
 

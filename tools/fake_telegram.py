@@ -21,6 +21,10 @@ API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
 - ``sendPhoto`` takes an uploaded file (recorded as ``{"upload", "bytes", "sha256"}``; the answer gives it a
   ``file_id``) or a ``file_id`` this server gave before (any other is refused, as Telegram does);
   ``GET /__files/FILE_ID`` answers the uploaded bytes.
+- Text messages are kept with their inline keyboard: ``editMessageText`` and ``editMessageReplyMarkup``
+  change them (an unknown message, or an edit that changes nothing, is refused as Telegram does);
+  ``GET /__messages/CHAT_ID/MESSAGE_ID`` answers one. ``answerCallbackQuery`` refuses a query id it already
+  answered.
 """
 
 from __future__ import annotations
@@ -117,6 +121,8 @@ class FakeTelegram:
         self.webhook: dict = {}
         self.commands: list = []
         self.files: dict[str, bytes] = {}  # file_id -> uploaded content
+        self.messages: dict[tuple[str, int], dict] = {}  # (chat_id, message_id) -> text and reply_markup
+        self.answered_queries: set[str] = set()
 
     def keep_uploads(self, params: dict) -> dict:
         """Store uploaded files and record them by size and hash (the call log stays JSON)."""
@@ -191,6 +197,9 @@ class FakeTelegram:
         with self.lock:
             self.next_message_id += 1
             message_id = self.next_message_id
+            if "text" in content:
+                self.messages[(chat_id, message_id)] = {"text": content["text"],
+                                                        "reply_markup": content.get("reply_markup")}
         return self.ok({"message_id": message_id, "date": int(time.time()),
                         "chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id}, **content})
 
@@ -201,7 +210,37 @@ class FakeTelegram:
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
         if len(str(text)) > 4096:
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
-        return self.refusal(chat_id) or self.message(chat_id, text=text)
+        markup = {"reply_markup": params["reply_markup"]} if params.get("reply_markup") else {}
+        return self.refusal(chat_id) or self.message(chat_id, text=text, **markup)
+
+    def edit(self, params: dict, change: dict) -> tuple[int, dict]:
+        """Change a message the bot sent, as Telegram does: unknown messages and edits that change nothing
+        are refused."""
+        chat_id, message_id = str(params.get("chat_id", "")), params.get("message_id")
+        with self.lock:
+            current = self.messages.get((chat_id, int(message_id))) if str(message_id).isdigit() else None
+            if current is None:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
+            updated = dict(current, **change)
+            if updated == current:
+                return 400, {"ok": False, "error_code": 400, "description": (
+                    "Bad Request: message is not modified: specified new message content and reply markup are "
+                    "exactly the same as a current content and reply markup of the message")}
+            self.messages[(chat_id, int(message_id))] = updated
+        return self.ok({"message_id": int(message_id), "date": int(time.time()), "chat": {"id": int(chat_id)},
+                        **updated})
+
+    def m_editMessageText(self, params):
+        if not params.get("text"):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
+        return self.edit(params, {"text": params["text"], "reply_markup": params.get("reply_markup") or None})
+
+    def m_editMessageReplyMarkup(self, params):
+        return self.edit(params, {"reply_markup": params.get("reply_markup") or None})
+
+    def message_state(self, chat_id: str, message_id: int) -> dict | None:
+        with self.lock:
+            return self.messages.get((chat_id, message_id))
 
     def m_sendPhoto(self, params):
         chat_id, photo = str(params.get("chat_id", "")), params.get("photo")
@@ -260,6 +299,13 @@ class FakeTelegram:
         return self.ok(self.commands)
 
     def m_answerCallbackQuery(self, params):
+        query_id = str(params.get("callback_query_id") or "")
+        with self.lock:
+            fresh = query_id and query_id not in self.answered_queries
+            self.answered_queries.add(query_id)
+        if not fresh:
+            return 400, {"ok": False, "error_code": 400, "description": (
+                "Bad Request: query is too old and response timeout expired or query ID is invalid")}
         return self.ok(True)
 
     def m_getChatMember(self, params):
@@ -288,6 +334,10 @@ class Handler(LoopbackHandler):
                 with fake.lock:
                     calls = [c for c in fake.calls if not wanted or c["method"] == wanted]
                 return self.send_json(200, calls)
+            if path.startswith("/__messages/"):
+                chat_id, _, message_id = path[len("/__messages/"):].partition("/")
+                state = fake.message_state(chat_id, int(message_id)) if message_id.isdigit() else None
+                return self.send_json(200 if state else 404, state or {"ok": False})
             if path.startswith("/__files/"):
                 with fake.lock:
                     content = fake.files.get(path[len("/__files/"):])

@@ -63,6 +63,8 @@ class BroadcastResult:
     sent: int = 0
     removed: int = 0
     failed: int = 0
+    skipped: int = 0
+    held: int = 0
     pending: int = 0
     interrupted: bool = False
     cut_short: str = ""
@@ -128,10 +130,11 @@ class _Ledger:
         self._thread = threading.Thread(target=self._run, name=f"ledger-{key}", daemon=True)
         self._thread.start()
 
-    def record(self, chat_id: str, outcome: str, more_to_come: bool = True) -> None:
-        """Hand over one outcome (a ``removed`` chat's subscription goes in the same write); without
-        ``more_to_come`` (no chat left to start) a full batch waits for the run's final write."""
-        changes: dict[str, object] = {f"deliveries/{self.key}/{chat_id}": outcome}
+    def record(self, chat_id: str, outcome: str, more_to_come: bool = True, also: dict | None = None) -> None:
+        """Hand over one outcome (a ``removed`` chat's subscription and the changes ``also`` go in the same
+        write); without ``more_to_come`` (no chat left to start) a full batch waits for the run's final write."""
+        changes: dict[str, object] = dict(also or {})
+        changes[f"deliveries/{self.key}/{chat_id}"] = outcome
         if outcome == "removed":
             changes[f"subscribers/{chat_id}"] = None
         written = threading.Event() if self.batch == 1 else None
@@ -299,25 +302,38 @@ def _cut_short(deadline: float | None, interrupt: threading.Event | None) -> str
     return ""
 
 
-def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: list[str], *,
+class Letter(NamedTuple):
+    """What one chat receives: the text (a picture's caption when there is a ``photo``), whether silently,
+    and the paths deleted in the write that records the chat's outcome (the held alerts it delivers)."""
+
+    text: str
+    photo: Photo | None = None
+    silent: bool = False
+    settles: tuple[str, ...] = ()
+
+
+def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Letter], *,
              owner: str, rate: float, batch: int, lease_seconds: float,
              finish: dict | None = None, deadline: float | None = None,
-             interrupt: threading.Event | None = None, silent: bool = False,
+             interrupt: threading.Event | None = None,
              progress: Callable[[Progress], None] = log_progress,
-             progress_every: float = PROGRESS_SECONDS, photo: Photo | None = None) -> BroadcastResult:
-    """Send ``text`` once to each recipient; ``finish`` is written with the last batch when all are settled.
-    With a ``photo`` each chat gets the picture with ``text`` as its caption instead (same count, same rate).
+             progress_every: float = PROGRESS_SECONDS,
+             decided: dict[str, tuple[str, dict]] | None = None) -> BroadcastResult:
+    """Send each chat its letter once; ``finish`` is written with the last batch when all are settled.
 
+    ``decided`` settles chats without a message (``skipped:<condition>`` or ``held``, with the changes that
+    go along): their outcomes are written through the same ledger, in the same batches, before any send.
     No new chat is started after ``deadline`` (a ``time.monotonic()`` value) or once ``interrupt`` is
     set: the chats left are counted as pending and the lease is released, so the next run resumes at once.
-    ``silent`` sends without a notification sound. ``progress`` is called every ``progress_every`` seconds
-    while the run lasts, and once at its end.
+    ``progress`` is called every ``progress_every`` seconds while the run lasts, and once at its end.
     """
     result = BroadcastResult()
     limiter = RateLimiter(rate)
     todo: queue.Queue[str] = queue.Queue()
-    for chat_id in recipients:
+    for chat_id in letters:
         todo.put(chat_id)
+    decided = decided or {}
+    total = len(letters) + len(decided)
     counts_lock = threading.Lock()
     stop = threading.Event()
     ledger = _Ledger(db, key, owner, batch, lease_seconds, max_wait=max(MIN_WAIT_SECONDS, 1.5 * batch / rate),
@@ -327,9 +343,14 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
         with counts_lock:
             setattr(result, field, getattr(result, field) + 1)
 
+    def settle(chat_id: str, outcome: str, more_to_come: bool, settles: tuple[str, ...] = ()) -> None:
+        ledger.record(chat_id, outcome, more_to_come, dict.fromkeys(settles))
+
     def deliver(chat_id: str) -> None:
         floods = transient = 0
         target = chat_id
+        letter = letters[chat_id]
+        photo, text, silent = letter.photo, letter.text, letter.silent
         while True:
             limiter.wait()
             with_photo = photo is not None and not photo.refused
@@ -368,7 +389,7 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                     logger.info("subscriber removed: %s", exc.description,
                                 extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                     count("removed")
-                    ledger.record(chat_id, "removed", not todo.empty())
+                    settle(chat_id, "removed", not todo.empty(), letter.settles)
                     return
                 if exc.transient and transient < TRANSIENT_RETRIES:
                     transient += 1
@@ -382,12 +403,12 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                 logger.error("delivery failed permanently: %s", exc,
                              extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                 count("failed")
-                ledger.record(chat_id, f"failed:{exc.code}", not todo.empty())
+                settle(chat_id, f"failed:{exc.code}", not todo.empty(), letter.settles)
                 return
             count("sent")
             if target != chat_id:
                 ledger.record(target, "sent")
-            ledger.record(chat_id, "sent", not todo.empty())
+            settle(chat_id, "sent", not todo.empty(), letter.settles)
             return
 
     def work() -> None:
@@ -408,22 +429,26 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                                  extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                 count("pending")
 
+    for left, (chat_id, (outcome, changes)) in enumerate(decided.items(), start=1 - len(decided)):
+        ledger.record(chat_id, outcome, bool(letters) or left < 0, changes)
+        count("held" if outcome == "held" else "skipped")
     started = time.monotonic()
     finished = threading.Event()
 
     def report(final: bool = False) -> None:
         with counts_lock:
-            settled, sent = result.sent + result.removed + result.failed, result.sent
+            settled = result.sent + result.removed + result.failed + result.skipped + result.held
+            sent = result.sent
         elapsed = max(time.monotonic() - started, 1e-6)
         per_second = settled / elapsed
-        left = (len(recipients) - settled) / per_second if per_second else None
-        progress(Progress(key, settled, len(recipients), sent, per_second, left, final))
+        left = (total - settled) / per_second if per_second else None
+        progress(Progress(key, settled, total, sent, per_second, left, final))
 
     def reporter() -> None:
         while not finished.wait(progress_every):
             report()
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(worker_count(rate), len(recipients)))]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(worker_count(rate), len(letters)))]
     for thread in threads:
         thread.start()
     watcher = threading.Thread(target=reporter, daemon=True, name=f"progress-{key}")
@@ -447,5 +472,5 @@ def send_all(db: Database, telegram: Telegram, key: str, text: str, recipients: 
                        extra={"fields": {"broadcast": key, "pending": result.pending}})
     logger.info("broadcast run finished", extra={"fields": {
         "broadcast": key, "sent": result.sent, "removed": result.removed, "failed": result.failed,
-        "pending": result.pending, "ledger_writes": ledger.writes}})
+        "skipped": result.skipped, "held": result.held, "pending": result.pending, "ledger_writes": ledger.writes}})
     return result

@@ -15,6 +15,8 @@ class Action(Enum):
     NOW = "now"
     HISTORY = "history"
     CHART = "chart"
+    SETTINGS = "settings"
+    STATUS = "status"
     ABOUT = "about"
     UNKNOWN = "unknown"
 
@@ -29,11 +31,12 @@ LATIN = {
     "subscribe": Action.SUBSCRIBE, "unsubscribe": Action.UNSUBSCRIBE,
     "now": Action.NOW, "today": Action.NOW, "about": Action.ABOUT,
     "history": Action.HISTORY, "trend": Action.HISTORY, "chart": Action.CHART, "graph": Action.CHART,
+    "settings": Action.SETTINGS, "status": Action.STATUS, "mysettings": Action.STATUS,
 }
 
 # `/start PAYLOAD` from a link such as https://t.me/ThisBot?start=subscribe (a deep link).
 START_PAYLOADS = {"subscribe": Action.SUBSCRIBE, "now": Action.NOW, "history": Action.HISTORY,
-                  "chart": Action.CHART}
+                  "chart": Action.CHART, "settings": Action.SETTINGS}
 
 # Korean commands of the original bot and their plain-text forms, written without spaces.
 KOREAN = {
@@ -43,6 +46,8 @@ KOREAN = {
     "현재코로나정보": Action.NOW, "코로나현황": Action.NOW, "코로나정보": Action.NOW,
     "추이": Action.HISTORY, "최근기록": Action.HISTORY, "코로나추이": Action.HISTORY,
     "그래프": Action.CHART, "차트": Action.CHART, "코로나그래프": Action.CHART,
+    "설정": Action.SETTINGS, "알림설정": Action.SETTINGS,
+    "내설정": Action.STATUS, "내알림": Action.STATUS, "구독상태": Action.STATUS,
     "제작자": Action.ABOUT,
 }
 

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from . import config, history, log, publication, sources, texts
+from . import config, held, history, log, preferences, publication, sources, texts
 from .announcement import Announcement, order_key
-from .broadcast import Photo, Progress, log_progress, send_all, worker_count
+from .broadcast import Letter, Photo, Progress, log_progress, send_all, worker_count
 from .schedule import is_quiet
 from .sources import LayoutError, SanityError, SourceError, SourceHttp
-from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
+from .storage import AlreadyDone, Busy, Database, DatabaseError, child_items, new_owner_id
 from .telegram import Telegram, TelegramError
 
 logger = log.get("coronabot.scrape")
@@ -66,6 +66,7 @@ class Ticker:
         self._telegram = telegram
         self.http = http or SourceHttp(settings.source_base_url, settings.source_timeout)
         self._deadline = 0.0  # set at the start of each tick, from BROADCAST_TIME_BUDGET
+        self._photos: dict[str, Photo] = {}  # the chart of each broadcast this process sent, by broadcast key
 
     @property
     def telegram(self) -> Telegram:
@@ -87,10 +88,12 @@ class Ticker:
         name = self.settings.source
         state = self.db.state()
         timing = self._timing(state, now)
-        if not (force or timing.fetch or self.settings.polling == "always" or state.get("broadcast")):
+        morning = self._morning_due(state, now)
+        if not (force or timing.fetch or self.settings.polling == "always" or state.get("broadcast") or morning):
             logger.debug("idle: %s", timing.reason)
             return {"status": "idle", "source": name, "reason": timing.reason}
         logger.info("tick started", extra={"fields": {"source": name, "reason": "forced" if force else timing.reason}})
+        delivered = self._deliver_held(now) if morning else {}
         stored_cache = _section(_section(state, "source_cache"), name)
         cache = dict(stored_cache)
         changes: dict = {}
@@ -106,7 +109,7 @@ class Ticker:
                     timespec="seconds"), "error": summary["error"]}
             summary.update(self._resume(state))
             summary["status"] = "error"
-            return self._finish(summary, changes, now)
+            return self._finish(summary, changes, now, delivered)
         if state.get("health"):
             changes.update(self._health_recovered(_section(state, "health")))
         if cache != stored_cache:
@@ -117,7 +120,7 @@ class Ticker:
         if self._prune_due(state, now):
             changes["state/pruned_at"] = now.timestamp()
             self._prune(now)
-        return self._finish(summary, changes, now)
+        return self._finish(summary, changes, now, delivered)
 
     def unfinished_broadcast(self) -> bool:
         """Whether a broadcast was left unfinished (``make run`` resumes it at start)."""
@@ -247,7 +250,9 @@ class Ticker:
         if removed:
             logger.info("pruned %d old records", removed)
 
-    def _finish(self, summary: dict, changes: dict, now: datetime) -> dict:
+    def _finish(self, summary: dict, changes: dict, now: datetime, delivered: dict | None = None) -> dict:
+        if delivered:
+            summary["morning"] = delivered
         summary["at"] = now.astimezone(texts.KST).isoformat(timespec="seconds")
         changes["state/last_tick"] = summary
         changes["state/last_fetch_at"] = summary["at"]
@@ -298,7 +303,7 @@ class Ticker:
                         "state/broadcast": pointer, **changes})
         logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
                     extra={"fields": {"announcement": announcement.id, "broadcast": key}})
-        result = self._broadcast(pointer, text)
+        result = self._broadcast(pointer, text, self._conditions(announcement, kind, state))
         status = {"alert": "alerted", "correction": "corrected"}[kind]
         summary = _summary(status, name, announcement.id, **result)
         if first:
@@ -313,11 +318,29 @@ class Ticker:
         logger.info("resuming an unfinished broadcast", extra={"fields": {"broadcast": pointer["key"]}})
         return self._broadcast(pointer, None)
 
-    def _broadcast(self, pointer: dict, text: str | None) -> dict:
-        """Claim the broadcast and send to everyone the ledger does not record yet."""
+    @staticmethod
+    def _conditions(announcement: Announcement, kind: str, state: dict) -> dict:
+        """What the per-chat choices are decided on, stored with the broadcast so a resumed run decides
+        alike: its order and period, the published figures its message compares (for a correction, the
+        original's too)."""
+        meta: dict = {"order": announcement.order, "period": announcement.period}
+        figures = preferences.comparison(announcement)
+        if figures is not None:
+            meta["compare"] = list(figures)
+        if kind == "correction":
+            try:
+                before = preferences.comparison(Announcement.from_record(_section(state, "latest")))
+            except (KeyError, TypeError, ValueError):
+                before = None
+            if before is not None:
+                meta["compare_before"] = list(before)
+        return meta
+
+    def _broadcast(self, pointer: dict, text: str | None, conditions: dict | None = None) -> dict:
+        """Claim the broadcast and settle every subscriber the ledger does not record yet, as each chose."""
         key = pointer["key"]
         owner = new_owner_id()
-        meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement")}
+        meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement"), **(conditions or {})}
         if text is not None:
             meta["text"] = text
         try:
@@ -335,17 +358,113 @@ class Ticker:
             self.db.update({"state/broadcast": None, f"broadcasts/{key}/done": True})
             return {}
         done = self.db.ledger(key)
-        recipients = [chat for chat in self.db.subscriber_ids() if chat not in done]
-        photo = self._photo(key, claimed, text) if recipients else None
+        subscribers = {chat: record for chat, record in self.db.subscribers().items() if chat not in done}
+        letters, decided = self._plan(key, claimed, text, subscribers, datetime.now(UTC))
         finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
                   f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
-        result = send_all(self.db, self.telegram, key, text, recipients, owner=owner,
+        return self._send(key, owner, letters, finish, decided)
+
+    def _send(self, key: str, owner: str, letters: dict[str, Letter], finish: dict,
+              decided: dict[str, tuple[str, dict]] | None = None) -> dict:
+        result = send_all(self.db, self.telegram, key, letters, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
                           lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
-                          interrupt=self.interrupt, silent=is_quiet(datetime.now(UTC), self.settings.quiet_hours),
-                          progress=self.progress, progress_every=self.progress_every, photo=photo)
-        return {"sent": result.sent, "failed": result.failed, "removed": result.removed,
-                "pending": result.pending, "broadcast": key}
+                          interrupt=self.interrupt, progress=self.progress, progress_every=self.progress_every,
+                          decided=decided)
+        counts = {"sent": result.sent, "failed": result.failed, "removed": result.removed,
+                  "pending": result.pending, "broadcast": key}
+        counts.update({field: getattr(result, field) for field in ("skipped", "held") if getattr(result, field)})
+        return counts
+
+    def _plan(self, key: str, claimed: dict, text: str, subscribers: dict, now: datetime,
+              ) -> tuple[dict[str, Letter], dict[str, tuple[str, dict]]]:
+        """Each subscriber's letter, or its outcome without one (skipped by its condition, held for the
+        morning), from the choices in its subscription record as this run read them."""
+        night = is_quiet(now, self.settings.quiet_hours)
+        figures = [preferences.stored_comparison(claimed.get(field)) for field in ("compare", "compare_before")
+                   if field in claimed]
+        plans = {chat: preferences.plan(preferences.from_subscription(record), figures, night)
+                 for chat, record in subscribers.items()}
+        wants_chart = any(p.outcome == "send" and p.chart for p in plans.values())
+        photo = self._photo(key, claimed, text) if wants_chart else None
+        letters: dict[str, Letter] = {}
+        decided: dict[str, tuple[str, dict]] = {}
+        order = str(claimed.get("order") or claimed.get("announcement") or "")
+        period = texts.period_label(order_key(order)) if order_key(order) else str(claimed.get("announcement"))
+        entry = held.entry(str(claimed.get("announcement")), order, period, str(claimed.get("kind")),
+                           now.astimezone(texts.KST).isoformat(timespec="seconds"))
+        for chat, chosen in plans.items():
+            if chosen.outcome == "send":
+                letters[chat] = Letter(text, photo if chosen.chart else None, chosen.silent)
+            elif chosen.outcome == "hold":
+                decided[chat] = ("held", {f"held/{chat}/{key}": entry, "state/held": True})
+            else:
+                decided[chat] = (chosen.outcome, {})
+        return letters, decided
+
+    # -- alerts held for the morning -------------------------------------------------------------------
+    def _morning_due(self, state: dict, now: datetime) -> bool:
+        """Alerts are held and the quiet hours are over: this tick delivers them."""
+        return bool(state.get("held")) and not is_quiet(now, self.settings.quiet_hours)
+
+    def _deliver_held(self, now: datetime) -> dict:
+        """Send each chat with held alerts one message (the newest, with the periods it covers), as the
+        broadcast ``held_{KST date}`` with its own ledger and lease; a chat's entries go with its outcome."""
+        key = f"held_{now.astimezone(texts.KST).date().isoformat()}"
+        owner = new_owner_id()
+        try:
+            self.db.claim_broadcast(key, owner, self.settings.lease_seconds, {"kind": "held"})
+        except Busy:
+            logger.info("another run is delivering the held alerts", extra={"fields": {"broadcast": key}})
+            return {"busy": True}
+        except AlreadyDone:
+            logger.warning("held alerts remain after today's morning delivery; they wait for the next one",
+                           extra={"fields": {"broadcast": key}})
+            return {}
+        done = self.db.ledger(key)
+        waiting = {chat: entries for chat, entries in child_items(self.db.get("held")).items() if chat not in done}
+        subscribers = self.db.subscribers()
+        letters: dict[str, Letter] = {}
+        decided: dict[str, tuple[str, dict]] = {}
+        made: dict[tuple, Letter | None] = {}
+        for chat, entries in waiting.items():
+            owed = held.collapse(chat, entries)
+            if owed is None or chat not in subscribers:
+                paths = owed.paths if owed else tuple(f"held/{chat}/{k}" for k in child_items(entries))
+                decided[chat] = ("skipped:damaged" if owed is None else "skipped:unsubscribed", dict.fromkeys(paths))
+                continue
+            chart = preferences.from_subscription(subscribers[chat]).format == "chart"
+            shape = (owed.broadcast, owed.announcement, owed.kind, owed.periods, chart)
+            if shape not in made:
+                made[shape] = self._held_letter(owed, chart)
+            letter = made[shape]
+            if letter is None:
+                decided[chat] = ("skipped:damaged", dict.fromkeys(owed.paths))
+            else:
+                letters[chat] = letter._replace(settles=owed.paths)
+        finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
+                  f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/held": None}
+        logger.info("delivering held alerts", extra={"fields": {"broadcast": key, "chats": len(letters)}})
+        return self._send(key, owner, letters, finish, decided)
+
+    def _held_letter(self, owed: held.HeldAlert, chart: bool) -> Letter | None:
+        """The morning message for one shape of held alerts: the newest announcement as recorded now (a
+        correction in the night is in it), under a line naming every period it covers."""
+        name = self.settings.source
+        try:
+            announcement = Announcement.from_record(self.db.get(f"history/{name}/{owed.announcement}") or {})
+        except (KeyError, TypeError, ValueError):
+            logger.error("a held announcement's record is missing or damaged; its chats are skipped",
+                         extra={"fields": {"announcement": owed.announcement}})
+            return None
+        body = texts.alert(announcement) if owed.kind == "alert" else texts.correction(announcement)
+        end_hour = self.settings.quiet_hours[1] if self.settings.quiet_hours else 8
+        text = f"{texts.held_line(owed.periods, end_hour)}\n\n{body}"
+        photo = None
+        if chart and owed.kind == "alert":
+            record = self.db.get(f"broadcasts/{owed.broadcast}")
+            photo = self._photo(owed.broadcast, record if isinstance(record, dict) else {}, text)
+        return Letter(text, photo)
 
     # -- the chart that goes with an alert ---------------------------------------------------------
     def _photo(self, key: str, claimed: dict, text: str) -> Photo | None:
@@ -358,9 +477,11 @@ class Ticker:
             logger.info("the alert is too long for a picture's caption; sent as text", extra={"fields": {
                 "broadcast": key, "chars": texts.caption_length(text)}})
             return None
+        if key in self._photos:  # one Photo per broadcast in this process: one upload, even for morning letters
+            return self._photos[key]
         stored = claimed.get("photo")
         if isinstance(stored, str) and stored:
-            return Photo(file_id=stored)
+            return self._photos.setdefault(key, Photo(file_id=stored))
         drawn = self._draw_chart(str(claimed.get("announcement") or ""))
         if drawn is None:
             return None
@@ -374,7 +495,7 @@ class Ticker:
                 "uploaded_at": uploaded_at}})
             logger.info("chart uploaded", extra={"fields": {"broadcast": key, "bytes": len(png)}})
 
-        return Photo(png=png, on_upload=remember)
+        return self._photos.setdefault(key, Photo(png=png, on_upload=remember))
 
     def _draw_chart(self, announcement_id: str) -> tuple[bytes, str] | None:
         """The chart's PNG and the period it ends with, or None (too little history, or it failed: logged)."""
@@ -451,6 +572,6 @@ def http_status(summary: dict) -> int:
     """What a tick's summary answers over HTTP: a failure or an unfinished broadcast is not a 200,
     so Cloud Scheduler shows it and retries."""
     status = HTTP_STATUS[summary["status"]]
-    if status == 200 and summary.get("pending"):
+    if status == 200 and (summary.get("pending") or (summary.get("morning") or {}).get("pending")):
         return UNFINISHED_STATUS
     return status

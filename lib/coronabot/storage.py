@@ -2,7 +2,7 @@
 
 Layout (see the README for the full table)::
 
-    /subscribers/{chat_id}          {"since", "chat_type", "update_id"}
+    /subscribers/{chat_id}          {"since", "chat_type", "update_id", "prefs": {"when", "night", "format"}}
     /state/latest                   the newest recorded announcement
     /state/broadcast                the broadcast still in progress, if any
     /state/health                   the source's failure streak, for admin notices
@@ -19,6 +19,7 @@ Layout (see the README for the full table)::
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
     /handled_updates/{update_id}    updates answered through sendMessage (kept 2 days)
     /unsubscribed/{chat_id}         the update that unsubscribed the chat, for redeliveries (kept 2 days)
+    /held/{chat_id}/{broadcast}     an alert held for the morning (see held.py); /state/held marks any
     /polling/offset                 getUpdates offset of the local long-polling runner
 
 Chat ids are string keys (a negative or large integer). Realtime Database still returns a collection
@@ -56,6 +57,15 @@ def child_keys(value: object) -> list[str]:
     if isinstance(value, list):
         return [str(index) for index, child in enumerate(value) if child is not None]
     return []
+
+
+def child_items(value: object) -> dict[str, Any]:
+    """A collection as read from the database, as {key: child}, whichever shape it came in (see child_keys)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return {str(index): child for index, child in enumerate(value) if child is not None}
+    return {}
 
 
 class Busy(Exception):
@@ -125,6 +135,33 @@ class Database:
     def subscriber_ids(self) -> list[str]:
         """Every subscribed chat id (one shallow read)."""
         return child_keys(self.ref("subscribers").get(shallow=True))
+
+    def subscribers(self) -> dict[str, Any]:
+        """Every subscription with its record (``prefs`` included), in one read."""
+        return child_items(self.ref("subscribers").get())
+
+    def subscription(self, chat_id: int) -> dict | None:
+        """The chat's subscription record, or None when it is not subscribed."""
+        value = self.ref(f"subscribers/{chat_id}").get()
+        return value if isinstance(value, dict) else None
+
+    def set_preference(self, chat_id: int, field: str, value: str) -> tuple[dict | None, bool]:
+        """Set one of the chat's choices: (its record after, whether this call changed it), or (None, False)
+        when the chat is not subscribed (a choice never creates a subscription). One read and, when the
+        value differs, one conditional write (again only if the record changed in between)."""
+        ref = self.ref(f"subscribers/{chat_id}")
+        current, etag = ref.get(etag=True)
+        for _ in range(5):
+            if not isinstance(current, dict):
+                return None, False
+            prefs = current.get("prefs") if isinstance(current.get("prefs"), dict) else {}
+            if prefs.get(field) == value:
+                return current, False
+            updated = dict(current, prefs=dict(prefs, **{field: value}))
+            written, current, etag = ref.set_if_unchanged(etag, updated)
+            if written:
+                return updated, True
+        raise exceptions.AbortedError("the subscription kept changing while a choice was saved")
 
     # state -------------------------------------------------------------------
     def latest(self) -> dict | None:

@@ -129,10 +129,13 @@ class SentPhoto(NamedTuple):
 UPLOAD_TIMEOUT_SECONDS = 60.0
 
 
-def message_params(chat_id: int | str, text: str, reply_to: int | None = None, silent: bool = False) -> dict:
+def message_params(chat_id: int | str, text: str, reply_to: int | None = None, silent: bool = False,
+                   markup: dict | None = None) -> dict:
     """sendMessage parameters as the bot always sends them: HTML, no link preview, quoting in groups;
-    ``silent`` delivers without a notification sound (quiet hours)."""
+    ``silent`` delivers without a notification sound (quiet hours); ``markup`` is an inline keyboard."""
     params = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+    if markup is not None:
+        params["reply_markup"] = markup
     return _delivery_options(params, reply_to, silent)
 
 

@@ -8,6 +8,7 @@ from html import escape, unescape
 
 from .announcement import Announcement, Figure
 from .history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point, change
+from .preferences import CHOICES, COMPARED_SOURCES, Preferences, callback_data
 
 KST = timezone(timedelta(hours=9), "KST")
 MAX_MESSAGE_CHARS = 4096
@@ -19,12 +20,14 @@ COMMAND_LIST = (
     "/chart — 최근 1년 추이 그래프\n"
     "/subscribe — 새 발표가 나오면 알림 받기\n"
     "/unsubscribe — 알림 그만 받기\n"
+    "/settings — 알림 조건·밤 시간·형식 고르기\n"
+    "/status — 내 알림 설정 보기\n"
     "/about — 봇과 데이터 출처 안내\n"
     "/help — 이 도움말\n"
     "\n"
     "한국어로도 됩니다: <code>코로나 현황</code>, <code>추이</code>, <code>그래프</code>, "
     "<code>알림 등록</code>(<code>구독</code>), "
-    "<code>알림 취소</code>(<code>구독 취소</code>), <code>도움말</code>"
+    "<code>알림 취소</code>(<code>구독 취소</code>), <code>설정</code>, <code>내 설정</code>, <code>도움말</code>"
 )
 
 HELP = "<b>코로나19 알림 봇</b> 사용법\n\n" + COMMAND_LIST
@@ -36,6 +39,8 @@ BOT_COMMANDS = (
     ("chart", "최근 1년 추이 그래프"),
     ("subscribe", "새 발표 알림 받기"),
     ("unsubscribe", "알림 그만 받기"),
+    ("settings", "알림 조건·밤 시간·형식 고르기"),
+    ("status", "내 알림 설정 보기"),
     ("about", "봇과 데이터 출처 안내"),
     ("help", "사용법"),
 )
@@ -315,3 +320,97 @@ def chart_labels(source: str, current: Point) -> dict[str, str]:
         "current": f"{period_label(current.key)}: {number(current.value)}{current.unit}",
         "source": f"출처: {SOURCE_NAMES.get(source, source)} · {period_label(current.key)} 발표까지 · 코로나19 알림 봇",
     }
+
+
+# -- per-chat choices: /settings, its buttons, /status ---------------------------------------------------
+WHEN_LABELS = {"every": "새 발표마다", "rose": "{prev}보다 늘었을 때만",
+               "change20": "{prev} 대비 20% 이상 늘거나 줄었을 때만", "rise50": "{prev} 대비 50% 이상 늘었을 때만"}
+WHEN_BUTTONS = {"every": "발표마다", "rose": "늘었을 때만", "change20": "±20% 이상 변할 때",
+                "rise50": "50% 이상 늘 때"}
+NIGHT_LABELS = {"silent": "소리 없이 받기", "hold": "아침 {end}시에 모아 받기", "normal": "평소처럼 소리 내어 받기"}
+NIGHT_BUTTONS = {"silent": "소리 없이", "hold": "아침 {end}시에", "normal": "그대로"}
+FORMAT_LABELS = {"chart": "그래프와 함께", "text": "글만"}
+
+SETTING_SAVED = "저장했어요 ✅"
+SETTING_UNCHANGED = "이미 그렇게 설정되어 있어요."
+SETTINGS_CLOSED = "설정을 닫았어요. 다시 열려면 /settings"
+BUTTON_UNKNOWN = "알 수 없는 버튼이에요. /settings 를 다시 보내 주세요."
+BUTTON_STALE = "예전 설정 화면이라 지금 설정으로 새로 고쳤어요. 다시 눌러 주세요."
+BUTTON_UNUSABLE = "이 버튼은 더 이상 쓸 수 없어요. /settings 를 다시 보내 주세요."
+SETTINGS_ADMINS_ONLY = "이 대화방의 알림 설정은 관리자만 바꿀 수 있어요."
+SUBSCRIBE_FIRST = "먼저 알림을 구독해 주세요. 아래 버튼을 누르면 됩니다."
+SUBSCRIBED_BY_BUTTON = "알림을 구독했어요 ✅"
+BUTTON_TRY_AGAIN = "⚠️ 지금은 저장하지 못했어요. 잠시 후 다시 눌러 주세요."
+
+
+def _previous_word(source: str) -> str:
+    return "전주" if source == "kdca-sentinel" else "직전 발표"
+
+
+def night_span(quiet_hours: tuple[int, int]) -> str:
+    """The quiet hours in Korean: '밤 22시~다음 날 8시', '12시~14시'."""
+    start, end = quiet_hours
+    return f"밤 {start}시~다음 날 {end}시" if start > end else f"{start}시~{end}시"
+
+
+def _choice_lines(source: str, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> list[str]:
+    lines = [f"• 알림 조건: <b>{WHEN_LABELS[prefs.when].format(prev=_previous_word(source))}</b>"]
+    if quiet_hours is not None:
+        night = NIGHT_LABELS[prefs.night].format(end=quiet_hours[1])
+        lines.append(f"• {night_span(quiet_hours)}: <b>{night}</b>")
+    lines.append(f"• 형식: <b>{FORMAT_LABELS[prefs.format]}</b>")
+    return lines
+
+
+def _button(label: str, field: str, value: str, current: str) -> dict:
+    return {"text": ("✅ " if value == current else "") + label, "callback_data": callback_data("set", field, value)}
+
+
+def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -> dict:
+    """The inline keyboard of /settings: one button per choice, the chosen ones ticked."""
+    when = [_button(WHEN_BUTTONS[v], "when", v, prefs.when) for v in CHOICES["when"]]
+    rows = [when[:2], when[2:]]
+    if quiet_hours is not None:
+        rows.append([_button(NIGHT_BUTTONS[v].format(end=quiet_hours[1]), "night", v, prefs.night)
+                     for v in CHOICES["night"]])
+    rows.append([_button(FORMAT_LABELS[v], "format", v, prefs.format) for v in CHOICES["format"]])
+    rows.append([{"text": "닫기", "callback_data": callback_data("close")}])
+    return {"inline_keyboard": rows}
+
+
+def settings_view(source: str, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict]:
+    """/settings for a subscribed chat: its choices and the buttons that change them."""
+    lines = ["⚙️ <b>알림 설정</b>", *_choice_lines(source, prefs, quiet_hours), ""]
+    if source not in COMPARED_SOURCES:
+        lines.append("※ 이 출처의 발표에는 비교할 직전 수치가 없어, 알림 조건과 관계없이 모든 발표를 보내 드립니다.")
+    lines.append("아래 버튼을 누르면 바로 바뀝니다. 그룹에서는 관리자만 바꿀 수 있어요.")
+    return "\n".join(lines), settings_keyboard(prefs, quiet_hours)
+
+
+def unsubscribed_view() -> tuple[str, dict]:
+    """/settings for a chat that does not get alerts: a subscribe button first."""
+    text = ("⚙️ <b>알림 설정</b>\n이 대화방은 아직 알림을 받지 않습니다. 구독하면 알림 조건, 밤 시간, "
+            "형식을 고를 수 있어요.")
+    return text, {"inline_keyboard": [[{"text": "🔔 알림 구독하기", "callback_data": callback_data("subscribe")}]]}
+
+
+def status(source: str, record: dict | None, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> str:
+    """/status: whether the chat is subscribed and since when, and one line per choice."""
+    if record is None:
+        head = "• 구독: <b>받지 않음</b> (/subscribe 로 시작)"
+    else:
+        try:
+            since = f"{kst(datetime.fromisoformat(str(record.get('since'))))}부터"
+        except ValueError:
+            since = "구독 중"
+        head = f"• 구독: <b>받는 중</b>, {since}"
+    return "\n".join(["📋 <b>내 알림 설정</b>", head, *_choice_lines(source, prefs, quiet_hours), "",
+                      "바꾸려면 /settings 를 보내 주세요."])
+
+
+def held_line(periods: tuple[str, ...] | list[str], end_hour: int) -> str:
+    """The line on top of a held alert: it waited for the morning, and which periods it covers."""
+    if len(periods) == 1:
+        return f"🌅 밤사이 나온 발표({escape(periods[0])})를 아침 {end_hour}시에 보내 드립니다."
+    return (f"🌅 밤사이 나온 발표 {len(periods)}건({escape(', '.join(periods))})을 모아 아침 {end_hour}시에 "
+            "보내 드립니다. 아래는 가장 최근 발표입니다.")

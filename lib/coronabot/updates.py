@@ -55,8 +55,16 @@ class ChatMigration(NamedTuple):
 
 
 class CallbackQuery(NamedTuple):
+    """A press on one of the bot's inline buttons. ``chat_id``/``message_id`` locate the message the button
+    is on (None when Telegram did not include a usable one); ``data`` is what the button carries, unchecked."""
+
     update_id: int
     query_id: str
+    sender_id: int | None = None
+    data: str | None = None
+    chat_id: int | None = None
+    chat_type: str | None = None
+    message_id: int | None = None
 
 
 class Ignored(NamedTuple):
@@ -133,6 +141,22 @@ def _message(update_id: int, message: dict) -> Message | ChatMigration:
     )
 
 
+def _callback_query(update_id: int, query: dict) -> CallbackQuery:
+    """A button press; a damaged message part leaves the chat unknown (the press is still answered)."""
+    sender = query.get("from") if isinstance(query.get("from"), dict) else {}
+    chat_id = chat_type = message_id = None
+    message = query.get("message")
+    if isinstance(message, dict):
+        try:
+            chat_id, chat_type = _chat(message)
+            message_id = _int(message.get("message_id"), "message_id")
+        except MalformedUpdate:
+            chat_id = chat_type = message_id = None
+    return CallbackQuery(update_id=update_id, query_id=query["id"], sender_id=_optional_int(sender, "id"),
+                         data=_optional_str(query, "data"), chat_id=chat_id, chat_type=chat_type,
+                         message_id=message_id)
+
+
 def parse(data: object) -> Update:
     """Turn decoded Update JSON into a typed update; raises MalformedUpdate."""
     if not isinstance(data, dict):
@@ -153,6 +177,6 @@ def parse(data: object) -> Update:
         query = _object(data["callback_query"], "callback_query")
         if not isinstance(query.get("id"), str) or not 0 < len(query["id"]) <= MAX_KIND_CHARS:
             raise MalformedUpdate("callback_query.id is missing")
-        return CallbackQuery(update_id=update_id, query_id=query["id"])
+        return _callback_query(update_id, query)
     kinds = [k for k in data if k != "update_id"]
     return Ignored(update_id=update_id, kind=kinds[0][:MAX_KIND_CHARS] if kinds else "empty")

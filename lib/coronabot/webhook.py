@@ -31,7 +31,8 @@ def _get_bot(settings: config.Settings) -> Bot:
     global _bot
     if _bot is None:
         telegram = Telegram(settings.telegram_token, settings.api_base) if settings.telegram_token else None
-        _bot = Bot(lambda: Database(settings), telegram, settings.bot_username, settings.source)
+        _bot = Bot(lambda: Database(settings), telegram, settings.bot_username, settings.source,
+                   settings.quiet_hours)
     return _bot
 
 
@@ -92,6 +93,7 @@ def _answer(settings: config.Settings, update: Update) -> tuple[int, dict]:
     bot = _get_bot(settings)
     outcome = bot.handle(update)
     logger.info("update handled: %s", outcome.action, extra={"fields": fields})
+    bot.call_first(outcome)
     if outcome.method_call is not None:
         return 200, outcome.method_call
     if len(outcome.replies) == 1:
