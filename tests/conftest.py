@@ -8,6 +8,7 @@ an empty database and a fresh call record. Set FIREBASE_DATABASE_EMULATOR_HOST
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -77,6 +78,17 @@ class FakeTelegram:
         """An uploaded file's bytes."""
         with urllib.request.urlopen(f"{self.url}/__files/{file_id}", timeout=10) as response:
             return response.read()
+
+    def execute(self, body: dict) -> tuple[int, dict]:
+        """Do what Telegram does with a webhook's answer: call the method it names with its parameters."""
+        params = {k: v for k, v in body.items() if k != "method"}
+        status, answer, _ = http("POST", f"{self.url}/bot{self.token}/{body['method']}", params)
+        return status, answer
+
+    def message(self, chat_id: int, message_id: int) -> dict | None:
+        """A message as the fake keeps it (text and inline keyboard), or None."""
+        status, body, _ = http("GET", f"{self.url}/__messages/{chat_id}/{message_id}")
+        return body if status == 200 else None
 
     def control(self, **switches) -> None:
         http("POST", f"{self.url}/__control", switches)
@@ -230,6 +242,20 @@ def servers(database_server, telegram_server, source_server):
     telegram_server.reset()
     source_server.reset()
     return database_server, telegram_server, source_server
+
+
+@pytest.fixture
+def post(webhook_function, webhook_secret, servers):
+    """POST one update to the webhook function as Telegram does; returns (status, decoded answer)."""
+    def send(update, secret: str | None = webhook_secret, raw: bytes | None = None, method: str = "POST"):
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        data = raw if raw is not None else json.dumps(update).encode()
+        status, body, _ = http(method, webhook_function.url, headers=headers,
+                               raw=data if method == "POST" else None)
+        return status, body
+    return send
 
 
 @pytest.fixture(scope="session", autouse=True)

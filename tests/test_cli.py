@@ -53,19 +53,25 @@ def test_set_commands(cli, servers):
     _, telegram, _ = servers
     assert cli("set-commands").returncode == 0
     commands = telegram.calls("setMyCommands")[-1]["params"]["commands"]
-    assert [c["command"] for c in commands] == ["now", "history", "chart", "subscribe", "unsubscribe", "settings", "status", "about", "help"]
+    assert [c["command"] for c in commands] == [
+        "now", "history", "chart", "subscribe", "unsubscribe", "settings", "status", "about", "help"]
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) for c in commands)
     assert all(re.search(r"[가-힣]", c["description"]) for c in commands)
 
 
 def test_scrape_once_and_stats(cli, servers):
     db, telegram, _ = servers
-    db.put(f"subscribers/{PRIVATE_CHAT}", {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"})
+    db.put("subscribers", {
+        str(PRIVATE_CHAT): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"},
+        "5000000001": {"since": "x", "chat_type": "private", "prefs": {"when": "rose", "night": "hold"}},
+        "5000000002": {"since": "x", "chat_type": "private", "prefs": {"when": "rose", "format": "text"}}})
     result = cli("scrape-once")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "alerted"
     stats = json.loads(cli("stats").stdout)
-    assert stats["subscribers"] == 1
+    assert stats["subscribers"] == 3
+    assert stats["choices"] == {"when": {"every": 1, "rose": 2, "change20": 0, "rise50": 0},
+                                "night": {"silent": 2, "hold": 1, "normal": 0}, "format": {"chart": 2, "text": 1}}
     assert stats["last_announcement"]["id"] == "2026-W39"
     assert stats["last_tick"]["status"] == "alerted" and stats["source_health"] == "ok"
     assert stats["next_announcement_expected"].startswith("unknown until the bot has seen three")

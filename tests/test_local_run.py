@@ -310,3 +310,37 @@ def test_a_busy_database_port_is_one_clear_line(local_env, tmp_path, squatter):
     assert result.returncode == 2, result.stderr
     assert f"port {port} (RTDB_PORT) is already taken" in result.stderr and "Traceback" not in result.stderr
     assert f"RTDB_PORT={port + 100}" in result.stderr and "coronabot is running" not in result.stdout
+
+
+def test_make_run_honours_the_same_settings(local_env, servers, logs_dir, runners):
+    """/settings and a button press through long polling (the edit is a direct call there), then a tick
+    that skips the chat as its choice says."""
+    _, telegram, _ = servers
+    runner = Runner(local_env, logs_dir / "make-run-settings.log")
+    runners.append(runner)
+    runner.start()
+    telegram.queue_updates([update(830000001, PRIVATE_CHAT, "/subscribe"),
+                            update(830000002, PRIVATE_CHAT, "/settings")])
+    wait_until(lambda: any(c["params"].get("reply_markup") for c in telegram.calls("sendMessage")),
+               what="the settings keyboard")
+    shown = next(c for c in telegram.calls("sendMessage") if c["params"].get("reply_markup"))
+    message_id = shown["message_id"]
+    keyboard = {b["text"]: b["callback_data"] for row in shown["params"]["reply_markup"]["inline_keyboard"]
+                for b in row}
+    telegram.queue_updates([{"update_id": 830000003, "callback_query": {
+        "id": "local-press-1", "from": {"id": PRIVATE_CHAT, "first_name": "지민"}, "chat_instance": "1",
+        "data": keyboard["늘었을 때만"],
+        "message": {"message_id": message_id, "date": 1790000000, "chat": {"id": PRIVATE_CHAT, "type": "private"}}}}])
+    wait_until(lambda: telegram.calls("editMessageText"), what="the edit")
+    assert [c["status"] for c in telegram.calls("answerCallbackQuery")] == [200]
+    assert "✅ 늘었을 때만" in str(telegram.message(PRIVATE_CHAT, message_id)["reply_markup"])
+    wait_until(lambda: runner.get(f"subscribers/{PRIVATE_CHAT}/prefs/when") == "rose", what="the saved choice")
+
+    env = dict(local_env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{local_env['RTDB_PORT']}")
+    once = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "scrape-once"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    summary = json.loads(once.stdout)
+    assert summary["status"] == "alerted" and summary["skipped"] == 1 and summary["sent"] == 0, summary
+    assert runner.get(f"deliveries/kdca-sentinel_2026-W39/{PRIVATE_CHAT}") == "skipped:rose"
+    assert not any("표본감시" in m["text"] for m in telegram.sent())
+    runner.stop()

@@ -244,12 +244,14 @@ def test_a_group_that_became_a_supergroup_keeps_its_subscription(scrape, servers
     db, telegram, _ = servers
     old, new = -1001234567, -1009999999999
     subscribe(db, [old, PRIVATE_CHAT])
+    db.put(f"subscribers/{old}/prefs", {"format": "text", "night": "normal"})
     telegram.control(migrated={old: new})
     status, summary = tick(scrape)
     assert summary["sent"] == 2 and summary["pending"] == 0
     assert alerts_by_chat(telegram) == {str(new): 1, str(PRIVATE_CHAT): 1}
     assert set(db.get("subscribers")) == {str(new), str(PRIVATE_CHAT)}
     assert db.get(f"subscribers/{new}/migrated_from") == str(old)
+    assert db.get(f"subscribers/{new}/prefs") == {"format": "text", "night": "normal"}, "its choices follow it"
     assert tick(scrape)[1]["status"] == "unchanged"
 
 

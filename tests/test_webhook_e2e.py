@@ -28,19 +28,6 @@ def message(text: str | None, chat_id: int = PRIVATE_CHAT, first_name: str = "ьз
     return {"update_id": update_id or next(_update_ids), kind: body}
 
 
-@pytest.fixture
-def post(webhook_function, webhook_secret, servers):
-    def send(update, secret: str | None = webhook_secret, raw: bytes | None = None, method: str = "POST"):
-        headers = {"Content-Type": "application/json"}
-        if secret is not None:
-            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-        data = raw if raw is not None else json.dumps(update).encode()
-        status, body, _ = http(method, webhook_function.url, headers=headers,
-                               raw=data if method == "POST" else None)
-        return status, body
-    return send
-
-
 def test_help_rides_the_response_body_without_database_or_telegram(post, servers):
     db, telegram, _ = servers
     before = db.stats()

@@ -4,8 +4,9 @@ Development and test tool. It answers ``/bot<TOKEN>/<method>`` like the real
 API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
 (telepot sends multipart), and records each call. Control paths:
 
-- ``GET /__calls`` (optionally ``?method=sendMessage``): the recorded calls, each with
-  the HTTP status it was answered with; ``GET /__stats``: only their counts per method
+- ``GET /__calls`` (optionally ``?method=sendMessage``): the recorded calls, each with the HTTP status it
+  was answered with (and the ``message_id`` of a message it sent or edited); ``GET /__stats``: only their
+  counts per method
   (``calls`` and ``accepted``, answered 200), cheap to poll;
   ``DELETE /__calls`` forgets them.
 - ``POST /__updates``: a JSON list of Update objects queued for ``getUpdates``.
@@ -159,6 +160,9 @@ class FakeTelegram:
             else:
                 status, answer = handler(params)
         call["status"] = status
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if isinstance(result, dict) and "message_id" in result:
+            call["message_id"] = result["message_id"]  # of the message sent or edited
         return status, answer
 
     @staticmethod

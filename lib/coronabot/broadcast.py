@@ -143,9 +143,15 @@ class _Ledger:
             written.wait()
 
     def move_subscriber(self, old: str, new: str) -> None:
-        """A group upgraded to a supergroup: the subscription follows the new chat id (with the next write)."""
-        since = datetime.now(KST).isoformat(timespec="seconds")
-        self._queue.put((moved_subscription(old, new, {"since": since}), 0, None, True))
+        """A group upgraded to a supergroup: the subscription, its choices with it, follows the new chat id
+        (with the next write). Rare enough that the sender reads the record itself."""
+        try:
+            record = self.db.subscription(int(old))
+        except DatabaseError as exc:
+            logger.warning("a migrated group's subscription could not be read; its choices are reset: %s", exc)
+            record = None
+        record = record or {"since": datetime.now(KST).isoformat(timespec="seconds")}
+        self._queue.put((moved_subscription(old, new, record), 0, None, True))
 
     def _absorb(self, item: tuple) -> int:
         changes, outcomes, written, more_to_come = item

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import config, log, publication, texts
+from . import config, log, preferences, publication, texts
 from .telegram import Telegram, TelegramError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -97,15 +97,18 @@ def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
-    from .storage import Database, child_keys
+    from .storage import Database, child_items, child_keys
 
     database = Database(settings)
     state = database.state()
+    subscribers = database.subscribers()
     latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
     seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
     model = publication.stored_model(seen.get(settings.source), settings.source)
     _print({
-        "subscribers": len(database.subscriber_ids()),
+        "subscribers": len(subscribers),
+        "choices": preferences.counts(subscribers.values()),
+        "held_for_the_morning": len(child_items(database.ref("held").get(shallow=True))),
         "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,
         "last_tick": state.get("last_tick"),
         "broadcast_in_progress": state.get("broadcast"),

@@ -8,6 +8,7 @@ unknown means the default, which is the bot's behaviour before choices existed),
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from .announcement import Announcement
@@ -145,3 +146,12 @@ def plan(prefs: Preferences, figures: list[Comparison | None], night: bool) -> P
     if night and prefs.night == "hold":
         return Plan("hold")
     return Plan("send", silent=night and prefs.night == "silent", chart=prefs.format == "chart")
+
+
+def counts(records: Iterable[object]) -> dict[str, dict[str, int]]:
+    """How many chats chose each option (``stats``), every option listed, defaults counted as chosen."""
+    tally = {field: dict.fromkeys(values, 0) for field, values in CHOICES.items()}
+    for record in records:
+        for field, value in from_subscription(record)._asdict().items():
+            tally[field][value] += 1
+    return tally
