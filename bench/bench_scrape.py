@@ -1,12 +1,14 @@
 """Scrape benchmark: broadcast rate, duplicates, ledger writes and memory; the cost of a tick with nothing new
-and of drawing the chart.
+and of drawing the chart; per-chat choices at scale.
 
 Run with `make bench` (or `.venv/bin/python bench/bench_scrape.py [--subscribers N] [--rates 25,100,300]
-[--text-rates 300]`). Alerts carry their chart (sendPhoto: one upload, then by file_id) at ``--rates`` and go
-as text messages (CHARTS=off) at ``--text-rates``.
+[--text-rates 300] [--choices-rate 300]`). Alerts carry their chart (sendPhoto: one upload, then by file_id)
+at ``--rates`` and go as text messages (CHARTS=off) at ``--text-rates``.
 It starts the local database, the fake Telegram server with 30 ms latency per call and the local source
 server, then runs real scrape ticks as separate processes (`Ticker.tick`, the code the Cloud Function runs),
-measuring at the servers. Results go to bench/results/scrape.json and a Markdown table on stdout.
+measuring at the servers; then a broadcast where the chats' choices skip, hold until the morning and send
+now, and the morning tick that delivers the held alerts. Results go to bench/results/scrape.json and a
+Markdown table on stdout.
 """
 
 from __future__ import annotations
@@ -74,11 +76,14 @@ class Bench:
             raise RuntimeError(stderr[-3000:])
         return dict(json.loads(stdout.strip().splitlines()[-1]), seconds=time.monotonic() - started)
 
-    def reset(self, subscribers: int) -> None:
+    def reset(self, subscribers: int, choices: tuple[dict, ...] = ({},)) -> None:
+        """An empty database with ``subscribers`` chats, the ``choices`` given to them in turn."""
         http("POST", f"{self.database.url}/__emulator/reset")
         http("DELETE", f"{self.telegram.url}/__calls")
         http("POST", f"{self.telegram.url}/__control", {"latency_ms": LATENCY_MS})
-        chats = {str(5_000_000_000 + 7_919 * i): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"}
+        chats = {str(5_000_000_000 + 7_919 * i): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private",
+                                                  **({"prefs": choices[i % len(choices)]} if choices[i % len(choices)]
+                                                     else {})}
                  for i in range(subscribers)}
         status, body, _ = http("PUT", f"{self.database.url}/subscribers.json?ns={NAMESPACE}", chats, timeout=120,
                                headers=OWNER)
@@ -108,6 +113,39 @@ class Bench:
             "ledger_writes": ledger_writes, "messages_per_ledger_write": round(len(accepted) / ledger_writes, 1),
             "database_writes_total": writes, "peak_rss_mib": round(run["maxrss_kb"] / 1024, 1),
         }
+
+    def accepted(self) -> list[dict]:
+        calls = http("GET", f"{self.telegram.url}/__calls", timeout=120)[1]
+        return [c for c in calls if c.get("status") == 200 and c["method"] in ("sendMessage", "sendPhoto")]
+
+    def choices_broadcast(self, rate: int, subscribers: int) -> dict:
+        """Per-chat choices at scale: a third skip the announcement (only when rising; the sample falls), a
+        third hold it until the morning, a third get it now (silently, in the quiet hours). The evening tick
+        runs in the quiet hours, the morning tick after them (QUIET_HOURS set around the current hour)."""
+        hour = time.gmtime().tm_hour + 9
+        night, morning = f"{hour % 24}-{(hour + 2) % 24}", f"{(hour + 3) % 24}-{(hour + 5) % 24}"
+        self.reset(subscribers, ({"when": "rose"}, {"night": "hold"}, {}))
+        runs = {}
+        for name, quiet in (("evening", night), ("morning", morning)):
+            before, calls_before = self.db_counts(), len(self.accepted())
+            run = self.tick(subscribers // 3, BROADCAST_RATE=str(rate), CHARTS="off", QUIET_HOURS=quiet)
+            after = self.db_counts()
+            accepted = self.accepted()[calls_before:]
+            times = sorted(c["time"] for c in accepted)
+            summary = run["summary"] if name == "evening" else run["summary"]["morning"]
+            # minus the fixed writes: the past weeks, the announcement and the tick summary (evening), the
+            # tick summary (morning)
+            ledger_writes = after["PATCH"] - before["PATCH"] - (3 if name == "evening" else 1)
+            outcomes = sum(summary.get(k, 0) for k in ("sent", "skipped", "held", "removed", "failed"))
+            runs[name] = {
+                "sent": len(accepted), "skipped": summary.get("skipped", 0), "held": summary.get("held", 0),
+                "achieved_per_second": round((len(times) - 1) / (times[-1] - times[0]), 2),
+                "fraction_of_rate": round((len(times) - 1) / (times[-1] - times[0]) / rate, 3),
+                "ledger_writes": ledger_writes, "outcomes_per_ledger_write": round(outcomes / ledger_writes, 1),
+                "database_reads": after["GET"] - before["GET"], "peak_rss_mib": round(run["maxrss_kb"] / 1024, 1)}
+        per_chat = Counter(str(c["params"]["chat_id"]) for c in self.accepted())
+        return {"rate": rate, "subscribers": subscribers, **runs, "delivered": len(per_chat),
+                "duplicates": sum(n - 1 for n in per_chat.values())}
 
     def chart_cost(self) -> dict:
         """What drawing the chart adds to the tick that records an announcement (one subscriber), as ratios to
@@ -173,6 +211,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--rates", default="25,100,300", help="broadcast rates with the chart (sendPhoto)")
     parser.add_argument("--text-rates", default="300", help="broadcast rates as text messages (CHARTS=off)")
+    parser.add_argument("--choices-rate", type=int, default=300, help="the rate of the per-chat choices run")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +224,10 @@ def main() -> None:
                 step(f"a broadcast {'with the chart' if photo else 'as text'} to {args.subscribers:,} subscribers "
                      f"at {rate} msg/s (about {args.subscribers / rate:.0f} s)",
                      lambda rate=rate, photo=photo: bench.broadcast(rate, args.subscribers, photo))
-                for rate, photo in runs]}
+                for rate, photo in runs],
+                       "choices": step(f"per-chat choices: {args.subscribers:,} subscribers, a third skip, a third "
+                                       f"held until the morning, a third now, at {args.choices_rate} msg/s",
+                                       lambda: bench.choices_broadcast(args.choices_rate, args.subscribers))}
         finally:
             bench.stop()
     print(f"bench_scrape: done in {time.monotonic() - started:.0f} s\n", flush=True)
@@ -203,6 +245,16 @@ def main() -> None:
           f"{cost['matplotlib_import_seconds']} s); tick time as a ratio to a tick with nothing new: "
           f"{cost['tick_ratio_to_nothing_new']}; peak RSS {cost['peak_rss_mib']} "
           f"(with chart / nothing new: {cost['peak_rss_ratio_to_nothing_new']})")
+    choices = results["choices"]
+    print(f"\nPer-chat choices, {choices['subscribers']:,} subscribers at {choices['rate']} msg/s (a third skip, a "
+          "third held until the morning, a third now):\n")
+    print(markdown_table(
+        ["tick", "sent", "skipped", "held", "achieved / rate", "outcomes per ledger write", "database reads",
+         "peak RSS"],
+        [[name, f"{r['sent']:,}", f"{r['skipped']:,}", f"{r['held']:,}", r["fraction_of_rate"],
+          r["outcomes_per_ledger_write"], r["database_reads"], f"{r['peak_rss_mib']} MiB"]
+         for name, r in ((n, choices[n]) for n in ("evening", "morning"))]))
+    print(f"\n{choices['delivered']:,} chats got a message, {choices['duplicates']} duplicates across both ticks")
     quiet = results["quiet_tick"]
     print(f"\nTick with nothing new: status {quiet['status']}, {quiet['source_requests']} source request(s), "
           f"{quiet['database_requests']} database request(s) {quiet['database_requests_by_method']}")

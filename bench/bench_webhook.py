@@ -48,6 +48,13 @@ def update(update_id: int, chat_id: int, text: str, sender: int | None = None) -
         "from": {"id": sender or chat_id, "first_name": "지민"}, "text": text}}).encode()
 
 
+def press(update_id: int, chat_id: int, data: str) -> bytes:
+    """A button press on the /settings message of a private chat."""
+    return json.dumps({"update_id": update_id, "callback_query": {
+        "id": f"bench-{update_id}", "from": {"id": chat_id, "first_name": "지민"}, "chat_instance": "1", "data": data,
+        "message": {"message_id": 7, "date": 1790000000, "chat": {"id": chat_id, "type": "private"}}}}).encode()
+
+
 def counts(database: Process, telegram: Process) -> tuple[int, int, int]:
     stats = http("GET", f"{database.url}/__emulator/stats")[1]
     reads = stats.get("GET", 0)
@@ -82,6 +89,9 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
                 "/now": lambda i: update(30_000 + i, 1544010213, "/now"),
                 "/history": lambda i: update(70_000 + i, 1544010213, "/history"),
                 "/chart": lambda i: update(80_000 + i, 1544010213, "/chart"),
+                "/settings": lambda i: update(90_000 + i, 5_000_000_000 + i, "/settings"),
+                "a /settings button press": lambda i: press(100_000 + i, 5_000_000_000 + i, "s1:set:when:rose"),
+                "/status": lambda i: update(110_000 + i, 5_000_000_000 + i, "/status"),
                 "/subscribe in a group (admin check)": lambda i: update(40_000 + i, groups[i], "/subscribe",
                                                                          GROUP_ADMIN),
                 "/subscribe in a group again within a minute": lambda i: update(50_000 + i, -1_004_999_999_999,

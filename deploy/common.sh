@@ -35,6 +35,8 @@ WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME:-telegram-webhook-secret}
 SOURCE=${SOURCE:-kdca-sentinel}
 BROADCAST_RATE=${BROADCAST_RATE:-25}
 ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS:-}
+# Both functions read it: the scrape to send silently or hold until its end, the webhook to show it in /settings.
+QUIET_HOURS=${QUIET_HOURS:-22-8}
 TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME:-}
 WORKSPACE=${WORKSPACE:-/workspace}
 

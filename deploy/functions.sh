@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 webhook_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"  # pragma: allowlist secret
 scrape_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest"  # pragma: allowlist secret
 # ^@^ makes @ the separator, so values may contain commas (ADMIN_CHAT_IDS).
-# SOURCE goes to both: the scrape reads it, the webhook's /about names it.
-common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}@SOURCE=${SOURCE}"
+# SOURCE goes to both: the scrape reads it, the webhook's /about names it. QUIET_HOURS too: the scrape
+# decides on it, /settings shows it.
+common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}@SOURCE=${SOURCE}@QUIET_HOURS=${QUIET_HOURS}"
 
 run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \

@@ -94,6 +94,7 @@ def test_function_deploys(dry_run, name, public):
         "projects/corona-test-123/serviceAccounts/coronabot-builder@corona-test-123.iam.gserviceaccount.com"
     assert "FIREBASE_DATABASE_URL=https://corona-test-123-default-rtdb" in options["set-env-vars"]
     assert "@SOURCE=kdca-sentinel" in options["set-env-vars"], "the webhook's /about names the source too"
+    assert "@QUIET_HOURS=22-8" in options["set-env-vars"], "/settings shows the quiet hours the scrape uses"
     assert options["memory"] == "256Mi"
 
 
