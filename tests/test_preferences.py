@@ -162,3 +162,19 @@ def test_status_and_settings_texts_escape_nothing_they_should_not_and_say_each_c
     assert "받지 않음" in texts.status("kdca-sentinel", None, DEFAULTS, (22, 8))
     view, _ = texts.settings_view("mohw-daily", DEFAULTS, (12, 14))
     assert "12시~14시" in view and "모든 발표를 보내 드립니다" in view
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Seoul", "Pacific/Kiritimati"])
+def test_held_alerts_are_due_from_eight_o_clock_korean_time_whatever_the_hosts_zone(monkeypatch, zone):
+    import time as time_module
+    monkeypatch.setenv("TZ", zone)
+    time_module.tzset()
+    try:
+        before, at = datetime(2026, 10, 1, 7, 59, tzinfo=texts.KST), datetime(2026, 10, 1, 8, 0, tzinfo=texts.KST)
+        assert not held.due(True, before, (22, 8)) and held.due(True, at, (22, 8))
+        assert held.due(True, at.astimezone(), (22, 8)), "an aware time in the host's zone is the same moment"
+        assert not held.due(True, datetime(2026, 9, 30, 23, 0, tzinfo=texts.KST), (22, 8))
+        assert not held.due(None, at, (22, 8)) and held.due(True, before, None)
+    finally:
+        monkeypatch.undo()
+        time_module.tzset()

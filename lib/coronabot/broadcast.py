@@ -1,4 +1,4 @@
-"""Send one message to many chats within Telegram's limits, with a delivery ledger.
+"""Send each of many chats its letter within Telegram's limits, with a delivery ledger.
 
 A global rate limit (``BROADCAST_RATE`` messages per second) is shared by a
 pool of workers large enough to reach it when each call takes tens of
@@ -435,8 +435,10 @@ def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Lett
                                  extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                 count("pending")
 
-    for left, (chat_id, (outcome, changes)) in enumerate(decided.items(), start=1 - len(decided)):
-        ledger.record(chat_id, outcome, bool(letters) or left < 0, changes)
+    unrecorded = len(decided)
+    for chat_id, (outcome, changes) in decided.items():  # no Telegram call: recorded before any send
+        unrecorded -= 1
+        ledger.record(chat_id, outcome, bool(letters) or unrecorded > 0, changes)
         count("held" if outcome == "held" else "skipped")
     started = time.monotonic()
     finished = threading.Event()

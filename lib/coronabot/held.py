@@ -10,9 +10,11 @@ delivery, so nothing is sent twice. Pure functions only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from .announcement import order_key
+from .schedule import is_quiet
 
 KIND_RANK = {"alert": 0, "correction": 1}  # a correction is newer than the alert it corrects
 
@@ -25,6 +27,12 @@ class HeldAlert(NamedTuple):
     kind: str  # alert, or correction when the chat got the alert before the quiet hours began
     periods: tuple[str, ...]  # every period the held broadcasts covered, oldest first
     paths: tuple[str, ...]  # the entries to delete once the chat is settled
+
+
+def due(marker: object, now: datetime, quiet_hours: tuple[int, int] | None) -> bool:
+    """Whether a tick at ``now`` delivers held alerts: some are held (``/state/held``) and the quiet hours,
+    read on the Korean clock whatever the host's zone, are over (08:00 KST by default)."""
+    return bool(marker) and not is_quiet(now, quiet_hours)
 
 
 def entry(announcement: str, order: str, period: str, kind: str, at: str) -> dict:

@@ -88,7 +88,7 @@ class Ticker:
         name = self.settings.source
         state = self.db.state()
         timing = self._timing(state, now)
-        morning = self._morning_due(state, now)
+        morning = held.due(state.get("held"), now, self.settings.quiet_hours)
         if not (force or timing.fetch or self.settings.polling == "always" or state.get("broadcast") or morning):
             logger.debug("idle: %s", timing.reason)
             return {"status": "idle", "source": name, "reason": timing.reason}
@@ -403,10 +403,6 @@ class Ticker:
         return letters, decided
 
     # -- alerts held for the morning -------------------------------------------------------------------
-    def _morning_due(self, state: dict, now: datetime) -> bool:
-        """Alerts are held and the quiet hours are over: this tick delivers them."""
-        return bool(state.get("held")) and not is_quiet(now, self.settings.quiet_hours)
-
     def _deliver_held(self, now: datetime) -> dict:
         """Send each chat with held alerts one message (the newest, with the periods it covers), as the
         broadcast ``held_{KST date}`` with its own ledger and lease; a chat's entries go with its outcome."""
