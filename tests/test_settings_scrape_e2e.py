@@ -169,3 +169,23 @@ def test_the_format_choice_and_a_held_alert_with_its_chart(servers, extra_scrape
     assert [str(p["chat_id"]) for p in photos] == [str(PRIVATE_CHAT), HOLD]
     assert len(uploads(telegram)) == 1, "the morning sends the evening's chart by its file_id"
     assert photos[-1]["caption"].startswith("🌅 밤사이 나온 발표")
+
+
+def test_two_concurrent_morning_ticks_deliver_each_held_alert_once(servers, extra_scrape):
+    import threading
+    db, telegram, _ = servers
+    chats = {str(5_200_000_000 + i): {"night": "hold"} for i in range(40)}
+    subscribe_with(db, chats)
+    tick(extra_scrape(QUIET_HOURS=quiet_now(), TZ=HOST_ZONE))
+    mornings = [extra_scrape(QUIET_HOURS=morning_now(), TZ=HOST_ZONE, BROADCAST_RATE="50") for _ in range(2)]
+    answers = []
+    threads = [threading.Thread(target=lambda m=m: answers.append(tick(m))) for m in mornings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [200, 200]
+    # the other either found the delivery leased (busy) or, if it came after, finished
+    assert sum(summary.get("morning", {}).get("sent", 0) for _, summary in answers) == 40
+    assert received(telegram) == dict.fromkeys(chats, 1)
+    assert db.get("held") is None and db.get("state/held") is None

@@ -413,9 +413,8 @@ class Ticker:
         except Busy:
             logger.info("another run is delivering the held alerts", extra={"fields": {"broadcast": key}})
             return {"busy": True}
-        except AlreadyDone:
-            logger.warning("held alerts remain after today's morning delivery; they wait for the next one",
-                           extra={"fields": {"broadcast": key}})
+        except AlreadyDone:  # a concurrent tick just finished it; any alert held since waits for the next
+            logger.info("today's morning delivery is already finished", extra={"fields": {"broadcast": key}})
             return {}
         done = self.db.ledger(key)
         waiting = {chat: entries for chat, entries in child_items(self.db.get("held")).items() if chat not in done}
