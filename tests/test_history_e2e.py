@@ -8,12 +8,11 @@ import io
 import json
 import subprocess
 import sys
-import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from test_scrape_e2e import many_chats, subscribe, tick
+from test_scrape_e2e import many_chats, subscribe, tick, tick_together
 from test_webhook_e2e import message
 
 from conftest import FIXTURES, PRIVATE_CHAT
@@ -190,12 +189,7 @@ def test_concurrent_ticks_upload_the_chart_once_and_reach_every_chat_once(extra_
     subscribe(db, chats)
     telegram.control(latency_ms=20)
     functions = [extra_scrape(CHARTS="on", BROADCAST_RATE="50") for _ in range(2)]
-    results = []
-    threads = [threading.Thread(target=lambda f=f: results.append(tick(f))) for f in functions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    tick_together(functions)
     for function in functions:  # whichever was busy resumes nothing left
         tick(function)
     assert len(uploads(telegram)) == 1

@@ -45,6 +45,20 @@ def tick(function) -> tuple[int, dict]:
     return status, body
 
 
+def tick_together(functions) -> list[tuple[int, dict]]:
+    """Call every function at once, as concurrent Scheduler calls would; their answers in order."""
+    answers: list = [None] * len(functions)
+
+    def call(index: int) -> None:
+        answers[index] = tick(functions[index])
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(functions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
 def alerts_by_chat(telegram, exclude_admin: bool = True) -> Counter:
     return Counter(str(m["chat_id"]) for m in telegram.sent() if not (exclude_admin and str(m["chat_id"]) == ADMIN))
 
@@ -160,22 +174,13 @@ def test_two_concurrent_runs_send_one_alert_each(scrape, servers, extra_scrape):
     db, telegram, _ = servers
     chats = many_chats(60)
     subscribe(db, chats)
-    other = extra_scrape()
-    results = {}
-
-    def run(name, function):
-        results[name] = tick(function)
-    threads = [threading.Thread(target=run, args=(n, f)) for n, f in (("a", scrape), ("b", other))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = tick_together([scrape, extra_scrape()])
     counts = alerts_by_chat(telegram)
     assert set(counts) == {str(c) for c in chats}
     assert set(counts.values()) == {1}
-    statuses = sorted(r[1]["status"] for r in results.values())
+    statuses = sorted(r[1]["status"] for r in results)
     assert statuses in (["alerted", "unchanged"], ["alerted", "alerted"]), results
-    assert sum(r[1]["sent"] for r in results.values()) == 60
+    assert sum(r[1]["sent"] for r in results) == 60
 
 
 @pytest.mark.parametrize("batch", [10, 1])

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from test_history_e2e import portal, uploads  # noqa: F401 (the fixture)
-from test_scrape_e2e import kdca_with, tick
+from test_scrape_e2e import kdca_with, tick, tick_together
 
 from conftest import PRIVATE_CHAT
 from coronabot.texts import KST
@@ -172,18 +172,12 @@ def test_the_format_choice_and_a_held_alert_with_its_chart(servers, extra_scrape
 
 
 def test_two_concurrent_morning_ticks_deliver_each_held_alert_once(servers, extra_scrape):
-    import threading
     db, telegram, _ = servers
     chats = {str(5_200_000_000 + i): {"night": "hold"} for i in range(40)}
     subscribe_with(db, chats)
     tick(extra_scrape(QUIET_HOURS=quiet_now(), TZ=HOST_ZONE))
-    mornings = [extra_scrape(QUIET_HOURS=morning_now(), TZ=HOST_ZONE, BROADCAST_RATE="50") for _ in range(2)]
-    answers = []
-    threads = [threading.Thread(target=lambda m=m: answers.append(tick(m))) for m in mornings]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = tick_together([extra_scrape(QUIET_HOURS=morning_now(), TZ=HOST_ZONE, BROADCAST_RATE="50")
+                             for _ in range(2)])
     assert sorted(status for status, _ in answers) == [200, 200]
     # the other either found the delivery leased (busy) or, if it came after, finished
     assert sum(summary.get("morning", {}).get("sent", 0) for _, summary in answers) == 40
