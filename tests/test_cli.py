@@ -70,6 +70,9 @@ def test_scrape_once_and_stats(cli, servers):
     assert json.loads(result.stdout)["status"] == "alerted"
     stats = json.loads(cli("stats").stdout)
     assert stats["subscribers"] == 3
+    db.put("held/5000000001/kdca-sentinel_2026-W39", {"announcement": "2026-W39", "order": "2026-W39"})
+    stats = json.loads(cli("stats").stdout)
+    assert stats["held_for_the_morning"] == 1
     assert stats["choices"] == {"when": {"every": 1, "rose": 2, "change20": 0, "rise50": 0},
                                 "night": {"silent": 2, "hold": 1, "normal": 0}, "format": {"chart": 2, "text": 1}}
     assert stats["last_announcement"]["id"] == "2026-W39"

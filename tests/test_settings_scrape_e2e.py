@@ -183,3 +183,45 @@ def test_two_concurrent_morning_ticks_deliver_each_held_alert_once(servers, extr
     assert sum(summary.get("morning", {}).get("sent", 0) for _, summary in answers) == 40
     assert received(telegram) == dict.fromkeys(chats, 1)
     assert db.get("held") is None and db.get("state/held") is None
+
+
+def test_a_correction_reaches_the_chats_for_which_the_corrected_figures_qualify(scrape_function, servers):
+    db, telegram, sources = servers
+    subscribe_with(db, {EVERY: {}, ROSE: {"when": "rose"}, RISE50: {"when": "rise50"}})
+    assert tick(scrape_function)[1]["skipped"] == 2, "week 39 fell: only EVERY hears of it"
+    sources.serve("kdca", kdca_with([(2026, 38, "337"), (2026, 39, "400")]))  # corrected: it rose by 19%
+    telegram.reset()
+    status, summary = tick(scrape_function)
+    assert status == 200 and summary["status"] == "corrected"
+    assert set(received(telegram)) == {EVERY, ROSE} and all("정정" in m["text"] for m in telegram.sent())
+    correction = summary["broadcast"]
+    assert db.get(f"broadcasts/{correction}/compare") == [400, 337]
+    assert db.get(f"broadcasts/{correction}/compare_before") == [248, 337]
+    assert db.get(f"deliveries/{correction}/{RISE50}") == "skipped:rise50"
+
+
+def test_damaged_held_alerts_are_settled_without_a_message(servers, extra_scrape):
+    db, telegram, _ = servers
+    subscribe_with(db, {HOLD: {"night": "hold"}, NORMAL: {"night": "hold"}})
+    db.put("held", {HOLD: {"k1": "junk"}, NORMAL: {"k2": {"announcement": "2026-W30", "order": "2026-W30",
+                                                            "period": "2026년 30주", "kind": "alert"}}})
+    db.put("state/held", True)
+    status, summary = tick(extra_scrape(QUIET_HOURS=morning_now(), TZ=HOST_ZONE))
+    assert status == 200 and summary["morning"]["skipped"] == 2 and summary["morning"]["sent"] == 0
+    key = summary["morning"]["broadcast"]
+    assert db.get(f"deliveries/{key}") == {HOLD: "skipped:damaged", NORMAL: "skipped:damaged"}
+    assert db.get("held") is None and db.get("state/held") is None
+    assert not [m for m in telegram.sent() if "밤사이" in m["text"]], "nobody gets a broken message"
+
+
+@pytest.mark.usefixtures("portal")
+def test_a_held_alert_nobody_got_in_the_evening_uploads_its_chart_in_the_morning(servers, extra_scrape):
+    db, telegram, _ = servers
+    subscribe_with(db, {HOLD: {"night": "hold"}, "5000000031": {"night": "hold"}})
+    assert tick(extra_scrape(CHARTS="on", QUIET_HOURS=quiet_now(), TZ=HOST_ZONE))[1]["held"] == 2
+    assert telegram.photos() == []
+    status, summary = tick(extra_scrape(CHARTS="on", QUIET_HOURS=morning_now(), TZ=HOST_ZONE))
+    assert status == 200 and summary["morning"]["sent"] == 2
+    assert len(uploads(telegram)) == 1 and len(telegram.photos()) == 2
+    assert all(p["caption"].startswith("🌅 밤사이 나온 발표") for p in telegram.photos())
+    assert db.get("charts/kdca-sentinel/file_id"), "/chart has the picture from then on"
