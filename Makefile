@@ -56,6 +56,7 @@ bench: setup
 	$(PY) bench/bench_webhook_attack.py
 	$(PY) bench/bench_polling.py
 	$(PY) bench/bench_scrape.py
+	$(PY) bench/bench_emulator.py --compare b2d4464
 
 clean:
 	rm -rf $(VENV) functions/*/coronabot .pytest_cache .ruff_cache

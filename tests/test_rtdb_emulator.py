@@ -407,3 +407,22 @@ def test_rules_are_read_and_replaced_through_settings(user_rules_database):
     status, body, _ = http("PUT", url, {"rules": {".read": "data.exists()"}}, headers=OWNER)
     assert status == 400 and "cannot evaluate" in body["error"]
     assert http("PUT", url, [1], headers=OWNER)[0] == 400
+
+
+def test_an_etag_is_computed_only_for_a_request_that_uses_one(root, database_server):
+    """Hashing the addressed value costs as much as the value is big: plain reads and writes never pay it
+    (firebase-admin asks only for transactions and conditional writes)."""
+    def work() -> int:
+        return http("GET", f"{database_server.base}/__emulator/work")[1]["etags"]
+    root.child("deliveries/k").set({str(5_000_000_000 + i): "sent" for i in range(2000)})
+    for batch in range(5):
+        root.update({f"deliveries/k/{6_000_000_000 + batch * 50 + i}": "sent" for i in range(50)})
+    root.child("deliveries/k").get(shallow=True)
+    root.child("deliveries").order_by_key().limit_to_first(1).get()
+    assert work() == 0
+    value, etag = root.child("deliveries/k").get(etag=True)
+    assert work() == 1 and len(value) == 2250
+    written, _, _ = root.child("deliveries/k/x").set_if_unchanged("not-the-etag", "sent")
+    assert not written and work() == 2, "if-match: the current value's ETag (412, no write)"
+    assert root.child("counter").transaction(lambda v: (v or 0) + 1) == 1
+    assert work() > 2

@@ -23,8 +23,8 @@ of keys (768 bytes, none of ``. $ # [ ] /`` or control characters) and of nestin
 
 Besides the database paths it answers two control paths that can never clash
 with a database path (they contain no ``.json``):
-``GET /__emulator/stats`` (request counts per method) and
-``POST /__emulator/reset`` (drop all data and counters).
+``GET /__emulator/stats`` (request counts per method), ``GET /__emulator/work`` (how many ETags it
+computed: only for requests that ask for one) and ``POST /__emulator/reset`` (drop all data and counters).
 """
 
 from __future__ import annotations
@@ -471,6 +471,7 @@ class Store:
         self.lock = threading.RLock()
         self.trees: dict[str, object] = {}
         self.counts: dict[str, int] = {}
+        self.etags = 0  # how many ETags were computed (each renders and hashes the whole addressed value)
         self.data_file = data_file
         self._dirty = threading.Event()
         self._last_push_ms = 0
@@ -495,7 +496,10 @@ class Store:
         self._dirty.set()
 
     def _set_in(self, node, path, value):
-        node = dict(node) if isinstance(node, dict) else {}
+        """Write ``value`` at ``path`` below ``node`` in place (every access holds the lock, and what leaves
+        the store is rendered into new objects first), so a write costs what it changes, not the size of
+        the tree around it."""
+        node = node if isinstance(node, dict) else {}
         head, rest = path[0], path[1:]
         child = self._set_in(node.get(head), rest, value) if rest else value
         if child is None:
@@ -552,6 +556,10 @@ class Store:
             if i >= 0:
                 self._last_random[i] += 1
         return key + "".join(PUSH_CHARS[n] for n in self._last_random)
+
+    def etag(self, value) -> str:
+        self.etags += 1
+        return etag_of(value)
 
     def count(self, method: str) -> None:
         self.counts[method] = self.counts.get(method, 0) + 1
@@ -677,16 +685,18 @@ class Handler(LoopbackHandler):
         elif method != "PATCH":
             self._require(".write", path, admin, auth)
         current = store.get(ns, path)
-        current_etag = etag_of(current)
         if_match = self.headers.get("if-match")
+        if_none_match = self.headers.get("if-none-match") if method == "GET" else None
+        asks_etag = (self.headers.get("X-Firebase-ETag") or "").lower() == "true"
+        # An ETag is the hash of the whole addressed value: computed only for a request that uses one.
+        current_etag = store.etag(current) if if_match is not None or if_none_match is not None or asks_etag else ""
         if if_match is not None and method != "GET" and if_match != current_etag:
             return self.send_json(412, render(current), {"ETag": current_etag})
         headers = {}
         if method == "GET":
-            if_none_match = self.headers.get("if-none-match")
-            if if_none_match == current_etag:
+            if if_none_match == current_etag and if_none_match is not None:
                 return self.send_json(304, headers={"ETag": current_etag})
-            if if_none_match is not None or (self.headers.get("X-Firebase-ETag") or "").lower() == "true":
+            if if_none_match is not None or asks_etag:
                 headers["ETag"] = current_etag
             if isinstance(params.get("orderBy"), str):
                 self.rules.require_index(path, params["orderBy"])
@@ -734,7 +744,7 @@ class Handler(LoopbackHandler):
             store.published(ns, path)
             result = None
         if if_match is not None:
-            headers["ETag"] = etag_of(store.get(ns, path))
+            headers["ETag"] = store.etag(store.get(ns, path))
         if silent:
             return self.send_json(204, headers=headers)
         return self.send_json(200, render(result), headers)
@@ -799,9 +809,12 @@ class Handler(LoopbackHandler):
         with self.store.lock:
             if name == "stats" and method == "GET":
                 return self.send_json(200, dict(self.store.counts))
+            if name == "work" and method == "GET":
+                return self.send_json(200, {"etags": self.store.etags})
             if name == "reset" and method == "POST":
                 self.store.trees.clear()
                 self.store.counts.clear()
+                self.store.etags = 0
                 self.store._dirty.set()
                 return self.send_json(200, {"ok": True})
         self._error(404, "Unknown control path")
