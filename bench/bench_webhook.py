@@ -118,6 +118,56 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
     return results
 
 
+COLD_RUNS = 9
+
+
+def first_answer_seconds(source: str, target: str, body: bytes, headers: dict, workdir: Path) -> float:
+    """From launching functions-framework to the first 200 answer to ``body`` (the port polled every 2 ms)."""
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    executable = Path(sys.executable).with_name("functions-framework")
+    started = time.perf_counter()
+    with open(workdir / f"cold-{target}.log", "ab") as log:
+        process = subprocess.Popen([str(executable), "--source", source, "--target", target, "--host", "127.0.0.1",
+                                    "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST",
+                                             headers={"Content-Type": "application/json", **headers})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None:
+                    output = (workdir / f"cold-{target}.log").read_text()[-2000:]
+                    raise RuntimeError(f"{target} exited: {output}") from None
+                time.sleep(0.002)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def cold_start(secret: str, workdir: Path) -> dict:
+    """Launch to the first 200 for /help and /subscribe, as ratios to a hello-world function, interleaved
+    runs of each (median of COLD_RUNS)."""
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+    times: dict[str, list[float]] = {"hello world": [], "/help": [], "/subscribe": []}
+    for run in range(COLD_RUNS):
+        times["hello world"].append(first_answer_seconds("bench/hello/main.py", "hello", b"{}", {}, workdir))
+        times["/help"].append(first_answer_seconds("functions/webhook/main.py", "webhook",
+                                                   update(900_000 + run, 1544010213, "/help"), headers, workdir))
+        times["/subscribe"].append(first_answer_seconds(
+            "functions/webhook/main.py", "webhook", update(910_000 + run, 6_000_000_000 + run, "/subscribe"),
+            headers, workdir))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return {"median_ms": {name: round(value * 1000, 1) for name, value in medians.items()},
+            "ratio_to_hello_world": {name: round(value / medians["hello world"], 2)
+                                     for name, value in medians.items() if name != "hello world"}}
+
+
 def import_seconds(statement: str) -> float:
     """Median wall time of `statement` in fresh interpreters that already imported functions_framework."""
     code = ("import functions_framework, time, sys; sys.path.insert(0, 'functions/webhook'); "
@@ -139,7 +189,8 @@ def main() -> None:
                            "FIREBASE_DATABASE_EMULATOR_HOST": f"127.0.0.1:{database.port}",
                            "FIREBASE_DATABASE_URL": f"https://{NAMESPACE}.firebaseio.com", "LOG_LEVEL": "WARNING"})
         try:
-            results = {"handling": handling(database, telegram, secret)}
+            results = {"handling": handling(database, telegram, secret),
+                       "cold_start": cold_start(secret, Path(tmp))}
         finally:
             database.stop()
             telegram.stop()
@@ -156,6 +207,9 @@ def main() -> None:
         [[name if " " in name else f"`{name}`", r["median_ms"], r["p90_ms"], f"{r['db_reads_per_update']:g}",
           f"{r['db_writes_per_update']:g}", f"{r['telegram_requests_per_update']:g}"] for name, r in handled.items()]))
     print(f"\nthe 4,096-character hostile text costs {handled['a 4,096-character `a?…?a`']['median_vs_help']}× /help")
+    cold = results["cold_start"]
+    print(f"\ncold start, launch to the first 200 (median of {COLD_RUNS}): {cold['median_ms']} ms; "
+          f"as a ratio to hello world: {cold['ratio_to_hello_world']}")
     imp = results["import"]
     print(f"\nimport of functions/webhook/main.py: {imp['entry_module_ms']} ms; firebase_admin.db + telepot alone: "
           f"{imp['firebase_db_and_telepot_ms']} ms; ratio {imp['ratio']}")

@@ -347,6 +347,30 @@ def test_the_webhook_entry_imports_nothing_it_does_not_need():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("text, loaded", [
+    ("/help", []),  # answered in the response: neither client is needed
+    ("/start", []),
+    ("/subscribe", ["firebase_admin"]),  # the database, and the reply rides the response: no telepot
+])
+def test_the_webhook_loads_each_client_on_first_use(bot_env, vendored, servers, webhook_secret, text, loaded):
+    import subprocess
+    import sys
+
+    from harness import ROOT
+    code = ("import io, json, sys; sys.path.insert(0, 'functions/webhook'); import main; "
+            "from coronabot.webhook import handle_request; "
+            f"body = {json.dumps(message(text))!r}.encode(); "
+            f"status, answer = handle_request('POST', {{'X-Telegram-Bot-Api-Secret-Token': {webhook_secret!r}}}, "
+            "lambda: io.BytesIO(body), len(body)); "
+            "print(json.dumps([status, answer.get('method'), sorted({m.split('.')[0] for m in sys.modules "
+            "if m.split('.')[0] in ('firebase_admin', 'telepot', 'urllib3', 'requests')})]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=bot_env,
+                            check=True)
+    status, method, modules = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (status, method) == (200, "sendMessage")
+    assert [m for m in modules if m in ("firebase_admin", "telepot")] == loaded, modules
+
+
 def test_a_database_outage_gets_a_clear_answer_and_no_5xx(vendored, bot_env, logs_dir, webhook_secret, servers):
     from conftest import start_function
     from harness import free_port

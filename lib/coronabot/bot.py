@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import config, history, log, preferences, publication, texts
 from .announcement import Announcement
+from .botapi import TelegramError, message_params, photo_params
 from .chats import AdminCache, needs_admin
 from .commands import Action, recognise
-from .storage import Database, DatabaseError
-from .telegram import Telegram, TelegramError, message_params, photo_params
 from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
 
+if TYPE_CHECKING:  # loaded on first use: /help and the other answers without data need neither
+    from .storage import Database
+    from .telegram import Telegram
+
 logger = log.get("coronabot.bot")
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """What a failed database call raises (firebase-admin's error, or ValueError for a refused value).
+    A function, so this module does not load firebase-admin: an ``except`` clause evaluates it only when
+    something was raised, by which time the database client is loaded."""
+    from .storage import DatabaseError
+    return DatabaseError, ValueError
 
 
 class Reply(NamedTuple):
@@ -42,33 +54,43 @@ class Outcome(NamedTuple):
 class Bot:
     """Routes updates to actions; ``db`` and ``telegram`` are used only by the actions that need them."""
 
-    def __init__(self, db_factory: Callable[[], Database], telegram: Telegram | None, bot_username: str = "",
-                 source: str = config.DEFAULT_SOURCE,
+    def __init__(self, db_factory: Callable[[], Database], telegram_factory: Callable[[], Telegram] | None,
+                 bot_username: str = "", source: str = config.DEFAULT_SOURCE,
                  quiet_hours: tuple[int, int] | None = config.DEFAULT_QUIET_HOURS):
+        """``db_factory`` and ``telegram_factory`` (None without a token) make each client on first use."""
         self._db_factory = db_factory
         self._db: Database | None = None
-        self._telegram = telegram
+        self._telegram_factory = telegram_factory
+        self._telegram: Telegram | None = None
+        self._clients_lock = threading.Lock()
         self._username = bot_username
         self._source = source
         self._quiet_hours = quiet_hours
-        self._admins = AdminCache(telegram.chat_member_status) if telegram is not None else None
+        self._admins = AdminCache(lambda chat, user: self.telegram.chat_member_status(chat, user)) \
+            if telegram_factory is not None else None
 
     @property
     def telegram(self) -> Telegram | None:
+        if self._telegram is None and self._telegram_factory is not None:
+            with self._clients_lock:
+                if self._telegram is None:
+                    self._telegram = self._telegram_factory()
         return self._telegram
 
     @property
     def db(self) -> Database:
         if self._db is None:
-            self._db = self._db_factory()
+            with self._clients_lock:
+                if self._db is None:
+                    self._db = self._db_factory()
         return self._db
 
     def username(self) -> str:
         """TELEGRAM_BOT_USERNAME, else the telepot wrapper's cached getMe; "" when neither is available."""
-        if self._username or self._telegram is None:
+        if self._username or self._telegram_factory is None:
             return self._username
         try:
-            return self._telegram.username()
+            return self.telegram.username()
         except TelegramError as exc:
             logger.warning("getMe failed; commands addressed with @ are ignored for now: %s", exc)
             return ""
@@ -127,7 +149,7 @@ class Bot:
                 removed = self.db.unsubscribe(message.chat_id, message.update_id)
                 return answer(texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED)
             record = self.db.latest()
-        except (DatabaseError, ValueError) as exc:
+        except database_errors() as exc:
             logger.error("database unavailable for %s: %s", command.action.value, exc,
                          extra={"fields": {"update_id": message.update_id}})
             return answer(texts.TRY_AGAIN_LATER)
@@ -144,7 +166,7 @@ class Bot:
         """/about, with when the next announcement is expected (one read; left out if the database fails)."""
         try:
             model = publication.stored_model(self.db.get(f"state/seen/{self._source}"), self._source)
-        except (DatabaseError, ValueError) as exc:
+        except database_errors() as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)
             return texts.about(self._source, known=False)
         window = publication.describe(model.upcoming(datetime.now(UTC))) if model else None
@@ -154,7 +176,7 @@ class Bot:
         """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
         try:
             records = self.db.history_window(self._source, history.TABLE_PERIODS + 1)
-        except DatabaseError as exc:
+        except database_errors() as exc:
             logger.error("database unavailable for /history: %s", exc)
             return texts.TRY_AGAIN_LATER
         series = history.points(records, self._source)
@@ -167,7 +189,7 @@ class Bot:
 
         try:
             stored = self.db.chart(self._source)
-        except DatabaseError as exc:
+        except database_errors() as exc:
             logger.error("database unavailable for /chart: %s", exc)
             return say(texts.TRY_AGAIN_LATER)
         if stored is None:
@@ -214,7 +236,7 @@ class Bot:
         """/settings (the choices with their buttons) and /status (the choices as lines): one read each."""
         try:
             record = self.db.subscription(message.chat_id)
-        except DatabaseError as exc:
+        except database_errors() as exc:
             logger.error("database unavailable for /%s: %s", action.value, exc,
                          extra={"fields": {"update_id": message.update_id}})
             return Outcome((Reply(message.chat_id, texts.TRY_AGAIN_LATER, reply_to),), action=action.value)
@@ -267,7 +289,7 @@ class Bot:
                 record = {"since": now} if added else self.db.subscription(chat_id)  # new: the defaults
                 return edited(record, texts.SUBSCRIBED_BY_BUTTON, "press:subscribe")
             record, changed = self.db.set_preference(chat_id, press.field, press.value)
-        except (DatabaseError, ValueError) as exc:
+        except database_errors() as exc:
             logger.error("database unavailable for a button press: %s", exc,
                          extra={"fields": {"update_id": query.update_id}})
             return Outcome(method_call=answer(texts.BUTTON_TRY_AGAIN), action="press:database_error")
@@ -281,7 +303,7 @@ class Bot:
             return Outcome(action=f"member:{change.status}")
         try:
             removed = self.db.unsubscribe(change.chat_id)
-        except DatabaseError as exc:
+        except database_errors() as exc:
             logger.error("could not remove a chat that blocked the bot; the next broadcast will: %s", exc,
                          extra={"fields": {"update_id": change.update_id}})
             return Outcome(action="blocked:database_error")
@@ -290,7 +312,7 @@ class Bot:
     def _migration(self, migration: ChatMigration) -> Outcome:
         try:
             moved = self.db.move_subscriber(migration.old_chat_id, migration.new_chat_id)
-        except DatabaseError as exc:
+        except database_errors() as exc:
             logger.error("could not move a migrated group's subscription; the next broadcast will: %s", exc,
                          extra={"fields": {"update_id": migration.update_id}})
             return Outcome(action="migrated:database_error")
@@ -312,10 +334,10 @@ class Bot:
 
     def _answer_directly(self, outcome: Outcome) -> None:
         for reply in outcome.replies:
-            self._telegram.call("sendMessage", **reply.params())
+            self.telegram.call("sendMessage", **reply.params())
         if outcome.method_call is not None:
             params = dict(outcome.method_call)
-            self._telegram.call(params.pop("method"), **params)
+            self.telegram.call(params.pop("method"), **params)
 
     def call_first(self, outcome: Outcome) -> None:
         """The outcome's direct calls; a failure is logged, never raised (Telegram refuses to answer a press
@@ -323,10 +345,10 @@ class Bot:
         for call in outcome.direct_calls:
             params = dict(call)
             method = params.pop("method")
-            if self._telegram is None:
+            if self.telegram is None:
                 logger.error("TELEGRAM_TOKEN is not set: %s cannot be called", method)
                 continue
             try:
-                self._telegram.call(method, **params)
+                self.telegram.call(method, **params)
             except TelegramError as exc:
                 logger.info("%s not accepted: %s", method, exc)

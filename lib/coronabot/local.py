@@ -274,7 +274,7 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
             telegram.delete_webhook()
             terminal = {"progress": TerminalProgress(), "progress_every": 0.5} if sys.stderr.isatty() else {}
             ticker = Ticker(settings, db=db, interrupt=stop, **terminal)
-            bot = Bot(lambda: db, telegram, settings.bot_username or username, settings.source,
+            bot = Bot(lambda: db, lambda: telegram, settings.bot_username or username, settings.source,
                       settings.quiet_hours)
             where = f"local database on {settings.emulator_host}"
             if started:

@@ -18,7 +18,10 @@ import telepot.api
 import telepot.exception
 import urllib3
 
+from .botapi import TelegramError, json_number, message_params, photo_params
 from .log import redact
+
+__all__ = ["SentMessage", "SentPhoto", "Telegram", "TelegramError", "message_params", "photo_params"]
 
 _api_base = "https://api.telegram.org"
 _pool_lock = threading.Lock()
@@ -34,13 +37,6 @@ def _fileurl(req: tuple) -> str:
     return f"{_api_base}/file/bot{token}/{path}"
 
 
-def _number(value: object) -> float | None:
-    """A JSON number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        return None
-    return value
-
-
 def _parse_answer(response: urllib3.HTTPResponse) -> Any:
     """telepot's answer parser, made total: any body that is not a Bot API answer (not JSON, not UTF-8,
     no boolean ``ok``, an error without a numeric ``error_code`` and a text ``description``, ``parameters``
@@ -53,66 +49,19 @@ def _parse_answer(response: urllib3.HTTPResponse) -> Any:
         raise telepot.exception.BadHTTPResponse(response.status, "", response)
     if data["ok"]:
         return data.get("result")
-    code, description = _number(data.get("error_code")), data.get("description")
+    code, description = json_number(data.get("error_code")), data.get("description")
     parameters = data.get("parameters", {})
     if code is None or not isinstance(description, str) or not isinstance(parameters, dict):
         raise telepot.exception.BadHTTPResponse(response.status, "", response)
     clean = {"error_code": int(code), "description": description[:1000],
              "parameters": {key: value for key, value in parameters.items()
-                            if key in ("retry_after", "migrate_to_chat_id") and _number(value) is not None}}
+                            if key in ("retry_after", "migrate_to_chat_id") and json_number(value) is not None}}
     raise telepot.exception.TelegramError(clean["description"], clean["error_code"], clean)
 
 
 telepot.api._methodurl = _methodurl
 telepot.api._fileurl = _fileurl
 telepot.api._parse = _parse_answer
-
-
-class TelegramError(Exception):
-    """A failed Bot API call: ``code`` is the HTTP-style error code (0 for network errors)."""
-
-    def __init__(self, code: int, description: str, retry_after: float | None = None,
-                 migrate_to: int | None = None, malformed: bool = False):
-        super().__init__(f"{code} {description}")
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-        self.migrate_to = migrate_to
-        self.malformed = malformed
-
-    @classmethod
-    def malformed_answer(cls, method: str, what: str) -> TelegramError:
-        """The Bot API answered, but not in its documented format: whether the call took effect is unknown."""
-        return cls(0, f"malformed answer to {method}: {what}", malformed=True)
-
-    @property
-    def chat_gone(self) -> bool:
-        """The chat can never receive messages again: the subscription should go."""
-        text = self.description.lower()
-        return (self.code == 403 and ("blocked" in text or "deactivated" in text or "kicked" in text
-                                       or "not a member" in text or "chat not found" in text)) or (
-            self.code == 400 and "chat not found" in text)
-
-    @property
-    def stops_everything(self) -> bool:
-        """No message can succeed: the token was refused, the API address is wrong, or the text itself is bad."""
-        text = self.description.lower()
-        return self.code in (401, 404) or (self.code == 400 and any(
-            phrase in text for phrase in ("can't parse entities", "message is too long", "text is empty")))
-
-    @property
-    def photo_refused(self) -> bool:
-        """The picture or its caption was refused (an unknown file_id, an image Telegram cannot process, a
-        caption too long): the same text can still go as a message."""
-        text = self.description.lower()
-        return self.code == 400 and any(phrase in text for phrase in (
-            "file identifier", "caption is too long", "image_process_failed", "photo_invalid", "wrong type"))
-
-    @property
-    def transient(self) -> bool:
-        """Worth retrying later: network trouble, 5xx or flood control (not a malformed answer, which may
-        mean the call took effect)."""
-        return not self.malformed and (self.code == 0 or self.code >= 500 or self.code == 429)
 
 
 class SentMessage(NamedTuple):
@@ -129,40 +78,12 @@ class SentPhoto(NamedTuple):
 UPLOAD_TIMEOUT_SECONDS = 60.0
 
 
-def message_params(chat_id: int | str, text: str, reply_to: int | None = None, silent: bool = False,
-                   markup: dict | None = None) -> dict:
-    """sendMessage parameters as the bot always sends them: HTML, no link preview, quoting in groups;
-    ``silent`` delivers without a notification sound (quiet hours); ``markup`` is an inline keyboard."""
-    params = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
-    if markup is not None:
-        params["reply_markup"] = markup
-    return _delivery_options(params, reply_to, silent)
-
-
-def photo_params(chat_id: int | str, photo: str | None, caption: str, reply_to: int | None = None,
-                 silent: bool = False) -> dict:
-    """sendPhoto parameters: a ``file_id`` (None when the picture is uploaded with the call), an HTML
-    caption, and the same quoting and sound options as a message."""
-    params = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML"}
-    if photo is not None:
-        params["photo"] = photo
-    return _delivery_options(params, reply_to, silent)
-
-
-def _delivery_options(params: dict, reply_to: int | None, silent: bool) -> dict:
-    if reply_to is not None:
-        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-    if silent:
-        params["disable_notification"] = True
-    return params
-
-
 def _sent_message(method: str, result: object) -> SentMessage:
     """The Message a send method answered, or a malformed-answer error when the result is not one."""
     chat = result.get("chat") if isinstance(result, dict) else None
     message_id = result.get("message_id") if isinstance(result, dict) else None
     chat_id = chat.get("id") if isinstance(chat, dict) else None
-    if _number(message_id) is None or _number(chat_id) is None:
+    if json_number(message_id) is None or json_number(chat_id) is None:
         raise TelegramError.malformed_answer(method, "the result is not a Message")
     return SentMessage(message_id=int(message_id), chat_id=int(chat_id))
 
@@ -210,9 +131,9 @@ class Telegram:
         except telepot.exception.TelegramError as exc:
             data = exc.json if isinstance(exc.json, dict) else {}
             parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
-            retry_after = _number(parameters.get("retry_after"))
-            migrate_to = _number(parameters.get("migrate_to_chat_id"))
-            code = _number(exc.error_code)
+            retry_after = json_number(parameters.get("retry_after"))
+            migrate_to = json_number(parameters.get("migrate_to_chat_id"))
+            code = json_number(exc.error_code)
             raise TelegramError(int(code) if code is not None else 0, redact(str(exc.description)),
                                 float(retry_after) if retry_after is not None else None,
                                 int(migrate_to) if migrate_to is not None else None) from None

@@ -9,15 +9,17 @@ body is read, and the body is never read past ``MAX_UPDATE_BYTES``.
 
 from __future__ import annotations
 
+import gc
 import hmac
+import importlib
 import json
+import sys
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import BinaryIO
 
 from . import config, log
 from .bot import Bot
-from .storage import Database
-from .telegram import Telegram
 from .updates import MalformedUpdate, Update, parse
 
 MAX_UPDATE_BYTES = 256 * 1024
@@ -27,12 +29,38 @@ logger = log.get("coronabot.webhook")
 _bot: Bot | None = None
 
 
+def _load(module: str) -> ModuleType:
+    """Import a client's module on first use as ``main.py`` loads the others: without garbage collection while
+    it loads (its objects live as long as the instance; a full collection in the middle costs tens of
+    milliseconds), then frozen out of later collections."""
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        return loaded
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return importlib.import_module(module)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _database(settings: config.Settings):
+    """The database client, loading firebase-admin with the first update that needs it."""
+    return _load("coronabot.storage").Database(settings)
+
+
+def _telegram(settings: config.Settings):
+    """The Bot API client, loading telepot with the first update that calls the Bot API directly."""
+    return _load("coronabot.telegram").Telegram(settings.telegram_token, settings.api_base)
+
+
 def _get_bot(settings: config.Settings) -> Bot:
     global _bot
     if _bot is None:
-        telegram = Telegram(settings.telegram_token, settings.api_base) if settings.telegram_token else None
-        _bot = Bot(lambda: Database(settings), telegram, settings.bot_username, settings.source,
-                   settings.quiet_hours)
+        _bot = Bot(lambda: _database(settings), (lambda: _telegram(settings)) if settings.telegram_token else None,
+                   settings.bot_username, settings.source, settings.quiet_hours)
     return _bot
 
 
