@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
-from coronabot.broadcast import Letter, send_all, worker_count
+from coronabot.broadcast import Letter, one_page, send_all, worker_count
 from coronabot.config import Settings
 from coronabot.storage import Database, new_owner_id
 from coronabot.telegram import Telegram
@@ -19,9 +19,9 @@ def clients(database_server, telegram_server, servers, monkeypatch, token):
     return db, Telegram(token, telegram_server.url)
 
 
-def letters(text: str, chats: list[str]) -> dict[str, Letter]:
-    """The same letter for every chat."""
-    return dict.fromkeys(chats, Letter(text))
+def letters(text: str, chats: list[str]) -> list:
+    """The same letter for every chat, as one page."""
+    return one_page(dict.fromkeys(chats, Letter(text)))
 
 
 def run(db, telegram, text, recipients, **options):

@@ -736,3 +736,29 @@ def test_a_tick_logs_its_start_and_the_broadcast_its_progress_as_json_lines(serv
     assert len(progress) >= 2, "one line a second during a three-second broadcast"
     assert all(p["total"] == 90 and 0 <= p["settled"] <= 90 and p["per_second"] >= 0 for p in progress)
     assert any(p["seconds_left"] is not None for p in progress) and "\r" not in function.output()
+
+
+def test_a_broadcast_reads_its_subscribers_page_by_page_as_they_change(servers, extra_scrape):
+    """Pages of five chats read as the senders need them: a chat that subscribes ahead of the reader gets the
+    alert, one that leaves before its page is read does not, everyone else once; and the run asks for pages
+    by key (orderBy $key, startAt, limitToFirst), not for everything at once."""
+    db, telegram, _ = servers
+    chats = many_chats(30)
+    subscribe(db, chats)
+    function = extra_scrape(BROADCAST_PAGE_SIZE="5", BROADCAST_RATE="15")
+    joined, left = 5_999_999_999, chats[-1]
+    answer: list = []
+    runner = threading.Thread(target=lambda: answer.append(tick(function)))
+    runner.start()
+    deadline = time.time() + 30
+    while len(telegram.sent()) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    db.put(f"subscribers/{joined}", {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"})
+    db.put(f"subscribers/{left}", None)
+    runner.join(60)
+    status, summary = answer[0]
+    assert status == 200 and summary["pending"] == 0
+    counts = alerts_by_chat(telegram)
+    assert set(counts.values()) == {1}, "nobody twice"
+    assert set(counts) == {str(c) for c in chats[:-1]} | {str(joined)}
+    assert db.get("state/broadcast") is None

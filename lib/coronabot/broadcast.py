@@ -18,7 +18,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -66,13 +66,14 @@ class BroadcastResult:
     skipped: int = 0
     held: int = 0
     pending: int = 0
+    unread: bool = False  # the run stopped before reading every recipient
     interrupted: bool = False
     cut_short: str = ""
 
     @property
     def complete(self) -> bool:
-        """Every recipient is settled (sent, removed or failed for good)."""
-        return self.pending == 0 and not self.interrupted
+        """Every recipient is settled (sent, removed, failed for good, skipped or held)."""
+        return self.pending == 0 and not self.unread and not self.interrupted
 
 
 class RateLimiter:
@@ -318,30 +319,41 @@ class Letter(NamedTuple):
     settles: tuple[str, ...] = ()
 
 
-def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Letter], *,
+Page = tuple[dict[str, Letter], dict[str, tuple[str, dict]]]
+READ_AHEAD = 1000  # chats read but not yet taken by a sender, by default: what a run holds, whatever the audience
+
+
+def one_page(letters: dict[str, Letter], decided: dict[str, tuple[str, dict]] | None = None) -> list[Page]:
+    """Every recipient at once, as the single page of a broadcast."""
+    return [(letters, decided or {})]
+
+
+def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], *,
              owner: str, rate: float, batch: int, lease_seconds: float,
              finish: dict | None = None, deadline: float | None = None,
              interrupt: threading.Event | None = None,
              progress: Callable[[Progress], None] = log_progress,
-             progress_every: float = PROGRESS_SECONDS,
-             decided: dict[str, tuple[str, dict]] | None = None) -> BroadcastResult:
+             progress_every: float = PROGRESS_SECONDS, read_ahead: int = READ_AHEAD) -> BroadcastResult:
     """Send each chat its letter once; ``finish`` is written with the last batch when all are settled.
 
-    ``decided`` settles chats without a message (``skipped:<condition>`` or ``held``, with the changes that
-    go along): their outcomes are written through the same ledger, in the same batches, before any send.
-    No new chat is started after ``deadline`` (a ``time.monotonic()`` value) or once ``interrupt`` is
-    set: the chats left are counted as pending and the lease is released, so the next run resumes at once.
+    ``pages`` yields the recipients a page at a time, read lazily, so a run holds a page and at most
+    ``read_ahead`` chats queued for the senders, not the audience: each page's letters, and the chats it
+    settles without a message (``skipped:<condition>`` or ``held``, with the changes that go along), written
+    through the same ledger in the same batches. No new chat is started after ``deadline`` (a
+    ``time.monotonic()`` value) or once ``interrupt`` is set: the chats left are counted as pending (and
+    pages not read yet make the run unfinished), the lease is released, so the next run resumes at once.
     ``progress`` is called every ``progress_every`` seconds while the run lasts, and once at its end.
     """
     result = BroadcastResult()
     limiter = RateLimiter(rate)
-    todo: queue.Queue[str] = queue.Queue()
-    for chat_id in letters:
-        todo.put(chat_id)
-    decided = decided or {}
-    total = len(letters) + len(decided)
+    todo: queue.Queue[str] = queue.Queue(maxsize=read_ahead)
+    letters: dict[str, Letter] = {}  # of the chats queued or being sent
     counts_lock = threading.Lock()
-    stop = threading.Event()
+    stop = threading.Event()  # nothing more can succeed, or the ledger failed
+    halt = threading.Event()  # the senders are done: the reader stops too
+    read_all = threading.Event()
+    fed = threading.Event()
+    total = [0]
     ledger = _Ledger(db, key, owner, batch, lease_seconds, max_wait=max(MIN_WAIT_SECONDS, 1.5 * batch / rate),
                      on_failure=stop.set)
 
@@ -352,10 +364,12 @@ def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Lett
     def settle(chat_id: str, outcome: str, more_to_come: bool, settles: tuple[str, ...] = ()) -> None:
         ledger.record(chat_id, outcome, more_to_come, dict.fromkeys(settles))
 
-    def deliver(chat_id: str) -> None:
+    def more() -> bool:
+        return not (fed.is_set() and todo.empty())
+
+    def deliver(chat_id: str, letter: Letter) -> None:
         floods = transient = 0
         target = chat_id
-        letter = letters[chat_id]
         photo, text, silent = letter.photo, letter.text, letter.silent
         while True:
             limiter.wait()
@@ -395,7 +409,7 @@ def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Lett
                     logger.info("subscriber removed: %s", exc.description,
                                 extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                     count("removed")
-                    settle(chat_id, "removed", not todo.empty(), letter.settles)
+                    settle(chat_id, "removed", more(), letter.settles)
                     return
                 if exc.transient and transient < TRANSIENT_RETRIES:
                     transient += 1
@@ -409,12 +423,12 @@ def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Lett
                 logger.error("delivery failed permanently: %s", exc,
                              extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                 count("failed")
-                settle(chat_id, f"failed:{exc.code}", not todo.empty(), letter.settles)
+                settle(chat_id, f"failed:{exc.code}", more(), letter.settles)
                 return
             count("sent")
             if target != chat_id:
                 ledger.record(target, "sent")
-            settle(chat_id, "sent", not todo.empty(), letter.settles)
+            settle(chat_id, "sent", more(), letter.settles)
             return
 
     def work() -> None:
@@ -424,22 +438,52 @@ def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Lett
                 result.cut_short = reason
                 return
             try:
-                chat_id = todo.get_nowait()
+                chat_id = todo.get(timeout=0.05)
             except queue.Empty:
-                return
+                if fed.is_set() and todo.empty():
+                    return
+                continue
+            letter = letters.pop(chat_id)
             try:
-                deliver(chat_id)
+                deliver(chat_id, letter)
             except Exception:
                 # Whatever broke, this chat is not known to be served: it stays pending for the next run.
                 logger.exception("delivery failed unexpectedly; the chat stays pending",
                                  extra={"fields": {"broadcast": key, "chat_id": chat_id}})
                 count("pending")
 
-    unrecorded = len(decided)
-    for chat_id, (outcome, changes) in decided.items():  # no Telegram call: recorded before any send
-        unrecorded -= 1
-        ledger.record(chat_id, outcome, bool(letters) or unrecorded > 0, changes)
-        count("held" if outcome == "held" else "skipped")
+    def queue_up(chat_id: str, letter: Letter) -> bool:
+        letters[chat_id] = letter
+        while not halt.is_set():
+            try:
+                todo.put(chat_id, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        letters.pop(chat_id, None)
+        return False
+
+    def feed() -> None:
+        """Read the pages as the senders need them; settle the chats that get no message on the way."""
+        try:
+            for page_letters, decided in pages:
+                for chat_id, (outcome, changes) in decided.items():  # no Telegram call
+                    if halt.is_set() or stop.is_set():
+                        return
+                    ledger.record(chat_id, outcome, True, changes)
+                    count("held" if outcome == "held" else "skipped")
+                    total[0] += 1
+                for chat_id, letter in page_letters.items():
+                    if not queue_up(chat_id, letter):
+                        return
+                    total[0] += 1
+            read_all.set()
+        except Exception:  # a page could not be read: what was read goes on, the rest waits for the next run
+            logger.exception("reading the recipients failed; this run sends what it read",
+                             extra={"fields": {"broadcast": key}})
+        finally:
+            fed.set()
+
     started = time.monotonic()
     finished = threading.Event()
 
@@ -449,24 +493,29 @@ def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Lett
             sent = result.sent
         elapsed = max(time.monotonic() - started, 1e-6)
         per_second = settled / elapsed
-        left = (total - settled) / per_second if per_second else None
-        progress(Progress(key, settled, total, sent, per_second, left, final))
+        left = (total[0] - settled) / per_second if per_second and read_all.is_set() else None
+        progress(Progress(key, settled, total[0], sent, per_second, left, final))
 
     def reporter() -> None:
         while not finished.wait(progress_every):
             report()
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(worker_count(rate), len(letters)))]
+    reader = threading.Thread(target=feed, daemon=True, name=f"recipients-{key}")
+    reader.start()
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(worker_count(rate))]
     for thread in threads:
         thread.start()
     watcher = threading.Thread(target=reporter, daemon=True, name=f"progress-{key}")
     watcher.start()
     for thread in threads:
         thread.join()
+    halt.set()
+    reader.join()
     finished.set()
     watcher.join()
     report(final=True)
-    result.pending += todo.qsize()
+    result.pending += len(letters)
+    result.unread = not read_all.is_set()
     result.interrupted = ledger.lost_lease or stop.is_set()
     if result.complete:
         last = dict(finish or {})
@@ -475,7 +524,7 @@ def send_all(db: Database, telegram: Telegram, key: str, letters: dict[str, Lett
     else:
         last = {f"broadcasts/{key}/lease": None}
     ledger.close(last)
-    if result.cut_short and result.pending:
+    if result.cut_short and (result.pending or result.unread):
         logger.warning("broadcast cut short (%s); the next run goes on", result.cut_short,
                        extra={"fields": {"broadcast": key, "pending": result.pending}})
     logger.info("broadcast run finished", extra={"fields": {

@@ -101,13 +101,13 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
 
     database = Database(settings)
     state = database.state()
-    subscribers = database.subscribers()
+    subscribers = [record for page in database.pages("subscribers") for record in page.values()]
     latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
     seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
     model = publication.stored_model(seen.get(settings.source), settings.source)
     _print({
         "subscribers": len(subscribers),
-        "choices": preferences.counts(subscribers.values()),
+        "choices": preferences.counts(subscribers),
         "held_for_the_morning": len(child_items(database.ref("held").get(shallow=True))),
         "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,
         "last_tick": state.get("last_tick"),

@@ -103,6 +103,7 @@ class Settings(NamedTuple):
     broadcast_rate: float = 25.0
     lease_seconds: float = 90.0
     ledger_batch: int = 50
+    page_size: int = 500
     broadcast_budget: float = 480.0
     quiet_hours: tuple[int, int] | None = DEFAULT_QUIET_HOURS
     polling: str = "adaptive"
@@ -152,6 +153,7 @@ def load() -> Settings:
         broadcast_rate=_number("BROADCAST_RATE", 25.0, 0.1),
         lease_seconds=_number("BROADCAST_LEASE_SECONDS", 90.0, 1.0),
         ledger_batch=int(_number("LEDGER_BATCH", 50, 1)),
+        page_size=int(_number("BROADCAST_PAGE_SIZE", 500, 1)),
         broadcast_budget=_number("BROADCAST_TIME_BUDGET", 480.0, 1.0),
         quiet_hours=_quiet_hours("QUIET_HOURS"),
         polling=_choice("POLLING", POLLING_MODES),

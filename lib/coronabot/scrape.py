@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from . import config, held, history, log, preferences, publication, sources, texts
 from .announcement import Announcement, order_key
-from .broadcast import Letter, Photo, Progress, log_progress, send_all, worker_count
+from .broadcast import Letter, Page, Photo, Progress, log_progress, send_all, worker_count
 from .schedule import is_quiet
 from .sources import LayoutError, SanityError, SourceError, SourceHttp
-from .storage import AlreadyDone, Busy, Database, DatabaseError, child_items, new_owner_id
+from .storage import AlreadyDone, Busy, Database, DatabaseError, child_items, key_span, new_owner_id
 from .telegram import Telegram, TelegramError
 
 logger = log.get("coronabot.scrape")
@@ -357,27 +357,33 @@ class Ticker:
                          extra={"fields": {"broadcast": key, "chars": len(text or "")}})
             self.db.update({"state/broadcast": None, f"broadcasts/{key}/done": True})
             return {}
-        done = self.db.ledger(key)
-        subscribers = {chat: record for chat, record in self.db.subscribers().items() if chat not in done}
-        letters, decided = self._plan(key, claimed, text, subscribers, datetime.now(UTC))
+        resumed = int(claimed.get("attempts") or 1) > 1  # only a resumed run can find chats in the ledger
+        now = datetime.now(UTC)
+
+        def pages() -> Iterator[Page]:
+            for page in self.db.pages("subscribers", self.settings.page_size):
+                if resumed:
+                    done = self.db.key_range(f"deliveries/{key}", *key_span(page))
+                    page = {chat: record for chat, record in page.items() if chat not in done}
+                yield self._plan(key, claimed, text, page, now)
+
         finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
                   f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
-        return self._send(key, owner, letters, finish, decided)
+        return self._send(key, owner, pages(), finish)
 
-    def _send(self, key: str, owner: str, letters: dict[str, Letter], finish: dict,
-              decided: dict[str, tuple[str, dict]] | None = None) -> dict:
-        result = send_all(self.db, self.telegram, key, letters, owner=owner,
+    def _send(self, key: str, owner: str, pages: Iterable[Page], finish: dict) -> dict:
+        result = send_all(self.db, self.telegram, key, pages, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
                           lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
                           interrupt=self.interrupt, progress=self.progress, progress_every=self.progress_every,
-                          decided=decided)
+                          read_ahead=self.settings.page_size)
         counts = {"sent": result.sent, "failed": result.failed, "removed": result.removed,
                   "pending": result.pending, "broadcast": key}
-        counts.update({field: getattr(result, field) for field in ("skipped", "held") if getattr(result, field)})
+        counts.update({field: getattr(result, field) for field in ("skipped", "held", "unread")
+                       if getattr(result, field)})
         return counts
 
-    def _plan(self, key: str, claimed: dict, text: str, subscribers: dict, now: datetime,
-              ) -> tuple[dict[str, Letter], dict[str, tuple[str, dict]]]:
+    def _plan(self, key: str, claimed: dict, text: str, subscribers: dict, now: datetime) -> Page:
         """Each subscriber's letter, or its outcome without one (skipped by its condition, held for the
         morning), from the choices in its subscription record as this run read them."""
         night = is_quiet(now, self.settings.quiet_hours)
@@ -416,13 +422,27 @@ class Ticker:
         except AlreadyDone:  # a concurrent tick just finished it; any alert held since waits for the next
             logger.info("today's morning delivery is already finished", extra={"fields": {"broadcast": key}})
             return {}
-        done = self.db.ledger(key)
-        waiting = {chat: entries for chat, entries in child_items(self.db.get("held")).items() if chat not in done}
-        subscribers = self.db.subscribers()
+        made: dict[tuple, Letter | None] = {}
+
+        def pages() -> Iterator[Page]:
+            for waiting in self.db.pages("held", self.settings.page_size):
+                first, last = key_span(waiting)
+                done = self.db.key_range(f"deliveries/{key}", first, last)
+                subscribers = self.db.key_range("subscribers", first, last)
+                yield self._held_page(waiting, done, subscribers, made)
+
+        finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
+                  f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/held": None}
+        logger.info("delivering held alerts", extra={"fields": {"broadcast": key}})
+        return self._send(key, owner, pages(), finish)
+
+    def _held_page(self, waiting: dict, done: dict, subscribers: dict, made: dict) -> Page:
+        """One page of chats holding alerts: each one's morning letter, or its outcome without one."""
         letters: dict[str, Letter] = {}
         decided: dict[str, tuple[str, dict]] = {}
-        made: dict[tuple, Letter | None] = {}
         for chat, entries in waiting.items():
+            if chat in done:
+                continue
             owed = held.collapse(chat, entries)
             if owed is None or chat not in subscribers:
                 paths = owed.paths if owed else tuple(f"held/{chat}/{k}" for k in child_items(entries))
@@ -437,10 +457,7 @@ class Ticker:
                 decided[chat] = ("skipped:damaged", dict.fromkeys(owed.paths))
             else:
                 letters[chat] = letter._replace(settles=owed.paths)
-        finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
-                  f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/held": None}
-        logger.info("delivering held alerts", extra={"fields": {"broadcast": key, "chats": len(letters)}})
-        return self._send(key, owner, letters, finish, decided)
+        return letters, decided
 
     def _held_letter(self, owed: held.HeldAlert, chart: bool) -> Letter | None:
         """The morning message for one shape of held alerts: the newest announcement as recorded now (a
@@ -567,6 +584,8 @@ def http_status(summary: dict) -> int:
     """What a tick's summary answers over HTTP: a failure or an unfinished broadcast is not a 200,
     so Cloud Scheduler shows it and retries."""
     status = HTTP_STATUS[summary["status"]]
-    if status == 200 and (summary.get("pending") or (summary.get("morning") or {}).get("pending")):
+    morning = summary.get("morning") or {}
+    if status == 200 and (summary.get("pending") or summary.get("unread") or morning.get("pending")
+                          or morning.get("unread")):
         return UNFINISHED_STATUS
     return status

@@ -29,10 +29,11 @@ whose keys are all small integers as a JSON array, so every read of a collection
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import firebase_admin
@@ -42,6 +43,7 @@ from .chats import valid_chat_id
 from .config import Settings
 
 APP_NAME = "coronabot"
+PAGE_SIZE = 500  # subscribers per read when a broadcast goes through them
 HANDLED_UPDATE_TTL_SECONDS = 2 * 24 * 3600
 FINISHED_BROADCAST_TTL_SECONDS = 30 * 24 * 3600
 
@@ -57,6 +59,24 @@ def child_keys(value: object) -> list[str]:
     if isinstance(value, list):
         return [str(index) for index, child in enumerate(value) if child is not None]
     return []
+
+
+_INTEGER_KEY = re.compile(r"-?[0-9]+")
+
+
+def key_order(key: str) -> tuple:
+    """Where Realtime Database puts a key when it orders by key: keys that read as a 32-bit integer first,
+    by value, then the others as strings. firebase-admin re-sorts a query's answer as plain strings
+    ("10" before "2"), so the last key of a page is found with this order, not the answer's."""
+    if _INTEGER_KEY.fullmatch(key) and -(2**31) <= int(key) < 2**31:
+        return 0, int(key), len(key), ""
+    return 1, 0, 0, key
+
+
+def key_span(keys: Iterable[str]) -> tuple[str, str]:
+    """The first and the last of some keys in the database's key order (the bounds of a page's range)."""
+    ordered = sorted(keys, key=key_order)
+    return ordered[0], ordered[-1]
 
 
 def child_items(value: object) -> dict[str, Any]:
@@ -136,9 +156,28 @@ class Database:
         """Every subscribed chat id (one shallow read)."""
         return child_keys(self.ref("subscribers").get(shallow=True))
 
-    def subscribers(self) -> dict[str, Any]:
-        """Every subscription with its record (``prefs`` included), in one read."""
-        return child_items(self.ref("subscribers").get())
+    def pages(self, path: str, size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """The children of ``path`` in key order, ``size`` at a time (``orderBy="$key"``, ``startAt`` the last
+        key seen, ``limitToFirst``): a reader holds one page, however many there are. A child added behind
+        the reader is not seen, one added ahead of it is, one removed before its page is read is not."""
+        cursor: str | None = None
+        while True:
+            query = self.ref(path).order_by_key()
+            if cursor is not None:
+                query = query.start_at(cursor)
+            page = child_items(query.limit_to_first(size + (cursor is not None)).get())
+            if cursor is not None:
+                page.pop(cursor, None)
+            if not page:
+                return
+            yield page
+            if len(page) < size:
+                return
+            cursor = key_span(page)[1]
+
+    def key_range(self, path: str, first: str, last: str) -> dict[str, Any]:
+        """The children of ``path`` whose keys lie from ``first`` to ``last`` (one key-ordered query)."""
+        return child_items(self.ref(path).order_by_key().start_at(first).end_at(last).get())
 
     def subscription(self, chat_id: int) -> dict | None:
         """The chat's subscription record, or None when it is not subscribed."""
@@ -214,10 +253,6 @@ class Database:
     def lease_owner(self, key: str) -> str | None:
         lease = self.ref(f"broadcasts/{key}/lease").get()
         return lease.get("owner") if isinstance(lease, dict) else None
-
-    def ledger(self, key: str) -> set[str]:
-        """Chat ids the broadcast already reached or settled (one shallow read)."""
-        return set(child_keys(self.ref(f"deliveries/{key}").get(shallow=True)))
 
     # late announcements --------------------------------------------------------
     def _transaction_or_none(self, path: str, take: Callable[[object], dict]) -> dict | None:
