@@ -32,9 +32,17 @@ from harness import OWNER, Process, database_command, free_port, http, markdown_
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 LATENCY_MS = 30
+DATABASE_LATENCY_MS = 80  # roughly Seoul to a database in Singapore, added by tools/latency_proxy.py
 TICK = ("import json, resource; from coronabot import config; from coronabot.scrape import Ticker; "
-        "summary = Ticker(config.load()).tick(); "
-        "print(json.dumps({'summary': summary, 'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))")
+        "summary = Ticker(config.load()).tick(); usage = resource.getrusage(resource.RUSAGE_SELF); "
+        "print(json.dumps({'summary': summary, 'maxrss_kb': usage.ru_maxrss, "
+        "'cpu_seconds': usage.ru_utime + usage.ru_stime}))")
+
+
+def cpu_seconds(process: Process) -> float:
+    """User and system CPU time a server process has used so far (from /proc)."""
+    fields = Path(f"/proc/{process.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Bench:
@@ -51,9 +59,13 @@ class Bench:
                         FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{ports[0]}",
                         FIREBASE_DATABASE_URL=f"https://{NAMESPACE}.firebaseio.com", SOURCE="kdca-sentinel",
                         SOURCE_BASE_URL=self.sources.url, LOG_LEVEL="WARNING", POLLING="always")
+        port = free_port()
+        self.slow_database = Process([sys.executable, "tools/latency_proxy.py", "--port", str(port), "--upstream",
+                                      self.database.url, "--latency-ms", str(DATABASE_LATENCY_MS)], port,
+                                     workdir / "latency-proxy.log")
 
     def stop(self) -> None:
-        for process in (self.database, self.telegram, self.sources):
+        for process in (self.database, self.telegram, self.sources, self.slow_database):
             process.stop()
 
     def db_counts(self) -> Counter:
@@ -89,10 +101,18 @@ class Bench:
                                headers=OWNER)
         assert status == 200, body
 
-    def broadcast(self, rate: int, subscribers: int, photo: bool = True) -> dict:
+    def broadcast(self, rate: int, subscribers: int, photo: bool = True, slow_database: bool = False) -> dict:
         self.reset(subscribers)
         before = self.db_counts()
-        run = self.tick(subscribers, BROADCAST_RATE=str(rate), CHARTS="on" if photo else "off")
+        far = {"FIREBASE_DATABASE_EMULATOR_HOST": self.slow_database.url.removeprefix("http://")} \
+            if slow_database else {}
+        servers = {"fake Telegram": self.telegram, "database": self.database}
+        if slow_database:
+            servers["latency proxy"] = self.slow_database
+        cpu_before = {name: cpu_seconds(process) for name, process in servers.items()}
+        run = self.tick(subscribers, BROADCAST_RATE=str(rate), CHARTS="on" if photo else "off", **far)
+        cpu = {"tick": run["cpu_seconds"]} | {name: cpu_seconds(process) - cpu_before[name]
+                                              for name, process in servers.items()}
         after = self.db_counts()
         calls = http("GET", f"{self.telegram.url}/__calls", timeout=120)[1]
         accepted = [c for c in calls if c.get("status") == 200 and c["method"] in ("sendMessage", "sendPhoto")]
@@ -112,6 +132,11 @@ class Bench:
             "achieved_per_second": round(achieved, 2), "fraction_of_rate": round(achieved / rate, 3),
             "ledger_writes": ledger_writes, "messages_per_ledger_write": round(len(accepted) / ledger_writes, 1),
             "database_writes_total": writes, "peak_rss_mib": round(run["maxrss_kb"] / 1024, 1),
+            "database_latency_ms": DATABASE_LATENCY_MS if slow_database else 0,
+            "sender_database_waits": run["summary"].get("database_waits"),
+            "sender_database_wait_seconds": run["summary"].get("database_wait_seconds"),
+            "cpu_ms_per_message": {name: round(1000 * seconds / max(len(accepted), 1), 2)
+                                   for name, seconds in cpu.items()},
         }
 
     def accepted(self) -> list[dict]:
@@ -212,19 +237,23 @@ def main() -> None:
     parser.add_argument("--rates", default="25,100,300", help="broadcast rates with the chart (sendPhoto)")
     parser.add_argument("--text-rates", default="300", help="broadcast rates as text messages (CHARTS=off)")
     parser.add_argument("--choices-rate", type=int, default=300, help="the rate of the per-chat choices run")
+    parser.add_argument("--slow-database-rates", default="25,100,300,1000",
+                        help=f"text broadcasts with {DATABASE_LATENCY_MS} ms added to every database request")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(Path(tmp))
         try:
-            runs = [(int(rate), True) for rate in args.rates.split(",") if rate] + [
-                (int(rate), False) for rate in args.text_rates.split(",") if rate]
+            runs = [(int(rate), True, False) for rate in args.rates.split(",") if rate] + [
+                (int(rate), False, False) for rate in args.text_rates.split(",") if rate] + [
+                (int(rate), False, True) for rate in args.slow_database_rates.split(",") if rate]
             results = {"quiet_tick": step("a tick with nothing new", bench.quiet_tick),
                        "chart": step("the cost of drawing the chart", bench.chart_cost), "broadcast": [
                 step(f"a broadcast {'with the chart' if photo else 'as text'} to {args.subscribers:,} subscribers "
-                     f"at {rate} msg/s (about {args.subscribers / rate:.0f} s)",
-                     lambda rate=rate, photo=photo: bench.broadcast(rate, args.subscribers, photo))
-                for rate, photo in runs],
+                     f"at {rate} msg/s{f', the database {DATABASE_LATENCY_MS} ms away' if far else ''} "
+                     f"(about {args.subscribers / rate:.0f} s)",
+                     lambda rate=rate, photo=photo, far=far: bench.broadcast(rate, args.subscribers, photo, far))
+                for rate, photo, far in runs],
                        "choices": step(f"per-chat choices: {args.subscribers:,} subscribers, a third skip, a third "
                                        f"held until the morning, a third now, at {args.choices_rate} msg/s",
                                        lambda: bench.choices_broadcast(args.choices_rate, args.subscribers))}
@@ -236,10 +265,15 @@ def main() -> None:
     (out / "scrape.json").write_text(json.dumps(results, indent=2))
     print(f"Broadcast to {args.subscribers:,} subscribers, fake Telegram with {LATENCY_MS} ms per call:\n")
     print(markdown_table(
-        ["BROADCAST_RATE", "message", "achieved / rate", "delivered", "duplicates", "uploads",
-         "messages per ledger write", "peak RSS"],
-        [[r["rate"], r["message"], r["fraction_of_rate"], f"{r['delivered']:,}", r["duplicates"], r["uploads"],
-          r["messages_per_ledger_write"], f"{r['peak_rss_mib']} MiB"] for r in results["broadcast"]]))
+        ["BROADCAST_RATE", "message", "database latency", "achieved / rate", "delivered", "duplicates", "uploads",
+         "messages per ledger write", "senders' waits for the database", "peak RSS"],
+        [[r["rate"], r["message"], f"+{r['database_latency_ms']} ms", r["fraction_of_rate"], f"{r['delivered']:,}",
+          r["duplicates"], r["uploads"], r["messages_per_ledger_write"],
+          f"{r['sender_database_waits']} ({r['sender_database_wait_seconds']} s)", f"{r['peak_rss_mib']} MiB"]
+         for r in results["broadcast"]]))
+    print("\nCPU per message (ms), by process: " + "; ".join(
+        f"{r['rate']} msg/s {r['message']} +{r['database_latency_ms']} ms: {r['cpu_ms_per_message']}"
+        for r in results["broadcast"]))
     cost = results["chart"]
     print(f"\nChart: PNG {cost['png_bytes']:,} bytes; render {cost['render_seconds_median']} s (matplotlib import "
           f"{cost['matplotlib_import_seconds']} s); tick time as a ratio to a tick with nothing new: "

@@ -67,6 +67,8 @@ class BroadcastResult:
     held: int = 0
     pending: int = 0
     unread: bool = False  # the run stopped before reading every recipient
+    database_waits: int = 0  # times a sender waited for the database (none, unless LEDGER_BATCH=1)
+    database_wait_seconds: float = 0.0
     interrupted: bool = False
     cut_short: str = ""
 
@@ -128,6 +130,9 @@ class _Ledger:
         self.lost_lease = False
         self.failed: DatabaseError | None = None
         self.writes = 0
+        self.sender_waits = 0  # how often a sender waited for the database (LEDGER_BATCH=1, a migrated group)
+        self.sender_wait_seconds = 0.0
+        self._waits_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"ledger-{key}", daemon=True)
         self._thread.start()
 
@@ -141,16 +146,25 @@ class _Ledger:
         written = threading.Event() if self.batch == 1 else None
         self._queue.put((changes, 1, written, more_to_come))
         if written is not None:
+            started = time.monotonic()
             written.wait()
+            self._waited(started)
+
+    def _waited(self, started: float) -> None:
+        with self._waits_lock:
+            self.sender_waits += 1
+            self.sender_wait_seconds += time.monotonic() - started
 
     def move_subscriber(self, old: str, new: str) -> None:
         """A group upgraded to a supergroup: the subscription, its choices with it, follows the new chat id
         (with the next write). Rare enough that the sender reads the record itself."""
+        started = time.monotonic()
         try:
             record = self.db.subscription(int(old))
         except DatabaseError as exc:
             logger.warning("a migrated group's subscription could not be read; its choices are reset: %s", exc)
             record = None
+        self._waited(started)
         record = record or {"since": datetime.now(KST).isoformat(timespec="seconds")}
         self._queue.put((moved_subscription(old, new, record), 0, None, True))
 
@@ -524,10 +538,12 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
     else:
         last = {f"broadcasts/{key}/lease": None}
     ledger.close(last)
+    result.database_waits, result.database_wait_seconds = ledger.sender_waits, ledger.sender_wait_seconds
     if result.cut_short and (result.pending or result.unread):
         logger.warning("broadcast cut short (%s); the next run goes on", result.cut_short,
                        extra={"fields": {"broadcast": key, "pending": result.pending}})
     logger.info("broadcast run finished", extra={"fields": {
         "broadcast": key, "sent": result.sent, "removed": result.removed, "failed": result.failed,
-        "skipped": result.skipped, "held": result.held, "pending": result.pending, "ledger_writes": ledger.writes}})
+        "skipped": result.skipped, "held": result.held, "pending": result.pending, "ledger_writes": ledger.writes,
+        "sender_database_waits": result.database_waits}})
     return result

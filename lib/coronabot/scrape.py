@@ -378,7 +378,8 @@ class Ticker:
                           interrupt=self.interrupt, progress=self.progress, progress_every=self.progress_every,
                           read_ahead=self.settings.page_size)
         counts = {"sent": result.sent, "failed": result.failed, "removed": result.removed,
-                  "pending": result.pending, "broadcast": key}
+                  "pending": result.pending, "broadcast": key, "database_waits": result.database_waits,
+                  "database_wait_seconds": round(result.database_wait_seconds, 3)}
         counts.update({field: getattr(result, field) for field in ("skipped", "held", "unread")
                        if getattr(result, field)})
         return counts
