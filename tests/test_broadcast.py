@@ -68,10 +68,9 @@ def test_ledger_writes_carry_full_batches_whatever_the_concurrency(clients, serv
     after = database.stats()
     assert (result.sent, result.complete) == (500, True) and worker_count(1000) == 64
     writes = after.get("PATCH", 0) - before.get("PATCH", 0)
-    # Full batches of 50, then the rest (the last senders' outcomes, at most one batch plus the 64 in flight)
-    # rides the final write with the finish: 9 or 10 writes, never the flood of small ones concurrent
-    # senders used to make.
-    assert writes in (9, 10), writes
+    # Writes of 50 or more (each carries every outcome waiting when it is made), the rest riding the final
+    # write with the finish: at most 10 writes, never the flood of small ones concurrent senders used to make.
+    assert 1 <= writes <= 10, writes
     assert after.get("GET", 0) - before.get("GET", 0) <= 1, "the lease is read at most every third of its life"
     assert len(db.get("deliveries/k")) == 500 and db.get("broadcasts/k/done") is True
 

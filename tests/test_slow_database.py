@@ -51,3 +51,20 @@ def test_the_senders_never_wait_for_a_slow_database(servers, extra_scrape, slow_
     else:
         # LEDGER_BATCH=1 trades speed for the narrowest resume: each sender waits for its outcome's write.
         assert summary["database_waits"] == 300
+
+
+def test_writes_grow_when_the_database_is_slower_than_the_senders(servers, extra_scrape, slow_database):
+    """At 80 ms a write, one write at a time can carry 50 outcomes only 12.5 times a second: at 1,000
+    messages a second the writes carry what waits instead, so nothing piles up unwritten."""
+    db, telegram, _ = servers
+    chats = many_chats(2000)
+    subscribe(db, chats)
+    http("DELETE", f"{slow_database.url}/__proxy/requests")
+    function = extra_scrape(FIREBASE_DATABASE_EMULATOR_HOST=slow_database.url.removeprefix("http://"),
+                            BROADCAST_RATE="1000")
+    status, summary = tick(function)
+    assert status == 200 and summary["sent"] == 2000 and summary["database_waits"] == 0
+    assert len(alerts_by_chat(telegram)) == 2000 and set(alerts_by_chat(telegram).values()) == {1}
+    writes = [r for r in http("GET", f"{slow_database.url}/__proxy/requests")[1]
+              if r["method"] == "PATCH" and r["path"] == "/.json"]
+    assert len(writes) < 2000 / 50, f"{len(writes)} writes: more than 50 outcomes each when the senders were ahead"
