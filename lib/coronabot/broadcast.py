@@ -390,6 +390,7 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
     stop = threading.Event()  # nothing more can succeed, or the ledger failed
     halt = threading.Event()  # the senders are done: the reader stops too
     read_all = threading.Event()
+    first_page = threading.Event()
     fed = threading.Event()
     total = [0]
     ledger = _Ledger(db, key, owner, batch, lease_seconds, max_wait=max(MIN_WAIT_SECONDS, 1.5 * batch / rate),
@@ -505,22 +506,23 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
         """Read the pages as the senders need them; settle the chats that get no message on the way."""
         try:
             for page_letters, decided in pages:
+                total[0] += len(decided) + len(page_letters)  # the whole page counts as soon as it is read
+                first_page.set()
                 ledger.wait_for_room()
                 for chat_id, (outcome, changes) in decided.items():  # no Telegram call
                     if halt.is_set() or stop.is_set():
                         return
                     ledger.record(chat_id, outcome, True, changes)
                     count("held" if outcome == "held" else "skipped")
-                    total[0] += 1
                 for chat_id, letter in page_letters.items():
                     if not queue_up(chat_id, letter):
                         return
-                    total[0] += 1
             read_all.set()
         except Exception:  # a page could not be read: what was read goes on, the rest waits for the next run
             logger.exception("reading the recipients failed; this run sends what it read",
                              extra={"fields": {"broadcast": key}})
         finally:
+            first_page.set()
             fed.set()
 
     started = time.monotonic()
@@ -536,6 +538,7 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
         progress(Progress(key, settled, total[0], sent, per_second, left, final))
 
     def reporter() -> None:
+        first_page.wait()  # a report counts at least the first page: a broadcast of one page reports its total
         while not finished.wait(progress_every):
             report()
 

@@ -362,16 +362,20 @@ class Ticker:
 
         def pages() -> Iterator[Page]:
             for page in self.db.pages("subscribers", self.settings.page_size):
-                if resumed:
-                    done = self.db.key_range(f"deliveries/{key}", *key_span(page))
-                    page = {chat: record for chat, record in page.items() if chat not in done}
-                yield self._plan(key, claimed, text, page, now)
+                done = self._settled(key, page, resumed)
+                yield self._plan(key, claimed, text, {c: r for c, r in page.items() if c not in done}, now)
 
+        return self._send(key, owner, pages(), "state/broadcast")
+
+    def _settled(self, key: str, page: dict, resumed: bool) -> dict:
+        """The ledger's outcomes for a page's chats; read only by a resumed run (a first run's ledger is empty)."""
+        return self.db.key_range(f"deliveries/{key}", *key_span(page)) if resumed else {}
+
+    def _send(self, key: str, owner: str, pages: Iterable[Page], marker: str) -> dict:
+        """Run the broadcast; once every chat is settled it is marked done and the state's ``marker``
+        (what made ticks resume it) is cleared, in its last write."""
         finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
-                  f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/broadcast": None}
-        return self._send(key, owner, pages(), finish)
-
-    def _send(self, key: str, owner: str, pages: Iterable[Page], finish: dict) -> dict:
+                  f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), marker: None}
         result = send_all(self.db, self.telegram, key, pages, owner=owner,
                           rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
                           lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
@@ -416,26 +420,23 @@ class Ticker:
         key = f"held_{now.astimezone(texts.KST).date().isoformat()}"
         owner = new_owner_id()
         try:
-            self.db.claim_broadcast(key, owner, self.settings.lease_seconds, {"kind": "held"})
+            claimed = self.db.claim_broadcast(key, owner, self.settings.lease_seconds, {"kind": "held"})
         except Busy:
             logger.info("another run is delivering the held alerts", extra={"fields": {"broadcast": key}})
             return {"busy": True}
         except AlreadyDone:  # a concurrent tick just finished it; any alert held since waits for the next
             logger.info("today's morning delivery is already finished", extra={"fields": {"broadcast": key}})
             return {}
+        resumed = int(claimed.get("attempts") or 1) > 1
         made: dict[tuple, Letter | None] = {}
 
         def pages() -> Iterator[Page]:
             for waiting in self.db.pages("held", self.settings.page_size):
-                first, last = key_span(waiting)
-                done = self.db.key_range(f"deliveries/{key}", first, last)
-                subscribers = self.db.key_range("subscribers", first, last)
-                yield self._held_page(waiting, done, subscribers, made)
+                subscribers = self.db.key_range("subscribers", *key_span(waiting))
+                yield self._held_page(waiting, self._settled(key, waiting, resumed), subscribers, made)
 
-        finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
-                  f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), "state/held": None}
         logger.info("delivering held alerts", extra={"fields": {"broadcast": key}})
-        return self._send(key, owner, pages(), finish)
+        return self._send(key, owner, pages(), "state/held")
 
     def _held_page(self, waiting: dict, done: dict, subscribers: dict, made: dict) -> Page:
         """One page of chats holding alerts: each one's morning letter, or its outcome without one."""
