@@ -5,17 +5,17 @@ PY := $(VENV)/bin/python
 RTDB_PORT ?= 9000
 WEBHOOK_PORT ?= 8080
 SCRAPE_PORT ?= 8090
-FUNCTIONS := webhook scrape
+FUNCTIONS := webhook scrape deliver
 
 .PHONY: setup test lint secret-scan emulator vendor serve run demo deploy bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: lib/pyproject.toml functions/webhook/requirements.txt functions/scrape/requirements.txt requirements-dev.txt
+$(VENV)/.installed: lib/pyproject.toml functions/webhook/requirements.txt functions/scrape/requirements.txt functions/deliver/requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r functions/webhook/requirements.txt -r functions/scrape/requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r functions/webhook/requirements.txt -r functions/scrape/requirements.txt -r functions/deliver/requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e lib
 	touch $@
 

@@ -193,9 +193,9 @@ def bot_env(database_server, telegram_server, source_server, token, webhook_secr
     return env
 
 
-def start_function(name: str, env: dict, logs_dir: Path) -> Process:
+def start_function(name: str, env: dict, logs_dir: Path, port: int | None = None) -> Process:
     """functions-framework serving functions/NAME/main.py (with its vendored coronabot/, after `vendored`)."""
-    port = free_port()
+    port = port or free_port()
     executable = Path(sys.executable).with_name("functions-framework")
     return Process([str(executable), "--source", f"functions/{name}/main.py", "--target", name,
                     "--host", "127.0.0.1", "--port", str(port)], port, logs_dir / f"{name}.log", env)
@@ -214,6 +214,79 @@ def extra_scrape(vendored, bot_env, logs_dir):
 
     def start(**env):
         process = start_function("scrape", dict(bot_env, **env), logs_dir)
+        started.append(process)
+        return process
+    yield start
+    for process in started:
+        process.stop()
+
+
+QUEUE = "projects/coronabot-test/locations/asia-northeast3/queues/coronabot-broadcast"
+
+
+class TasksEmulator:
+    """tools/tasks_emulator.py: Cloud Tasks over gRPC for the product, its record of dispatches for the tests."""
+
+    def __init__(self, host: str, status_url: str):
+        self.host, self.status_url = host, status_url
+        self._client = None
+
+    def client(self):
+        if self._client is None:
+            import grpc
+            from google.cloud import tasks_v2
+            from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+            transport = CloudTasksGrpcTransport(channel=grpc.insecure_channel(self.host))
+            self._client = tasks_v2.CloudTasksClient(transport=transport)
+        return self._client
+
+    def configure(self, concurrency: int, dispatches_per_second: float = 20, min_backoff: float = 0.2,
+                  max_backoff: float = 2.0, max_attempts: int = -1) -> None:
+        """Create or update the queue, as the deployment's `gcloud tasks queues create/update` does."""
+        from google.cloud import tasks_v2
+        from google.protobuf import duration_pb2
+
+        def duration(seconds: float) -> duration_pb2.Duration:
+            return duration_pb2.Duration(seconds=int(seconds), nanos=int(seconds % 1 * 1e9))
+        queue = tasks_v2.Queue(name=QUEUE, rate_limits=tasks_v2.RateLimits(
+            max_dispatches_per_second=dispatches_per_second, max_concurrent_dispatches=concurrency),
+            retry_config=tasks_v2.RetryConfig(max_attempts=max_attempts, min_backoff=duration(min_backoff),
+                                              max_backoff=duration(max_backoff)))
+        self.client().update_queue(queue=queue)
+
+    def dispatches(self) -> list[dict]:
+        return http("GET", f"{self.status_url}/__dispatches")[1]
+
+    def waiting(self) -> list[str]:
+        return http("GET", f"{self.status_url}/__tasks")[1].get(QUEUE, [])
+
+    def reset(self) -> None:
+        http("POST", f"{self.status_url}/__reset")
+
+
+@pytest.fixture(scope="session")
+def tasks_server(logs_dir):
+    grpc_port, status_port = free_port(), free_port()
+    process = Process([sys.executable, "tools/tasks_emulator.py", "--port", str(grpc_port), "--http-port",
+                       str(status_port)], status_port, logs_dir / "tasks.log")
+    yield TasksEmulator(f"127.0.0.1:{grpc_port}", process.url)
+    process.stop()
+
+
+@pytest.fixture
+def tasks(tasks_server, servers):
+    tasks_server.reset()
+    return tasks_server
+
+
+@pytest.fixture
+def deliver_function(vendored, bot_env, logs_dir):
+    """Start deliver function processes with changed settings (on a given port: a restarted instance);
+    stopped after the test."""
+    started = []
+
+    def start(port: int | None = None, **env):
+        process = start_function("deliver", dict(bot_env, **env), logs_dir, port)
         started.append(process)
         return process
     yield start

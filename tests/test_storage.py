@@ -53,7 +53,7 @@ def test_broadcast_lease(db):
         db.claim_broadcast("k", "owner-b", 60, meta)
     db.update({"broadcasts/k/lease/expires": time.time() - 1})
     assert db.claim_broadcast("k", "owner-b", 60, meta)["attempts"] == 2, "an expired lease is taken over"
-    assert db.lease_owner("k") == "owner-b"
+    assert db.lease_owner("broadcasts/k/lease") == "owner-b"
     db.update({"broadcasts/k/done": True})
     with pytest.raises(AlreadyDone):
         db.claim_broadcast("k", "owner-c", 60, meta)

@@ -73,6 +73,15 @@ class BroadcastResult:
     interrupted: bool = False
     cut_short: str = ""
 
+    def counts(self, key: str) -> dict:
+        """The run's figures as a tick's or a chunk's summary reports them."""
+        counts = {"sent": self.sent, "failed": self.failed, "removed": self.removed, "pending": self.pending,
+                  "broadcast": key, "database_waits": self.database_waits,
+                  "database_wait_seconds": round(self.database_wait_seconds, 3)}
+        counts.update({field: getattr(self, field) for field in ("skipped", "held", "unread")
+                       if getattr(self, field)})
+        return counts
+
     @property
     def complete(self) -> bool:
         """Every recipient is settled (sent, removed, failed for good, skipped or held)."""
@@ -120,8 +129,9 @@ class _Ledger:
     _CLOSE = object()
 
     def __init__(self, db: Database, key: str, owner: str, batch: int, lease_seconds: float, max_wait: float,
-                 on_failure: Callable[[], None]):
+                 on_failure: Callable[[], None], lease: str | None = None):
         self.db, self.key, self.owner = db, key, owner
+        self.lease = lease or f"broadcasts/{key}/lease"  # a fanned-out chunk holds a lease of its own
         self.batch, self.lease_seconds, self.max_wait = batch, lease_seconds, max_wait
         self._on_failure = on_failure
         self._queue: queue.Queue = queue.Queue()
@@ -234,7 +244,7 @@ class _Ledger:
     def _lease_still_ours(self) -> bool:
         if not self.lost_lease and time.monotonic() - self._checked_at >= self.lease_seconds / 3:
             self._checked_at = time.monotonic()
-            if self.db.lease_owner(self.key) != self.owner:
+            if self.db.lease_owner(self.lease) != self.owner:
                 self.lost_lease = True
                 logger.warning("broadcast lease taken over by another run; stopping",
                                extra={"fields": {"broadcast": self.key}})
@@ -244,7 +254,7 @@ class _Ledger:
         """Nothing to write for a while (a long flood wait): keep the lease alive all the same."""
         try:
             if self.failed is None and self._lease_still_ours():
-                self.db.update({f"broadcasts/{self.key}/lease/expires": time.time() + self.lease_seconds})
+                self.db.update({f"{self.lease}/expires": time.time() + self.lease_seconds})
         except DatabaseError as exc:
             self._fail(exc)
 
@@ -252,7 +262,7 @@ class _Ledger:
         changes = dict(self._pending)
         try:
             if self._lease_still_ours():
-                changes[f"broadcasts/{self.key}/lease/expires"] = time.time() + self.lease_seconds
+                changes[f"{self.lease}/expires"] = time.time() + self.lease_seconds
             self.db.update(changes)
         except DatabaseError as exc:
             self._fail(exc)
@@ -302,10 +312,14 @@ class Photo:
     """
 
     def __init__(self, file_id: str | None = None, png: bytes | None = None,
-                 on_upload: Callable[[str], None] | None = None):
+                 on_upload: Callable[[str], None] | None = None,
+                 uploaded_elsewhere: Callable[[], str | None] | None = None):
+        """``uploaded_elsewhere``, called once before uploading, returns the ``file_id`` another process
+        of the broadcast uploaded (waiting for it), or None to upload here."""
         if file_id is None and png is None:
             raise ValueError("a Photo needs a file_id or the PNG to upload")
         self.file_id, self._png, self._on_upload = file_id, png, on_upload
+        self._elsewhere = uploaded_elsewhere
         self.refused = False
         self.uploads = 0
         self._lock = threading.Lock()
@@ -314,6 +328,9 @@ class Photo:
         """Deliver the picture with its caption to one chat; raises TelegramError."""
         if self.file_id is None:
             with self._lock:
+                if self.file_id is None and self._elsewhere is not None:
+                    self.file_id, self._elsewhere = self._elsewhere(), None
+                    self._png = None if self.file_id else self._png
                 if self.file_id is None:
                     sent = telegram.send_photo(chat_id, self._png, caption, silent=silent)
                     self.uploads += 1
@@ -371,7 +388,8 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
              finish: dict | None = None, deadline: float | None = None,
              interrupt: threading.Event | None = None,
              progress: Callable[[Progress], None] = log_progress,
-             progress_every: float = PROGRESS_SECONDS, read_ahead: int = READ_AHEAD) -> BroadcastResult:
+             progress_every: float = PROGRESS_SECONDS, read_ahead: int = READ_AHEAD,
+             lease: str | None = None) -> BroadcastResult:
     """Send each chat its letter once; ``finish`` is written with the last batch when all are settled.
 
     ``pages`` yields the recipients a page at a time, read lazily, so a run holds a page and at most
@@ -381,6 +399,7 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
     ``time.monotonic()`` value) or once ``interrupt`` is set: the chats left are counted as pending (and
     pages not read yet make the run unfinished), the lease is released, so the next run resumes at once.
     ``progress`` is called every ``progress_every`` seconds while the run lasts, and once at its end.
+    ``lease`` is the path of the lease the run holds (``broadcasts/{key}/lease`` by default; a chunk's own).
     """
     result = BroadcastResult()
     limiter = RateLimiter(rate)
@@ -394,7 +413,7 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
     fed = threading.Event()
     total = [0]
     ledger = _Ledger(db, key, owner, batch, lease_seconds, max_wait=max(MIN_WAIT_SECONDS, 1.5 * batch / rate),
-                     on_failure=stop.set)
+                     on_failure=stop.set, lease=lease)
 
     def count(field: str) -> None:
         with counts_lock:
@@ -564,7 +583,7 @@ def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], 
     elif ledger.lost_lease:
         last = {}
     else:
-        last = {f"broadcasts/{key}/lease": None}
+        last = {ledger.lease: None}
     ledger.close(last)
     result.database_waits, result.database_wait_seconds = ledger.sender_waits, ledger.sender_wait_seconds
     if result.cut_short and (result.pending or result.unread):

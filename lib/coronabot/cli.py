@@ -97,6 +97,7 @@ def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
+    from . import fanout
     from .storage import Database, child_items, child_keys
 
     database = Database(settings)
@@ -111,7 +112,8 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
         "held_for_the_morning": len(child_items(database.ref("held").get(shallow=True))),
         "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,
         "last_tick": state.get("last_tick"),
-        "broadcast_in_progress": state.get("broadcast"),
+        "broadcast_in_progress": fanout.progress(database, str(state["broadcast"].get("key")))
+        if isinstance(state.get("broadcast"), dict) else None,
         "source_health": state.get("health") or "ok",
         "next_announcement_expected": publication.describe(model.upcoming(datetime.now(UTC))) if model else
         "unknown until the bot has seen three announcements (polling on the fixed schedule meanwhile)",

@@ -15,6 +15,7 @@ CHART_MODES = ("on", "off")
 MAX_BACKFILL_WEEKS = 520
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_QUEUE_NAME = re.compile(r"projects/[a-z][a-z0-9:.-]{3,61}[a-z0-9]/locations/[a-z0-9-]+/queues/[A-Za-z0-9-]{1,100}")
 
 
 class ConfigError(Exception):
@@ -112,6 +113,11 @@ class Settings(NamedTuple):
     progress_seconds: float = 5.0
     backfill_weeks: int = 52
     charts: bool = True
+    broadcast_queue: str = ""
+    deliver_url: str = ""
+    tasks_service_account: str = ""
+    tasks_emulator_host: str = ""
+    broadcast_concurrency: int = 4
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -124,6 +130,23 @@ class Settings(NamedTuple):
             raise ConfigError("TELEGRAM_TOKEN is not set: create a bot with @BotFather and export its token")
         return self.telegram_token
 
+    def require_fanout(self) -> None:
+        """With BROADCAST_QUEUE set, what a task needs: where to deliver, and as whom (ConfigError otherwise)."""
+        if not self.broadcast_queue:
+            return
+        if not self.deliver_url.startswith(("https://", "http://127.0.0.1:")):
+            raise ConfigError("DELIVER_URL must be the deliver function's https:// URL when BROADCAST_QUEUE is set"
+                              f" (got {self.deliver_url!r})")
+        if not self.tasks_service_account and not self.tasks_emulator_host:
+            raise ConfigError("TASKS_SERVICE_ACCOUNT must name the account whose OIDC token Cloud Tasks presents "
+                              "to the deliver function when BROADCAST_QUEUE is set")
+
+    @property
+    def share_rate(self) -> float:
+        """The messages per second of one deliver invocation: BROADCAST_RATE split across the invocations
+        the queue runs at once (its max-concurrent-dispatches, BROADCAST_CONCURRENCY)."""
+        return self.broadcast_rate / self.broadcast_concurrency
+
     def require_database_url(self) -> str:
         """The database URL; a local default is used only against an emulator."""
         if self.database_url:
@@ -134,6 +157,16 @@ class Settings(NamedTuple):
                           "https://PROJECT-default-rtdb.asia-southeast1.firebasedatabase.app, or "
                           "https://PROJECT-default-rtdb.firebaseio.com for a database in the United States: "
                           "both forms are valid; the Firebase console shows yours)")
+
+
+def _broadcast_queue() -> str:
+    """BROADCAST_QUEUE: the Cloud Tasks queue a broadcast fans out on (projects/P/locations/L/queues/Q), or ""
+    for the in-process broadcaster."""
+    raw = os.environ.get("BROADCAST_QUEUE", "").strip()
+    if raw and not _QUEUE_NAME.fullmatch(raw):
+        raise ConfigError("BROADCAST_QUEUE must be a full queue name, projects/PROJECT/locations/REGION/queues/NAME; "
+                          f"got {raw!r}")
+    return raw
 
 
 def load() -> Settings:
@@ -162,6 +195,11 @@ def load() -> Settings:
         progress_seconds=_number("BROADCAST_PROGRESS_SECONDS", 5.0, 0.1),
         backfill_weeks=backfill_weeks(),
         charts=_choice("CHARTS", CHART_MODES) == "on",
+        broadcast_queue=_broadcast_queue(),
+        deliver_url=env.get("DELIVER_URL", "").strip(),
+        tasks_service_account=env.get("TASKS_SERVICE_ACCOUNT", "").strip(),
+        tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST", "").strip(),
+        broadcast_concurrency=int(_number("BROADCAST_CONCURRENCY", 4, 1)),
     )
 
 

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from . import config, held, history, log, preferences, publication, sources, texts
+from . import config, fanout, held, history, log, preferences, publication, sources, texts
 from .announcement import Announcement, order_key
-from .broadcast import Letter, Page, Photo, Progress, log_progress, send_all, worker_count
-from .schedule import is_quiet
+from .broadcast import Letter, Page, Progress, log_progress, send_all, worker_count
+from .letters import Letters, settled
 from .sources import LayoutError, SanityError, SourceError, SourceHttp
 from .storage import AlreadyDone, Busy, Database, DatabaseError, child_items, key_span, new_owner_id
 from .telegram import Telegram, TelegramError
@@ -66,7 +66,8 @@ class Ticker:
         self._telegram = telegram
         self.http = http or SourceHttp(settings.source_base_url, settings.source_timeout)
         self._deadline = 0.0  # set at the start of each tick, from BROADCAST_TIME_BUDGET
-        self._photos: dict[str, Photo] = {}  # the chart of each broadcast this process sent, by broadcast key
+        self.letters = Letters(self.db, settings)
+        self._queue = None  # the Cloud Tasks client, made when a broadcast first fans out
 
     @property
     def telegram(self) -> Telegram:
@@ -357,19 +358,32 @@ class Ticker:
                          extra={"fields": {"broadcast": key, "chars": len(text or "")}})
             self.db.update({"state/broadcast": None, f"broadcasts/{key}/done": True})
             return {}
+        if self.settings.broadcast_queue:
+            return self._fan_out(key)
         resumed = int(claimed.get("attempts") or 1) > 1  # only a resumed run can find chats in the ledger
-        now = datetime.now(UTC)
+        pages = self.letters.pages(key, claimed, text, resumed, datetime.now(UTC))
+        return self._send(key, owner, pages, "state/broadcast")
 
-        def pages() -> Iterator[Page]:
-            for page in self.db.pages("subscribers", self.settings.page_size):
-                done = self._settled(key, page, resumed)
-                yield self._plan(key, claimed, text, {c: r for c, r in page.items() if c not in done}, now)
+    def _fan_out(self, key: str) -> dict:
+        """BROADCAST_QUEUE: plan the broadcast's chunks and enqueue a task for each (or, on a later tick,
+        for a chunk left behind), then let the lease go; the deliver function sends. Unfinished planning
+        answers like an unfinished broadcast, so the next call goes on."""
+        from .tasks import QueueError, TaskQueue  # google-cloud-tasks: loaded by a process that fans out
 
-        return self._send(key, owner, pages(), "state/broadcast")
-
-    def _settled(self, key: str, page: dict, resumed: bool) -> dict:
-        """The ledger's outcomes for a page's chats; read only by a resumed run (a first run's ledger is empty)."""
-        return self.db.key_range(f"deliveries/{key}", *key_span(page)) if resumed else {}
+        if self._queue is None:
+            self._queue = TaskQueue(self.settings)
+        try:
+            plan = fanout.plan(self.db, self._queue, key, self.settings.page_size, self._deadline).summary()
+            finished = fanout.finish_if_complete(self.db, key)
+        except QueueError as exc:
+            logger.error("the broadcast could not be enqueued; the next tick goes on: %s", exc,
+                         extra={"fields": {"broadcast": key}})
+            plan, finished = {"planned": False, "error": str(exc)}, False
+        finally:
+            self.db.update({f"broadcasts/{key}/lease": None})
+        logger.info("broadcast fanned out" if plan.get("planned") else "broadcast partly fanned out",
+                    extra={"fields": {"broadcast": key, **plan}})
+        return {"broadcast": key, "fanout": plan, "finished": finished, "unread": not plan.get("planned")}
 
     def _send(self, key: str, owner: str, pages: Iterable[Page], marker: str) -> dict:
         """Run the broadcast; once every chat is settled it is marked done and the state's ``marker``
@@ -381,37 +395,7 @@ class Ticker:
                           lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
                           interrupt=self.interrupt, progress=self.progress, progress_every=self.progress_every,
                           read_ahead=self.settings.page_size)
-        counts = {"sent": result.sent, "failed": result.failed, "removed": result.removed,
-                  "pending": result.pending, "broadcast": key, "database_waits": result.database_waits,
-                  "database_wait_seconds": round(result.database_wait_seconds, 3)}
-        counts.update({field: getattr(result, field) for field in ("skipped", "held", "unread")
-                       if getattr(result, field)})
-        return counts
-
-    def _plan(self, key: str, claimed: dict, text: str, subscribers: dict, now: datetime) -> Page:
-        """Each subscriber's letter, or its outcome without one (skipped by its condition, held for the
-        morning), from the choices in its subscription record as this run read them."""
-        night = is_quiet(now, self.settings.quiet_hours)
-        figures = [preferences.stored_comparison(claimed.get(field)) for field in ("compare", "compare_before")
-                   if field in claimed]
-        plans = {chat: preferences.plan(preferences.from_subscription(record), figures, night)
-                 for chat, record in subscribers.items()}
-        wants_chart = any(p.outcome == "send" and p.chart for p in plans.values())
-        photo = self._photo(key, claimed, text) if wants_chart else None
-        letters: dict[str, Letter] = {}
-        decided: dict[str, tuple[str, dict]] = {}
-        order = str(claimed.get("order") or claimed.get("announcement") or "")
-        period = texts.period_label(order_key(order)) if order_key(order) else str(claimed.get("announcement"))
-        entry = held.entry(str(claimed.get("announcement")), order, period, str(claimed.get("kind")),
-                           now.astimezone(texts.KST).isoformat(timespec="seconds"))
-        for chat, chosen in plans.items():
-            if chosen.outcome == "send":
-                letters[chat] = Letter(text, photo if chosen.chart else None, chosen.silent)
-            elif chosen.outcome == "hold":
-                decided[chat] = ("held", {f"held/{chat}/{key}": entry, "state/held": True})
-            else:
-                decided[chat] = (chosen.outcome, {})
-        return letters, decided
+        return result.counts(key)
 
     # -- alerts held for the morning -------------------------------------------------------------------
     def _deliver_held(self, now: datetime) -> dict:
@@ -433,7 +417,7 @@ class Ticker:
         def pages() -> Iterator[Page]:
             for waiting in self.db.pages("held", self.settings.page_size):
                 subscribers = self.db.key_range("subscribers", *key_span(waiting))
-                yield self._held_page(waiting, self._settled(key, waiting, resumed), subscribers, made)
+                yield self._held_page(waiting, settled(self.db, key, waiting, resumed), subscribers, made)
 
         logger.info("delivering held alerts", extra={"fields": {"broadcast": key}})
         return self._send(key, owner, pages(), "state/held")
@@ -477,55 +461,8 @@ class Ticker:
         photo = None
         if chart and owed.kind == "alert":
             record = self.db.get(f"broadcasts/{owed.broadcast}")
-            photo = self._photo(owed.broadcast, record if isinstance(record, dict) else {}, text)
+            photo = self.letters.photo(owed.broadcast, record if isinstance(record, dict) else {}, text)
         return Letter(text, photo)
-
-    # -- the chart that goes with an alert ---------------------------------------------------------
-    def _photo(self, key: str, claimed: dict, text: str) -> Photo | None:
-        """The chart an alert carries: by the file_id stored when an earlier run uploaded it, else drawn now
-        from history (uploaded with the first delivery). None for corrections, with CHARTS=off, when the
-        text is too long for a caption or the chart cannot be drawn: then the alert goes as text."""
-        if not self.settings.charts or claimed.get("kind") != "alert":
-            return None
-        if texts.caption_length(text) > texts.MAX_CAPTION_CHARS:
-            logger.info("the alert is too long for a picture's caption; sent as text", extra={"fields": {
-                "broadcast": key, "chars": texts.caption_length(text)}})
-            return None
-        if key in self._photos:  # one Photo per broadcast in this process: one upload, even for morning letters
-            return self._photos[key]
-        stored = claimed.get("photo")
-        if isinstance(stored, str) and stored:
-            return self._photos.setdefault(key, Photo(file_id=stored))
-        drawn = self._draw_chart(str(claimed.get("announcement") or ""))
-        if drawn is None:
-            return None
-        png, period = drawn
-        name = self.settings.source
-
-        def remember(file_id: str) -> None:
-            uploaded_at = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
-            self.db.update({f"broadcasts/{key}/photo": file_id, f"charts/{name}": {
-                "file_id": file_id, "announcement": claimed.get("announcement"), "period": period,
-                "uploaded_at": uploaded_at}})
-            logger.info("chart uploaded", extra={"fields": {"broadcast": key, "bytes": len(png)}})
-
-        return self._photos.setdefault(key, Photo(png=png, on_upload=remember))
-
-    def _draw_chart(self, announcement_id: str) -> tuple[bytes, str] | None:
-        """The chart's PNG and the period it ends with, or None (too little history, or it failed: logged)."""
-        name = self.settings.source
-        try:
-            records = self.db.history_window(name, history.CHART_READ)
-            series = history.chart_series(history.points(records, name), announcement_id)
-            if series is None:
-                logger.info("too little history for a chart yet; the alert goes as text",
-                            extra={"fields": {"announcement": announcement_id}})
-                return None
-            from . import chart  # matplotlib: loaded only by a process that draws
-            return chart.render(name, series), texts.period_label(series.recent[-1].key)
-        except Exception:
-            logger.exception("the chart could not be drawn; the alert goes as text")
-            return None
 
     # -- admin notices -------------------------------------------------------------------------
     def _health_failed(self, health: dict, exc: SourceError, now: datetime) -> dict:
@@ -568,6 +505,7 @@ def handle_request(method: str) -> tuple[int, dict]:
         if _ticker is None:
             settings = config.load()
             settings.require_token()  # a misconfigured function says so before it records anything
+            settings.require_fanout()
             _ticker = Ticker(settings)
         summary = _ticker.tick()
     except config.ConfigError as exc:

@@ -16,6 +16,7 @@ Layout (see the README for the full table)::
     /history/{source}/{id}          every recorded announcement, and every period the backfill stored
     /charts/{source}                the newest chart's Telegram file_id, its announcement and period
     /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
+    /fanout/{key}/...               a broadcast fanned out on Cloud Tasks: its chunks and their leases (fanout.py)
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
     /handled_updates/{update_id}    updates answered through sendMessage (kept 2 days)
     /unsubscribed/{chat_id}         the update that unsubscribed the chat, for redeliveries (kept 2 days)
@@ -156,15 +157,20 @@ class Database:
         """Every subscribed chat id (one shallow read)."""
         return child_keys(self.ref("subscribers").get(shallow=True))
 
-    def pages(self, path: str, size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+    def pages(self, path: str, size: int = PAGE_SIZE, after: str | None = None,
+              until: str | None = None) -> Iterator[dict[str, Any]]:
         """The children of ``path`` in key order, ``size`` at a time (``orderBy="$key"``, ``startAt`` the last
         key seen, ``limitToFirst``): a reader holds one page, however many there are. A child added behind
-        the reader is not seen, one added ahead of it is, one removed before its page is read is not."""
-        cursor: str | None = None
+        the reader is not seen, one added ahead of it is, one removed before its page is read is not.
+        ``after`` and ``until`` bound the keys read (a chunk of a fanned-out broadcast): strictly after
+        ``after``, up to ``until`` included."""
+        cursor = after
         while True:
             query = self.ref(path).order_by_key()
             if cursor is not None:
                 query = query.start_at(cursor)
+            if until is not None:
+                query = query.end_at(until)
             page = child_items(query.limit_to_first(size + (cursor is not None)).get())
             if cursor is not None:
                 page.pop(cursor, None)
@@ -234,7 +240,14 @@ class Database:
     # broadcasts --------------------------------------------------------------
     def claim_broadcast(self, key: str, owner: str, lease_seconds: float, meta: dict) -> dict:
         """Take the broadcast's lease in a transaction; raises Busy or AlreadyDone."""
+        return self.claim(f"broadcasts/{key}", owner, lease_seconds, meta)
+
+    def claim(self, path: str, owner: str, lease_seconds: float, meta: dict | None = None) -> dict:
+        """Take the lease of the work at ``path`` (``{lease: {owner, expires}, attempts, done}``) in a
+        transaction, ``meta`` filling what is not stored yet; raises Busy or AlreadyDone."""
         now = time.time()
+        meta = meta or {}
+        key = path.rsplit("/", 1)[-1]
 
         def take(current: object) -> dict:
             current = current if isinstance(current, dict) else {}
@@ -248,14 +261,30 @@ class Database:
             taken["attempts"] = int(current.get("attempts", 0)) + 1
             return taken
 
-        return self.ref(f"broadcasts/{key}").transaction(take)
+        return self.ref(path).transaction(take)
 
-    def lease_owner(self, key: str) -> str | None:
-        lease = self.ref(f"broadcasts/{key}/lease").get()
+    def clear_marker(self, path: str, key: str) -> bool:
+        """Clear the marker at ``path`` (``{"key": ...}``, such as ``state/broadcast``) if it still names
+        ``key``, in a transaction, so a newer broadcast's marker stays; True when it was cleared. A
+        transaction cannot delete, so the marker becomes ``false``, which every reader takes as none."""
+        def take(current: object) -> bool:
+            if not isinstance(current, dict) or current.get("key") != key:
+                raise AlreadyDone(key)
+            return False
+
+        try:
+            self.ref(path).transaction(take)
+        except AlreadyDone:
+            return False
+        return True
+
+    def lease_owner(self, path: str) -> str | None:
+        """Who holds the lease at ``path`` (``broadcasts/{key}/lease``, a chunk's lease), or None."""
+        lease = self.ref(path).get()
         return lease.get("owner") if isinstance(lease, dict) else None
 
     # late announcements --------------------------------------------------------
-    def _transaction_or_none(self, path: str, take: Callable[[object], dict]) -> dict | None:
+    def transaction_or_none(self, path: str, take: Callable[[object], Any]) -> Any:
         """Run ``take`` in a transaction at ``path``; None when it raised AlreadyDone (nothing written)."""
         try:
             return self.ref(path).transaction(take)
@@ -270,7 +299,7 @@ class Database:
                 raise AlreadyDone(source)
             return notice
 
-        return self._transaction_or_none(f"state/late_notice/{source}", take) is not None
+        return self.transaction_or_none(f"state/late_notice/{source}", take) is not None
 
     def resolve_late_notice(self, source: str, arrived_at: str) -> dict | None:
         """Mark the late announcement as arrived and return the notice; None when there was no open notice or
@@ -280,7 +309,7 @@ class Database:
                 raise AlreadyDone(source)
             return dict(current, arrived_at=arrived_at)
 
-        return self._transaction_or_none(f"state/late_notice/{source}", take)
+        return self.transaction_or_none(f"state/late_notice/{source}", take)
 
     # redelivered updates -------------------------------------------------------
     def claim_update(self, update_id: int) -> bool:
@@ -305,6 +334,7 @@ class Database:
         for key in old_broadcasts:
             changes[f"broadcasts/{key}"] = None
             changes[f"deliveries/{key}"] = None
+            changes[f"fanout/{key}"] = None
         self.update(changes)
         return len(old_marks) + len(old_broadcasts)
 

@@ -1,0 +1,14 @@
+"""Cloud Function `deliver`: Cloud Tasks calls it with one chunk of a fanned-out broadcast."""
+
+import functions_framework
+
+from coronabot.deliver import handle_request
+from coronabot.http_entry import json_response, limit_request_size
+
+limit_request_size(64 * 1024)
+
+
+@functions_framework.http
+def deliver(request):
+    status, body = handle_request(request.method, request.get_data(cache=False), request.headers)
+    return json_response(status, body)

@@ -1,0 +1,128 @@
+"""One chunk of a fanned-out broadcast: what the ``deliver`` function does with each Cloud Tasks task.
+
+The task names the broadcast and the chunk; everything else (the text, the choices it is decided on, the
+chunk's range of subscribers) is read from the database, so a task carries no message and a forged or stale
+one changes nothing. The chunk is sent under a lease of its own at this invocation's share of
+BROADCAST_RATE, through the same ledger, letters and rate limiter as a whole broadcast. A retried task skips
+the chats its ledger records; a second invocation for a chunk being sent gets 503 (the queue tries again
+later); a settled chunk, a finished or unknown broadcast answer 200 and send nothing.
+
+Answers: 200 when the chunk is settled (or there is nothing to do), 503 when chats are left (Telegram or the
+database failed, the time budget ran out: the queue's retry resumes it), 400 for a body no task of ours has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from datetime import UTC, datetime
+
+from . import config, fanout, log, texts
+from .broadcast import log_progress, send_all, worker_count
+from .letters import Letters
+from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
+from .telegram import Telegram
+
+logger = log.get("coronabot.deliver")
+
+_KEY = re.compile(r"[A-Za-z0-9_.-]{1,300}")
+MAX_CHUNK = 10_000_000
+
+
+def parse_task(body: bytes) -> tuple[str, int] | None:
+    """The broadcast key and chunk a task's body names, or None when it is not a task of ours."""
+    try:
+        task = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(task, dict) or set(task) != {"broadcast", "chunk"}:
+        return None
+    key, chunk = task["broadcast"], task["chunk"]
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        return None
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or not 0 <= chunk < MAX_CHUNK:
+        return None
+    return key, chunk
+
+
+class Deliverer:
+    """The clients of one deliver instance (kept warm between tasks)."""
+
+    def __init__(self, settings: config.Settings, db: Database | None = None, telegram: Telegram | None = None,
+                 interrupt: threading.Event | None = None):
+        self.settings = settings
+        self.db = db or Database(settings)
+        self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
+                                             pool_size=worker_count(settings.share_rate))
+        self.letters = Letters(self.db, settings)
+        self.interrupt = interrupt
+
+    def deliver(self, key: str, chunk: int, attempt: str = "") -> tuple[int, dict]:
+        """Send one chunk; (HTTP status, summary)."""
+        deadline = time.monotonic() + self.settings.broadcast_budget
+        fields = {"broadcast": key, "chunk": chunk, "attempt": attempt}
+        meta = self.db.get(f"broadcasts/{key}")
+        stored = fanout.Chunk.from_record(self.db.get(fanout.path(key, "chunks", chunk)))
+        if not isinstance(meta, dict) or stored is None:
+            logger.warning("a task names a broadcast or chunk that is not recorded; nothing sent",
+                           extra={"fields": fields})
+            return 200, {"status": "unknown", **fields}
+        if meta.get("done") or self.db.get(fanout.path(key, "done", chunk)) is not None:
+            fanout.finish_if_complete(self.db, key)
+            logger.info("chunk already settled; nothing sent", extra={"fields": fields})
+            return 200, {"status": "done", **fields}
+        text = meta.get("text")
+        if not isinstance(text, str) or not text or len(text) > texts.MAX_MESSAGE_CHARS:
+            logger.error("the broadcast has no text Telegram can accept; nothing sent", extra={"fields": fields})
+            return 200, {"status": "dropped", **fields}
+        owner = new_owner_id()
+        claim = fanout.path(key, "leases", chunk)  # the lease and its attempts, which tell a resumed chunk
+        lease = f"{claim}/lease"
+        try:
+            claimed = self.db.claim(claim, owner, self.settings.lease_seconds)
+        except (Busy, AlreadyDone):
+            logger.info("another invocation is sending this chunk; the queue tries again later",
+                        extra={"fields": fields})
+            return 503, {"status": "busy", **fields}
+        resumed = int(claimed.get("attempts") or 1) > 1
+        pages = self.letters.pages(key, meta, text, resumed, datetime.now(UTC), stored.after, stored.until)
+        finish = {fanout.path(key, "done", chunk): time.time(), lease: None}
+        result = send_all(self.db, self.telegram, key, pages, owner=owner, rate=self.settings.share_rate,
+                          batch=self.settings.ledger_batch, lease_seconds=self.settings.lease_seconds,
+                          finish=finish, deadline=deadline, interrupt=self.interrupt, progress=log_progress,
+                          progress_every=self.settings.progress_seconds, read_ahead=self.settings.page_size,
+                          lease=lease)
+        summary = dict(result.counts(key), chunk=chunk)
+        if result.complete:
+            summary["finished"] = fanout.finish_if_complete(self.db, key)
+            return 200, dict(summary, status="delivered")
+        return 503, dict(summary, status="unfinished")
+
+
+_deliverer: Deliverer | None = None
+
+
+def handle_request(method: str, body: bytes, headers: dict) -> tuple[int, dict]:
+    """The deliver function's HTTP contract: one chunk per task (see the module's docstring)."""
+    global _deliverer
+    if method != "POST":
+        return 405, {"error": "use POST"}
+    task = parse_task(body)
+    if task is None:
+        logger.warning("a request that is not a chunk task; refused", extra={"fields": {"bytes": len(body)}})
+        return 400, {"status": "error", "error": "the body must be {\"broadcast\": KEY, \"chunk\": N}"}
+    try:
+        if _deliverer is None:
+            _deliverer = Deliverer(config.load())
+        return _deliverer.deliver(*task, attempt=str(headers.get("X-CloudTasks-TaskRetryCount", "")))
+    except config.ConfigError as exc:
+        logger.error("deliver is misconfigured: %s", exc)
+        return 500, {"status": "error", "error": f"configuration: {exc}"}
+    except DatabaseError as exc:
+        logger.error("database unavailable: %s", exc)
+        return 503, {"status": "error", "error": "database unavailable"}
+    except Exception as exc:  # a JSON answer and a log line, whatever broke
+        logger.exception("delivering a chunk failed unexpectedly")
+        return 500, {"status": "error", "error": f"unexpected: {type(exc).__name__}"}

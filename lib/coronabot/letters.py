@@ -1,0 +1,142 @@
+"""What each subscriber of a broadcast receives, decided from its choices: shared by the whole broadcast of
+a scrape tick and by one chunk of a fanned-out broadcast (the ``deliver`` function).
+
+A page of subscribers becomes letters (text, the chart or not, silent or not) and the chats settled without
+one (skipped by their condition, held for the morning). The chart is drawn once per process and uploaded
+once per broadcast: its ``file_id`` is stored, and while one process uploads it, the others wait for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from . import held, history, log, preferences, texts
+from .announcement import order_key
+from .broadcast import Letter, Page, Photo
+from .config import Settings
+from .schedule import is_quiet
+from .storage import AlreadyDone, Busy, Database, DatabaseError, key_span, new_owner_id
+
+logger = log.get("coronabot.letters")
+
+UPLOAD_WAIT_SECONDS = 30.0  # how long a process waits for the chart another one is uploading
+UPLOAD_POLL_SECONDS = 0.25
+
+
+def settled(db: Database, key: str, page: dict, resumed: bool) -> dict:
+    """The ledger's outcomes for a page's chats; read only by a resumed run (a first run's ledger is empty)."""
+    return db.key_range(f"deliveries/{key}", *key_span(page)) if resumed else {}
+
+
+class Letters:
+    """The letters of the broadcasts one process sends, with the chart of each (kept per broadcast key)."""
+
+    def __init__(self, db: Database, settings: Settings):
+        self.db, self.settings = db, settings
+        self._photos: dict[str, Photo] = {}
+
+    def pages(self, key: str, claimed: dict, text: str, resumed: bool, now: datetime, after: str | None = None,
+              until: str | None = None) -> Iterator[Page]:
+        """The broadcast's subscribers (those from ``after`` to ``until``: a chunk), a page at a time, as
+        letters and outcomes, leaving out the chats its ledger already records."""
+        for page in self.db.pages("subscribers", self.settings.page_size, after=after, until=until):
+            done = settled(self.db, key, page, resumed)
+            yield self.page(key, claimed, text, {c: r for c, r in page.items() if c not in done}, now)
+
+    def page(self, key: str, claimed: dict, text: str, subscribers: dict, now: datetime) -> Page:
+        """Each subscriber's letter, or its outcome without one (skipped by its condition, held for the
+        morning), from the choices in its subscription record as this run read them."""
+        night = is_quiet(now, self.settings.quiet_hours)
+        figures = [preferences.stored_comparison(claimed.get(field)) for field in ("compare", "compare_before")
+                   if field in claimed]
+        plans = {chat: preferences.plan(preferences.from_subscription(record), figures, night)
+                 for chat, record in subscribers.items()}
+        wants_chart = any(p.outcome == "send" and p.chart for p in plans.values())
+        photo = self.photo(key, claimed, text) if wants_chart else None
+        letters: dict[str, Letter] = {}
+        decided: dict[str, tuple[str, dict]] = {}
+        order = str(claimed.get("order") or claimed.get("announcement") or "")
+        period = texts.period_label(order_key(order)) if order_key(order) else str(claimed.get("announcement"))
+        entry = held.entry(str(claimed.get("announcement")), order, period, str(claimed.get("kind")),
+                           now.astimezone(texts.KST).isoformat(timespec="seconds"))
+        for chat, chosen in plans.items():
+            if chosen.outcome == "send":
+                letters[chat] = Letter(text, photo if chosen.chart else None, chosen.silent)
+            elif chosen.outcome == "hold":
+                decided[chat] = ("held", {f"held/{chat}/{key}": entry, "state/held": True})
+            else:
+                decided[chat] = (chosen.outcome, {})
+        return letters, decided
+
+    def photo(self, key: str, claimed: dict, text: str) -> Photo | None:
+        """The chart an alert carries: by the file_id stored when an earlier run uploaded it, else drawn now
+        from history (uploaded with the first delivery). None for corrections, with CHARTS=off, when the
+        text is too long for a caption or the chart cannot be drawn: then the alert goes as text."""
+        if not self.settings.charts or claimed.get("kind") != "alert":
+            return None
+        if texts.caption_length(text) > texts.MAX_CAPTION_CHARS:
+            logger.info("the alert is too long for a picture's caption; sent as text", extra={"fields": {
+                "broadcast": key, "chars": texts.caption_length(text)}})
+            return None
+        if key in self._photos:  # one Photo per broadcast in this process: one upload, even for morning letters
+            return self._photos[key]
+        stored = claimed.get("photo")
+        if isinstance(stored, str) and stored:
+            return self._photos.setdefault(key, Photo(file_id=stored))
+        drawn = self._draw_chart(str(claimed.get("announcement") or ""))
+        if drawn is None:
+            return None
+        png, period = drawn
+        name = self.settings.source
+
+        def remember(file_id: str) -> None:
+            uploaded_at = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
+            self.db.update({f"broadcasts/{key}/photo": file_id, f"charts/{name}": {
+                "file_id": file_id, "announcement": claimed.get("announcement"), "period": period,
+                "uploaded_at": uploaded_at}})
+            logger.info("chart uploaded", extra={"fields": {"broadcast": key, "bytes": len(png)}})
+
+        return self._photos.setdefault(key, Photo(png=png, on_upload=remember,
+                                                  uploaded_elsewhere=lambda: self._uploaded_elsewhere(key)))
+
+    def _uploaded_elsewhere(self, key: str) -> str | None:
+        """Before uploading: claim the upload for this process (None: upload it), or, when another process
+        of the broadcast claimed it (fanned-out chunks start together), wait for the file_id it stores.
+        If none comes within UPLOAD_WAIT_SECONDS, None: this process uploads too."""
+        try:
+            self.db.claim(f"broadcasts/{key}/upload", new_owner_id(), UPLOAD_WAIT_SECONDS)
+            return None
+        except (AlreadyDone, DatabaseError):
+            return None
+        except Busy:
+            pass
+        waited_until = time.monotonic() + UPLOAD_WAIT_SECONDS
+        while time.monotonic() < waited_until:
+            try:
+                stored = self.db.get(f"broadcasts/{key}/photo")
+            except DatabaseError:
+                stored = None
+            if isinstance(stored, str) and stored:
+                return stored
+            time.sleep(UPLOAD_POLL_SECONDS)
+        logger.warning("the chart another process was uploading did not come; uploading it here",
+                       extra={"fields": {"broadcast": key}})
+        return None
+
+    def _draw_chart(self, announcement_id: str) -> tuple[bytes, str] | None:
+        """The chart's PNG and the period it ends with, or None (too little history, or it failed: logged)."""
+        name = self.settings.source
+        try:
+            records = self.db.history_window(name, history.CHART_READ)
+            series = history.chart_series(history.points(records, name), announcement_id)
+            if series is None:
+                logger.info("too little history for a chart yet; the alert goes as text",
+                            extra={"fields": {"announcement": announcement_id}})
+                return None
+            from . import chart  # matplotlib: loaded only by a process that draws
+            return chart.render(name, series), texts.period_label(series.recent[-1].key)
+        except Exception:
+            logger.exception("the chart could not be drawn; the alert goes as text")
+            return None

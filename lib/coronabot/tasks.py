@@ -1,0 +1,84 @@
+"""Cloud Tasks: one HTTP task per chunk of a fanned-out broadcast, dispatched to the ``deliver`` function.
+
+google-cloud-tasks (gRPC) is imported on first use, by a scrape process that fans out only. With
+``CLOUD_TASKS_EMULATOR_HOST`` the client talks plain gRPC to the local emulator (``tools/tasks_emulator.py``);
+otherwise to Cloud Tasks with the function's own credentials. Task names are deterministic, so a repeated
+create is refused as ``AlreadyExists``; the delivery ledger, not the name, is what keeps a chat from getting
+a message twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from .config import Settings
+
+DISPATCH_DEADLINE_SECONDS = 600  # a chunk's attempt; the deliver function's own budget ends before
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class QueueError(Exception):
+    """Cloud Tasks refused or could not be reached; the chunk is enqueued again by a later tick."""
+
+
+def task_id(key: str, chunk: int, generation: int = 0) -> str:
+    """The task's name within the queue: a short hash first (Cloud Tasks spreads names that do not share a
+    prefix better), then the broadcast key in the characters a task id allows, the chunk and its generation
+    (a chunk enqueued again after its task was given up gets a new name)."""
+    digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+    return f"{digest}-{_UNSAFE.sub('_', key)[:400]}-c{chunk}-g{generation}"
+
+
+def payload(key: str, chunk: int) -> bytes:
+    """The body a chunk's task carries to ``deliver``."""
+    return json.dumps({"broadcast": key, "chunk": chunk}).encode()
+
+
+class TaskQueue:
+    """Creates the chunk tasks of the queue in BROADCAST_QUEUE, aimed at DELIVER_URL."""
+
+    def __init__(self, settings: Settings):
+        settings.require_fanout()
+        self.settings = settings
+        self._client: Any = None
+
+    def _tasks(self) -> Any:
+        if self._client is None:
+            from google.cloud import tasks_v2
+            if self.settings.tasks_emulator_host:
+                import grpc
+                from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+                channel = grpc.insecure_channel(self.settings.tasks_emulator_host)
+                self._client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+            else:
+                self._client = tasks_v2.CloudTasksClient()
+        return self._client
+
+    def enqueue(self, key: str, chunk: int, generation: int = 0) -> bool:
+        """Create the chunk's task; False when a task of that name exists (or ran within the hour Cloud
+        Tasks keeps names). Raises QueueError when the queue cannot be reached or refuses."""
+        from google.api_core import exceptions
+        from google.cloud import tasks_v2
+        from google.protobuf import duration_pb2
+
+        settings = self.settings
+        request = tasks_v2.HttpRequest(http_method=tasks_v2.HttpMethod.POST, url=settings.deliver_url,
+                                       headers={"Content-Type": "application/json"}, body=payload(key, chunk))
+        if settings.tasks_service_account:
+            request.oidc_token = tasks_v2.OidcToken(service_account_email=settings.tasks_service_account,
+                                                    audience=settings.deliver_url)
+        task = tasks_v2.Task(name=f"{settings.broadcast_queue}/tasks/{task_id(key, chunk, generation)}",
+                             http_request=request,
+                             dispatch_deadline=duration_pb2.Duration(seconds=DISPATCH_DEADLINE_SECONDS))
+        try:
+            self._tasks().create_task(parent=settings.broadcast_queue, task=task, timeout=15)
+        except exceptions.AlreadyExists:
+            return False
+        except exceptions.GoogleAPICallError as exc:
+            raise QueueError(f"Cloud Tasks refused the task: {exc.code} {exc.message}") from None
+        except Exception as exc:  # the transport's own errors (a refused connection, a timeout)
+            raise QueueError(f"Cloud Tasks could not be reached: {type(exc).__name__}: {exc}") from None
+        return True
