@@ -26,6 +26,9 @@ DATABASE_URL=${DATABASE_URL:-"https://${PROJECT_ID}-default-rtdb.asia-southeast1
 WEBHOOK_SA=${WEBHOOK_SA:-"coronabot-webhook@${PROJECT_ID}.iam.gserviceaccount.com"}
 SCRAPE_SA=${SCRAPE_SA:-"coronabot-scrape@${PROJECT_ID}.iam.gserviceaccount.com"}
 SCHEDULER_SA=${SCHEDULER_SA:-"coronabot-scheduler@${PROJECT_ID}.iam.gserviceaccount.com"}
+# The deliver function's runtime account, and the identity Cloud Tasks presents to it (OIDC).
+DELIVER_SA=${DELIVER_SA:-"coronabot-deliver@${PROJECT_ID}.iam.gserviceaccount.com"}
+TASKS_SA=${TASKS_SA:-"coronabot-tasks@${PROJECT_ID}.iam.gserviceaccount.com"}
 DEPLOYER_SA=${DEPLOYER_SA:-"coronabot-deployer@${PROJECT_ID}.iam.gserviceaccount.com"}
 # Builds the functions' containers (gcloud functions deploy --build-service-account): in new projects the
 # default build account often lacks the builder role.
@@ -34,6 +37,10 @@ TOKEN_SECRET=${TOKEN_SECRET:-telegram-token}
 WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME:-telegram-webhook-secret}
 SOURCE=${SOURCE:-kdca-sentinel}
 BROADCAST_RATE=${BROADCAST_RATE:-25}
+# A broadcast fans out on this Cloud Tasks queue: BROADCAST_CONCURRENCY deliver invocations at once (the
+# queue's max-concurrent-dispatches), each sending at BROADCAST_RATE / BROADCAST_CONCURRENCY.
+QUEUE_NAME=${QUEUE_NAME:-coronabot-broadcast}
+BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY:-4}
 ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS:-}
 # Both functions read it: the scrape to send silently or hold until its end, the webhook to show it in /settings.
 QUIET_HOURS=${QUIET_HOURS:-22-8}

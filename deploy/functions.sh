@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Cloud Build step: deploy both functions, let the scheduler invoke `scrape`, create or update the scheduler jobs.
+# Cloud Build step: create or update the broadcast queue, deploy the three functions, let Cloud Tasks invoke
+# `deliver` and the scheduler invoke `scrape`, create or update the scheduler jobs.
 # Run from the repository root after `make vendor`. DRY_RUN=1 prints the commands instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,10 +9,10 @@ cd "$(dirname "$0")/.."
 # The webhook checks Telegram's secret header; the scrape function never sees that secret.
 webhook_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"  # pragma: allowlist secret
 scrape_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest"  # pragma: allowlist secret
-# ^@^ makes @ the separator, so values may contain commas (ADMIN_CHAT_IDS).
+# ^|^ makes | the separator, so values may contain commas (ADMIN_CHAT_IDS) and @ (an account's email).
 # SOURCE goes to both: the scrape reads it, the webhook's /about names it. QUIET_HOURS too: the scrape
 # decides on it, /settings shows it.
-common_env="^@^FIREBASE_DATABASE_URL=${DATABASE_URL}@ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}@TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}@SOURCE=${SOURCE}@QUIET_HOURS=${QUIET_HOURS}"
+common_env="^|^FIREBASE_DATABASE_URL=${DATABASE_URL}|ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}|TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}|SOURCE=${SOURCE}|QUIET_HOURS=${QUIET_HOURS}"
 
 run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
@@ -19,19 +20,54 @@ run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$RE
   --set-secrets="$webhook_secrets" --set-env-vars="$common_env" \
   --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
 
+# The broadcast queue: how many deliver invocations at once, and how a failed chunk is retried. Retries
+# stop after 15 minutes; a tick then gives the chunk a new task (fanout.REQUEUE_SECONDS, 16 minutes).
+queue_flags=(--location="$REGION" --project="$PROJECT_ID" --max-concurrent-dispatches="$BROADCAST_CONCURRENCY"
+  --max-dispatches-per-second=5 --max-attempts=-1 --max-retry-duration=900s --min-backoff=5s --max-backoff=60s
+  --max-doublings=4)
+queue_verb=create
+if [ "${DRY_RUN:-0}" = 1 ]; then
+  echo "# queue '$QUEUE_NAME': 'create' the first time, 'update' with the same flags when it exists"
+elif gcloud tasks queues describe "$QUEUE_NAME" --location="$REGION" --project="$PROJECT_ID" >/dev/null 2>&1; then
+  queue_verb=update
+fi
+run gcloud tasks queues "$queue_verb" "$QUEUE_NAME" "${queue_flags[@]}"
+run gcloud tasks queues add-iam-policy-binding "$QUEUE_NAME" --location="$REGION" --project="$PROJECT_ID" \
+  --member="serviceAccount:${SCRAPE_SA}" --role=roles/cloudtasks.enqueuer
+
+# deliver: private, one chunk per instance at a time, called by Cloud Tasks only.
+run gcloud functions deploy deliver --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
+  --source=functions/deliver --entry-point=deliver --trigger-http --no-allow-unauthenticated \
+  --service-account="$DELIVER_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
+  --set-secrets="$scrape_secrets" \
+  --set-env-vars="${common_env}|BROADCAST_RATE=${BROADCAST_RATE}|BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY}" \
+  --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=$((BROADCAST_CONCURRENCY + 2))
+
+run gcloud functions add-invoker-policy-binding deliver --project="$PROJECT_ID" --region="$REGION" \
+  --member="serviceAccount:${TASKS_SA}"
+
+describe_url() {
+  gcloud functions describe "$1" --gen2 --project="$PROJECT_ID" --region="$REGION" --format='value(serviceConfig.uri)'
+}
+if [ "${DRY_RUN:-0}" = 1 ]; then
+  echo "DELIVER_URL=\$(gcloud functions describe deliver --gen2 --project=$PROJECT_ID --region=$REGION --format='value(serviceConfig.uri)')"
+  deliver_url='$DELIVER_URL'
+else
+  deliver_url=$(describe_url deliver)
+fi
+fanout_env="|BROADCAST_QUEUE=projects/${PROJECT_ID}/locations/${REGION}/queues/${QUEUE_NAME}|DELIVER_URL=${deliver_url}"
+fanout_env+="|TASKS_SERVICE_ACCOUNT=${TASKS_SA}|BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY}"
+
 run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
   --service-account="$SCRAPE_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
   --set-secrets="$scrape_secrets" \
-  --set-env-vars="${common_env}@BROADCAST_RATE=${BROADCAST_RATE}@POLLING=${POLLING}@LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}" \
+  --set-env-vars="${common_env}|BROADCAST_RATE=${BROADCAST_RATE}|POLLING=${POLLING}|LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}${fanout_env}" \
   --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=2
 
 run gcloud functions add-invoker-policy-binding scrape --project="$PROJECT_ID" --region="$REGION" \
   --member="serviceAccount:${SCHEDULER_SA}"
 
-describe_url() {
-  gcloud functions describe "$1" --gen2 --project="$PROJECT_ID" --region="$REGION" --format='value(serviceConfig.uri)'
-}
 if [ "${DRY_RUN:-0}" = 1 ]; then
   echo "SCRAPE_URL=\$(gcloud functions describe scrape --gen2 --project=$PROJECT_ID --region=$REGION --format='value(serviceConfig.uri)')"
   echo "gcloud functions describe webhook --gen2 --project=$PROJECT_ID --region=$REGION --format='value(serviceConfig.uri)' > $WORKSPACE/webhook_url"

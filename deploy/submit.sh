@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make deploy`: submit the Cloud Build (functions, scheduler, webhook registration), then deploy the database rules.
+# `make deploy`: submit the Cloud Build (broadcast queue, functions, scheduler, webhook registration), then deploy the
+# database rules.
 # DRY_RUN=1 prints every gcloud/firebase command, with the settings filled in, and runs none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,10 +8,10 @@ cd "$(dirname "$0")/.."
 
 substitutions="^;^_REGION=${REGION};_RUNTIME=${RUNTIME};_SCHEDULE_MORNING=${SCHEDULE_MORNING}"
 substitutions+=";_SCHEDULE_AFTERNOON=${SCHEDULE_AFTERNOON};_DATABASE_URL=${DATABASE_URL};_WEBHOOK_SA=${WEBHOOK_SA}"
-substitutions+=";_SCRAPE_SA=${SCRAPE_SA}"
+substitutions+=";_SCRAPE_SA=${SCRAPE_SA};_DELIVER_SA=${DELIVER_SA};_TASKS_SA=${TASKS_SA}"
 substitutions+=";_SCHEDULER_SA=${SCHEDULER_SA};_DEPLOYER_NAME=${DEPLOYER_SA%%@*};_BUILD_SA=${BUILD_SA};_TOKEN_SECRET=${TOKEN_SECRET};_WEBHOOK_SECRET_NAME=${WEBHOOK_SECRET_NAME}"
 substitutions+=";_SOURCE=${SOURCE};_BROADCAST_RATE=${BROADCAST_RATE};_ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}"
-substitutions+=";_QUIET_HOURS=${QUIET_HOURS}"
+substitutions+=";_QUIET_HOURS=${QUIET_HOURS};_BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY};_QUEUE_NAME=${QUEUE_NAME}"
 substitutions+=";_TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME};_POLLING=${POLLING};_LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}"
 
 if [ "$POLLING" = adaptive ]; then

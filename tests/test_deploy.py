@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from coronabot import fanout
 from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES
 from harness import ROOT
 
@@ -73,7 +74,7 @@ def test_build_submission(dry_run):
     assert ["make", "vendor"] in dry_run
 
 
-@pytest.mark.parametrize("name, public", [("webhook", True), ("scrape", False)])
+@pytest.mark.parametrize("name, public", [("webhook", True), ("scrape", False), ("deliver", False)])
 def test_function_deploys(dry_run, name, public):
     words = command(dry_run, "gcloud", "functions", "deploy", name)
     options = flags(words)
@@ -87,20 +88,20 @@ def test_function_deploys(dry_run, name, public):
                                           "TELEGRAM_WEBHOOK_SECRET=telegram-webhook-secret:latest")
     else:
         only_token = "TELEGRAM_TOKEN=telegram-token:latest"  # pragma: allowlist secret (a secret's name)
-        assert options["set-secrets"] == only_token, "scrape never sees the webhook secret"
+        assert options["set-secrets"] == only_token, f"{name} never sees the webhook secret"
     assert options["service-account"] == f"coronabot-{name}@corona-test-123.iam.gserviceaccount.com", \
         "each function runs as its own account"
     assert options["build-service-account"] == \
         "projects/corona-test-123/serviceAccounts/coronabot-builder@corona-test-123.iam.gserviceaccount.com"
     assert "FIREBASE_DATABASE_URL=https://corona-test-123-default-rtdb" in options["set-env-vars"]
-    assert "@SOURCE=kdca-sentinel" in options["set-env-vars"], "the webhook's /about names the source too"
-    assert "@QUIET_HOURS=22-8" in options["set-env-vars"], "/settings shows the quiet hours the scrape uses"
+    assert "|SOURCE=kdca-sentinel" in options["set-env-vars"], "the webhook's /about names the source too"
+    assert "|QUIET_HOURS=22-8" in options["set-env-vars"], "/settings shows the quiet hours the scrape uses"
     assert options["memory"] == "256Mi"
 
 
 def test_by_default_one_job_calls_scrape_every_minute_and_the_function_decides(dry_run):
     scrape = flags(command(dry_run, "gcloud", "functions", "deploy", "scrape"))
-    assert "@POLLING=adaptive@LATE_NOTICE_HOURS=3" in scrape["set-env-vars"]
+    assert "|POLLING=adaptive|LATE_NOTICE_HOURS=3" in scrape["set-env-vars"]
     options = flags(command(dry_run, "gcloud", "scheduler", "jobs", "create", "http", "coronabot-scrape"))
     assert options["schedule"] == "* * * * *" and options["time-zone"] == "Asia/Seoul"
     assert options["max-retry-attempts"] == "0", "the next minute's call is the retry"
@@ -111,7 +112,7 @@ def test_by_default_one_job_calls_scrape_every_minute_and_the_function_decides(d
 
 def test_scheduler_can_invoke_scrape_and_jobs_use_oidc_in_seoul(fixed_dry_run):
     dry_run = fixed_dry_run
-    assert "@POLLING=always@" in flags(command(dry_run, "gcloud", "functions", "deploy", "scrape"))["set-env-vars"]
+    assert "|POLLING=always|" in flags(command(dry_run, "gcloud", "functions", "deploy", "scrape"))["set-env-vars"]
     command(dry_run, "gcloud", "scheduler", "jobs", "delete", "coronabot-scrape")
     binding = flags(command(dry_run, "gcloud", "functions", "add-invoker-policy-binding", "scrape"))
     assert binding["member"] == "serviceAccount:coronabot-scheduler@corona-test-123.iam.gserviceaccount.com"
@@ -126,6 +127,33 @@ def test_scheduler_can_invoke_scrape_and_jobs_use_oidc_in_seoul(fixed_dry_run):
         assert options["max-backoff"] == "300s" and DEFAULT_RETRY_DELAYS[1] == 2 * DEFAULT_RETRY_DELAYS[0]
         schedules.append(options["schedule"])
     assert tuple(schedules) == DEFAULT_SCHEDULES
+
+
+def test_broadcasts_fan_out_on_a_queue_only_the_scrape_fills_and_only_cloud_tasks_empties(dry_run):
+    """The queue is created (or updated) with the settings the code relies on, before the functions; the
+    scrape account may only enqueue on it; only the tasks account may invoke deliver; the scrape is told
+    the queue, deliver's URL and the account whose OIDC token the tasks carry."""
+    words = [" ".join(c) for c in dry_run]
+    queue_at = next(i for i, w in enumerate(words) if w.startswith("gcloud tasks queues create coronabot-broadcast"))
+    deliver_at = next(i for i, w in enumerate(words) if w.startswith("gcloud functions deploy deliver"))
+    scrape_at = next(i for i, w in enumerate(words) if w.startswith("gcloud functions deploy scrape"))
+    assert queue_at < deliver_at < scrape_at, "scrape is deployed with deliver's URL"
+    queue = flags(command(dry_run, "gcloud", "tasks", "queues", "create", "coronabot-broadcast"))
+    assert queue["max-concurrent-dispatches"] == "4" and queue["location"] == "asia-northeast3"
+    assert int(queue["max-retry-duration"].removesuffix("s")) < fanout.REQUEUE_SECONDS, \
+        "a tick gives a chunk a new task only once the queue gave the old one up"
+    enqueuer = flags(command(dry_run, "gcloud", "tasks", "queues", "add-iam-policy-binding", "coronabot-broadcast"))
+    assert enqueuer["member"] == "serviceAccount:coronabot-scrape@corona-test-123.iam.gserviceaccount.com"
+    assert enqueuer["role"] == "roles/cloudtasks.enqueuer"
+    invoker = flags(command(dry_run, "gcloud", "functions", "add-invoker-policy-binding", "deliver"))
+    assert invoker["member"] == "serviceAccount:coronabot-tasks@corona-test-123.iam.gserviceaccount.com"
+    deliver = flags(command(dry_run, "gcloud", "functions", "deploy", "deliver"))
+    assert deliver["concurrency"] == "1" and deliver["timeout"] == "540s"
+    assert "|BROADCAST_RATE=25|BROADCAST_CONCURRENCY=4" in deliver["set-env-vars"]
+    scrape = flags(command(dry_run, "gcloud", "functions", "deploy", "scrape"))["set-env-vars"]
+    assert "|BROADCAST_QUEUE=projects/corona-test-123/locations/asia-northeast3/queues/coronabot-broadcast|" in scrape
+    assert "|DELIVER_URL=$DELIVER_URL|" in scrape and "|BROADCAST_CONCURRENCY=4" in scrape
+    assert "|TASKS_SERVICE_ACCOUNT=coronabot-tasks@corona-test-123.iam.gserviceaccount.com|" in scrape
 
 
 def test_webhook_registration_and_rules(dry_run):

@@ -27,7 +27,9 @@ from .storage import AlreadyDone, Database, child_items, child_keys, key_span
 
 logger = log.get("coronabot.fanout")
 
-REQUEUE_SECONDS = 600.0  # a chunk not settled this long after its task was created gets a new task
+# A chunk not settled this long after its task was created gets a new task: longer than the queue retries a
+# task (its max-retry-duration, 900 s in the deployment), so one task of a chunk is retried at a time.
+REQUEUE_SECONDS = 960.0
 
 
 class Queue(Protocol):
