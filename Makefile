@@ -57,6 +57,7 @@ bench: setup
 	$(PY) bench/bench_polling.py
 	$(PY) bench/bench_scrape.py
 	$(PY) bench/bench_emulator.py --compare b2d4464
+	$(PY) bench/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) functions/*/coronabot .pytest_cache .ruff_cache

@@ -125,3 +125,14 @@ def test_fan_out_settings(monkeypatch):
     settings = config.load()
     settings.require_fanout()
     assert settings.share_rate == 125
+
+
+def test_progress_counts_chunks_and_settled_chats(db):  # noqa: F811
+    db.update({f"subscribers/{k}": {"since": "x"} for k in keys_of(10)})
+    assert fanout.progress(db, "b") == {"broadcast": "b", "chats_settled": 0}, "an in-process broadcast: its ledger"
+    plan = fanout.plan(db, RecordingQueue(), "b", 4)
+    db.update({fanout.path("b", "done", 0): 1, "deliveries/b/1": "sent", "deliveries/b/2": "skipped:rose",
+               fanout.path("b", "leases", 1): {"lease": {"owner": "o", "expires": time.time() + 60}, "attempts": 1},
+               fanout.path("b", "leases", 2): {"lease": {"owner": "o", "expires": time.time() - 1}, "attempts": 1}})
+    assert fanout.progress(db, "b") == {"broadcast": "b", "chats_settled": 2, "chunks": {
+        "recorded": plan.chunks, "planned": True, "settled": 1, "sending": 1}}

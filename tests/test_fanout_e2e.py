@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
+from collections import Counter
 
+from test_history_e2e import portal, uploads  # noqa: F401  (portal: the fixture)
 from test_scrape_e2e import alerts_by_chat, many_chats, subscribe, tick
 
 from conftest import QUEUE
@@ -161,3 +165,32 @@ def test_deliver_refuses_what_is_not_a_task_of_ours_and_sends_nothing(servers, d
     assert status == 200 and answer["status"] == "done"
     assert http("GET", deliver.url)[0] == 405
     assert telegram.calls() == [] and db.get("deliveries") is None
+
+
+def test_concurrent_chunks_upload_the_chart_once(servers, tasks, extra_scrape, deliver_function, portal):  # noqa: F811
+    """Three chunks start together and each wants the chart: one claims the upload, the others wait for its
+    file_id instead of uploading it too."""
+    db, telegram, _ = servers
+    chats = many_chats(30)
+    subscribe(db, chats)
+    tasks.configure(concurrency=3)
+    telegram.control(latency_ms=30)
+    deliver = deliver_function(BROADCAST_PAGE_SIZE="5", BROADCAST_RATE="60", BROADCAST_CONCURRENCY="3",
+                               CHARTS="on")
+    status, summary = tick(fanning_scrape(extra_scrape, tasks, deliver, BROADCAST_PAGE_SIZE="5", CHARTS="on"))
+    key = summary["broadcast"]
+    wait_done(db, key)
+    assert len(uploads(telegram)) == 1
+    assert Counter(p["chat_id"] for p in telegram.photos()) == Counter(map(str, chats))
+    assert db.get(f"broadcasts/{key}/photo") == db.get("charts/kdca-sentinel")["file_id"]
+
+
+def test_deliver_loads_neither_the_scraper_nor_the_chart_and_the_scrape_loads_cloud_tasks_only_to_fan_out():
+    probe = ("import sys; import coronabot.deliver, coronabot.scrape; "
+             "print(sorted(m for m in sys.modules if m.startswith(('coronabot.sources', 'bs4', 'matplotlib', "
+             "'google.cloud.tasks'))))")
+    deliver_only = probe.replace(", coronabot.scrape", "")
+    loaded = subprocess.run([sys.executable, "-c", deliver_only], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "google.cloud.tasks_v2" not in loaded.stdout and "matplotlib" not in loaded.stdout
