@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 
 from . import config, fanout, log, texts
 from .broadcast import log_progress, send_all, worker_count
+from .failures import answered
 from .letters import Letters
-from .storage import AlreadyDone, Busy, Database, DatabaseError, new_owner_id
+from .storage import AlreadyDone, Busy, Database, new_owner_id
 from .telegram import Telegram
 
 logger = log.get("coronabot.deliver")
@@ -106,23 +107,17 @@ _deliverer: Deliverer | None = None
 
 def handle_request(method: str, body: bytes, headers: dict) -> tuple[int, dict]:
     """The deliver function's HTTP contract: one chunk per task (see the module's docstring)."""
-    global _deliverer
     if method != "POST":
         return 405, {"error": "use POST"}
     task = parse_task(body)
     if task is None:
         logger.warning("a request that is not a chunk task; refused", extra={"fields": {"bytes": len(body)}})
         return 400, {"status": "error", "error": "the body must be {\"broadcast\": KEY, \"chunk\": N}"}
-    try:
+
+    def run() -> tuple[int, dict]:
+        global _deliverer
         if _deliverer is None:
             _deliverer = Deliverer(config.load())
         return _deliverer.deliver(*task, attempt=str(headers.get("X-CloudTasks-TaskRetryCount", "")))
-    except config.ConfigError as exc:
-        logger.error("deliver is misconfigured: %s", exc)
-        return 500, {"status": "error", "error": f"configuration: {exc}"}
-    except DatabaseError as exc:
-        logger.error("database unavailable: %s", exc)
-        return 503, {"status": "error", "error": "database unavailable"}
-    except Exception as exc:  # a JSON answer and a log line, whatever broke
-        logger.exception("delivering a chunk failed unexpectedly")
-        return 500, {"status": "error", "error": f"unexpected: {type(exc).__name__}"}
+
+    return answered("deliver", run)

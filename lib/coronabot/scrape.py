@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from . import config, fanout, held, history, log, preferences, publication, sources, texts
 from .announcement import Announcement, order_key
 from .broadcast import Letter, Page, Progress, log_progress, send_all, worker_count
+from .failures import answered
 from .letters import Letters, settled
 from .sources import LayoutError, SanityError, SourceError, SourceHttp
 from .storage import AlreadyDone, Busy, Database, DatabaseError, child_items, key_span, new_owner_id
@@ -498,26 +499,20 @@ _ticker: Ticker | None = None
 
 def handle_request(method: str) -> tuple[int, dict]:
     """The scrape function's HTTP contract: run a tick, answer its JSON summary and a telling status."""
-    global _ticker
     if method not in ("POST", "GET"):
         return 405, {"error": "use POST"}
-    try:
+
+    def run() -> tuple[int, dict]:
+        global _ticker
         if _ticker is None:
             settings = config.load()
             settings.require_token()  # a misconfigured function says so before it records anything
             settings.require_fanout()
             _ticker = Ticker(settings)
         summary = _ticker.tick()
-    except config.ConfigError as exc:
-        logger.error("scrape is misconfigured: %s", exc)
-        return 500, {"status": "error", "error": f"configuration: {exc}"}
-    except DatabaseError as exc:
-        logger.error("database unavailable: %s", exc)
-        return 503, {"status": "error", "error": "database unavailable"}
-    except Exception as exc:  # a JSON answer and a log line, whatever broke
-        logger.exception("scrape tick failed unexpectedly")
-        return 500, {"status": "error", "error": f"unexpected: {type(exc).__name__}"}
-    return http_status(summary), summary
+        return http_status(summary), summary
+
+    return answered("scrape", run)
 
 
 def http_status(summary: dict) -> int:
