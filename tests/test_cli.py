@@ -78,6 +78,13 @@ def test_scrape_once_and_stats(cli, servers):
     assert stats["last_announcement"]["id"] == "2026-W39"
     assert stats["last_tick"]["status"] == "alerted" and stats["source_health"] == "ok"
     assert stats["next_announcement_expected"].startswith("unknown until the bot has seen three")
+    assert stats["broadcast_in_progress"] is None
+    db.put("state/broadcast", {"key": "kdca-sentinel_2026-W39", "kind": "alert"})
+    db.put("fanout/kdca-sentinel_2026-W39", {"chunks": [{"generation": 0}, {"generation": 0}], "done": [1.0]})
+    assert json.loads(cli("stats").stdout)["broadcast_in_progress"] == {
+        "broadcast": "kdca-sentinel_2026-W39", "chats_settled": 3,
+        "chunks": {"recorded": 2, "planned": False, "settled": 1, "sending": 0}}
+    db.put("state/broadcast", None)
     assert json.loads(cli("scrape-once").stdout)["status"] == "unchanged", "scrape-once always fetches"
     db.put("state/seen/kdca-sentinel", ["2026-09-17T09:10:00+09:00", "2026-09-24T10:40:00+09:00",
                                         "2026-10-01T09:55:00+09:00"])

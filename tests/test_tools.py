@@ -59,3 +59,64 @@ def test_the_quick_multipart_reader_reads_what_urllib3_encodes_as_the_email_pars
     assert isinstance(quick["photo"], Upload) and quick["photo"].content == expected["photo"] == png
     assert quick["photo"].filename == "chart.png"
     assert all(quick[name] == expected[name].decode() for name in ("chat_id", "caption", "parse_mode"))
+
+
+def test_the_tasks_emulator_retries_with_backoff_refuses_repeated_names_and_sends_the_headers(tasks, monkeypatch):
+    """tools/tasks_emulator.py through the product's own client (coronabot.tasks): a task answered 503 is
+    retried after the queue's back-off with the X-CloudTasks headers and the OIDC bearer token; a name that
+    exists, or whose task already ran, is refused."""
+    import base64
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from conftest import QUEUE
+    from coronabot import config
+    from coronabot.tasks import TaskQueue, task_id
+
+    seen: list[tuple[float, dict, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append((time.monotonic(), dict(self.headers), body))
+            self.send_response(503 if len(seen) < 3 else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tasks.configure(concurrency=1, min_backoff=0.3, max_backoff=0.6)
+        for name, value in {"BROADCAST_QUEUE": QUEUE, "DELIVER_URL": f"http://127.0.0.1:{server.server_port}/",
+                            "CLOUD_TASKS_EMULATOR_HOST": tasks.host,
+                            "TASKS_SERVICE_ACCOUNT": "coronabot-tasks@p.iam.gserviceaccount.com"}.items():
+            monkeypatch.setenv(name, value)
+        queue = TaskQueue(config.load())
+        assert queue.enqueue("kdca-sentinel_2026-W39", 4) is True
+        assert queue.enqueue("kdca-sentinel_2026-W39", 4) is False, "the name exists"
+        ends = time.monotonic() + 10
+        while len(seen) < 3:
+            assert time.monotonic() < ends, seen
+            time.sleep(0.05)
+        assert queue.enqueue("kdca-sentinel_2026-W39", 4) is False, "the task ran within the hour"
+        assert queue.enqueue("kdca-sentinel_2026-W39", 4, generation=1) is True
+    finally:
+        server.shutdown()
+        statuses = [d["status"] for d in tasks.dispatches()]
+        tasks.reset()  # the last task would be retried against the stopped server
+    (first, headers, body), (second, retried, _), (third, last, _) = seen[:3]
+    assert json.loads(body) == {"broadcast": "kdca-sentinel_2026-W39", "chunk": 4}
+    assert second - first >= 0.25 and third - second >= 0.5, "back-off doubling from min_backoff"
+    assert [h["X-Cloudtasks-Taskretrycount"] for h in (headers, retried, last)] == ["0", "1", "2"]
+    assert headers["X-Cloudtasks-Taskname"] == task_id("kdca-sentinel_2026-W39", 4)
+    assert headers["X-Cloudtasks-Queuename"] == "coronabot-broadcast"
+    claims = headers["Authorization"].removeprefix("Bearer ").split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert claims["email"] == "coronabot-tasks@p.iam.gserviceaccount.com"
+    assert claims["aud"] == f"http://127.0.0.1:{server.server_port}/"
+    assert statuses[:3] == [503, 503, 200]
