@@ -212,7 +212,7 @@ def test_firebase_json_and_rules_deny_every_client():
 
 def test_make_vendor_copies_the_library_into_each_function(tmp_path):
     subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
-    for name in ("webhook", "scrape"):
+    for name in ("webhook", "scrape", "deliver"):
         vendored = ROOT / "functions" / name / "coronabot"
         assert (vendored / "__init__.py").read_text() == (ROOT / "lib/coronabot/__init__.py").read_text()
         assert not list(vendored.rglob("__pycache__"))
@@ -249,7 +249,7 @@ def test_the_registration_commands_run_with_telepot_alone(servers, bot_env):
 
 
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
-@pytest.mark.parametrize("name", ["webhook", "scrape"])
+@pytest.mark.parametrize("name", ["webhook", "scrape", "deliver"])
 def test_only_what_a_function_runs_is_uploaded(name, tmp_path):
     """gcloud's own reading of .gcloudignore, offline: a function's upload holds main.py, requirements.txt
     and the vendored package, never a .env, local data or a virtual environment."""
