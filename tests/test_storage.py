@@ -12,12 +12,13 @@ from coronabot.config import Settings
 from coronabot.storage import AlreadyDone, Busy, Database, key_order, key_span
 
 
-@pytest.fixture
-def db(database_server, monkeypatch):
+@pytest.fixture(params=["firebase-admin", "rest"])
+def db(database_server, monkeypatch, request):
+    """The bot's database through each client: firebase-admin, and the webhook's REST client (_rtdb.py)."""
     database_server.reset()
     host = database_server.base.removeprefix("http://")
     monkeypatch.setenv("FIREBASE_DATABASE_EMULATOR_HOST", host)
-    return Database(Settings(database_url=DATABASE_URL, emulator_host=host))
+    return Database(Settings(database_url=DATABASE_URL, emulator_host=host), light=request.param == "rest")
 
 
 def test_subscribe_is_idempotent_per_update(db):

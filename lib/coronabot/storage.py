@@ -30,15 +30,13 @@ whose keys are all small integers as a JSON array, so every read of a collection
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-
-import firebase_admin
-from firebase_admin import db, exceptions
 
 from .chats import valid_chat_id
 from .config import Settings
@@ -48,8 +46,12 @@ PAGE_SIZE = 500  # subscribers per read when a broadcast goes through them
 HANDLED_UPDATE_TTL_SECONDS = 2 * 24 * 3600
 FINISHED_BROADCAST_TTL_SECONDS = 30 * 24 * 3600
 
-DatabaseError = exceptions.FirebaseError
 _init_lock = threading.Lock()
+
+
+class DatabaseError(Exception):
+    """A database request failed: refused, unreachable, or a transaction that kept conflicting. The client's
+    own error (firebase-admin's ``FirebaseError``, the REST client's ``RequestError``) is its cause."""
 
 
 def child_keys(value: object) -> list[str]:
@@ -97,7 +99,10 @@ class AlreadyDone(Exception):
     """The broadcast was completed by an earlier run."""
 
 
-def _app(database_url: str) -> firebase_admin.App:
+def _app(database_url: str) -> Any:
+    """The firebase-admin app (its import is most of a cold start: the webhook avoids it where it can)."""
+    import firebase_admin
+
     with _init_lock:
         try:
             return firebase_admin.get_app(APP_NAME)
@@ -106,14 +111,59 @@ def _app(database_url: str) -> firebase_admin.App:
                 options={"databaseURL": database_url, "httpTimeout": 10}, name=APP_NAME)
 
 
+class _Reference:
+    """A reference or query of either client (firebase-admin's ``db.Reference`` interface) whose client errors
+    are DatabaseError; the rest passes through (what a transaction's function raises, ValueError for a value
+    refused client-side)."""
+
+    def __init__(self, target: Any, errors: tuple[type[Exception], ...], kinds: tuple[type, ...]):
+        self._target, self._errors, self._kinds = target, errors, kinds
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = attribute(*args, **kwargs)
+            except self._errors as exc:
+                raise DatabaseError(str(exc)) from exc
+            return _Reference(result, self._errors, self._kinds) if isinstance(result, self._kinds) else result
+        return call
+
+
+def light_client_available(settings: Settings) -> bool:
+    """Whether the REST client can reach the database without firebase-admin: against an emulator, or on
+    Cloud Run (``K_SERVICE``), whose metadata server gives the function's own access token."""
+    return bool(settings.emulator_host or os.environ.get("K_SERVICE"))
+
+
 class Database:
-    """The bot's data; every method is one or two requests, named for what it changes."""
+    """The bot's data; every method is one or two requests, named for what it changes.
 
-    def __init__(self, settings: Settings):
-        self._app = _app(settings.require_database_url())
+    ``light`` (the webhook) talks REST through ``_rtdb.py`` where it can (``light_client_available``), without
+    loading firebase-admin; otherwise, and by default, through firebase-admin's ``db`` module."""
 
-    def ref(self, path: str = "/") -> db.Reference:
-        return db.reference(path, app=self._app)
+    def __init__(self, settings: Settings, light: bool = False):
+        url = settings.require_database_url()
+        self._rest = None
+        if light and light_client_available(settings):
+            from . import _rtdb
+
+            self._rest = _rtdb.Client(url, settings.emulator_host)
+        else:
+            self._app = _app(url)
+
+    def ref(self, path: str = "/") -> Any:
+        """A reference to ``path`` (firebase-admin's ``db.Reference`` interface), raising DatabaseError."""
+        if self._rest is not None:
+            from . import _rtdb
+
+            return _Reference(_rtdb.Reference(self._rest, path), (_rtdb.RequestError,), (_rtdb.Reference,))
+        from firebase_admin import db, exceptions
+
+        return _Reference(db.reference(path, app=self._app), (exceptions.FirebaseError,), (db.Reference, db.Query))
 
     # subscribers -----------------------------------------------------------
     def subscribe(self, chat_id: int, chat_type: str, update_id: int, since: str) -> bool:
@@ -206,7 +256,7 @@ class Database:
             written, current, etag = ref.set_if_unchanged(etag, updated)
             if written:
                 return updated, True
-        raise exceptions.AbortedError("the subscription kept changing while a choice was saved")
+        raise DatabaseError("the subscription kept changing while a choice was saved")
 
     # state -------------------------------------------------------------------
     def latest(self) -> dict | None:

@@ -47,8 +47,9 @@ def _load(module: str) -> ModuleType:
 
 
 def _database(settings: config.Settings):
-    """The database client, loading firebase-admin with the first update that needs it."""
-    return _load("coronabot.storage").Database(settings)
+    """The database client, made with the first update that needs it: REST on the standard library where it
+    can (an emulator, Cloud Run), so firebase-admin is not loaded (storage.Database)."""
+    return _load("coronabot.storage").Database(settings, light=True)
 
 
 def _telegram(settings: config.Settings):

@@ -1,0 +1,100 @@
+"""The webhook's REST client (lib/coronabot/_rtdb.py) where tests/test_storage.py cannot take it: on Cloud Run,
+with an access token from the metadata server. A local server plays both the metadata server and the
+database, over real HTTP on loopback, and records what it is sent."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from coronabot.config import Settings
+from coronabot.storage import Database, DatabaseError, light_client_available
+
+
+class Google(ThreadingHTTPServer):
+    """The metadata server's token endpoint and a database answering one subscription."""
+
+    daemon_threads = True
+
+    def __init__(self, lifetime: int):
+        self.requests: list[tuple[str, dict]] = []
+        self.lifetime, self.tokens = lifetime, 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(handler):
+                self.requests.append((handler.path, dict(handler.headers)))
+                if handler.path.startswith("/computeMetadata/"):
+                    self.tokens += 1
+                    body = {"access_token": f"token-{self.tokens}", "expires_in": self.lifetime,
+                            "token_type": "Bearer"}
+                else:
+                    body = {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"}
+                payload = json.dumps(body).encode()
+                handler.send_response(200)
+                handler.send_header("Content-Length", str(len(payload)))
+                handler.send_header("ETag", "e1")
+                handler.end_headers()
+                handler.wfile.write(payload)
+
+            def log_message(handler, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def google(monkeypatch):
+    server = Google(lifetime=61)  # usable for one second: a token is renewed a minute before it expires
+    monkeypatch.setenv("K_SERVICE", "webhook")
+    monkeypatch.setenv("GCE_METADATA_HOST", f"127.0.0.1:{server.server_port}")
+    monkeypatch.delenv("FIREBASE_DATABASE_EMULATOR_HOST", raising=False)
+    yield server
+    server.shutdown()
+
+
+def test_on_cloud_run_requests_carry_the_functions_own_token_renewed_before_it_expires(google):
+    settings = Settings(database_url=f"http://127.0.0.1:{google.server_port}/?ns=coronabot-prod-default-rtdb")
+    assert light_client_available(settings)
+    db = Database(settings, light=True)
+    assert db.subscription(1544010213)["chat_type"] == "private"
+    assert db.subscription(1544010213)["chat_type"] == "private"
+    time.sleep(1.2)
+    assert db.subscription(1544010213)["chat_type"] == "private"
+    token_requests = [(p, h) for p, h in google.requests if p.startswith("/computeMetadata/")]
+    reads = [(p, h) for p, h in google.requests if not p.startswith("/computeMetadata/")]
+    assert len(token_requests) == 2, "one token for the first two reads, a new one once it was about to expire"
+    path, headers = token_requests[0]
+    assert headers["Metadata-Flavor"] == "Google"
+    assert urlsplit(path).path == "/computeMetadata/v1/instance/service-accounts/default/token"
+    assert parse_qs(urlsplit(path).query)["scopes"] == [
+        "https://www.googleapis.com/auth/firebase.database,https://www.googleapis.com/auth/userinfo.email"]
+    assert [h["Authorization"] for _, h in reads] == ["Bearer token-1", "Bearer token-1", "Bearer token-2"]
+    assert urlsplit(reads[0][0]).path == "/subscribers/1544010213.json"
+    assert parse_qs(urlsplit(reads[0][0]).query) == {"ns": ["coronabot-prod-default-rtdb"]}
+
+
+def test_no_metadata_server_is_a_database_error(monkeypatch):
+    monkeypatch.setenv("K_SERVICE", "webhook")
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")  # nothing listens on the discard port
+    db = Database(Settings(database_url="http://127.0.0.1:9/?ns=x"), light=True)
+    with pytest.raises(DatabaseError, match="metadata server"):
+        db.subscription(1544010213)
+
+
+def test_a_token_never_travels_over_plain_http_to_another_host(monkeypatch):
+    monkeypatch.setenv("K_SERVICE", "webhook")
+    with pytest.raises(ValueError, match="https"):
+        Database(Settings(database_url="http://coronabot-prod-default-rtdb.firebaseio.com"), light=True)
+
+
+def test_elsewhere_the_webhook_uses_firebase_admin(monkeypatch):
+    monkeypatch.delenv("K_SERVICE", raising=False)
+    assert not light_client_available(Settings(database_url="https://x-default-rtdb.firebaseio.com"))
+    assert light_client_available(Settings(database_url="https://x-default-rtdb.firebaseio.com",
+                                           emulator_host="127.0.0.1:9000"))
