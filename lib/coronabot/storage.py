@@ -1,4 +1,5 @@
-"""All Realtime Database access, through firebase-admin's ``db`` module.
+"""All Realtime Database access: through firebase-admin's ``db`` module, or in the webhook through the REST
+client ``_rtdb.py`` (the same reference interface, without firebase-admin's imports).
 
 Layout (see the README for the full table)::
 
