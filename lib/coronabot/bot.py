@@ -22,9 +22,9 @@ logger = log.get("coronabot.bot")
 
 
 def database_errors() -> tuple[type[Exception], ...]:
-    """What a failed database call raises (firebase-admin's error, or ValueError for a refused value).
-    A function, so this module does not load firebase-admin: an ``except`` clause evaluates it only when
-    something was raised, by which time the database client is loaded."""
+    """What a failed database call raises (DatabaseError, whichever client failed, or ValueError for a
+    refused value). A function, so this module does not load the database module: an ``except`` clause
+    evaluates it only when something was raised, by which time the database client is loaded."""
     from .storage import DatabaseError
     return DatabaseError, ValueError
 
