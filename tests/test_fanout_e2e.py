@@ -194,3 +194,19 @@ def test_deliver_loads_neither_the_scraper_nor_the_chart_and_the_scrape_loads_cl
     assert loaded.stdout.strip() == "[]"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "google.cloud.tasks_v2" not in loaded.stdout and "matplotlib" not in loaded.stdout
+
+
+def test_a_broadcast_begun_in_process_is_finished_by_the_queue_with_nobody_twice(servers, tasks, extra_scrape,
+                                                                                 deliver_function):
+    """A deployment that turns the fan-out on while a broadcast is unfinished: the chunks skip the chats the
+    in-process run already settled (their ledger is read, as the broadcast was claimed before)."""
+    db, telegram, _ = servers
+    subscribe(db, many_chats(30))
+    tasks.configure(concurrency=2)
+    status, summary = tick(extra_scrape(BROADCAST_RATE="10", BROADCAST_TIME_BUDGET="1"))
+    assert status == 503 and 0 < summary["sent"] < 30, summary
+    deliver = deliver_function(BROADCAST_PAGE_SIZE="8", BROADCAST_RATE="100", BROADCAST_CONCURRENCY="2")
+    status, summary = tick(fanning_scrape(extra_scrape, tasks, deliver, BROADCAST_PAGE_SIZE="8"))
+    assert status == 200 and summary["status"] == "resumed" and summary["fanout"]["planned"], summary
+    wait_done(db, summary["broadcast"])
+    assert set(alerts_by_chat(telegram).values()) == {1} and len(alerts_by_chat(telegram)) == 30

@@ -87,7 +87,9 @@ class Deliverer:
             logger.info("another invocation is sending this chunk; the queue tries again later",
                         extra={"fields": fields})
             return 503, {"status": "busy", **fields}
-        resumed = int(claimed.get("attempts") or 1) > 1
+        # The ledger can hold chats of this chunk only if the chunk was tried before, or the broadcast was
+        # claimed more than once (an unfinished broadcast sent in process before the queue was configured).
+        resumed = int(claimed.get("attempts") or 1) > 1 or int(meta.get("attempts") or 1) > 1
         pages = self.letters.pages(key, meta, text, resumed, datetime.now(UTC), stored.after, stored.until)
         finish = {fanout.path(key, "done", chunk): time.time(), lease: None}
         result = send_all(self.db, self.telegram, key, pages, owner=owner, rate=self.settings.share_rate,
