@@ -210,3 +210,23 @@ def test_a_broadcast_begun_in_process_is_finished_by_the_queue_with_nobody_twice
     assert status == 200 and summary["status"] == "resumed" and summary["fanout"]["planned"], summary
     wait_done(db, summary["broadcast"])
     assert set(alerts_by_chat(telegram).values()) == {1} and len(alerts_by_chat(telegram)) == 30
+
+
+def test_a_tick_without_the_queue_leaves_chunks_being_sent_alone(servers, tasks, extra_scrape, deliver_function):
+    """BROADCAST_QUEUE unset (or scrape-once run without it) while chunks are being sent: the tick does not
+    resume the broadcast beside them; once they are done, nobody got it twice."""
+    db, telegram, _ = servers
+    subscribe(db, many_chats(40))
+    tasks.configure(concurrency=2)
+    telegram.control(latency_ms=100)
+    deliver = deliver_function(BROADCAST_PAGE_SIZE="20", BROADCAST_RATE="10", BROADCAST_CONCURRENCY="2")
+    status, summary = tick(fanning_scrape(extra_scrape, tasks, deliver, BROADCAST_PAGE_SIZE="20"))
+    key = summary["broadcast"]
+    ends = time.monotonic() + 20
+    while not db.get(f"fanout/{key}/leases"):
+        assert time.monotonic() < ends
+        time.sleep(0.05)
+    status, summary = tick(extra_scrape())
+    assert summary["status"] == "unchanged" and summary.get("busy") and summary["sent"] == 0, summary
+    wait_done(db, key)
+    assert set(alerts_by_chat(telegram).values()) == {1} and len(alerts_by_chat(telegram)) == 40

@@ -118,10 +118,7 @@ def _requeue(db: Database, queue: Queue, key: str, chunks: dict, now: float) -> 
     leases = child_items(db.get(path(key, "leases")))
     queued = 0
     for index, record in chunks.items():
-        lease = leases.get(index)
-        live = isinstance(lease, dict) and isinstance(lease.get("lease"), dict) \
-            and float(lease["lease"].get("expires") or 0) > now
-        if index in done or live or not isinstance(record, dict):
+        if index in done or _live(leases.get(index), now) or not isinstance(record, dict):
             continue
         if now - float(record.get("queued_at") or 0) < REQUEUE_SECONDS:
             continue
@@ -168,12 +165,19 @@ def progress(db: Database, key: str) -> dict:
                    "chats_settled": len(child_keys(db.ref(f"deliveries/{key}").get(shallow=True)))}
     chunks = child_keys(db.ref(path(key, "chunks")).get(shallow=True))
     if chunks:
-        now = time.time()
-        leases = child_items(db.get(path(key, "leases")))
         shown["chunks"] = {
             "recorded": len(chunks), "planned": db.get(path(key, "planned")) is not None,
-            "settled": len(child_keys(db.ref(path(key, "done")).get(shallow=True))),
-            "sending": sum(1 for lease in leases.values() if isinstance(lease, dict)
-                           and isinstance(lease.get("lease"), dict)
-                           and float(lease["lease"].get("expires") or 0) > now)}
+            "settled": len(child_keys(db.ref(path(key, "done")).get(shallow=True))), "sending": sending(db, key)}
     return shown
+
+
+def sending(db: Database, key: str) -> int:
+    """How many of the broadcast's chunks a deliver invocation holds the lease of now."""
+    now = time.time()
+    return sum(1 for claim in child_items(db.get(path(key, "leases"))).values() if _live(claim, now))
+
+
+def _live(claim: object, now: float) -> bool:
+    """Whether a chunk's claim (``{lease: {owner, expires}, attempts}``) holds an unexpired lease."""
+    return isinstance(claim, dict) and isinstance(claim.get("lease"), dict) \
+        and float(claim["lease"].get("expires") or 0) > now

@@ -362,6 +362,11 @@ class Ticker:
         if self.settings.broadcast_queue:
             return self._fan_out(key)
         resumed = int(claimed.get("attempts") or 1) > 1  # only a resumed run can find chats in the ledger
+        if resumed and fanout.sending(self.db, key):  # fanned out before, and deliver is still at it
+            logger.warning("chunks of this broadcast are being sent through the queue; not resuming it here",
+                           extra={"fields": {"broadcast": key}})
+            self.db.update({f"broadcasts/{key}/lease": None})
+            return {"busy": True}
         pages = self.letters.pages(key, claimed, text, resumed, datetime.now(UTC))
         return self._send(key, owner, pages, "state/broadcast")
 
