@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench_scrape import NAMESPACE, ROOT, Bench, cpu_seconds
 
+from coronabot.tasks import configure_emulated_queue
 from harness import OWNER, Process, free_port, http, markdown_table
 
 QUEUE = "projects/coronabot-bench/locations/asia-northeast3/queues/coronabot-broadcast"
@@ -69,14 +70,7 @@ class FanOutBench(Bench):
     def _configure_queue(self) -> None:
         """The queue as the deployment makes it, but a second of backoff (the deployment's 5 s would only
         lengthen a retry here)."""
-        import grpc
-        from google.cloud import tasks_v2
-        from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
-        client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(
-            self.tasks_host)))
-        client.update_queue(queue=tasks_v2.Queue(name=QUEUE, rate_limits=tasks_v2.RateLimits(
-            max_dispatches_per_second=5, max_concurrent_dispatches=self.workers), retry_config=tasks_v2.RetryConfig(
-            max_attempts=-1, min_backoff={"seconds": 1}, max_backoff={"seconds": 10})))
+        configure_emulated_queue(self.tasks_host, QUEUE, self.workers, min_backoff=1, max_backoff=10)
 
     def stop(self) -> None:
         for process in (self.deliver, self.tasks):

@@ -229,30 +229,14 @@ class TasksEmulator:
 
     def __init__(self, host: str, status_url: str):
         self.host, self.status_url = host, status_url
-        self._client = None
-
-    def client(self):
-        if self._client is None:
-            import grpc
-            from google.cloud import tasks_v2
-            from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
-            transport = CloudTasksGrpcTransport(channel=grpc.insecure_channel(self.host))
-            self._client = tasks_v2.CloudTasksClient(transport=transport)
-        return self._client
 
     def configure(self, concurrency: int, dispatches_per_second: float = 20, min_backoff: float = 0.2,
                   max_backoff: float = 2.0, max_attempts: int = -1) -> None:
         """Create or update the queue, as the deployment's `gcloud tasks queues create/update` does."""
-        from google.cloud import tasks_v2
-        from google.protobuf import duration_pb2
+        from coronabot.tasks import configure_emulated_queue
 
-        def duration(seconds: float) -> duration_pb2.Duration:
-            return duration_pb2.Duration(seconds=int(seconds), nanos=int(seconds % 1 * 1e9))
-        queue = tasks_v2.Queue(name=QUEUE, rate_limits=tasks_v2.RateLimits(
-            max_dispatches_per_second=dispatches_per_second, max_concurrent_dispatches=concurrency),
-            retry_config=tasks_v2.RetryConfig(max_attempts=max_attempts, min_backoff=duration(min_backoff),
-                                              max_backoff=duration(max_backoff)))
-        self.client().update_queue(queue=queue)
+        configure_emulated_queue(self.host, QUEUE, concurrency, dispatches_per_second, min_backoff, max_backoff,
+                                 max_attempts)
 
     def dispatches(self) -> list[dict]:
         return http("GET", f"{self.status_url}/__dispatches")[1]

@@ -240,24 +240,36 @@ def test_polling_failures_back_off_with_one_log_line_per_streak(local_env, serve
     runner.stop()
 
 
-def test_make_serve_runs_both_functions(local_env, servers, logs_dir):
+@pytest.mark.parametrize("fan_out", [False, True])
+def test_make_serve_runs_the_functions(local_env, servers, logs_dir, fan_out):
+    """Both functions; with FANOUT=on also deliver and the Cloud Tasks emulator, the alert going through them."""
     webhook_port, scrape_port = free_port(), free_port()
     env = dict(local_env, WEBHOOK_PORT=str(webhook_port), SCRAPE_PORT=str(scrape_port))
-    handle = open(logs_dir / "make-serve.log", "ab")
+    if fan_out:
+        env.update(FANOUT="on", DELIVER_PORT=str(free_port()), TASKS_PORT=str(free_port()),
+                   TASKS_STATUS_PORT=str(free_port()))
+    log = logs_dir / f"make-serve{'-fanout' if fan_out else ''}.log"
+    handle = open(log, "ab")
     proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env, stdout=handle,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: "Ctrl-C stops" in (logs_dir / "make-serve.log").read_text(), 60, "make serve")
+        wait_until(lambda: "Ctrl-C stops" in log.read_text(), 60, "make serve")
         status, body, _ = http("POST", f"http://127.0.0.1:{webhook_port}/",
                                raw=json.dumps(update(830000001, PRIVATE_CHAT, "/subscribe")).encode(),
                                headers={"Content-Type": "application/json",
                                         "X-Telegram-Bot-Api-Secret-Token": env["TELEGRAM_WEBHOOK_SECRET"]})
         assert status == 200 and "등록했습니다" in body["text"]
         status, summary, _ = http("POST", f"http://127.0.0.1:{scrape_port}/")
-        assert status == 200 and summary["status"] == "alerted" and summary["sent"] == 1
+        assert status == 200 and summary["status"] == "alerted"
+        if fan_out:
+            assert summary["sent"] == 0 and summary["fanout"]["planned"], summary
+            wait_until(lambda: any(str(m["chat_id"]) == str(PRIVATE_CHAT) and "\n" in m["text"]
+                                   for m in servers[1].sent()), 30, "the alert through deliver")
+        else:
+            assert summary["sent"] == 1
         children = descendants(proc.pid)
-        # the bot, the database, and a gunicorn arbiter with its worker for each function
-        assert len(children) >= 6, children
+        # the bot, the database, and a gunicorn arbiter with its worker for each function (and the emulator)
+        assert len(children) >= (9 if fan_out else 6), children
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(30)

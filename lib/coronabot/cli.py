@@ -148,7 +148,8 @@ def demo_say(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 def serve(settings: config.Settings, args: argparse.Namespace) -> int:
-    """Both functions under functions-framework against the local database."""
+    """The functions under functions-framework against the local database (FANOUT=on: with deliver and the
+    Cloud Tasks emulator)."""
     from .local import serve_functions
 
     return serve_functions(settings)
@@ -190,7 +191,8 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "demo": ("DEMO_TELEGRAM_PORT", "DEMO_SOURCES_PORT", "RTDB_PORT", "LOCAL_DATA_DIR"),
     "demo-say": ("LOCAL_DATA_DIR",),
     "serve": ("TELEGRAM_WEBHOOK_SECRET (required)", "TELEGRAM_TOKEN", "RTDB_PORT", "LOCAL_DATA_DIR", "WEBHOOK_PORT",
-              "SCRAPE_PORT", *_SCRAPE),
+              "SCRAPE_PORT", "FANOUT", "DELIVER_PORT", "TASKS_PORT", "TASKS_STATUS_PORT", "BROADCAST_CONCURRENCY",
+              *_SCRAPE),
 }
 COMMON_ENVIRONMENT = ("LOG_LEVEL",)
 

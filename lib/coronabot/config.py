@@ -67,7 +67,7 @@ def log_level() -> str:
     return level
 
 
-def _choice(name: str, choices: tuple[str, ...]) -> str:
+def choice(name: str, choices: tuple[str, ...]) -> str:
     """One of ``choices`` (the first is the default)."""
     raw = os.environ.get(name, "").strip().lower() or choices[0]
     if raw not in choices:
@@ -189,12 +189,12 @@ def load() -> Settings:
         page_size=int(_number("BROADCAST_PAGE_SIZE", 500, 1)),
         broadcast_budget=_number("BROADCAST_TIME_BUDGET", 480.0, 1.0),
         quiet_hours=_quiet_hours("QUIET_HOURS"),
-        polling=_choice("POLLING", POLLING_MODES),
+        polling=choice("POLLING", POLLING_MODES),
         late_notice_hours=_number("LATE_NOTICE_HOURS", 3.0, 0.0),
         log_level=log_level(),
         progress_seconds=_number("BROADCAST_PROGRESS_SECONDS", 5.0, 0.1),
         backfill_weeks=backfill_weeks(),
-        charts=_choice("CHARTS", CHART_MODES) == "on",
+        charts=choice("CHARTS", CHART_MODES) == "on",
         broadcast_queue=_broadcast_queue(),
         deliver_url=env.get("DELIVER_URL", "").strip(),
         tasks_service_account=env.get("TASKS_SERVICE_ACCOUNT", "").strip(),

@@ -299,24 +299,53 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
     return 0
 
 
+def _local_queue(port: int, status_port: int, deliver_port: int, settings: config.Settings,
+                 children: list[subprocess.Popen]) -> dict:
+    """Start the Cloud Tasks emulator, make the broadcast queue as the deployment makes it, and return the
+    scrape's settings for fanning out to the local deliver function."""
+    from .tasks import LOCAL_QUEUE, configure_emulated_queue
+
+    emulator = _child([sys.executable, str(REPO / "tools" / "tasks_emulator.py"), "--port", str(port), "--http-port",
+                       str(status_port)])
+    children.append(emulator)
+    _wait_for_port("127.0.0.1", status_port, emulator, "the Cloud Tasks emulator")
+    configure_emulated_queue(f"127.0.0.1:{port}", LOCAL_QUEUE, settings.broadcast_concurrency)
+    return {"BROADCAST_QUEUE": LOCAL_QUEUE, "DELIVER_URL": f"http://127.0.0.1:{deliver_port}/",
+            "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{port}"}
+
+
 def serve_functions(settings: config.Settings) -> int:
-    """``make serve``: both functions under functions-framework on local ports."""
+    """``make serve``: the functions under functions-framework on local ports; with ``FANOUT=on`` also the
+    deliver function and the Cloud Tasks emulator, the scrape fanning broadcasts out on its queue."""
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses every update without it")
+    fan_out = config.choice("FANOUT", ("off", "on")) == "on"
     ports = {"webhook": _free_local_port("WEBHOOK_PORT", 8080), "scrape": _free_local_port("SCRAPE_PORT", 8090)}
+    if fan_out:
+        ports["deliver"] = _free_local_port("DELIVER_PORT", 8091)
+        tasks_port, tasks_status_port = _free_local_port("TASKS_PORT", 8123), _free_local_port("TASKS_STATUS_PORT",
+                                                                                                8124)
     framework = str(Path(sys.executable).with_name("functions-framework"))
     signal.signal(signal.SIGTERM, _raise_stop)
     children: list[subprocess.Popen] = []
     try:
         with local_database(settings) as (settings, _):
             env = dict(os.environ, FIREBASE_DATABASE_EMULATOR_HOST=settings.emulator_host)
+            scrape_env = dict(env)
+            shown = [f"{name}: http://127.0.0.1:{port}/" for name, port in ports.items()]
+            if fan_out:
+                fanned = _local_queue(tasks_port, tasks_status_port, ports["deliver"], settings, children)
+                scrape_env.update(fanned)
+                shown.append(f"Cloud Tasks: {fanned['CLOUD_TASKS_EMULATOR_HOST']}")
+            started = {}
             for name, port in ports.items():
-                children.append(_child([framework, "--source", f"functions/{name}/main.py", "--target", name,
-                                        "--host", "127.0.0.1", "--port", str(port)], env))
-            for (name, port), child in zip(ports.items(), children, strict=True):
-                _wait_for_port("127.0.0.1", port, child, f"the {name} function")
-            print(f"webhook: http://127.0.0.1:{ports['webhook']}/  scrape: http://127.0.0.1:{ports['scrape']}/  "
-                  f"database: {settings.emulator_host}. Ctrl-C stops.", flush=True)
+                started[name] = _child([framework, "--source", f"functions/{name}/main.py", "--target", name,
+                                        "--host", "127.0.0.1", "--port", str(port)],
+                                       scrape_env if name == "scrape" else env)
+                children.append(started[name])
+            for name, port in ports.items():
+                _wait_for_port("127.0.0.1", port, started[name], f"the {name} function")
+            print("  ".join(shown) + f"  database: {settings.emulator_host}. Ctrl-C stops.", flush=True)
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             logger.error("a function process exited; stopping")

@@ -20,6 +20,9 @@ DISPATCH_DEADLINE_SECONDS = 600  # a chunk's attempt; the deliver function's own
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
+LOCAL_QUEUE = "projects/coronabot-local/locations/asia-northeast3/queues/coronabot-broadcast"
+
+
 class QueueError(Exception):
     """Cloud Tasks refused or could not be reached; the chunk is enqueued again by a later tick."""
 
@@ -82,3 +85,23 @@ class TaskQueue:
         except Exception as exc:  # the transport's own errors (a refused connection, a timeout)
             raise QueueError(f"Cloud Tasks could not be reached: {type(exc).__name__}: {exc}") from None
         return True
+
+
+def configure_emulated_queue(host: str, name: str, concurrency: int, dispatches_per_second: float = 5,
+                             min_backoff: float = 5, max_backoff: float = 60, max_attempts: int = -1) -> None:
+    """Create or update a queue on the local emulator (``tools/tasks_emulator.py`` at ``host``) with the
+    settings the deployment gives the real one (deploy/functions.sh), or the ones given."""
+    import grpc
+    from google.cloud import tasks_v2
+    from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+    from google.protobuf import duration_pb2
+
+    def duration(seconds: float) -> duration_pb2.Duration:
+        return duration_pb2.Duration(seconds=int(seconds), nanos=int(seconds % 1 * 1e9))
+
+    client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(host)))
+    client.update_queue(queue=tasks_v2.Queue(
+        name=name, rate_limits=tasks_v2.RateLimits(max_dispatches_per_second=dispatches_per_second,
+                                                   max_concurrent_dispatches=concurrency),
+        retry_config=tasks_v2.RetryConfig(max_attempts=max_attempts, min_backoff=duration(min_backoff),
+                                          max_backoff=duration(max_backoff))), timeout=15)
