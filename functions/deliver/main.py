@@ -4,7 +4,9 @@ import functions_framework
 
 from coronabot.deliver import handle_request
 from coronabot.http_entry import json_response, limit_request_size
+from coronabot.storage import load_admin_sdk
 
+load_admin_sdk()  # every call needs the database
 limit_request_size(64 * 1024)
 
 

@@ -4,7 +4,9 @@ import functions_framework
 
 from coronabot.http_entry import json_response, limit_request_size
 from coronabot.scrape import handle_request
+from coronabot.storage import load_admin_sdk
 
+load_admin_sdk()  # every call needs the database
 limit_request_size()
 
 

@@ -100,6 +100,13 @@ class AlreadyDone(Exception):
     """The broadcast was completed by an earlier run."""
 
 
+def load_admin_sdk() -> None:
+    """Import firebase-admin now. The scrape and deliver functions call this at start, on the main thread,
+    since every call of theirs needs the database: imported on a request's thread instead, its objects land
+    in that thread's malloc arena and a deliver worker's peak RSS was 7 MiB higher (51 against 44 MiB)."""
+    import firebase_admin.db  # noqa: F401
+
+
 def _app(database_url: str) -> Any:
     """The firebase-admin app (its import is most of a cold start: the webhook avoids it where it can)."""
     import firebase_admin
