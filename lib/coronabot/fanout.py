@@ -69,6 +69,17 @@ def path(key: str, *parts: object) -> str:
     return "/".join([f"fanout/{key}", *map(str, parts)])
 
 
+def _planned(db: Database, key: str) -> int | None:
+    """How many chunks the broadcast has once every subscriber is in one, else None (planning goes on)."""
+    planned = db.get(path(key, "planned"))
+    return planned if isinstance(planned, int) and not isinstance(planned, bool) else None
+
+
+def _settled(db: Database, key: str) -> set[str]:
+    """The indexes of the chunks settled so far (one shallow read)."""
+    return set(child_keys(db.ref(path(key, "done")).get(shallow=True)))
+
+
 def plan(db: Database, queue: Queue, key: str, size: int, deadline: float | None = None,
          now: float | None = None) -> Plan:
     """Record the broadcast's chunks and create their tasks, going on from where an earlier call stopped;
@@ -76,10 +87,9 @@ def plan(db: Database, queue: Queue, key: str, size: int, deadline: float | None
     Raises QueueError (tasks.py) or DatabaseError, with what was done kept."""
     now = time.time() if now is None else now
     chunks = child_items(db.get(path(key, "chunks")))
-    planned = db.get(path(key, "planned"))
-    if isinstance(planned, int) and not isinstance(planned, bool):
-        done = len(child_keys(db.ref(path(key, "done")).get(shallow=True)))
-        return Plan(len(chunks), True, _requeue(db, queue, key, chunks, now), done)
+    if _planned(db, key) is not None:
+        done = _settled(db, key)
+        return Plan(len(chunks), True, _requeue(db, queue, key, chunks, done, now), len(done))
     index = len(chunks)
     queued = 0
     if index:  # the last recorded chunk's task may not have been created: create it (a repeat is refused)
@@ -109,10 +119,9 @@ def _record(db: Database, queue: Queue, key: str, index: int, chunk: Chunk, now:
     return int(queue.enqueue(key, index))
 
 
-def _requeue(db: Database, queue: Queue, key: str, chunks: dict, now: float) -> int:
-    """A new task (next generation) for each chunk neither settled nor being sent, whose task was created
-    REQUEUE_SECONDS ago or more: the queue gave it up, or it was never created."""
-    done = set(child_keys(db.ref(path(key, "done")).get(shallow=True)))
+def _requeue(db: Database, queue: Queue, key: str, chunks: dict, done: set[str], now: float) -> int:
+    """A new task (next generation) for each chunk neither settled (``done``) nor being sent, whose task was
+    created REQUEUE_SECONDS ago or more: the queue gave it up, or it was never created."""
     if len(done) >= len(chunks):
         return 0
     leases = child_items(db.get(path(key, "leases")))
@@ -135,10 +144,8 @@ def finish_if_complete(db: Database, key: str, marker: str = "state/broadcast") 
     """Mark the broadcast done when every chunk is settled (and clear ``marker`` if it still points at it);
     True when it is done. The first to see it complete sets ``finished`` (a transaction) and logs it once;
     a later caller only repeats the done mark if that first one stopped before writing it."""
-    planned = db.get(path(key, "planned"))
-    if not isinstance(planned, int) or isinstance(planned, bool):
-        return False
-    if len(child_keys(db.ref(path(key, "done")).get(shallow=True))) < planned:
+    planned = _planned(db, key)
+    if planned is None or len(_settled(db, key)) < planned:
         return False
     at = time.time()
 
@@ -166,8 +173,8 @@ def progress(db: Database, key: str) -> dict:
     chunks = child_keys(db.ref(path(key, "chunks")).get(shallow=True))
     if chunks:
         shown["chunks"] = {
-            "recorded": len(chunks), "planned": db.get(path(key, "planned")) is not None,
-            "settled": len(child_keys(db.ref(path(key, "done")).get(shallow=True))), "sending": sending(db, key)}
+            "recorded": len(chunks), "planned": _planned(db, key) is not None,
+            "settled": len(_settled(db, key)), "sending": sending(db, key)}
     return shown
 
 
