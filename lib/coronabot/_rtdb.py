@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from .storage import DatabaseError
+
 SCOPES = "https://www.googleapis.com/auth/firebase.database,https://www.googleapis.com/auth/userinfo.email"
 TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
 RETRIED_STATUSES = (500, 503)
@@ -30,8 +32,9 @@ MAX_TRANSACTION_TRIES = 25
 _REFUSED_IN_PATHS = set(".$#[]?")
 
 
-class RequestError(Exception):
-    """The database answered an error (``status``) or could not be reached (``status`` 0)."""
+class RequestError(DatabaseError):
+    """The database answered an error (``status``) or could not be reached (``status`` 0): a DatabaseError,
+    as the bot handles any client's failure."""
 
     def __init__(self, message: str, status: int = 0):
         super().__init__(message)

@@ -51,8 +51,8 @@ _init_lock = threading.Lock()
 
 
 class DatabaseError(Exception):
-    """A database request failed: refused, unreachable, or a transaction that kept conflicting. The client's
-    own error (firebase-admin's ``FirebaseError``, the REST client's ``RequestError``) is its cause."""
+    """A database request failed: refused, unreachable, or a transaction that kept conflicting. Raised for
+    firebase-admin's ``FirebaseError`` (its cause); the REST client's ``RequestError`` is one."""
 
 
 def child_keys(value: object) -> list[str]:
@@ -119,13 +119,13 @@ def _app(database_url: str) -> Any:
                 options={"databaseURL": database_url, "httpTimeout": 10}, name=APP_NAME)
 
 
-class _Reference:
-    """A reference or query of either client (firebase-admin's ``db.Reference`` interface) whose client errors
-    are DatabaseError; the rest passes through (what a transaction's function raises, ValueError for a value
-    refused client-side)."""
+class _Guarded:
+    """A firebase-admin reference or query whose errors are DatabaseError (the REST client raises it itself);
+    the rest passes through (what a transaction's function raises, ValueError for a value refused
+    client-side)."""
 
-    def __init__(self, target: Any, errors: tuple[type[Exception], ...], kinds: tuple[type, ...]):
-        self._target, self._errors, self._kinds = target, errors, kinds
+    def __init__(self, target: Any):
+        self._target = target
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._target, name)
@@ -133,11 +133,13 @@ class _Reference:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            from firebase_admin import db, exceptions
+
             try:
                 result = attribute(*args, **kwargs)
-            except self._errors as exc:
+            except exceptions.FirebaseError as exc:
                 raise DatabaseError(str(exc)) from exc
-            return _Reference(result, self._errors, self._kinds) if isinstance(result, self._kinds) else result
+            return _Guarded(result) if isinstance(result, (db.Reference, db.Query)) else result
         return call
 
 
@@ -168,10 +170,10 @@ class Database:
         if self._rest is not None:
             from . import _rtdb
 
-            return _Reference(_rtdb.Reference(self._rest, path), (_rtdb.RequestError,), (_rtdb.Reference,))
-        from firebase_admin import db, exceptions
+            return _rtdb.Reference(self._rest, path)
+        from firebase_admin import db
 
-        return _Reference(db.reference(path, app=self._app), (exceptions.FirebaseError,), (db.Reference, db.Query))
+        return _Guarded(db.reference(path, app=self._app))
 
     # subscribers -----------------------------------------------------------
     def subscribe(self, chat_id: int, chat_type: str, update_id: int, since: str) -> bool:
