@@ -72,6 +72,13 @@ def test_every_chat_gets_the_alert_once_through_the_queue(servers, tasks, extra_
     assert finished_lines(deliver, key, since) == 1, "the finished mark is set once"
     status, summary = tick(scrape)
     assert status == 200 and summary["status"] == "unchanged" and tasks.waiting() == []
+    # The last chunk's invocation stopped after settling its chunk, before marking the broadcast: a tick repairs it.
+    db.put(f"broadcasts/{key}/done", None)
+    db.put("state/broadcast", {"key": key, "kind": "alert", "announcement": summary["announcement"]})
+    status, summary = tick(scrape)
+    assert status == 200 and summary["status"] == "resumed" and summary["finished"] is True, summary
+    assert db.get(f"broadcasts/{key}/done") is True and not db.get("state/broadcast") and tasks.waiting() == []
+    assert len(alerts_by_chat(telegram)) == 60 and set(alerts_by_chat(telegram).values()) == {1}
 
 
 def test_a_chunk_answered_with_503_is_retried_and_sends_nothing_twice(servers, tasks, extra_scrape,

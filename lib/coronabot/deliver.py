@@ -75,7 +75,7 @@ class Deliverer:
             logger.info("chunk already settled; nothing sent", extra={"fields": fields})
             return 200, {"status": "done", **fields}
         text = meta.get("text")
-        if not isinstance(text, str) or not text or len(text) > texts.MAX_MESSAGE_CHARS:
+        if not texts.sendable(text):
             logger.error("the broadcast has no text Telegram can accept; nothing sent", extra={"fields": fields})
             return 200, {"status": "dropped", **fields}
         owner = new_owner_id()

@@ -354,7 +354,7 @@ class Ticker:
             self.db.update({"state/broadcast": None})
             return {}
         text = claimed.get("text") if isinstance(claimed.get("text"), str) else text
-        if not text or len(text) > texts.MAX_MESSAGE_CHARS:
+        if not texts.sendable(text):
             logger.error("broadcast has no text Telegram can accept; dropping it",
                          extra={"fields": {"broadcast": key, "chars": len(text or "")}})
             self.db.update({"state/broadcast": None, f"broadcasts/{key}/done": True})
@@ -379,8 +379,12 @@ class Ticker:
         if self._queue is None:
             self._queue = TaskQueue(self.settings)
         try:
-            plan = fanout.plan(self.db, self._queue, key, self.settings.page_size, self._deadline).summary()
-            finished = fanout.finish_if_complete(self.db, key)
+            planned = fanout.plan(self.db, self._queue, key, self.settings.page_size, self._deadline)
+            # Deliver finishes a broadcast with its last chunk; a tick only repairs one whose chunks are all
+            # settled already (that invocation stopped before marking it).
+            finished = planned.planned and planned.done >= planned.chunks and fanout.finish_if_complete(self.db,
+                                                                                                         key)
+            plan = planned.summary()
         except QueueError as exc:
             logger.error("the broadcast could not be enqueued; the next tick goes on: %s", exc,
                          extra={"fields": {"broadcast": key}})

@@ -218,6 +218,11 @@ def test_message(moment: datetime) -> str:
     return f"🔔 코로나19 알림 봇 테스트 메시지입니다. ({kst(moment)})"
 
 
+def sendable(text: object) -> bool:
+    """Whether a stored broadcast text is one Telegram accepts as one message (not empty, at most 4,096)."""
+    return isinstance(text, str) and 0 < len(text) <= MAX_MESSAGE_CHARS
+
+
 def split(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """Split a long text at line breaks into messages Telegram accepts."""
     if len(text) <= limit:
