@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,28 +23,12 @@ from collections import Counter
 from pathlib import Path
 
 from bench_scrape import NAMESPACE, ROOT, Bench, cpu_seconds
+from bench_webhook_attack import memory_mib, worker_pids
 
 from coronabot.tasks import configure_emulated_queue
 from harness import OWNER, Process, free_port, http, markdown_table
 
 QUEUE = "projects/coronabot-bench/locations/asia-northeast3/queues/coronabot-broadcast"
-
-
-def vm_hwm_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def children(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in found]
-
-
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class FanOutBench(Bench):
@@ -80,9 +63,9 @@ class FanOutBench(Bench):
     def run(self, subscribers: int, fan_out: bool) -> dict:
         self.reset(subscribers)
         http("POST", f"{self.tasks.url}/__reset")
-        workers = children(self.deliver.proc.pid)
+        workers = worker_pids(self.deliver.proc.pid)
         cpu_before = {"fake Telegram": cpu_seconds(self.telegram), "database": cpu_seconds(self.database),
-                      "deliver workers": sum(process_cpu(p) for p in workers)}
+                      "deliver workers": sum(cpu_seconds(p) for p in workers)}
         started = time.time()
         env = self.fanout_env if fan_out else dict(BROADCAST_RATE=str(self.rate), CHARTS="off")
         tick = self.tick(subscribers, **env)
@@ -99,7 +82,7 @@ class FanOutBench(Bench):
         cpu = {"scrape tick": tick["cpu_seconds"], "fake Telegram": cpu_seconds(self.telegram) -
                cpu_before["fake Telegram"], "database": cpu_seconds(self.database) - cpu_before["database"]}
         if fan_out:
-            cpu["deliver workers"] = sum(process_cpu(p) for p in workers) - cpu_before["deliver workers"]
+            cpu["deliver workers"] = sum(cpu_seconds(p) for p in workers) - cpu_before["deliver workers"]
             dispatches = http("GET", f"{self.tasks.url}/__dispatches")[1]
         achieved = (len(times) - 1) / (times[-1] - times[0])
         return {
@@ -112,7 +95,7 @@ class FanOutBench(Bench):
             "tasks_dispatched": len(dispatches) if fan_out else 0,
             "task_retries": sum(1 for d in dispatches if d["status"] != 200) if fan_out else 0,
             "peak_rss_mib": {"scrape tick": round(tick["maxrss_kb"] / 1024, 1)} | (
-                {f"deliver worker {i + 1}": vm_hwm_mib(p) for i, p in enumerate(workers)} if fan_out else {}),
+                {f"deliver worker {i + 1}": memory_mib(p)["VmHWM"] for i, p in enumerate(workers)} if fan_out else {}),
             "cpu_ms_per_message": {name: round(1000 * seconds / max(len(accepted), 1), 2)
                                    for name, seconds in cpu.items()},
         }

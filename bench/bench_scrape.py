@@ -42,9 +42,10 @@ TICK = ("import json, resource; from coronabot import config; from coronabot.scr
         "'cpu_seconds': usage.ru_utime + usage.ru_stime}))")
 
 
-def cpu_seconds(process: Process) -> float:
-    """User and system CPU time a server process has used so far (from /proc)."""
-    fields = Path(f"/proc/{process.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(process: Process | int) -> float:
+    """User and system CPU time a server process (or the process of that pid) has used so far (from /proc)."""
+    pid = process if isinstance(process, int) else process.proc.pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

@@ -30,13 +30,13 @@ CONCURRENT = 8
 PIECE = b"x" * (1024 * 1024)
 
 
-def worker_pid(master: int) -> int:
-    """The gunicorn worker: the functions-framework process's child."""
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn workers: the functions-framework process's children (waiting for the first)."""
     deadline = time.time() + 30
     while time.time() < deadline:
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
         if children:
-            return int(children[0])
+            return [int(child) for child in children]
         time.sleep(0.1)
     raise RuntimeError("no gunicorn worker appeared")
 
@@ -108,7 +108,7 @@ def main() -> None:
         server = Process([framework, "--source", "functions/webhook/main.py", "--target", "webhook",
                           "--host", "127.0.0.1", "--port", str(port)], port, Path(tmp) / "webhook.log", env)
         try:
-            worker = worker_pid(server.proc.pid)
+            worker = worker_pids(server.proc.pid)[0]
             slow_status, slow_seconds = slow_body_seconds(port)
             idle = memory_mib(worker)
             results["idle"] = idle
