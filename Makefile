@@ -26,9 +26,11 @@ lint: setup
 	$(VENV)/bin/ruff check lib tools tests bench functions
 
 # Fails on anything that looks like a key or token in a tracked file; a reviewed false positive
-# carries an inline "pragma: allowlist secret" comment.
+# carries an inline "pragma: allowlist secret" comment. The one file left out is a database snapshot whose
+# digests, lease owners and file ids are all hex (tests/fixtures/README.md; it holds no token: its maker runs
+# with a fake one, and test_secret_scan checks that no token-shaped string is in it).
 secret-scan: setup
-	git ls-files -z | xargs -0 $(VENV)/bin/detect-secrets-hook
+	git ls-files -z | xargs -0 $(VENV)/bin/detect-secrets-hook --exclude-files '^tests/fixtures/database-before-inpatients\.json$$'
 
 # The long-running targets exec their program, so a signal to make (Ctrl-C, or a supervisor's SIGTERM to make
 # alone) reaches it directly: it stops in order, exits 0, and leaves no child behind.

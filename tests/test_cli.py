@@ -76,6 +76,8 @@ def test_scrape_once_and_stats(cli, servers):
     assert stats["choices"] == {"when": {"every": 1, "rose": 2, "change20": 0, "rise50": 0},
                                 "night": {"silent": 2, "hold": 1, "normal": 0}, "format": {"chart": 2, "text": 1}}
     assert stats["last_announcement"]["id"] == "2026-W39"
+    assert stats["last_announcement"]["period"] == "2026년 39주 (9월 20일~26일)"
+    assert stats["last_announcement"]["figures"] == ["코로나19 입원환자: 248명", "전주(38주, 9월 13일~19일): 337명"]
     assert stats["last_tick"]["status"] == "alerted" and stats["source_health"] == "ok"
     assert stats["next_announcement_expected"].startswith("unknown until the bot has seen three")
     assert stats["broadcast_in_progress"] is None

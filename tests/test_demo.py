@@ -27,13 +27,16 @@ def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
             assert "no token, no network" in shown and "fake Telegram Bot API" in shown
             assert "[1:1] 지민: /subscribe" in shown and "알림을 등록했습니다" in shown
             assert "[우리 동네] 민수: /subscribe@CoronaDemoBot" in shown
-            assert "2026년 39주차" in shown and "scrape tick: alerted 2026-W40, sent 2" in shown
+            assert "2026년 39주 (9월 20일~26일)" in shown and "코로나19 입원환자: 248명" in shown
+            assert "scrape tick: alerted 2026-W40, sent 2" in shown
             assert shown.count("(broadcast)") == 2 and "<b>" not in shown, "as a person reads it"
-            assert "최근 4주: 📈 증가 추세" in shown and "2026년 39주  248건  ▼89" in shown, "the trend table"
+            assert "최근 4주: 📈 증가 추세" in shown and "2026년 39주 9.20~9.26  248명  ▼89" in shown, \
+                "the trend table, each week with its days"
             assert shown.count("[그래프 사진]") == 3, "both alerts carry the chart, and /chart shows it"
             said = subprocess.run([sys.executable, "-m", "coronabot", "demo-say", "/now"], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=60)
-            assert said.returncode == 0 and "[1:1] 지민: /now" in said.stdout and "2026년 40주차" in said.stdout
+            assert said.returncode == 0 and "[1:1] 지민: /now" in said.stdout
+            assert "2026년 40주 (9월 27일~10월 3일)" in said.stdout
             children = descendants(demo.pid)
             assert len(children) >= 4, "the bot, its database, the fake Bot API and the source stand-in"
             os.killpg(demo.pid, signal.SIGINT)

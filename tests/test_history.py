@@ -16,25 +16,25 @@ TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").
 
 
 def weekly(values: list[int], year: int = 2026, first_week: int = 30) -> list[history.Point]:
-    return [history.Point(f"{year}-W{first_week + i:02d}", (year, first_week + i, 0), v, "weekly", "건")
+    return [history.Point(f"{year}-W{first_week + i:02d}", (year, first_week + i, 0), v, "weekly", "명")
             for i, v in enumerate(values)]
 
 
 def test_the_two_year_fixture_parses_as_104_weeks_ending_with_the_real_sample():
     series = kdca_sentinel.parse_series(TWO_YEARS)
     assert len(series) == 104 and series[0].id == "2024-W40" and series[-1].id == "2026-W39"
-    assert [a.figure("covid_detections").value for a in series[-5:]] == [115, 196, 308, 337, 248]
+    assert [a.figure("covid_inpatients").value for a in series[-5:]] == [115, 196, 308, 337, 248]
     assert series[-1] == kdca_sentinel.parse(TWO_YEARS)
     # every week carries the week before it, across the year boundary too
     first_of_2025 = next(a for a in series if a.id == "2025-W01")
-    assert first_of_2025.figure("covid_detections_prev").label == "전주(52주차) 검출"
+    assert first_of_2025.figure("covid_inpatients_prev").label == "전주(52주, 12월 22일~28일)"
 
 
 def test_points_read_records_in_either_shape_and_skip_damaged_ones():
     records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(TWO_YEARS)[-3:]}
     records["2026-W36"] = {"id": "2026-W36", "order": "2026-W36", "figures": "broken"}
     records["2026-W35"] = dict(records["2026-W37"], id="2026-W35", order="2026-W35",
-                               figures={"0": {"key": "covid_detections", "value": 115}})
+                               figures={"0": {"key": "covid_inpatients", "value": 115}})
     records["junk"] = ["not", "a", "record"]
     found = history.points(records, "kdca-sentinel")
     assert [(p.id, p.value) for p in found] == [("2026-W35", 115), ("2026-W37", 308), ("2026-W38", 337),
@@ -44,12 +44,18 @@ def test_points_read_records_in_either_shape_and_skip_damaged_ones():
 
 def test_changes_only_between_consecutive_periods_and_never_for_a_cumulative_series():
     a, b, c = weekly([10, 15, 15])
-    gap = history.Point("2026-W40", (2026, 40, 0), 9, "weekly", "건")
+    gap = history.Point("2026-W40", (2026, 40, 0), 9, "weekly", "명")
     assert history.change(a, b) == 5 and history.change(b, c) == 0 and history.change(None, a) is None
     assert history.change(c, gap) is None  # weeks 33..39 are missing
-    year_end = history.Point("2025-W52", (2025, 52, 0), 1, "weekly", "건")
-    new_year = history.Point("2026-W01", (2026, 1, 0), 3, "weekly", "건")
+    year_end = history.Point("2025-W52", (2025, 52, 0), 1, "weekly", "명")
+    new_year = history.Point("2026-W01", (2026, 1, 0), 3, "weekly", "명")
     assert history.change(year_end, new_year) == 2
+    w = {key: history.Point(f"{key[0]}-W{key[1]:02d}", (*key, 0), 1, "weekly", "명")
+         for key in ((2022, 52), (2022, 53), (2023, 1), (2026, 52), (2027, 1))}
+    assert history.follows(w[2022, 52], w[2022, 53]) and history.follows(w[2022, 53], w[2023, 1])
+    assert not history.follows(w[2022, 52], w[2023, 1]), "2022 had 53 weeks: its week 52 is two weeks before"
+    assert history.follows(w[2026, 52], w[2027, 1])
+    assert history.year_before(w[2027, 1]) == (2026, 1, 0) and history.year_before(w[2022, 53]) == (2021, 52, 0)
     day1 = history.Point("2021-06-04", (2021, 6, 4), 142852, "cumulative", "명")
     day2 = history.Point("2021-06-05", (2021, 6, 5), 143596, "cumulative", "명")
     assert history.follows(day1, day2) and history.change(day1, day2) is None
@@ -80,11 +86,12 @@ def test_history_text_for_rising_falling_and_flat_series():
     text = texts.history("kdca-sentinel", rising, history.direction(rising))
     table = text.split("<pre>")[1].split("</pre>")[0].splitlines()
     assert len(table) == 12, "the last 12 weeks; the 13th read gives the first one its change"
-    assert table[0] == "2026년 31주   65건  ▲7"
-    assert table[5] == "2026년 36주   96건  ▼9" and table[4].endswith("―")
-    assert "최근 4주: <b>📈 증가 추세</b> (4주 중 4주 증가·0주 감소, 2026년 38주 196건 → 2026년 42주 450건)" in text
+    assert table[0] == "2026년 31주 7.26~8.1      65명  ▲7", "each week with its days (Sunday to Saturday)"
+    assert table[5] == "2026년 36주 8.30~9.5      96명  ▼9" and table[4].endswith("―")
+    assert table[-1] == "2026년 42주 10.11~10.17  450명  ▲50"
+    assert "최근 4주: <b>📈 증가 추세</b> (4주 중 4주 증가·0주 감소, 2026년 38주 196명 → 2026년 42주 450명)" in text
     falling = weekly([400, 350, 300, 310, 200])
-    assert "📉 감소 추세</b> (4주 중 1주 증가·3주 감소, 2026년 30주 400건 → 2026년 34주 200건)" in texts.history(
+    assert "📉 감소 추세</b> (4주 중 1주 증가·3주 감소, 2026년 30주 400명 → 2026년 34주 200명)" in texts.history(
         "kdca-sentinel", falling, history.direction(falling))
     flat = weekly([100, 104, 98, 101, 103])
     assert "➡️ 큰 변화 없음" in texts.history("kdca-sentinel", flat, history.direction(flat))

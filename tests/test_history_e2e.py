@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from test_scrape_e2e import many_chats, subscribe, tick, tick_together
@@ -17,52 +17,52 @@ from test_webhook_e2e import message
 
 from conftest import FIXTURES, PRIVATE_CHAT
 from coronabot.texts import KST
+from coronabot.weeks import Week
 from harness import ROOT, http
 
 TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text(encoding="utf-8"))
 SOURCE = "kdca-sentinel"
 
 
-def this_week() -> tuple[int, int]:
-    """The ISO week on the Korean clock, as the bot asks the portal for it (from Sunday 15:00 UTC, Seoul is
-    already in the next week)."""
-    today = datetime.now(UTC).astimezone(KST).date()
-    return today.isocalendar().year, today.isocalendar().week
+def last_week() -> Week:
+    """The last KDCA week that has ended in Seoul: the newest the bot asks the portal for (from Saturday
+    15:00 UTC, Seoul is already in the next week)."""
+    return Week.of(datetime.now(UTC).astimezone(KST).date()).previous()
 
 
-def series_ending_this_week(values: dict[int, int] | None = None) -> tuple[str, list[tuple[int, int]]]:
-    """The two-year fixture moved in time so its last week is this week (the bot asks for weeks relative to
-    today); ``values`` replaces the COVID-19 figure of the week so many weeks before the last (0 = this week).
-    Returns the portal answer and its weeks, oldest first."""
+def series_ending_last_week(values: dict[int, int] | None = None) -> tuple[str, list[tuple[int, int]]]:
+    """The two-year fixture moved in time so its last week is the last one that has ended (the bot asks for
+    weeks relative to today, on KDCA's calendar); ``values`` replaces the COVID-19 figure of the week so many
+    weeks before the last (0 = the last). Returns the portal answer and its weeks, oldest first."""
     data = json.loads(json.dumps(TWO_YEARS))
     rows = data["value"]["data"]
-    end_year, end_week = this_week()
-    last = date.fromisocalendar(end_year, end_week, 1)
+    last = last_week()
     weeks = []
     for back, row in enumerate(reversed(rows)):
-        year, week, _ = (last - timedelta(weeks=back)).isocalendar()
-        row["TITLE"], row["SUBTITLE"] = str(year), f"{week:02d}"
+        week = last.shifted(-back)
+        row["TITLE"], row["SUBTITLE"] = str(week.year), f"{week.number:02d}"
         if values and back in values:
             row["COLUMN12"] = f"{values[back]:,}"
-        weeks.append((year, week))
+        weeks.append(tuple(week))
     return json.dumps(data, ensure_ascii=False), list(reversed(weeks))
 
 
 def week_id(year_week: tuple[int, int]) -> str:
-    return f"{year_week[0]}-W{year_week[1]:02d}"
+    return Week(*year_week).order
 
 
 def weeks_asked(request: dict) -> int:
+    """How many weeks a portal POST asked for, both ends included."""
     (start_year, start_week), (end_year, end_week) = request["weeks"]
-    span = date.fromisocalendar(end_year, end_week, 1) - date.fromisocalendar(start_year, start_week, 1)
-    return span.days // 7
+    assert Week(end_year, end_week) == last_week(), "the newest week asked for is the last that has ended"
+    return (Week(end_year, end_week).first_day - Week(start_year, start_week).first_day).days // 7 + 1
 
 
 @pytest.fixture
 def portal(servers):
     """The stand-in answers each POST with the weeks it asks for, out of two years ending this week."""
     _, _, sources = servers
-    content, weeks = series_ending_this_week()
+    content, weeks = series_ending_last_week()
     sources.serve("kdca", content)
     sources.mode(ranges=True)
     return weeks
@@ -88,20 +88,20 @@ def test_the_first_tick_stores_the_past_year_in_its_one_request_and_alerts_only_
     status, summary = tick(scrape_function)
     assert (status, summary["status"], summary["announcement"]) == (200, "alerted", week_id(portal[-1]))
     posts = [r for r in sources.requests()[mark:] if r["method"] == "POST"]
-    assert len(posts) == 1 and weeks_asked(posts[0]) == 53, "52 weeks back, up to next week"
+    assert len(posts) == 1 and weeks_asked(posts[0]) == 52, "52 weeks, up to the last that has ended"
     stored = db.get(f"history/{SOURCE}")
-    assert sorted(stored) == [week_id(w) for w in portal[-53:]], "52 weeks back and this week"
+    assert sorted(stored) == [week_id(w) for w in portal[-52:]], "the 52 weeks that have ended"
     assert stored[week_id(portal[-2])]["figures"][0]["value"] == 337
     assert "first_seen" not in stored[week_id(portal[-2])] and "first_seen" in stored[week_id(portal[-1])]
     assert [m["chat_id"] for m in telegram.sent()] == [str(PRIVATE_CHAT)], "one alert, for the newest week only"
-    assert db.get(f"state/backfill/{SOURCE}")["periods"] == 53
+    assert db.get(f"state/backfill/{SOURCE}")["periods"] == 52
     # later ticks ask for the usual few weeks, and an unchanged answer rewrites nothing in history
     tick(scrape_function)
     synced = db.get(f"history/{SOURCE}/{week_id(portal[-2])}/synced_at")
     status, summary = tick(scrape_function)
     assert summary["status"] == "unchanged"
     posts = [r for r in sources.requests()[mark:] if r["method"] == "POST"]
-    assert [weeks_asked(p) for p in posts[1:]] == [7, 7], "6 weeks back, up to next week"
+    assert [weeks_asked(p) for p in posts[1:]] == [6, 6], "6 weeks, up to the last that has ended"
     assert db.get(f"history/{SOURCE}/{week_id(portal[-2])}/synced_at") == synced
     assert len(telegram.sent()) == 1
 
@@ -111,7 +111,7 @@ def test_a_revised_earlier_week_is_updated_in_history_without_any_message(scrape
     subscribe(db, [PRIVATE_CHAT])
     tick(scrape_function)
     newest = db.get(f"history/{SOURCE}/{week_id(portal[-1])}")
-    revised, _ = series_ending_this_week({3: 999})
+    revised, _ = series_ending_last_week({3: 999})
     sources.serve("kdca", revised)
     status, summary = tick(scrape_function)
     assert summary["status"] == "unchanged"
@@ -126,8 +126,8 @@ def test_backfill_command_stores_weeks_and_alerts_nobody(bot_env, servers, porta
     result = subprocess.run([sys.executable, "-m", "coronabot", "backfill", "--weeks", "20"], cwd=ROOT,
                             env=dict(bot_env, TELEGRAM_TOKEN=""), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "21 periods" in result.stdout and "nobody alerted" in result.stdout
-    assert sorted(db.get(f"history/{SOURCE}")) == [week_id(w) for w in portal[-21:]]
+    assert "20 periods" in result.stdout and "nobody alerted" in result.stdout
+    assert sorted(db.get(f"history/{SOURCE}")) == [week_id(w) for w in portal[-20:]]
     assert telegram.calls() == [] and db.get("state/latest") is None
     refused = subprocess.run([sys.executable, "-m", "coronabot", "backfill", "--weeks", "0"], cwd=ROOT,
                              env=bot_env, capture_output=True, text=True, timeout=60)
@@ -150,7 +150,7 @@ def test_the_alert_carries_the_chart_uploaded_once_then_sent_by_file_id(extra_sc
     assert stored["announcement"] == week_id(portal[-1]) and stored["period"] == f"{portal[-1][0]}년 {portal[-1][1]}주"
     assert db.get(f"broadcasts/{SOURCE}_{week_id(portal[-1])}/photo") == file_id
     captions = {p["caption"] for p in photos}
-    assert len(captions) == 1 and "코로나19 표본감시 주간 발표" in captions.pop()
+    assert len(captions) == 1 and "코로나19 입원환자 주간 발표" in captions.pop()
     Image = pytest.importorskip("PIL.Image")
     assert Image.open(io.BytesIO(telegram.file(file_id))).size == (1280, 720)
     # /chart: the same picture by file_id, in the webhook's answer: one read, no Telegram request
@@ -169,13 +169,13 @@ def test_history_and_chart_answers_cost_one_read_and_say_when_there_is_nothing_y
     assert post(message("/history"))[1]["text"].startswith("아직 쌓인 발표 기록이 없습니다.")
     assert "아직 그래프가 없습니다" in post(message("그래프"))[1]["text"]
     assert db.stats().get("GET", 0) - before.get("GET", 0) == 2
-    content, weeks = series_ending_this_week()
+    content, weeks = series_ending_last_week()
     records = {}
     for year_week, value in zip(weeks[-13:], (58, 65, 78, 94, 105, 105, 96, 115, 196, 308, 337, 400, 450),
                                 strict=True):
         records[week_id(year_week)] = {"source": SOURCE, "id": week_id(year_week), "order": week_id(year_week),
-                                       "figures": [{"key": "covid_detections", "value": value, "kind": "weekly",
-                                                    "unit": "건"}]}
+                                       "figures": [{"key": "covid_inpatients", "value": value, "kind": "weekly",
+                                                    "unit": "명"}]}
     records["2019-W01"] = {"source": SOURCE, "id": "2019-W01", "order": "2019-W01", "figures": []}
     db.put(f"history/{SOURCE}", records)
     before = db.stats()
@@ -261,5 +261,5 @@ def test_a_failed_backfill_lets_later_ticks_go_on_with_the_usual_weeks(scrape_fu
     status, summary = tick(scrape_function)
     assert (status, summary["status"]) == (200, "alerted")
     posts = [r for r in sources.requests()[mark:] if r["method"] == "POST"]
-    assert [weeks_asked(p) for p in posts] == [7], "the backfill waits a day; the tick asks for the usual weeks"
-    assert db.get(f"state/backfill/{SOURCE}") == failed and len(db.get(f"history/{SOURCE}")) == 7
+    assert [weeks_asked(p) for p in posts] == [6], "the backfill waits a day; the tick asks for the usual weeks"
+    assert db.get(f"state/backfill/{SOURCE}") == failed and len(db.get(f"history/{SOURCE}")) == 6

@@ -136,7 +136,7 @@ def test_make_run_end_to_end(local_env, servers, logs_dir, runners):
                           capture_output=True, text=True, timeout=60)
     assert once.returncode == 0, once.stderr
     assert json.loads(once.stdout)["status"] == "alerted"
-    alerts = Counter(str(m["chat_id"]) for m in telegram.sent() if "표본감시" in m["text"])
+    alerts = Counter(str(m["chat_id"]) for m in telegram.sent() if "입원환자 주간 발표" in m["text"])
     assert alerts == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
 
     runner.stop()
@@ -145,7 +145,7 @@ def test_make_run_end_to_end(local_env, servers, logs_dir, runners):
     runner.start()
     assert "2 subscribers" in runner.output().split("coronabot is running")[-1]
     telegram.queue_updates([update(810000003, PRIVATE_CHAT, "/now")])
-    wait_until(lambda: any("248건" in m["text"] and "📊" in m["text"] for m in telegram.sent()), what="the /now reply")
+    wait_until(lambda: any("248명" in m["text"] and "📊" in m["text"] for m in telegram.sent()), what="the /now reply")
     replies = [m["text"] for m in telegram.sent()]
     assert sum("등록했습니다" in t for t in replies) == 2 and not any("이미" in t for t in replies), \
         "no update was handled twice across the restart"
@@ -354,5 +354,5 @@ def test_make_run_honours_the_same_settings(local_env, servers, logs_dir, runner
     summary = json.loads(once.stdout)
     assert summary["status"] == "alerted" and summary["skipped"] == 1 and summary["sent"] == 0, summary
     assert runner.get(f"deliveries/kdca-sentinel_2026-W39/{PRIVATE_CHAT}") == "skipped:rose"
-    assert not any("표본감시" in m["text"] for m in telegram.sent())
+    assert not any("입원환자 주간 발표" in m["text"] for m in telegram.sent())
     runner.stop()

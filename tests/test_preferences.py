@@ -91,7 +91,7 @@ def test_the_comparison_is_the_one_the_alert_shows():
     figures = preferences.comparison(announcement)
     assert figures == Comparison(248, 337)
     alert = texts.alert(announcement)
-    assert "248건" in alert and "337건" in alert and "89건 감소" in alert
+    assert "248명" in alert and "337명" in alert and "89명 감소" in alert
 
 
 def test_only_the_sources_whose_alerts_compare_are_listed_as_comparing():

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database
+from coronabot import texts
 from coronabot.texts import KST
 from harness import Process, database_command, free_port, http
 
@@ -78,8 +79,8 @@ def test_first_run_alerts_each_subscriber_once_then_unchanged(scrape, servers):
     assert summary["sent"] == 2 and summary["failed"] == 0 and summary["removed"] == 0
     assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1, str(GROUP_CHAT): 1}
     text = telegram.sent()[0]["text"]
-    assert "<b>248건</b>" in text and "337건" in text and "89건 감소" in text
-    assert "전체 확진자 수가 아닙니다" in text and "2026년 39주차" in text
+    assert "코로나19 입원환자: <b>248명</b>" in text and "337명" in text and "89명 감소" in text
+    assert "국내 전체 환자 수가 아니며" in text and "2026년 39주 (9월 20일~26일)" in text
     assert db.get("state/latest/id") == "2026-W39"
     assert db.get("history/kdca-sentinel/2026-W39/figures/0/value") == 248
     assert db.get("broadcasts/kdca-sentinel_2026-W39/done") is True
@@ -153,7 +154,7 @@ def test_a_corrected_figure_sends_one_correction(scrape, servers):
     status, summary = tick(scrape)
     assert (status, summary["status"], summary["sent"]) == (200, "corrected", 2)
     corrections = [m for m in telegram.sent() if "정정" in m["text"]]
-    assert len(corrections) == 2 and "<b>251건</b>" in corrections[0]["text"]
+    assert len(corrections) == 2 and "<b>251명</b>" in corrections[0]["text"]
     assert tick(scrape)[1]["status"] == "unchanged"
     assert len(telegram.sent()) == 4
     assert db.get("state/latest/figures/0/value") == 251
@@ -166,8 +167,8 @@ def test_a_new_week_alerts_again(scrape, servers):
     sources.serve("kdca", kdca_with([(2026, 39, "248"), (2026, 40, "1,302")]))
     status, summary = tick(scrape)
     assert summary["status"] == "alerted" and summary["announcement"] == "2026-W40"
-    assert "<b>1,302건</b>" in telegram.sent()[-1]["text"]
-    assert "1,054건 증가" in telegram.sent()[-1]["text"]
+    assert "<b>1,302명</b>" in telegram.sent()[-1]["text"]
+    assert "1,054명 증가" in telegram.sent()[-1]["text"]
 
 
 def test_two_concurrent_runs_send_one_alert_each(scrape, servers, extra_scrape):
@@ -490,7 +491,7 @@ def test_a_two_digit_year_is_refused_and_never_silences_later_weeks(scrape, serv
     status, summary = tick(scrape)
     assert (status, summary["status"], summary["announcement"]) == (200, "alerted", "2026-W40")
     assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 2}
-    assert "47주차" not in " ".join(m["text"] for m in telegram.sent())
+    assert "47주" not in " ".join(m["text"] for m in telegram.sent())
 
 
 def test_figures_as_json_numbers_are_accepted(scrape, servers):
@@ -502,7 +503,7 @@ def test_figures_as_json_numbers_are_accepted(scrape, servers):
     sources.serve("kdca", json.dumps(data))
     status, summary = tick(scrape)
     assert (status, summary["status"]) == (200, "alerted")
-    assert "<b>248건</b>" in telegram.sent()[0]["text"] and "337건" in telegram.sent()[0]["text"]
+    assert "<b>248명</b>" in telegram.sent()[0]["text"] and "337명" in telegram.sent()[0]["text"]
 
 
 @pytest.mark.parametrize("value, error", [
@@ -545,7 +546,8 @@ def test_a_broadcast_text_telegram_can_never_accept_is_dropped_not_retried_forev
     db, telegram, _ = servers
     subscribe(db, [PRIVATE_CHAT])
     key = "kdca-sentinel_2026-W38"
-    db.put("broadcasts", {key: {"kind": "alert", "announcement": "2026-W38", "text": "가" * 5000}})
+    db.put("broadcasts", {key: {"kind": "alert", "announcement": "2026-W38", "text": "가" * 5000,
+                                "wording": texts.WORDING}})  # this version's: not rendered again
     db.put("state/broadcast", {"key": key, "kind": "alert", "announcement": "2026-W38"})
     status, summary = tick(scrape)
     assert (status, summary["status"]) == (200, "alerted"), summary
@@ -703,7 +705,7 @@ def test_a_late_week_is_told_to_the_admins_once_and_its_arrival_once(servers, ad
     assert all(status == 200 and s["status"] in ("unchanged", "idle") for status, s in results), results
     notices = admin_notices(telegram)
     assert len(notices) == 1 and "예상 시각보다 늦어지고 있습니다" in notices[0], notices
-    assert f"{window_day.month}월 {window_day.day}일" in notices[0] and "2026년 39주차" in notices[0]
+    assert f"{window_day.month}월 {window_day.day}일" in notices[0] and "2026년 39주 (9월 20일~26일)" in notices[0]
     assert alerts_by_chat(telegram) == {}, "subscribers are never told"
     db.put("state/last_fetch_at", None)
     concurrently()

@@ -101,7 +101,7 @@ def test_night_choices_then_the_held_alert_is_delivered_once_in_the_morning(serv
     assert status == 200 and summary["status"] == "unchanged" and summary["morning"]["sent"] == 1
     assert received(telegram) == {HOLD: 1}
     text = telegram.sent()[0]
-    assert text["text"].startswith("🌅 밤사이 나온 발표(2026년 39주)를 아침") and "248건" in text["text"]
+    assert text["text"].startswith("🌅 밤사이 나온 발표(2026년 39주)를 아침") and "248명" in text["text"]
     assert text.get("disable_notification") is None
     key = summary["morning"]["broadcast"]
     assert key == f"held_{datetime.now(UTC).astimezone(KST).date().isoformat()}"
@@ -122,7 +122,7 @@ def test_two_held_announcements_arrive_as_one_message_naming_both(servers, extra
     status, summary = tick(extra_scrape(QUIET_HOURS=morning_now(), TZ=HOST_ZONE))
     assert summary["morning"]["sent"] == 2
     by_chat = {str(m["chat_id"]): m["text"] for m in telegram.sent()}
-    assert "2건(2026년 39주, 2026년 40주)" in by_chat[HOLD] and "402건" in by_chat[HOLD]
+    assert "2건(2026년 39주, 2026년 40주)" in by_chat[HOLD] and "402명" in by_chat[HOLD]
     assert "밤사이 나온 발표(2026년 40주)" in by_chat["5000000021"], "the rise50 chat held only week 40"
     assert len(telegram.sent()) == 2
 

@@ -8,7 +8,17 @@ from datetime import date, datetime
 import pytest
 
 from conftest import FIXTURES
-from coronabot.sources import LayoutError, SanityError, check, data_portal, kdca_sentinel, mohw_daily, rebase_url
+from coronabot.sources import (
+    LayoutError,
+    SanityError,
+    check,
+    data_portal,
+    kdca_sentinel,
+    mohw_daily,
+    rebase_url,
+    renew,
+    restore,
+)
 from coronabot.sources._errors import parse_count
 from coronabot.texts import KST
 
@@ -24,8 +34,13 @@ def values(announcement) -> dict:
 def test_kdca_sentinel_sample():
     announcement = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
     assert announcement.id == "2026-W39" and announcement.order == "2026-W39"
-    assert values(announcement) == {"covid_detections": 248, "covid_detections_prev": 337}
-    assert "전체 확진자 수가 아닙니다" in announcement.note
+    assert values(announcement) == {"covid_inpatients": 248, "covid_inpatients_prev": 337}
+    assert announcement.period == "2026년 39주 (9월 20일~26일)"
+    assert [(f.label, f.unit) for f in announcement.figures] == [("코로나19 입원환자", "명"),
+                                                                 ("전주(38주, 9월 13일~19일)", "명")]
+    assert "약 220개 병원급 표본감시 의료기관" in announcement.note
+    assert "국내 전체 환자 수가 아니며" in announcement.note
+    assert "잠정" in announcement.note and "검출" not in announcement.note + announcement.headline
     assert announcement.url == "https://dportal.kdca.go.kr/pot/is/st/ari.do"
 
 
@@ -37,7 +52,7 @@ def test_kdca_sentinel_finds_the_column_by_caption_not_position():
         columns = [row[f"COLUMN{i}"] for i in range(1, 13)]
         columns.insert(0, columns.pop())
         row.update({f"COLUMN{i}": v for i, v in enumerate(columns, start=1)})
-    assert values(kdca_sentinel.parse(data)) == {"covid_detections": 248, "covid_detections_prev": 337}
+    assert values(kdca_sentinel.parse(data)) == {"covid_inpatients": 248, "covid_inpatients_prev": 337}
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -64,8 +79,9 @@ def test_kdca_sentinel_skips_a_week_not_yet_published():
 
 
 def test_kdca_sentinel_query_spans_the_year_boundary():
-    query = kdca_sentinel.query(datetime(2026, 1, 10, tzinfo=KST))
-    assert (query["startYear"], query["endYear"], query["endWeek"], query["dayCheck"]) == ("2025", "2026", "03", "1")
+    query = kdca_sentinel.query(datetime(2026, 1, 10, tzinfo=KST))  # Saturday of 2026 W2: W1 is the last ended
+    assert (query["startYear"], query["startWeek"], query["endYear"], query["endWeek"], query["dayCheck"]) == \
+        ("2025", "48", "2026", "01", "1")
 
 
 def test_mohw_daily_sample():
@@ -136,14 +152,18 @@ def test_sanity_checks():
 
 
 def test_an_announcement_dated_in_the_future_is_refused():
-    """A typo in the source's year would make every real later announcement look old."""
+    """A typo in the source's year would make every real later announcement look old; a week that has not
+    ended in Seoul has no figure yet."""
     weekly = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
     check(weekly, None, TODAY)
-    check(weekly._replace(order="2026-W48"), None, TODAY)  # the week that began on Sunday 2026-11-22
-    check(weekly._replace(order="2026-W49"), None, TODAY)  # this week, begun today (a Sunday)
+    check(weekly._replace(order="2026-W48"), None, TODAY)  # 2026-11-22..28, ended yesterday
+    with pytest.raises(SanityError, match="has not ended"):
+        check(weekly._replace(order="2026-W49"), None, TODAY)  # this week, begun today (a Sunday)
     for order in ("2026-W50", "2062-W39"):
         with pytest.raises(SanityError, match="dated in the future"):
             check(weekly._replace(order=order), None, TODAY)
+    with pytest.raises(SanityError, match="has not ended"):
+        check(weekly._replace(order="2026-W48"), None, date(2026, 11, 28))  # its Saturday: not over in Seoul
     daily = mohw_daily.parse(fixture("mohw-bdBoardList_Real-brdGubun11-2021-06-05.html"),
                              datetime(2021, 6, 5, 10, tzinfo=KST))
     check(daily, None, date(2021, 6, 5))
@@ -171,8 +191,48 @@ def test_an_alert_telegram_could_never_accept_is_a_sanity_error():
         check(too_long, None, date(2026, 10, 1))
 
 
-@pytest.mark.parametrize("order", ["26-W47", "2026-W54", "2026-W00", "2026-13-01", "0026-W01", "2019-W40"])
+@pytest.mark.parametrize("order", ["26-W47", "2026-W54", "2026-W53", "2025-W53", "2026-W00", "2026-13-01",
+                                   "0026-W01", "2019-W40"])
 def test_orders_that_cannot_be_a_week_or_a_day_of_covid_reporting_are_refused(order):
     announcement = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
     with pytest.raises(SanityError):
         check(announcement._replace(order=order, id=order), None, date(2026, 10, 1))
+
+
+def test_a_week_kdca_calendar_does_not_have_is_refused_but_2022_w53_is_not():
+    announcement = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
+    with pytest.raises(SanityError, match="2026 has no week 53"):
+        check(announcement._replace(order="2026-W53", id="2026-W53"), None, date(2027, 1, 10))
+    check(announcement._replace(order="2022-W53", id="2022-W53"), None, date(2023, 1, 1))
+
+
+@pytest.mark.parametrize("now, weeks, asked", [
+    (datetime(2026, 12, 6, 9, tzinfo=KST), 6, ("2026", "44", "2026", "49")),  # a Sunday: W50 has just begun
+    (datetime(2026, 12, 5, 23, tzinfo=KST), 6, ("2026", "43", "2026", "48")),  # Saturday night: W49 still runs
+    (datetime(2027, 1, 3, 10, tzinfo=KST), 6, ("2026", "48", "2027", "01")),  # 2027 W1 ended on 1-2
+    (datetime(2026, 12, 30, 10, tzinfo=KST), 6, ("2026", "47", "2026", "52")),  # inside 2027 W1
+    (datetime(2026, 10, 1, 10, tzinfo=KST), 52, ("2025", "40", "2026", "39")),  # a backfill of a year
+    (datetime(2023, 1, 8, 10, tzinfo=KST), 2, ("2022", "53", "2023", "01")),
+])
+def test_the_portal_is_asked_for_weeks_that_have_ended_on_kdca_calendar(now, weeks, asked):
+    form = kdca_sentinel.query(now, weeks)
+    assert (form["startYear"], form["startWeek"], form["endYear"], form["endWeek"]) == asked
+
+
+def test_a_record_written_before_the_figure_was_named_inpatients_is_read_in_the_new_words():
+    """Records of earlier versions say "바이러스 검출" under covid_detections: read, they are this version's."""
+    legacy = {"source": "kdca-sentinel", "id": "2026-W39", "order": "2026-W39",
+              "period": "2026년 39주차 (주간 표본감시)",
+              "figures": [{"key": "covid_detections", "label": "코로나19 바이러스 검출(39주차)", "value": 248,
+                           "kind": "weekly", "unit": "건", "compared_with": "covid_detections_prev"},
+                          {"key": "covid_detections_prev", "label": "전주(38주차) 검출", "value": 337,
+                           "kind": "weekly", "unit": "건", "compared_with": ""}],
+              "url": kdca_sentinel.PAGE_URL, "headline": "코로나19 표본감시 주간 발표", "note": "…검출된 … 건수입니다.",
+              "digest": "0123456789abcdef", "first_seen": "2026-09-30T14:05:00+09:00"}
+    current = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
+    restored = restore(legacy)
+    assert restored == current
+    renewed = renew(legacy)
+    assert renewed["digest"] == current.digest() and renewed["first_seen"] == legacy["first_seen"]
+    assert renew({"source": "kdca-sentinel", "id": "2026-W39", "figures": "damaged"})["figures"] == "damaged"
+    assert renew(None) is None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from coronabot import texts
+import pytest
+
+from coronabot import history, preferences, texts
 from coronabot.announcement import Announcement, Figure
+from coronabot.weeks import Week
 
 
 def sample(label: str = "누적 확진자") -> Announcement:
@@ -30,15 +33,16 @@ def test_alert_labels_and_escaping():
 
 def test_a_published_previous_period_is_shown_as_the_change_line():
     announcement = Announcement(
-        source="kdca-sentinel", id="2026-W39", order="2026-W39", period="2026년 39주차",
-        figures=(Figure("covid_detections", "코로나19 바이러스 검출(39주차)", 248, "weekly", "건",
-                        compared_with="covid_detections_prev"),
-                 Figure("covid_detections_prev", "전주(38주차) 검출", 337, "weekly", "건")),
-        url="https://dportal.kdca.go.kr/pot/is/st/ari.do", headline="코로나19 표본감시 주간 발표")
+        source="kdca-sentinel", id="2026-W39", order="2026-W39", period="2026년 39주 (9월 20일~26일)",
+        figures=(Figure("covid_inpatients", "코로나19 입원환자", 248, "weekly", "명",
+                        compared_with="covid_inpatients_prev"),
+                 Figure("covid_inpatients_prev", "전주(38주, 9월 13일~19일)", 337, "weekly", "명")),
+        url="https://dportal.kdca.go.kr/pot/is/st/ari.do", headline="코로나19 입원환자 주간 발표 (표본감시)")
     lines = texts.alert(announcement).splitlines()
-    assert "• 코로나19 바이러스 검출(39주차): <b>248건</b>" in lines
-    assert "• 전주(38주차) 검출: 337건 → 전주 대비 89건 감소" in lines
-    assert sum("38주차" in line for line in lines) == 1, "the previous week is not listed a second time"
+    assert lines[1] == "2026년 39주 (9월 20일~26일)", "the week with its days"
+    assert "• 코로나19 입원환자: <b>248명</b>" in lines
+    assert "• 전주(38주, 9월 13일~19일): 337명 → 전주 대비 89명 감소" in lines
+    assert sum("38주" in line for line in lines) == 1, "the previous week is not listed a second time"
     alone = announcement._replace(figures=announcement.figures[:1])
     assert "전주" not in texts.alert(alone), "without the previous week's figure there is no change line"
 
@@ -68,3 +72,24 @@ def test_split_keeps_every_line_under_the_limit():
 
 def test_unknown_command_without_a_name():
     assert texts.unknown_command(None).startswith("잘못된 명령어입니다")
+
+
+@pytest.mark.parametrize("week, shown", [
+    (Week(2027, 1), "2027년 1주 (12월 27일~1월 2일)"), (Week(2026, 38), "2026년 38주 (9월 13일~19일)"),
+    (Week(2026, 40), "2026년 40주 (9월 27일~10월 3일)"), (Week(2022, 53), "2022년 53주 (12월 25일~31일)"),
+])
+def test_a_week_is_shown_with_its_days(week, shown):
+    assert texts.week_period(week) == shown
+    assert texts.period_label((*week, 0), dates=True) == shown
+
+
+def test_every_text_that_explains_the_default_figure_names_hospitalised_patients():
+    about = texts.about("kdca-sentinel")
+    assert "입원환자" in about and "약 220개 병원급" in about and "잠정" in about and "검출" not in about
+    settings, _ = texts.settings_view("kdca-sentinel", preferences.DEFAULTS, (22, 8))
+    assert "코로나19 입원환자 수를 전주 수치와 비교" in settings
+    assert "입원환자" in texts.trend_title("kdca-sentinel") and "입원환자" in texts.chart_caption("kdca-sentinel", "x")
+    point = history.Point("2026-W39", (2026, 39, 0), 248, "weekly", "명")
+    labels = texts.chart_labels("kdca-sentinel", point)
+    assert labels["y"] == "주간 입원환자 수 (명)" and labels["current"] == "2026년 39주 (9월 20일~26일): 248명"
+    assert "국내 전체 환자 수가 아닙니다" in labels["note"]

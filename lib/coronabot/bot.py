@@ -7,8 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import config, history, log, preferences, publication, texts
-from .announcement import Announcement
+from . import config, history, log, preferences, publication, sources, texts
 from .botapi import TelegramError, message_params, photo_params
 from .chats import AdminCache, needs_admin
 from .commands import Action, recognise
@@ -156,7 +155,7 @@ class Bot:
         announcement, recorded = None, None
         if record is not None:
             try:
-                announcement = Announcement.from_record(record)
+                announcement = sources.restore(record)
                 recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
@@ -179,7 +178,7 @@ class Bot:
         except database_errors() as exc:
             logger.error("database unavailable for /history: %s", exc)
             return texts.TRY_AGAIN_LATER
-        series = history.points(records, self._source)
+        series = sources.trend(records, self._source)
         return texts.history(self._source, series, history.direction(series))
 
     def _chart(self, chat_id: int, reply_to: int | None) -> Outcome:
@@ -192,7 +191,7 @@ class Bot:
         except database_errors() as exc:
             logger.error("database unavailable for /chart: %s", exc)
             return say(texts.TRY_AGAIN_LATER)
-        if stored is None:
+        if stored is None or stored.get("wording") != texts.WORDING:  # none, or drawn with older words
             return say(texts.NO_CHART_YET)
         caption = texts.chart_caption(self._source, str(stored.get("period") or ""))
         return Outcome(method_call={"method": "sendPhoto",

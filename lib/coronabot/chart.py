@@ -106,6 +106,8 @@ def render(source: str, series: ChartSeries, family: str = FONT_FAMILY) -> bytes
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper left", fontsize=16, frameon=False, prop={"family": family, "size": 16})
     figure.text(0.085, 0.92, labels["title"], fontsize=30, fontweight="bold", **style)
+    if labels.get("note"):  # what the figure is not (a sample, provisional), under the title
+        figure.text(0.085, 0.865, labels["note"], fontsize=16, color="#555555", **style)
     figure.text(0.085, 0.035, labels["source"], fontsize=14, color="#555555", **style)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import config, log, preferences, publication, texts
+from . import config, log, preferences, publication, sources, texts
 from .telegram import Telegram, TelegramError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -103,14 +103,15 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     database = Database(settings)
     state = database.state()
     subscribers = [record for page in database.pages("subscribers") for record in page.values()]
-    latest = state.get("latest") if isinstance(state.get("latest"), dict) else {}
+    latest = sources.renew(state.get("latest")) if isinstance(state.get("latest"), dict) else {}
     seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
     model = publication.stored_model(seen.get(settings.source), settings.source)
     _print({
         "subscribers": len(subscribers),
         "choices": preferences.counts(subscribers),
         "held_for_the_morning": len(child_items(database.ref("held").get(shallow=True))),
-        "last_announcement": {k: latest.get(k) for k in ("source", "id", "period", "recorded_at")} if latest else None,
+        "last_announcement": dict({k: latest.get(k) for k in ("source", "id", "period", "recorded_at")},
+                                  figures=_figure_lines(latest)) if latest else None,
         "last_tick": state.get("last_tick"),
         "broadcast_in_progress": fanout.progress(database, str(state["broadcast"].get("key")))
         if isinstance(state.get("broadcast"), dict) else None,
@@ -124,6 +125,14 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
         "chart": database.chart(settings.source),
     })
     return EXIT_OK
+
+
+def _figure_lines(record: dict) -> list[str]:
+    """A stored announcement's figures as the alert names them: '코로나19 입원환자: 248명'."""
+    try:
+        return [f"{f.label}: {texts.number(f.value)}{f.unit}" for f in sources.restore(record).figures]
+    except (KeyError, TypeError, ValueError):
+        return ["(damaged record)"]
 
 
 def run(settings: config.Settings, args: argparse.Namespace) -> int:

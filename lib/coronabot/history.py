@@ -14,9 +14,10 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from .announcement import Announcement, order_key
+from .weeks import Week
 
 # The figure that makes a source's trend: the one it publishes per period.
-TREND_FIGURES = {"kdca-sentinel": "covid_detections", "mohw-daily": "confirmed_new", "data-portal": "confirmed_total"}
+TREND_FIGURES = {"kdca-sentinel": "covid_inpatients", "mohw-daily": "confirmed_new", "data-portal": "confirmed_total"}
 TABLE_PERIODS = 12
 SUMMARY_PERIODS = 4
 CHART_PERIODS = 52
@@ -71,7 +72,8 @@ def _point(record: object, figure_key: str) -> Point | None:
 
 def points(records: object, source: str) -> list[Point]:
     """The trend figure of every readable record of a history read, oldest first; damaged records are
-    left out rather than failing the reader."""
+    left out rather than failing the reader. Records are read as stored: ``sources.trend`` renews records
+    written by an older version first."""
     figure_key = TREND_FIGURES.get(source, "")
     values = records.values() if isinstance(records, dict) else records if isinstance(records, list) else []
     found = [p for p in (_point(r, figure_key) for r in values) if p is not None]
@@ -83,12 +85,11 @@ def _day(key: tuple[int, int, int]) -> date:
 
 
 def follows(earlier: Point, later: Point) -> bool:
-    """Whether ``later`` is the period right after ``earlier`` (a week, or a day)."""
+    """Whether ``later`` is the period right after ``earlier`` (a KDCA week, or a day)."""
     if earlier.weekly != later.weekly:
         return False
     if later.weekly:
-        (y1, w1, _), (y2, w2, _) = earlier.key, later.key
-        return (y1 == y2 and w2 == w1 + 1) or (y2 == y1 + 1 and w2 == 1 and w1 in (52, 53))
+        return Week(*earlier.key[:2]).next() == Week(*later.key[:2])
     return _day(later.key) - _day(earlier.key) == timedelta(days=1)
 
 
@@ -120,10 +121,11 @@ def direction(series: list[Point], periods: int = SUMMARY_PERIODS) -> Direction 
 
 
 def year_before(point: Point) -> tuple[int, int, int] | None:
-    """The order key of the same week (or day) a year earlier."""
+    """The order key of the same week (or day) a year earlier: the same week number (week 53 compares with
+    week 52 after a year of 52 weeks)."""
     year, part, day = point.key
     if point.weekly:
-        return year - 1, part, 0
+        return (*Week(year, part).a_year_earlier(), 0)
     try:
         earlier = _day(point.key).replace(year=year - 1)
     except ValueError:  # 29 February

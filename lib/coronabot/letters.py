@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from . import held, history, log, preferences, texts
+from . import held, history, log, preferences, sources, texts
 from .announcement import order_key
 from .broadcast import Letter, Page, Photo
 from .config import Settings
@@ -82,7 +82,7 @@ class Letters:
             return None
         if key in self._photos:  # one Photo per broadcast in this process: one upload, even for morning letters
             return self._photos[key]
-        stored = claimed.get("photo")
+        stored = claimed.get("photo") if claimed.get("photo_wording") == texts.WORDING else None  # not older words
         if isinstance(stored, str) and stored:
             return self._photos.setdefault(key, Photo(file_id=stored))
         drawn = self._draw_chart(str(claimed.get("announcement") or ""))
@@ -93,9 +93,10 @@ class Letters:
 
         def remember(file_id: str) -> None:
             uploaded_at = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
-            self.db.update({f"broadcasts/{key}/photo": file_id, f"charts/{name}": {
-                "file_id": file_id, "announcement": claimed.get("announcement"), "period": period,
-                "uploaded_at": uploaded_at}})
+            self.db.update({f"broadcasts/{key}/photo": file_id, f"broadcasts/{key}/photo_wording": texts.WORDING,
+                            f"charts/{name}": {"file_id": file_id, "announcement": claimed.get("announcement"),
+                                               "period": period, "uploaded_at": uploaded_at,
+                                               "wording": texts.WORDING}})
             logger.info("chart uploaded", extra={"fields": {"broadcast": key, "bytes": len(png)}})
 
         return self._photos.setdefault(key, Photo(png=png, on_upload=remember,
@@ -116,10 +117,11 @@ class Letters:
         while time.monotonic() < waited_until:
             try:
                 stored = self.db.get(f"broadcasts/{key}/photo")
+                if isinstance(stored, str) and stored and \
+                        self.db.get(f"broadcasts/{key}/photo_wording") == texts.WORDING:  # not older words
+                    return stored
             except DatabaseError:
-                stored = None
-            if isinstance(stored, str) and stored:
-                return stored
+                pass
             time.sleep(UPLOAD_POLL_SECONDS)
         logger.warning("the chart another process was uploading did not come; uploading it here",
                        extra={"fields": {"broadcast": key}})
@@ -130,7 +132,7 @@ class Letters:
         name = self.settings.source
         try:
             records = self.db.history_window(name, history.CHART_READ)
-            series = history.chart_series(history.points(records, name), announcement_id)
+            series = history.chart_series(sources.trend(records, name), announcement_id)
             if series is None:
                 logger.info("too little history for a chart yet; the alert goes as text",
                             extra={"fields": {"announcement": announcement_id}})

@@ -265,7 +265,7 @@ class Ticker:
 
     def _decide(self, state: dict, announcement: Announcement | None, now: datetime) -> dict:
         name = self.settings.source
-        latest = _section(state, "latest") or None
+        latest = sources.renew(_section(state, "latest")) or None  # a record of an older version, reworded
         if announcement is None:
             resumed = self._resume(state)
             return _summary(_resumed_or_unchanged(resumed), name, latest.get("id") if latest else None, **resumed)
@@ -331,7 +331,7 @@ class Ticker:
             meta["compare"] = list(figures)
         if kind == "correction":
             try:
-                before = preferences.comparison(Announcement.from_record(_section(state, "latest")))
+                before = preferences.comparison(sources.restore(_section(state, "latest")))
             except (KeyError, TypeError, ValueError):
                 before = None
             if before is not None:
@@ -344,7 +344,7 @@ class Ticker:
         owner = new_owner_id()
         meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement"), **(conditions or {})}
         if text is not None:
-            meta["text"] = text
+            meta.update(text=text, wording=texts.WORDING)
         try:
             claimed = self.db.claim_broadcast(key, owner, self.settings.lease_seconds, meta)
         except Busy:
@@ -353,6 +353,8 @@ class Ticker:
         except AlreadyDone:
             self.db.update({"state/broadcast": None})
             return {}
+        if claimed.get("wording") != texts.WORDING:
+            claimed = self._reword(key, claimed)
         text = claimed.get("text") if isinstance(claimed.get("text"), str) else text
         if not texts.sendable(text):
             logger.error("broadcast has no text Telegram can accept; dropping it",
@@ -369,6 +371,24 @@ class Ticker:
             return {"busy": True}
         pages = self.letters.pages(key, claimed, text, resumed, datetime.now(UTC))
         return self._send(key, owner, pages, "state/broadcast")
+
+    def _reword(self, key: str, claimed: dict) -> dict:
+        """A broadcast begun by an older version, resumed in this version's words: its text rendered anew
+        from the announcement as recorded (its chart is drawn again too: see ``Letters.photo``). Stored, so
+        every chat it has left, in process or through the queue, gets the same message."""
+        try:
+            record = self.db.get(f"history/{self.settings.source}/{claimed.get('announcement')}")
+            announcement = sources.restore(record)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("an older broadcast's announcement is not recorded; it goes on in its own words",
+                           extra={"fields": {"broadcast": key}})
+            return claimed
+        render = texts.correction if claimed.get("kind") == "correction" else texts.alert
+        changes = {"text": render(announcement), "wording": texts.WORDING}
+        self.db.update({f"broadcasts/{key}/{field}": value for field, value in changes.items()})
+        logger.info("an older version's broadcast goes on in this version's words",
+                    extra={"fields": {"broadcast": key}})
+        return {**claimed, **changes}
 
     def _fan_out(self, key: str) -> dict:
         """BROADCAST_QUEUE: plan the broadcast's chunks and enqueue a task for each (or, on a later tick,
@@ -460,7 +480,7 @@ class Ticker:
         correction in the night is in it), under a line naming every period it covers."""
         name = self.settings.source
         try:
-            announcement = Announcement.from_record(self.db.get(f"history/{name}/{owed.announcement}") or {})
+            announcement = sources.restore(self.db.get(f"history/{name}/{owed.announcement}") or {})
         except (KeyError, TypeError, ValueError):
             logger.error("a held announcement's record is missing or damaged; its chats are skipped",
                          extra={"fields": {"announcement": owed.announcement}})

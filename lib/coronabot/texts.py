@@ -9,6 +9,7 @@ from html import escape, unescape
 from .announcement import Announcement, Figure
 from .history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point, change
 from .preferences import CHOICES, COMPARED_SOURCES, Preferences, callback_data
+from .weeks import Week
 
 KST = timezone(timedelta(hours=9), "KST")
 MAX_MESSAGE_CHARS = 4096
@@ -61,21 +62,30 @@ NO_CHART_YET = ("아직 그래프가 없습니다. 새 발표가 나오면 그�
 
 # What each source's trend figure is, as a chart title and a table heading.
 TREND_TITLES = {
-    "kdca-sentinel": "코로나19 바이러스 검출 건수 (표본감시)",
+    "kdca-sentinel": "코로나19 입원환자 수 (표본감시 병원)",
     "mohw-daily": "코로나19 신규 확진자 수",
     "data-portal": "코로나19 누적 확진자 수",
 }
 TREND_WORDS = {"rising": "📈 증가 추세", "falling": "📉 감소 추세", "flat": "➡️ 큰 변화 없음"}
 
+# The chart's vertical axis, where "주간 수치" would not say what is counted.
+TREND_AXES = {"kdca-sentinel": "주간 입원환자 수"}
+# What a reader of the trend must not take the figure for.
+TREND_NOTES = {"kdca-sentinel": "표본감시 병원의 잠정 수치이며 국내 전체 환자 수가 아닙니다."}
+# What /settings' conditions compare, for the sources whose alert shows the previous period's figure.
+COMPARISON_NOTES = {"kdca-sentinel": "알림 조건은 표본감시 병원의 코로나19 입원환자 수를 전주 수치와 비교합니다."}
+
 SOURCE_NAMES = {
-    "kdca-sentinel": "질병관리청 감염병포털 (표본감시)",
+    "kdca-sentinel": "질병관리청 감염병포털 (급성호흡기감염증 입원환자 표본감시)",
     "mohw-daily": "보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
     "data-portal": "공공데이터포털 코로나19 감염 현황 API",
 }
 
 SOURCE_DESCRIPTIONS = {
-    "kdca-sentinel": "질병관리청 감염병포털 급성호흡기감염증 병원체 표본감시 "
-                     "(2023년 8월 31일부터 코로나19는 표본감시 감염병으로 주 단위 발표)",
+    "kdca-sentinel": "질병관리청 감염병포털 급성호흡기감염증 입원환자 표본감시: 전국 약 220개 병원급 "
+                     "표본감시 의료기관에 입원한 급성호흡기감염증 환자를 병원체별로 주마다 집계합니다 "
+                     "(코로나19는 2023년 8월 31일 표본감시 감염병이 되었고 2024년부터 이 집계에 들어갑니다). "
+                     "표본 수치라 국내 전체 환자 수가 아니며, 잠정 통계라 나중에 바뀔 수 있습니다",
     "mohw-daily": "보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황 "
                   "(2020~2021년 매일 0시 기준 발표)",
     "data-portal": "공공데이터포털 코로나19 감염 현황 API (질병관리청 제공 누적 확진자·사망자)",
@@ -109,6 +119,18 @@ def about(source: str, window_text: str | None = None, known: bool = True) -> st
 def number(value: int) -> str:
     """Thousands separators: 143596 → '143,596'."""
     return f"{value:,}"
+
+
+def week_dates(week: Week) -> str:
+    """The days a KDCA week covers: '9월 13일~19일', '9월 27일~10월 3일', '12월 27일~1월 2일'."""
+    first, last = week.first_day, week.last_day
+    end = f"{last.day}일" if last.month == first.month else f"{last.month}월 {last.day}일"
+    return f"{first.month}월 {first.day}일~{end}"
+
+
+def week_period(week: Week) -> str:
+    """A week with its days: '2027년 1주 (12월 27일~1월 2일)'."""
+    return f"{week.year}년 {week.number}주 ({week_dates(week)})"
 
 
 def kst(moment: datetime) -> str:
@@ -253,12 +275,24 @@ def caption_length(html: str) -> int:
     return len(visible.encode("utf-16-le")) // 2
 
 
-def period_label(key: tuple[int, int, int], short: bool = False) -> str:
-    """A period in Korean: '2026년 39주' (short: '26년 39주'), or '2021.06.05' (short: '6.5')."""
+def period_label(key: tuple[int, int, int], short: bool = False, dates: bool = False) -> str:
+    """A period in Korean: '2026년 39주' (short: '26년 39주'; dates: '2026년 39주 (9월 20일~26일)'), or
+    '2021.06.05' (short: '6.5')."""
     year, part, day = key
     if day == 0:
+        if dates:
+            return week_period(Week(year, part))
         return f"{year % 100}년 {part}주" if short else f"{year}년 {part}주"
     return f"{part}.{day}" if short else f"{year}.{part:02d}.{day:02d}"
+
+
+def _table_label(key: tuple[int, int, int]) -> str:
+    """A row of /history: '2026년 39주 9.20~9.26' (a week with its days), or '2021.06.05'."""
+    if key[2]:
+        return period_label(key)
+    week = Week(key[0], key[1])
+    first, last = week.first_day, week.last_day
+    return f"{period_label(key)} {first.month}.{first.day}~{last.month}.{last.day}"
 
 
 def trend_title(source: str) -> str:
@@ -296,9 +330,10 @@ def history(source: str, series: list[Point], trend: Direction | None, periods: 
     previous = [None, *series[:-1]]
     shown = list(zip(previous, series, strict=True))[-periods:]
     values = [f"{number(p.value)}{p.unit}" for _, p in shown]
-    width = max(len(v) for v in values)
-    rows = [f"{period_label(p.key)}  {v:>{width}}  {_change_mark(change(before, p))}".rstrip()
-            for (before, p), v in zip(shown, values, strict=True)]
+    labels = [_table_label(p.key) for _, p in shown]
+    width, label_width = max(len(v) for v in values), max(len(label) for label in labels)
+    rows = [f"{label:<{label_width}}  {v:>{width}}  {_change_mark(change(before, p))}".rstrip()
+            for (before, p), label, v in zip(shown, labels, values, strict=True)]
     unit = "주" if series[-1].weekly else "일"
     head = (f"📈 <b>{escape(trend_title(source))}: 최근 {len(shown)}{unit}</b>\n"
             f"출처: {escape(SOURCE_NAMES.get(source, source))}")
@@ -307,9 +342,16 @@ def history(source: str, series: list[Point], trend: Direction | None, periods: 
 
 
 
+# The version of the words, stored with each broadcast and uploaded chart: a broadcast resumed after an upgrade
+# is sent in this version's words, and /chart never shows a picture drawn with older ones (before 2, the
+# kdca-sentinel figure was called "바이러스 검출 건수" for what are hospitalised patients).
+WORDING = 2
+
+
 def chart_caption(source: str, period: str) -> str:
     """The caption of /chart's picture."""
-    return (f"📈 <b>{escape(trend_title(source))}</b>\n최근 1년 추이, {escape(period)} 발표까지\n"
+    note = f"\n※ {escape(TREND_NOTES[source])}" if source in TREND_NOTES else ""
+    return (f"📈 <b>{escape(trend_title(source))}</b>\n최근 1년 추이, {escape(period)} 발표까지{note}\n"
             f"출처: {escape(SOURCE_NAMES.get(source, source))}")
 
 
@@ -318,12 +360,13 @@ def chart_labels(source: str, current: Point) -> dict[str, str]:
     unit = "주" if current.weekly else "일"
     return {
         "title": f"{trend_title(source)} — 최근 1년",
-        "y": f"{'주간' if current.weekly else '일간'} 수치 ({current.unit or '건'})",
-        "x": "발표 주차" if current.weekly else "발표일",
+        "y": f"{TREND_AXES.get(source) or ('주간 수치' if current.weekly else '일간 수치')} ({current.unit or '건'})",
+        "x": "감시 주차 (일요일~토요일)" if current.weekly else "발표일",
         "recent": f"최근 52{unit}" if current.weekly else "최근 기록",
         "year_earlier": "1년 전 같은 주" if current.weekly else "1년 전 같은 날",
-        "current": f"{period_label(current.key)}: {number(current.value)}{current.unit}",
+        "current": f"{period_label(current.key, dates=True)}: {number(current.value)}{current.unit}",
         "source": f"출처: {SOURCE_NAMES.get(source, source)} · {period_label(current.key)} 발표까지 · 코로나19 알림 봇",
+        "note": TREND_NOTES.get(source, ""),
     }
 
 
@@ -386,6 +429,8 @@ def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -
 def settings_view(source: str, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict]:
     """/settings for a subscribed chat: its choices and the buttons that change them."""
     lines = ["⚙️ <b>알림 설정</b>", *_choice_lines(source, prefs, quiet_hours), ""]
+    if source in COMPARISON_NOTES:
+        lines.append(f"※ {COMPARISON_NOTES[source]}")
     if source not in COMPARED_SOURCES:
         lines.append("※ 이 출처의 발표에는 비교할 직전 수치가 없어, 알림 조건과 관계없이 모든 발표를 보내 드립니다.")
     lines.append("아래 버튼을 누르면 바로 바뀝니다. 그룹에서는 관리자만 바꿀 수 있어요.")

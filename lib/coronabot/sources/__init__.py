@@ -11,12 +11,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from importlib import import_module
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from .. import texts
+from .. import history, texts
 from ..announcement import Announcement, order_key
 from ..config import ConfigError
+from ..weeks import Week
 from ._errors import FetchError, LayoutError, SanityError, SourceError
-from ._http import SourceHttp, rebase_url
+
+if TYPE_CHECKING:
+    from ._http import SourceHttp, rebase_url
 
 _MODULES = {
     "kdca-sentinel": "kdca_sentinel",
@@ -33,7 +37,18 @@ __all__ = [
     "check",
     "get",
     "rebase_url",
+    "renew",
+    "restore",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """SourceHttp and rebase_url load requests: only a process that fetches pays for it (the webhook reads
+    stored announcements through this package and never fetches)."""
+    if name in ("SourceHttp", "rebase_url"):
+        from . import _http
+        return getattr(_http, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get(name: str) -> ModuleType:
@@ -49,18 +64,46 @@ FIRST_YEAR = 2020
 MAX_PLAUSIBLE_COUNT = 100_000_000
 
 
-def _first_day(order: str) -> date | None:
-    """The first day an announcement's order (``YYYY-MM-DD`` or ``YYYY-Www``) covers, or None if unreadable."""
+def renew(record: object) -> object:
+    """A stored announcement record in this version's words: a source that rewords or renames its figures
+    (kdca-sentinel's "검출 건수" became "입원환자") rebuilds older records from the values they published, so
+    /now, /history, the chart and the correction check read every record alike. Anything else, damaged
+    records included, comes back as it was."""
+    if not isinstance(record, dict) or record.get("source") not in _MODULES:
+        return record
+    renewer = getattr(get(record["source"]), "renew", None)
+    return renewer(record) if renewer else record
+
+
+def restore(record: dict) -> Announcement:
+    """The announcement a stored record holds, in this version's words; KeyError, TypeError or ValueError
+    for a damaged record."""
+    renewed = renew(record)
+    if not isinstance(renewed, dict):
+        raise TypeError("an announcement record is not an object")
+    return Announcement.from_record(renewed)
+
+
+def trend(records: object, source: str) -> list[history.Point]:
+    """The trend figure of every readable record of a history read, renewed first, oldest first."""
+    values = records.values() if isinstance(records, dict) else records if isinstance(records, list) else []
+    return history.points([renew(record) for record in values], source)
+
+
+def _days(order: str) -> tuple[date, date]:
+    """The first and last day an announcement's order covers: the day itself, or a KDCA week's Sunday and
+    Saturday; SanityError for an order that is unreadable or names a week KDCA's calendar does not have."""
     key = order_key(order)
     if key is None:
-        return None
+        raise SanityError(f"unreadable date or week {order[:40]!r}")
     year, part, day = key
     if day:
-        return date(year, part, day)
+        return date(year, part, day), date(year, part, day)
     try:
-        return date.fromisocalendar(year, min(part, 52), 1) - timedelta(days=1)  # KDCA weeks start on Sunday
-    except ValueError:
-        return None
+        week = Week.checked(year, part)
+    except ValueError as exc:
+        raise SanityError(str(exc)) from None
+    return week.first_day, week.last_day
 
 
 def _previous_value(figure: dict) -> int | None:
@@ -72,20 +115,23 @@ def check(announcement: Announcement, previous: dict | None, today: date) -> Non
     """Refuse what cannot be right before anyone is alerted; raises SanityError.
 
     ``today`` is the date in Seoul: an announcement dated after it (a typo in the source's year would
-    otherwise make every real later announcement look old) or before 2020 is refused, with a day of slack.
-    An alert Telegram could never accept (over 4,096 characters, counted on the HTML, which is never
-    shorter than what Telegram counts) is refused too, rather than retried forever.
+    otherwise make every real later announcement look old, a day of slack for a daily one) or before 2020 is
+    refused. A week must exist in KDCA's calendar and have ended in Seoul: the running week has no figure
+    yet, so a row for it is a source error or a hostile answer. An alert Telegram could never accept (over
+    4,096 characters, counted on the HTML, which is never shorter than what Telegram counts) is refused too,
+    rather than retried forever.
     """
     for figure in announcement.figures:
         if figure.value < 0:
             raise SanityError(f"{figure.label} is negative ({figure.value})")
         if figure.value > MAX_PLAUSIBLE_COUNT:
             raise SanityError(f"{figure.label} is implausibly large ({len(str(figure.value))} digits)")
-    first_day = _first_day(announcement.order)
-    if first_day is None:
-        raise SanityError(f"unreadable date or week {announcement.order[:40]!r}")
-    if first_day > today + timedelta(days=1):
+    first_day, last_day = _days(announcement.order)
+    if first_day > today + timedelta(days=1 if first_day == last_day else 0):
         raise SanityError(f"dated in the future: {announcement.order} (today is {today.isoformat()} in Seoul)")
+    if first_day < last_day and last_day >= today:
+        raise SanityError(f"the week {announcement.order} has not ended yet (it ends on {last_day.isoformat()}; "
+                          f"today is {today.isoformat()} in Seoul)")
     if order_key(announcement.order)[0] < FIRST_YEAR:
         raise SanityError(f"dated before {FIRST_YEAR}: {announcement.order}")
     for render in (texts.alert, texts.correction):
@@ -93,6 +139,7 @@ def check(announcement: Announcement, previous: dict | None, today: date) -> Non
         if length > texts.MAX_MESSAGE_CHARS:
             raise SanityError(f"the message would be {length:,} characters, over Telegram's "
                               f"{texts.MAX_MESSAGE_CHARS:,}")
+    previous = renew(previous)
     if not isinstance(previous, dict) or previous.get("source") != announcement.source:
         return
     previous_key = order_key(previous.get("order"))

@@ -1,18 +1,26 @@
-"""KDCA disease portal: weekly sentinel surveillance of acute respiratory infection pathogens.
+"""KDCA disease portal: patients hospitalised with acute respiratory infection at the sentinel hospitals.
 
-Since 2023-08-31 COVID-19 is reported weekly from sentinel sites. The portal's
-``ariListAjax.do`` answers JSON with one row per week; the COVID-19 column is
-found by its caption, never by its position.
+``ariListAjax.do`` serves KDCA's inpatient sentinel survey of acute respiratory infection (급성호흡기감염증
+입원환자 표본감시): patients hospitalised at about 220 hospital-level sites (병원급 의료기관; KDCA has named
+218 to 221), counted by pathogen, one row per surveillance week; COVID-19 joined the survey in 2024. Its
+COVID-19 column is the weekly "코로나19 입원환자 수" that KDCA's releases lead with (2025 W26-W37: 63, 101,
+..., 460), a count of patients (명), not of detections: see docs/sources.md for the evidence. The column is
+found by its caption, never by its position. Weeks follow KDCA's calendar (:mod:`coronabot.weeks`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import TYPE_CHECKING
 
+from .. import texts
 from ..announcement import Announcement, Figure
+from ..weeks import Week
 from ._errors import FetchError, LayoutError, UnexpectedPageError, parse_count
-from ._http import SourceHttp
+
+if TYPE_CHECKING:
+    from ._http import SourceHttp
 
 NAME = "kdca-sentinel"
 PAGE_URL = "https://dportal.kdca.go.kr/pot/is/st/ari.do"
@@ -21,8 +29,13 @@ COVID_CAPTION = re.compile(r"코로나19.*바이러스")
 _YEAR = re.compile(r"\d{4}")
 _WEEK = re.compile(r"\d{1,2}")
 MAX_COOKIES = 20
-NOTE = ("전국 표본감시기관의 급성호흡기감염증 환자 검체에서 검출된 코로나19 바이러스 건수입니다. "
-        "전체 확진자 수가 아닙니다.")
+FIGURE = "covid_inpatients"
+PREVIOUS_FIGURE = "covid_inpatients_prev"
+# The keys of versions before 1 December 2026, which called the same published figure "검출 건수".
+FORMER_FIGURES = {"covid_detections": FIGURE, "covid_detections_prev": PREVIOUS_FIGURE}
+HEADLINE = "코로나19 입원환자 주간 발표 (표본감시)"
+NOTE = ("전국 약 220개 병원급 표본감시 의료기관에 그 주 입원한 코로나19 환자 수입니다. "
+        "일부 병원의 표본 수치라 국내 전체 환자 수가 아니며, 잠정 통계라 나중에 바뀔 수 있습니다.")
 
 
 RECENT_WEEKS = 6  # what a tick asks for: enough to see the latest week, its previous one and late revisions
@@ -30,12 +43,13 @@ MAX_WEEKS = 520  # a backfill asks for at most ten years in one request
 
 
 def query(now: datetime, weeks: int = RECENT_WEEKS) -> dict:
-    """Form fields asking for the last ``weeks`` weeks up to next week, across year boundaries if needed
-    (the portal's range is free: ``startYear/startWeek`` to ``endYear/endWeek``)."""
-    start = now - timedelta(weeks=max(1, min(weeks, MAX_WEEKS)))
-    end_week = min(53, now.isocalendar().week + 1)
-    return {"startYear": str(start.year), "startWeek": f"{max(1, start.isocalendar().week):02d}",
-            "endYear": str(now.year), "endWeek": f"{end_week:02d}",
+    """Form fields asking for the last ``weeks`` weeks that have ended in Seoul (``now`` is Seoul's time),
+    across year boundaries if needed: the running week has no figure yet. The portal's range is free:
+    ``startYear/startWeek`` to ``endYear/endWeek``, in KDCA's calendar."""
+    end = Week.of(now.date()).previous()
+    start = end.shifted(1 - max(1, min(weeks, MAX_WEEKS)))
+    return {"startYear": str(start.year), "startWeek": f"{start.number:02d}",
+            "endYear": str(end.year), "endWeek": f"{end.number:02d}",
             "dayCheck": "1", "infectiousGubun": "", "subInfectious": "", "age": ""}
 
 
@@ -81,7 +95,8 @@ def parse_series(data: object) -> list[Announcement]:
         weeks[(year, week)] = parse_count(row.get(column), f"{year}-W{week:02d} 코로나19 {column}")
     if not weeks:
         raise LayoutError(f"no week has a COVID-19 value in {column}")
-    return [_week(weeks, year_week) for year_week in sorted(weeks)]
+    return [announcement(Week(*year_week), value, weeks.get(Week(*year_week).previous()))
+            for year_week, value in sorted(weeks.items())]
 
 
 def parse(data: object) -> Announcement:
@@ -89,19 +104,39 @@ def parse(data: object) -> Announcement:
     return parse_series(data)[-1]
 
 
-def _week(weeks: dict[tuple[int, int], int], year_week: tuple[int, int]) -> Announcement:
-    year, week = year_week
-    previous = (year, week - 1) if week > 1 else max((k for k in weeks if k[0] == year - 1), default=None)
-    figures = [Figure("covid_detections", f"코로나19 바이러스 검출({week}주차)", weeks[(year, week)], "weekly", "건",
-                      compared_with="covid_detections_prev" if previous in weeks else "")]
-    if previous in weeks:
-        label = f"전주({previous[1]}주차) 검출"
-        figures.append(Figure("covid_detections_prev", label, weeks[previous], "weekly", "건"))
-    return Announcement(
-        source=NAME, id=f"{year}-W{week:02d}", order=f"{year}-W{week:02d}",
-        period=f"{year}년 {week}주차 (주간 표본감시)", figures=tuple(figures), url=PAGE_URL,
-        headline="코로나19 표본감시 주간 발표", note=NOTE,
-    )
+def announcement(week: Week, inpatients: int, previous: int | None = None) -> Announcement:
+    """One week's announcement: its COVID-19 inpatients and, when published, the week before's."""
+    figures = [Figure(FIGURE, "코로나19 입원환자", inpatients, "weekly", "명",
+                      compared_with=PREVIOUS_FIGURE if previous is not None else "")]
+    if previous is not None:
+        before = week.previous()
+        figures.append(Figure(PREVIOUS_FIGURE, f"전주({before.number}주, {texts.week_dates(before)})", previous,
+                              "weekly", "명"))
+    return Announcement(source=NAME, id=week.order, order=week.order, period=texts.week_period(week),
+                        figures=tuple(figures), url=PAGE_URL, headline=HEADLINE, note=NOTE)
+
+
+def renew(record: dict) -> dict:
+    """A stored record of a week in this version's words and keys, rebuilt from the values it published
+    (records written before the figure was named 입원환자 say "검출 건수" under ``covid_detections``).
+    The digest follows the renamed keys, so an unchanged week is never taken for a correction; the other
+    fields (``first_seen``, ``recorded_at``...) stay. A record that cannot be read comes back unchanged."""
+    figures = record.get("figures")
+    figures = list(figures.values()) if isinstance(figures, dict) else figures
+    key = re.fullmatch(r"(\d{4})-W(\d{2})", str(record.get("id")))
+    if not isinstance(figures, list) or key is None:
+        return record
+    values = {}
+    for figure in figures:
+        if isinstance(figure, dict):
+            name = FORMER_FIGURES.get(figure.get("key"), figure.get("key"))
+            value = figure.get("value")
+            if isinstance(value, int) and not isinstance(value, bool):
+                values[name] = value
+    if FIGURE not in values:
+        return record
+    week = Week(int(key.group(1)), int(key.group(2)))
+    return {**record, **announcement(week, values[FIGURE], values.get(PREVIOUS_FIGURE)).to_record()}
 
 
 def _post(http: SourceHttp, now: datetime, weeks: int) -> object:
