@@ -119,39 +119,57 @@ class Bot:
                 return Outcome((Reply(message.chat_id, texts.UNRECOGNISED),), action="unrecognised")
             return Outcome(action="ignored:chatter")
 
+        handler = self._handlers(message, command.action, reply_to).get(command.action)
+        if handler is None:  # an action recognised but not wired up: never answered with something else
+            logger.error("no handler for the action %s", command.action.value)
+            return Outcome((Reply(message.chat_id, texts.UNRECOGNISED, reply_to),), action="unhandled")
+        return handler()
+
+    def _handlers(self, message: Message, action: Action,
+                  reply_to: int | None) -> dict[Action, Callable[[], Outcome]]:
+        """What answers each action (called lazily: only the chosen one runs)."""
         def answer(text: str) -> Outcome:
             return Outcome(tuple(Reply(message.chat_id, part, reply_to) for part in texts.split(text)),
-                           action=command.action.value)
+                           action=action.value)
 
-        if command.action is Action.HELP:
-            return answer(texts.HELP)
-        if command.action is Action.ABOUT:
-            return answer(self._about())
-        if command.action is Action.HISTORY:
-            return answer(self._history())
-        if command.action is Action.CHART:
-            return self._chart(message.chat_id, reply_to)
-        if command.action in (Action.SETTINGS, Action.STATUS):
-            return self._settings(message, command.action, reply_to)
-        if command.action is Action.UNKNOWN:
-            return answer(texts.unknown_command(message.first_name))
-        if command.action in (Action.SUBSCRIBE, Action.UNSUBSCRIBE):
-            refusal = self._refuse_non_admin(message)
-            if refusal is not None:
-                return answer(refusal)
+        return {
+            Action.HELP: lambda: answer(texts.HELP),
+            Action.ABOUT: lambda: answer(self._about()),
+            Action.HISTORY: lambda: answer(self._history()),
+            Action.CHART: lambda: self._chart(message.chat_id, reply_to),
+            Action.SETTINGS: lambda: self._settings(message, action, reply_to),
+            Action.STATUS: lambda: self._settings(message, action, reply_to),
+            Action.UNKNOWN: lambda: answer(texts.unknown_command(message.first_name)),
+            Action.SUBSCRIBE: lambda: answer(self._subscription(message, subscribe=True)),
+            Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, subscribe=False)),
+            Action.NOW: lambda: answer(self._now(message)),
+        }
+
+    def _subscription(self, message: Message, subscribe: bool) -> str:
+        """/subscribe and /unsubscribe (in groups, admins only); the answer's text."""
+        refusal = self._refuse_non_admin(message)
+        if refusal is not None:
+            return refusal
         try:
-            if command.action is Action.SUBSCRIBE:
+            if subscribe:
                 now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
                 added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
-                return answer(texts.SUBSCRIBED if added else texts.ALREADY_SUBSCRIBED)
-            if command.action is Action.UNSUBSCRIBE:
-                removed = self.db.unsubscribe(message.chat_id, message.update_id)
-                return answer(texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED)
+                return texts.SUBSCRIBED if added else texts.ALREADY_SUBSCRIBED
+            removed = self.db.unsubscribe(message.chat_id, message.update_id)
+            return texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED
+        except database_errors() as exc:
+            logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
+                         extra={"fields": {"update_id": message.update_id}})
+            return texts.TRY_AGAIN_LATER
+
+    def _now(self, message: Message) -> str:
+        """/now: the latest stored announcement, in this version's words (one read)."""
+        try:
             record = self.db.latest()
         except database_errors() as exc:
-            logger.error("database unavailable for %s: %s", command.action.value, exc,
+            logger.error("database unavailable for now: %s", exc,
                          extra={"fields": {"update_id": message.update_id}})
-            return answer(texts.TRY_AGAIN_LATER)
+            return texts.TRY_AGAIN_LATER
         announcement, recorded = None, None
         if record is not None:
             try:
@@ -159,7 +177,7 @@ class Bot:
                 recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
-        return answer(texts.current_figures(announcement, recorded))
+        return texts.current_figures(announcement, recorded)
 
     def _about(self) -> str:
         """/about, with when the next announcement is expected (one read; left out if the database fails)."""
