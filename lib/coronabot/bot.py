@@ -11,6 +11,7 @@ from . import config, history, log, preferences, publication, sources, texts
 from .botapi import TelegramError, message_params, photo_params
 from .chats import AdminCache, needs_admin
 from .commands import Action, recognise
+from .errors import DatabaseError
 from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
 
 if TYPE_CHECKING:  # loaded on first use: /help and the other answers without data need neither
@@ -20,12 +21,8 @@ if TYPE_CHECKING:  # loaded on first use: /help and the other answers without da
 logger = log.get("coronabot.bot")
 
 
-def database_errors() -> tuple[type[Exception], ...]:
-    """What a failed database call raises (DatabaseError, whichever client failed, or ValueError for a
-    refused value). A function, so this module does not load the database module: an ``except`` clause
-    evaluates it only when something was raised, by which time the database client is loaded."""
-    from .storage import DatabaseError
-    return DatabaseError, ValueError
+# What a failed database call raises: DatabaseError, whichever client failed, or ValueError for a refused value.
+DATABASE_ERRORS = (DatabaseError, ValueError)
 
 
 class Reply(NamedTuple):
@@ -157,7 +154,7 @@ class Bot:
                 return texts.SUBSCRIBED if added else texts.ALREADY_SUBSCRIBED
             removed = self.db.unsubscribe(message.chat_id, message.update_id)
             return texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
                          extra={"fields": {"update_id": message.update_id}})
             return texts.TRY_AGAIN_LATER
@@ -166,7 +163,7 @@ class Bot:
         """/now: the latest stored announcement, in this version's words (one read)."""
         try:
             record = self.db.latest()
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("database unavailable for now: %s", exc,
                          extra={"fields": {"update_id": message.update_id}})
             return texts.TRY_AGAIN_LATER
@@ -183,7 +180,7 @@ class Bot:
         """/about, with when the next announcement is expected (one read; left out if the database fails)."""
         try:
             model = publication.stored_model(self.db.get(f"state/seen/{self._source}"), self._source)
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)
             return texts.about(self._source, known=False)
         window = publication.describe(model.upcoming(datetime.now(UTC))) if model else None
@@ -193,7 +190,7 @@ class Bot:
         """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
         try:
             records = self.db.history_window(self._source, history.TABLE_PERIODS + 1)
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /history: %s", exc)
             return texts.TRY_AGAIN_LATER
         series = sources.trend(records, self._source)
@@ -206,7 +203,7 @@ class Bot:
 
         try:
             stored = self.db.chart(self._source)
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /chart: %s", exc)
             return say(texts.TRY_AGAIN_LATER)
         if stored is None or stored.get("wording") != texts.WORDING:  # none, or drawn with older words
@@ -253,7 +250,7 @@ class Bot:
         """/settings (the choices with their buttons) and /status (the choices as lines): one read each."""
         try:
             record = self.db.subscription(message.chat_id)
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /%s: %s", action.value, exc,
                          extra={"fields": {"update_id": message.update_id}})
             return Outcome((Reply(message.chat_id, texts.TRY_AGAIN_LATER, reply_to),), action=action.value)
@@ -306,7 +303,7 @@ class Bot:
                 record = {"since": now} if added else self.db.subscription(chat_id)  # new: the defaults
                 return edited(record, texts.SUBSCRIBED_BY_BUTTON, "press:subscribe")
             record, changed = self.db.set_preference(chat_id, press.field, press.value)
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("database unavailable for a button press: %s", exc,
                          extra={"fields": {"update_id": query.update_id}})
             return Outcome(method_call=answer(texts.BUTTON_TRY_AGAIN), action="press:database_error")
@@ -320,7 +317,7 @@ class Bot:
             return Outcome(action=f"member:{change.status}")
         try:
             removed = self.db.unsubscribe(change.chat_id)
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("could not remove a chat that blocked the bot; the next broadcast will: %s", exc,
                          extra={"fields": {"update_id": change.update_id}})
             return Outcome(action="blocked:database_error")
@@ -329,7 +326,7 @@ class Bot:
     def _migration(self, migration: ChatMigration) -> Outcome:
         try:
             moved = self.db.move_subscriber(migration.old_chat_id, migration.new_chat_id)
-        except database_errors() as exc:
+        except DATABASE_ERRORS as exc:
             logger.error("could not move a migrated group's subscription; the next broadcast will: %s", exc,
                          extra={"fields": {"update_id": migration.update_id}})
             return Outcome(action="migrated:database_error")

@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from . import log
-from .storage import Database, DatabaseError, moved_subscription
+from .errors import DatabaseError
+from .storage import Database, moved_subscription
 from .telegram import Telegram, TelegramError
 from .texts import KST
 

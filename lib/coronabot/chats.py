@@ -1,4 +1,4 @@
-"""Who a chat is and who may act for it: valid chat ids, and the group-administrator rule with its cache."""
+"""Who may act for a chat: the group-administrator rule with its cache (valid chat ids: ``chat_ids``)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,9 @@ import threading
 import time
 from collections.abc import Callable
 
-# Telegram ids have at most 52 significant bits; users are positive, groups, supergroups and channels negative.
-MAX_ABS_CHAT_ID = 2**53
 ADMIN_STATUSES = ("creator", "administrator")
 ADMIN_CACHE_SECONDS = 60.0
 ADMIN_CACHE_ENTRIES = 10_000
-
-
-def valid_chat_id(chat_id: object, chat_type: str | None = None) -> bool:
-    """Whether ``chat_id`` can be a Telegram chat of ``chat_type`` (any type when None): never 0, never a bool."""
-    if isinstance(chat_id, bool) or not isinstance(chat_id, int) or not 0 < abs(chat_id) < MAX_ABS_CHAT_ID:
-        return False
-    if chat_type == "private":
-        return chat_id > 0
-    if chat_type in ("group", "supergroup", "channel"):
-        return chat_id < 0
-    return True
 
 
 def needs_admin(chat_type: str) -> bool:

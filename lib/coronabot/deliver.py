@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 
 from . import config, fanout, log, texts
 from .broadcast import log_progress, send_all, worker_count
+from .errors import AlreadyDone, Busy
 from .failures import answered
 from .letters import Letters
-from .storage import AlreadyDone, Busy, Database, new_owner_id
+from .storage import Database, new_owner_id
 from .telegram import Telegram
 
 logger = log.get("coronabot.deliver")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import config, log
-from .storage import DatabaseError
+from .errors import DatabaseError
 
 logger = log.get("coronabot.failures")
 

@@ -23,7 +23,8 @@ import time
 from typing import NamedTuple, Protocol
 
 from . import log
-from .storage import AlreadyDone, Database, child_items, child_keys, key_span
+from .errors import AlreadyDone
+from .storage import Database, child_items, child_keys, key_span
 
 logger = log.get("coronabot.fanout")
 

@@ -16,8 +16,9 @@ from . import held, history, log, preferences, sources, texts
 from .announcement import order_key
 from .broadcast import Letter, Page, Photo
 from .config import Settings
+from .errors import AlreadyDone, Busy, DatabaseError
 from .schedule import is_quiet
-from .storage import AlreadyDone, Busy, Database, DatabaseError, key_span, new_owner_id
+from .storage import Database, key_span, new_owner_id
 
 logger = log.get("coronabot.letters")
 

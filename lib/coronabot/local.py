@@ -25,9 +25,10 @@ from typing import BinaryIO
 from . import config, log
 from .bot import Bot, Outcome
 from .broadcast import Progress
+from .errors import DatabaseError
 from .schedule import Schedule, retry_delays
 from .scrape import Ticker, http_status
-from .storage import Database, DatabaseError
+from .storage import Database
 from .telegram import Telegram, TelegramError
 from .updates import ALLOWED_UPDATES, MalformedUpdate, parse
 

@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from . import config, fanout, held, history, log, preferences, publication, sources, texts
 from .announcement import Announcement, order_key
 from .broadcast import Letter, Page, Progress, log_progress, send_all, worker_count
+from .errors import AlreadyDone, Busy, DatabaseError
 from .failures import answered
 from .letters import Letters, settled
 from .sources import LayoutError, SanityError, SourceError, SourceHttp
-from .storage import AlreadyDone, Busy, Database, DatabaseError, child_items, key_span, new_owner_id
+from .storage import Database, child_items, key_span, new_owner_id
 from .telegram import Telegram, TelegramError
 
 logger = log.get("coronabot.scrape")

@@ -39,8 +39,9 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .chats import valid_chat_id
+from .chat_ids import valid_chat_id
 from .config import Settings
+from .errors import AlreadyDone, Busy, DatabaseError
 
 APP_NAME = "coronabot"
 PAGE_SIZE = 500  # subscribers per read when a broadcast goes through them
@@ -48,11 +49,6 @@ HANDLED_UPDATE_TTL_SECONDS = 2 * 24 * 3600
 FINISHED_BROADCAST_TTL_SECONDS = 30 * 24 * 3600
 
 _init_lock = threading.Lock()
-
-
-class DatabaseError(Exception):
-    """A database request failed: refused, unreachable, or a transaction that kept conflicting. Raised for
-    firebase-admin's ``FirebaseError`` (its cause); the REST client's ``RequestError`` is one."""
 
 
 def child_keys(value: object) -> list[str]:
@@ -90,14 +86,6 @@ def child_items(value: object) -> dict[str, Any]:
     if isinstance(value, list):
         return {str(index): child for index, child in enumerate(value) if child is not None}
     return {}
-
-
-class Busy(Exception):
-    """Another live broadcaster holds the lease."""
-
-
-class AlreadyDone(Exception):
-    """The broadcast was completed by an earlier run."""
 
 
 def load_admin_sdk() -> None:

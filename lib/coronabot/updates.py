@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .chats import valid_chat_id
+from .chat_ids import valid_chat_id
 
 
 class MalformedUpdate(ValueError):
