@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_scrape import TICK, Bench  # noqa: E402
 
 CATEGORIES = (("ledger (database write, lease read, or waiting for them)",
-               ("broadcast.py:flush", "_Ledger", "lease_owner")),
+               ("ledger.py", "Ledger", "lease_owner")),
               ("Telegram call", ("send_message", "_api_request", "urlopen", "urllib3")),
               ("rate limiter", ("RateLimiter.wait", "broadcast.py:wait")))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
-from coronabot.broadcast import Letter, one_page, send_all, worker_count
+from coronabot.broadcast import Broadcast, BroadcastOptions, Letter, one_page, worker_count
 from coronabot.config import Settings
-from coronabot.storage import Database, new_owner_id
+from coronabot.storage import Database, Lease
 from coronabot.telegram import Telegram
 
 
@@ -24,11 +24,17 @@ def letters(text: str, chats: list[str]) -> list:
     return one_page(dict.fromkeys(chats, Letter(text)))
 
 
+def send(db, telegram, recipients, text="알림", rate=200, lease_seconds=60, **options):
+    """Claim the broadcast "k" and run it through to the end."""
+    lease = Lease("broadcasts/k", lease_seconds)
+    lease.claim(db, {"kind": "alert"})
+    return Broadcast(db, telegram, "k", letters(text, recipients), lease,
+                     BroadcastOptions(rate=rate, batch=50, **options),
+                     finish={"broadcasts/k/done": True, **lease.release()}).run()
+
+
 def run(db, telegram, text, recipients, **options):
-    owner = new_owner_id()
-    db.claim_broadcast("k", owner, 60, {"kind": "alert"})
-    return send_all(db, telegram, "k", letters(text, recipients), owner=owner, rate=200, batch=50, lease_seconds=60,
-                    finish={"broadcasts/k/done": True, "broadcasts/k/lease": None}, **options)
+    return send(db, telegram, recipients, text, **options)
 
 
 def test_a_text_telegram_refuses_stops_the_run_and_loses_nobody(clients, servers):
@@ -60,11 +66,8 @@ def test_ledger_writes_carry_full_batches_whatever_the_concurrency(clients, serv
     db, telegram = clients
     database, fake, _ = servers
     chats = [str(5_000_000_000 + 7_919 * i) for i in range(500)]
-    owner = new_owner_id()
-    db.claim_broadcast("k", owner, 60, {"kind": "alert"})
     before = database.stats()
-    result = send_all(db, telegram, "k", letters("알림", chats), owner=owner, rate=1000, batch=50, lease_seconds=60,
-                      finish={"broadcasts/k/done": True, "broadcasts/k/lease": None})
+    result = send(db, telegram, chats, rate=1000)
     after = database.stats()
     assert (result.sent, result.complete) == (500, True) and worker_count(1000) == 64
     writes = after.get("PATCH", 0) - before.get("PATCH", 0)
@@ -103,11 +106,8 @@ def test_the_lease_is_renewed_while_nothing_can_be_written(clients, servers):
     db, telegram = clients
     database, fake, _ = servers
     fake.control(flood={"every": 1, "retry_after": 1})
-    owner = new_owner_id()
-    db.claim_broadcast("k", owner, 1.5, {"kind": "alert"})
     before = database.stats()
-    result = send_all(db, telegram, "k", letters("알림", [str(PRIVATE_CHAT)]), owner=owner, rate=200, batch=50,
-                      lease_seconds=1.5, finish={"broadcasts/k/done": True})
+    result = send(db, telegram, [str(PRIVATE_CHAT)], lease_seconds=1.5)
     after = database.stats()
     assert result.sent == 0 and result.pending == 1, "every attempt met flood control"
     renewals = after.get("PATCH", 0) - before.get("PATCH", 0) - 1  # the final write releases the lease

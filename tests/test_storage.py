@@ -48,16 +48,16 @@ def test_claim_update_once(db):
 
 def test_broadcast_lease(db):
     meta = {"kind": "alert", "announcement": "2026-W39", "text": "t"}
-    taken = db.claim_broadcast("k", "owner-a", 60, meta)
+    taken = db.claim("broadcasts/k", "owner-a", 60, meta)
     assert taken["lease"]["owner"] == "owner-a" and taken["attempts"] == 1
     with pytest.raises(Busy):
-        db.claim_broadcast("k", "owner-b", 60, meta)
+        db.claim("broadcasts/k", "owner-b", 60, meta)
     db.update({"broadcasts/k/lease/expires": time.time() - 1})
-    assert db.claim_broadcast("k", "owner-b", 60, meta)["attempts"] == 2, "an expired lease is taken over"
+    assert db.claim("broadcasts/k", "owner-b", 60, meta)["attempts"] == 2, "an expired lease is taken over"
     assert db.lease_owner("broadcasts/k/lease") == "owner-b"
     db.update({"broadcasts/k/done": True})
     with pytest.raises(AlreadyDone):
-        db.claim_broadcast("k", "owner-c", 60, meta)
+        db.claim("broadcasts/k", "owner-c", 60, meta)
 
 
 def test_ledger_and_multi_path_updates(db):

@@ -1,6 +1,9 @@
 """Send each of many chats its letter within Telegram's limits, with a delivery ledger.
 
-A global rate limit (``BROADCAST_RATE`` messages per second) is shared by a
+One :class:`Broadcast` run serves every path: a scrape tick's alert, the morning delivery of held alerts and
+a fanned-out chunk (the deliver function). What it does when Telegram refuses a delivery is
+:class:`~coronabot.delivery_policy.DeliveryPolicy`'s decision; outcomes go to the
+:class:`~coronabot.ledger.Ledger`. A global rate limit (``BROADCAST_RATE`` messages per second) is shared by a
 pool of workers large enough to reach it when each call takes tens of
 milliseconds. Outcomes go to the ledger through one writer thread, in batched
 multi-path writes that also renew the broadcaster's lease, so senders never
@@ -19,22 +22,23 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import log
-from .errors import DatabaseError
-from .storage import Database, moved_subscription
-from .telegram import Telegram, TelegramError
-from .texts import KST
+from .botapi import TelegramError
+from .delivery_policy import FIRST_TRY, DeliveryPolicy, Step
+from .ledger import Ledger
+from .photo import Photo
+from .storage import Database, Lease
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .telegram import Telegram
 
 logger = log.get("coronabot.broadcast")
 
-MAX_FLOOD_WAITS = 5
-TRANSIENT_RETRIES = 3
 PROGRESS_SECONDS = 5.0
-MAX_WRITE_BATCHES = 20  # a write carries at most this many batches of outcomes
 MIN_WAIT_SECONDS = 1.0  # the longest outcomes wait unwritten, unless a batch takes longer at the configured rate
 
 
@@ -115,247 +119,6 @@ def worker_count(rate: float) -> int:
     return max(4, min(64, math.ceil(rate * 0.1)))
 
 
-class _Ledger:
-    """The delivery ledger, written by a thread of its own so that senders never wait for the database.
-
-    Senders hand over outcomes and go on sending (with ``batch`` 1 each waits until its outcome is written,
-    so a crash can repeat only the messages in flight). A write is made once ``batch`` outcomes wait, or what
-    arrived within ``max_wait`` seconds when sending slows down, one write at a time, and carries every
-    outcome waiting then (up to ``MAX_WRITE_BATCHES`` batches): when the database is slower than the
-    senders (80 ms a write, 1,000 messages a second), writes grow instead of a backlog. Each write renews
-    the lease, whose owner is read at most every third of its lifetime (no GET before every write), and an
-    idle ledger renews it on that cadence too. The run's final write (:meth:`close`) carries the rest.
-    """
-
-    _CLOSE = object()
-
-    def __init__(self, db: Database, key: str, owner: str, batch: int, lease_seconds: float, max_wait: float,
-                 on_failure: Callable[[], None], lease: str | None = None):
-        self.db, self.key, self.owner = db, key, owner
-        self.lease = lease or f"broadcasts/{key}/lease"  # a fanned-out chunk holds a lease of its own
-        self.batch, self.lease_seconds, self.max_wait = batch, lease_seconds, max_wait
-        self._on_failure = on_failure
-        self._queue: queue.Queue = queue.Queue()
-        self._pending: dict[str, object] = {}
-        self._outcomes = 0
-        self._waiters: list[threading.Event] = []
-        self._last_wave = False
-        self._checked_at = time.monotonic()  # the claim that started this run made the lease ours
-        self.lost_lease = False
-        self.failed: DatabaseError | None = None
-        self.writes = 0
-        self.sender_waits = 0  # how often a sender waited for the database (LEDGER_BATCH=1, a migrated group)
-        self.sender_wait_seconds = 0.0
-        self._waits_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"ledger-{key}", daemon=True)
-        self._thread.start()
-
-    def record(self, chat_id: str, outcome: str, more_to_come: bool = True, also: dict | None = None) -> None:
-        """Hand over one outcome (a ``removed`` chat's subscription and the changes ``also`` go in the same
-        write); without ``more_to_come`` (no chat left to start) a full batch waits for the run's final write."""
-        changes: dict[str, object] = dict(also or {})
-        changes[f"deliveries/{self.key}/{chat_id}"] = outcome
-        if outcome == "removed":
-            changes[f"subscribers/{chat_id}"] = None
-        written = threading.Event() if self.batch == 1 else None
-        self._queue.put((changes, 1, written, more_to_come))
-        if written is not None:
-            started = time.monotonic()
-            written.wait()
-            self._waited(started)
-
-    def _waited(self, started: float) -> None:
-        with self._waits_lock:
-            self.sender_waits += 1
-            self.sender_wait_seconds += time.monotonic() - started
-
-    def move_subscriber(self, old: str, new: str) -> None:
-        """A group upgraded to a supergroup: the subscription, its choices with it, follows the new chat id
-        (with the next write). Rare enough that the sender reads the record itself."""
-        started = time.monotonic()
-        try:
-            record = self.db.subscription(int(old))
-        except DatabaseError as exc:
-            logger.warning("a migrated group's subscription could not be read; its choices are reset: %s", exc)
-            record = None
-        self._waited(started)
-        record = record or {"since": datetime.now(KST).isoformat(timespec="seconds")}
-        self._queue.put((moved_subscription(old, new, record), 0, None, True))
-
-    def _absorb(self, item: tuple) -> int:
-        changes, outcomes, written, more_to_come = item
-        self._pending.update(changes)
-        self._outcomes += outcomes
-        self._last_wave = not more_to_come
-        if written is not None:
-            self._waiters.append(written)
-        return outcomes
-
-    def _run(self) -> None:
-        first_at: float | None = None  # when the oldest unwritten outcome arrived
-        while True:
-            if self.failed is not None:  # no more writes this run: keep everything for the final one
-                item = self._queue.get()
-                if item is self._CLOSE:
-                    return
-                self._absorb(item)
-                continue
-            if first_at is None:
-                wait = self.lease_seconds / 3
-            else:
-                wait = max(0.0, first_at + self.max_wait - time.monotonic())
-            try:
-                item = self._queue.get(timeout=wait)
-            except queue.Empty:
-                item = None
-            if item is self._CLOSE:
-                return
-            if item is None and first_at is None:
-                self._renew_idle_lease()
-                continue
-            if item is not None and self._absorb(item) and first_at is None:
-                first_at = time.monotonic()
-            if item is not None and self.batch > 1 and self._drain():
-                return
-            due = first_at is not None and time.monotonic() >= first_at + self.max_wait
-            full = self._outcomes >= self.batch and (not self._last_wave or self.batch == 1)
-            if full or (due and self._outcomes):
-                self._write()
-                first_at = None if self._outcomes == 0 else first_at
-
-    def _drain(self) -> bool:
-        """Take every outcome already waiting, up to a write's worth; True when the close marker came."""
-        while self._outcomes < MAX_WRITE_BATCHES * self.batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return False
-            if item is self._CLOSE:
-                return True
-            self._absorb(item)
-        return False
-
-    def wait_for_room(self) -> None:
-        """Hold the caller (the reader settling chats without a message, never a sender) while a write's
-        worth of outcomes waits, so what is unwritten stays bounded however fast chats are settled."""
-        while self._queue.qsize() >= MAX_WRITE_BATCHES * self.batch and self.failed is None \
-                and self._thread.is_alive():
-            time.sleep(0.01)
-
-    def _lease_still_ours(self) -> bool:
-        if not self.lost_lease and time.monotonic() - self._checked_at >= self.lease_seconds / 3:
-            self._checked_at = time.monotonic()
-            if self.db.lease_owner(self.lease) != self.owner:
-                self.lost_lease = True
-                logger.warning("broadcast lease taken over by another run; stopping",
-                               extra={"fields": {"broadcast": self.key}})
-        return not self.lost_lease
-
-    def _renew_idle_lease(self) -> None:
-        """Nothing to write for a while (a long flood wait): keep the lease alive all the same."""
-        try:
-            if self.failed is None and self._lease_still_ours():
-                self.db.update({f"{self.lease}/expires": time.time() + self.lease_seconds})
-        except DatabaseError as exc:
-            self._fail(exc)
-
-    def _write(self) -> None:
-        changes = dict(self._pending)
-        try:
-            if self._lease_still_ours():
-                changes[f"{self.lease}/expires"] = time.time() + self.lease_seconds
-            self.db.update(changes)
-        except DatabaseError as exc:
-            self._fail(exc)
-            return
-        self.writes += 1
-        self._pending, self._outcomes = {}, 0
-        self._release_waiters()
-
-    def _fail(self, exc: DatabaseError) -> None:
-        """Stop the run; what is unwritten stays for the final write."""
-        if self.failed is None:
-            logger.error("ledger write failed; stopping this run: %s", exc, extra={"fields": {"broadcast": self.key}})
-        self.failed = exc
-        self._release_waiters()
-        self._on_failure()
-
-    def _release_waiters(self) -> None:
-        for waiter in self._waiters:
-            waiter.set()
-        self._waiters = []
-
-    def close(self, final: dict) -> None:
-        """Stop the writer and write everything left with ``final`` in one request; raises DatabaseError."""
-        self._queue.put(self._CLOSE)
-        self._thread.join()
-        while True:  # outcomes handed over after the close marker (none, as every sender has finished)
-            try:
-                self._absorb(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        changes = dict(self._pending, **final)
-        try:
-            if changes:
-                self.db.update(changes)
-                self.writes += 1
-        finally:
-            self._release_waiters()
-
-
-class Photo:
-    """A picture that goes with a broadcast, its text as the caption: uploaded with the first delivery, then
-    sent by the ``file_id`` Telegram gave it, so the picture costs no extra message and one upload.
-
-    Senders wait for the upload (the first chat's delivery) before sending by ``file_id``; ``on_upload``
-    stores the id at once, so a resumed run never uploads again. If Telegram refuses the picture, every
-    chat left gets the text as a message instead.
-    """
-
-    def __init__(self, file_id: str | None = None, png: bytes | None = None,
-                 on_upload: Callable[[str], None] | None = None,
-                 uploaded_elsewhere: Callable[[], str | None] | None = None):
-        """``uploaded_elsewhere``, called once before uploading, returns the ``file_id`` another process
-        of the broadcast uploaded (waiting for it), or None to upload here."""
-        if file_id is None and png is None:
-            raise ValueError("a Photo needs a file_id or the PNG to upload")
-        self.file_id, self._png, self._on_upload = file_id, png, on_upload
-        self._elsewhere = uploaded_elsewhere
-        self.refused = False
-        self.uploads = 0
-        self._lock = threading.Lock()
-
-    def send(self, telegram: Telegram, chat_id: str, caption: str, silent: bool) -> None:
-        """Deliver the picture with its caption to one chat; raises TelegramError."""
-        if self.file_id is None:
-            with self._lock:
-                if self.file_id is None and self._elsewhere is not None:
-                    self.file_id, self._elsewhere = self._elsewhere(), None
-                    self._png = None if self.file_id else self._png
-                if self.file_id is None:
-                    sent = telegram.send_photo(chat_id, self._png, caption, silent=silent)
-                    self.uploads += 1
-                    self.file_id, self._png = sent.file_id, None
-                    self._remember(sent.file_id)
-                    return
-        telegram.send_photo(chat_id, self.file_id, caption, silent=silent)
-
-    def _remember(self, file_id: str) -> None:
-        """Store the new file_id; the chat already has its picture, so a failure here is only logged (a
-        resumed run would upload once more)."""
-        if self._on_upload is None:
-            return
-        try:
-            self._on_upload(file_id)
-        except Exception:
-            logger.exception("the uploaded picture's file_id could not be stored")
-
-    def refuse(self, exc: TelegramError) -> None:
-        if not self.refused:
-            logger.error("Telegram refused the broadcast's picture; sending text messages instead: %s", exc)
-        self.refused = True
-
-
 def _cut_short(deadline: float | None, interrupt: threading.Event | None) -> str:
     """Why no new chat may be started now, or "" to go on."""
     if interrupt is not None and interrupt.is_set():
@@ -384,214 +147,237 @@ def one_page(letters: dict[str, Letter], decided: dict[str, tuple[str, dict]] | 
     return [(letters, decided or {})]
 
 
-def send_all(db: Database, telegram: Telegram, key: str, pages: Iterable[Page], *,
-             owner: str, rate: float, batch: int, lease_seconds: float,
-             finish: dict | None = None, deadline: float | None = None,
-             interrupt: threading.Event | None = None,
-             progress: Callable[[Progress], None] = log_progress,
-             progress_every: float = PROGRESS_SECONDS, read_ahead: int = READ_AHEAD,
-             lease: str | None = None) -> BroadcastResult:
-    """Send each chat its letter once; ``finish`` is written with the last batch when all are settled.
+@dataclass(frozen=True)
+class BroadcastOptions:
+    """How a run sends: ``rate`` messages a second across its senders, ``batch`` outcomes a ledger write, at
+    most ``read_ahead`` chats read ahead of the senders; it starts no chat after ``deadline`` (a
+    ``time.monotonic()`` value) or once ``interrupt`` is set; ``progress`` is told every ``progress_every``
+    seconds."""
+
+    rate: float
+    batch: int = 50
+    deadline: float | None = None
+    interrupt: threading.Event | None = None
+    progress: Callable[[Progress], None] = log_progress
+    progress_every: float = PROGRESS_SECONDS
+    read_ahead: int = READ_AHEAD
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, rate: float | None = None, **chosen: object) -> BroadcastOptions:
+        """The deployment's options (BROADCAST_RATE, LEDGER_BATCH, BROADCAST_PAGE_SIZE, the progress cadence),
+        ``rate`` and any other field chosen by the caller."""
+        base = {"rate": rate or settings.broadcast_rate, "batch": settings.ledger_batch,
+                "progress_every": settings.progress_seconds, "read_ahead": settings.page_size}
+        return cls(**{**base, **chosen})
+
+
+class Broadcast:
+    """One run of a broadcast: each chat its letter once, recorded in the ledger; ``finish`` is written with
+    the last batch once every chat is settled.
 
     ``pages`` yields the recipients a page at a time, read lazily, so a run holds a page and at most
     ``read_ahead`` chats queued for the senders, not the audience: each page's letters, and the chats it
     settles without a message (``skipped:<condition>`` or ``held``, with the changes that go along), written
-    through the same ledger in the same batches. No new chat is started after ``deadline`` (a
-    ``time.monotonic()`` value) or once ``interrupt`` is set: the chats left are counted as pending (and
-    pages not read yet make the run unfinished), the lease is released, so the next run resumes at once.
-    ``progress`` is called every ``progress_every`` seconds while the run lasts, and once at its end.
-    ``lease`` is the path of the lease the run holds (``broadcasts/{key}/lease`` by default; a chunk's own).
+    through the same ledger. No new chat is started after the deadline or once interrupted: the chats left
+    count as pending (pages not read make the run unfinished) and the lease is released, so the next run
+    resumes at once. The run holds ``lease`` (a broadcast's, or a chunk's own).
     """
-    result = BroadcastResult()
-    limiter = RateLimiter(rate)
-    todo: queue.Queue[str] = queue.Queue(maxsize=read_ahead)
-    letters: dict[str, Letter] = {}  # of the chats queued or being sent
-    counts_lock = threading.Lock()
-    stop = threading.Event()  # nothing more can succeed, or the ledger failed
-    halt = threading.Event()  # the senders are done: the reader stops too
-    read_all = threading.Event()
-    first_page = threading.Event()
-    fed = threading.Event()
-    total = [0]
-    ledger = _Ledger(db, key, owner, batch, lease_seconds, max_wait=max(MIN_WAIT_SECONDS, 1.5 * batch / rate),
-                     on_failure=stop.set, lease=lease)
 
-    def count(field: str) -> None:
-        with counts_lock:
-            setattr(result, field, getattr(result, field) + 1)
+    def __init__(self, db: Database, telegram: Telegram, key: str, pages: Iterable[Page], lease: Lease,
+                 options: BroadcastOptions, finish: dict | None = None):
+        self.db, self.telegram, self.key, self.pages, self.lease = db, telegram, key, pages, lease
+        self.options, self.finish = options, finish or {}
+        self.result = BroadcastResult()
+        self._limiter = RateLimiter(options.rate)
+        self._todo: queue.Queue[str] = queue.Queue(maxsize=options.read_ahead)
+        self._letters: dict[str, Letter] = {}  # of the chats queued or being sent
+        self._lock = threading.Lock()  # the result's counts and the total
+        self._total = 0
+        self._stop = threading.Event()  # nothing more can succeed, or the ledger failed
+        self._halt = threading.Event()  # the senders are done: the reader stops too
+        self._read_all = threading.Event()  # the reader read every page
+        self._fed = threading.Event()  # the reader is done, whether or not it read every page
+        self._first_page = threading.Event()
+        self._finished = threading.Event()
+        self._started = time.monotonic()
+        self.ledger = Ledger(db, key, lease, options.batch,
+                             max_wait=max(MIN_WAIT_SECONDS, 1.5 * options.batch / options.rate),
+                             on_failure=self._stop.set)
 
-    def settle(chat_id: str, outcome: str, more_to_come: bool, settles: tuple[str, ...] = ()) -> None:
-        ledger.record(chat_id, outcome, more_to_come, dict.fromkeys(settles))
+    def run(self) -> BroadcastResult:
+        """Read, send and record until every chat is settled or the run must stop; the run's figures."""
+        reader = threading.Thread(target=self._feed, daemon=True, name=f"recipients-{self.key}")
+        senders = [threading.Thread(target=self._work, daemon=True) for _ in range(worker_count(self.options.rate))]
+        reporter = threading.Thread(target=self._report_regularly, daemon=True, name=f"progress-{self.key}")
+        for thread in (reader, *senders, reporter):
+            thread.start()
+        for thread in senders:
+            thread.join()
+        self._halt.set()
+        reader.join()
+        self._finished.set()
+        reporter.join()
+        self._report(final=True)
+        return self._close()
 
-    def more() -> bool:
-        return not (fed.is_set() and todo.empty())
+    # -- the reader ------------------------------------------------------------------------------------
+    def _feed(self) -> None:
+        """Read the pages as the senders need them; settle the chats that get no message on the way."""
+        try:
+            for letters, decided in self.pages:
+                with self._lock:
+                    self._total += len(decided) + len(letters)  # the whole page counts as soon as it is read
+                self._first_page.set()
+                self.ledger.wait_for_room()
+                for chat_id, (outcome, changes) in decided.items():  # no Telegram call
+                    if self._halt.is_set() or self._stop.is_set():
+                        return
+                    self.ledger.record(chat_id, outcome, True, changes)
+                    self._count("held" if outcome == "held" else "skipped")
+                for chat_id, letter in letters.items():
+                    if not self._queue_up(chat_id, letter):
+                        return
+            self._read_all.set()
+        except Exception:  # a page could not be read: what was read goes on, the rest waits for the next run
+            logger.exception("reading the recipients failed; this run sends what it read",
+                             extra={"fields": {"broadcast": self.key}})
+        finally:
+            self._first_page.set()
+            self._fed.set()
 
-    def deliver(chat_id: str, letter: Letter) -> None:
-        floods = transient = 0
-        target = chat_id
-        photo, text, silent = letter.photo, letter.text, letter.silent
-        while True:
-            limiter.wait()
-            with_photo = photo is not None and not photo.refused
+    def _queue_up(self, chat_id: str, letter: Letter) -> bool:
+        self._letters[chat_id] = letter
+        while not self._halt.is_set():
             try:
-                if with_photo:
-                    photo.send(telegram, target, text, silent)
-                else:
-                    telegram.send_message(target, text, silent=silent)
-            except TelegramError as exc:
-                if with_photo and exc.photo_refused:
-                    photo.refuse(exc)
-                    continue
-                if exc.malformed:
-                    logger.warning("delivery left pending: the Bot API's answer was malformed (%s)", exc,
-                                   extra={"fields": {"broadcast": key, "chat_id": chat_id}})
-                    count("pending")
-                    return
-                if exc.code == 429 and floods < MAX_FLOOD_WAITS:
-                    floods += 1
-                    limiter.pause(exc.retry_after or 1.0)
-                    continue
-                if exc.migrate_to is not None and target == chat_id:
-                    logger.info("group became a supergroup; subscription moved",
-                                extra={"fields": {"broadcast": key, "chat_id": chat_id, "to": exc.migrate_to}})
-                    ledger.move_subscriber(chat_id, str(exc.migrate_to))
-                    target = str(exc.migrate_to)
-                    continue
-                if exc.stops_everything:
-                    if not stop.is_set():
-                        logger.error("broadcast stopped, every message would fail: %s", exc,
-                                     extra={"fields": {"broadcast": key}})
-                    stop.set()
-                    count("pending")
-                    return
-                if exc.chat_gone:
-                    logger.info("subscriber removed: %s", exc.description,
-                                extra={"fields": {"broadcast": key, "chat_id": chat_id}})
-                    count("removed")
-                    settle(chat_id, "removed", more(), letter.settles)
-                    return
-                if exc.transient and transient < TRANSIENT_RETRIES:
-                    transient += 1
-                    time.sleep(0.5 * 2 ** (transient - 1))
-                    continue
-                if exc.transient:
-                    logger.warning("delivery left pending for the next tick: %s", exc,
-                                   extra={"fields": {"broadcast": key, "chat_id": chat_id}})
-                    count("pending")
-                    return
-                logger.error("delivery failed permanently: %s", exc,
-                             extra={"fields": {"broadcast": key, "chat_id": chat_id}})
-                count("failed")
-                settle(chat_id, f"failed:{exc.code}", more(), letter.settles)
-                return
-            count("sent")
-            if target != chat_id:
-                ledger.record(target, "sent")
-            settle(chat_id, "sent", more(), letter.settles)
-            return
-
-    def work() -> None:
-        while not stop.is_set() and not ledger.lost_lease:
-            reason = _cut_short(deadline, interrupt)
-            if reason:
-                result.cut_short = reason
-                return
-            try:
-                chat_id = todo.get(timeout=0.05)
-            except queue.Empty:
-                if fed.is_set() and todo.empty():
-                    return
-                continue
-            letter = letters.pop(chat_id)
-            try:
-                deliver(chat_id, letter)
-            except Exception:
-                # Whatever broke, this chat is not known to be served: it stays pending for the next run.
-                logger.exception("delivery failed unexpectedly; the chat stays pending",
-                                 extra={"fields": {"broadcast": key, "chat_id": chat_id}})
-                count("pending")
-
-    def queue_up(chat_id: str, letter: Letter) -> bool:
-        letters[chat_id] = letter
-        while not halt.is_set():
-            try:
-                todo.put(chat_id, timeout=0.1)
+                self._todo.put(chat_id, timeout=0.1)
                 return True
             except queue.Full:
                 continue
-        letters.pop(chat_id, None)
+        self._letters.pop(chat_id, None)
         return False
 
-    def feed() -> None:
-        """Read the pages as the senders need them; settle the chats that get no message on the way."""
-        try:
-            for page_letters, decided in pages:
-                total[0] += len(decided) + len(page_letters)  # the whole page counts as soon as it is read
-                first_page.set()
-                ledger.wait_for_room()
-                for chat_id, (outcome, changes) in decided.items():  # no Telegram call
-                    if halt.is_set() or stop.is_set():
-                        return
-                    ledger.record(chat_id, outcome, True, changes)
-                    count("held" if outcome == "held" else "skipped")
-                for chat_id, letter in page_letters.items():
-                    if not queue_up(chat_id, letter):
-                        return
-            read_all.set()
-        except Exception:  # a page could not be read: what was read goes on, the rest waits for the next run
-            logger.exception("reading the recipients failed; this run sends what it read",
-                             extra={"fields": {"broadcast": key}})
-        finally:
-            first_page.set()
-            fed.set()
+    # -- the senders -----------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stop.is_set() and not self.ledger.lost_lease:
+            reason = _cut_short(self.options.deadline, self.options.interrupt)
+            if reason:
+                self.result.cut_short = reason
+                return
+            try:
+                chat_id = self._todo.get(timeout=0.05)
+            except queue.Empty:
+                if self._fed.is_set() and self._todo.empty():
+                    return
+                continue
+            letter = self._letters.pop(chat_id)
+            try:
+                self._deliver(chat_id, letter)
+            except Exception:
+                # Whatever broke, this chat is not known to be served: it stays pending for the next run.
+                logger.exception("delivery failed unexpectedly; the chat stays pending",
+                                 extra={"fields": {"broadcast": self.key, "chat_id": chat_id}})
+                self._count("pending")
 
-    started = time.monotonic()
-    finished = threading.Event()
+    def _deliver(self, chat_id: str, letter: Letter) -> None:
+        """Send one chat its letter, doing what the policy decides on each refusal, and record the outcome."""
+        tries, target = FIRST_TRY, chat_id
+        fields = {"broadcast": self.key, "chat_id": chat_id}
+        while True:
+            self._limiter.wait()
+            with_photo = letter.photo is not None and not letter.photo.refused
+            try:
+                if with_photo:
+                    letter.photo.send(self.telegram, target, letter.text, letter.silent)
+                else:
+                    self.telegram.send_message(target, letter.text, silent=letter.silent)
+            except TelegramError as exc:
+                decision = self.options.policy.decide(exc, tries, with_photo)
+                tries, step = decision.tries, decision.step
+                if step is Step.AS_TEXT:
+                    letter.photo.refuse(exc)
+                elif step is Step.PAUSE:
+                    self._limiter.pause(decision.seconds)
+                elif step is Step.RETRY:
+                    time.sleep(decision.seconds)
+                elif step is Step.MOVE:
+                    logger.info("group became a supergroup; subscription moved", extra={"fields": {**fields,
+                                                                                                   "to": decision.to}})
+                    self.ledger.move_subscriber(chat_id, decision.to)
+                    target = decision.to
+                else:
+                    self._settle_refused(chat_id, letter, exc, step)
+                    return
+                continue
+            self._count("sent")
+            if target != chat_id:
+                self.ledger.record(target, "sent")
+            self._settle(chat_id, "sent", letter)
+            return
 
-    def report(final: bool = False) -> None:
-        with counts_lock:
+    def _settle_refused(self, chat_id: str, letter: Letter, exc: TelegramError, step: Step) -> None:
+        """The end of a delivery Telegram refused: pending, removed, failed, or the whole run stopped."""
+        fields = {"broadcast": self.key, "chat_id": chat_id}
+        if step is Step.STOP:
+            if not self._stop.is_set():
+                logger.error("broadcast stopped, every message would fail: %s", exc,
+                             extra={"fields": {"broadcast": self.key}})
+            self._stop.set()
+            self._count("pending")
+        elif step is Step.PENDING:
+            reason = "the Bot API's answer was malformed" if exc.malformed else "left for the next run"
+            logger.warning("delivery left pending (%s): %s", reason, exc, extra={"fields": fields})
+            self._count("pending")
+        elif step is Step.REMOVED:
+            logger.info("subscriber removed: %s", exc.description, extra={"fields": fields})
+            self._count("removed")
+            self._settle(chat_id, "removed", letter)
+        else:
+            logger.error("delivery failed permanently: %s", exc, extra={"fields": fields})
+            self._count("failed")
+            self._settle(chat_id, f"failed:{exc.code}", letter)
+
+    def _settle(self, chat_id: str, outcome: str, letter: Letter) -> None:
+        more_to_come = not (self._fed.is_set() and self._todo.empty())
+        self.ledger.record(chat_id, outcome, more_to_come, dict.fromkeys(letter.settles))
+
+    def _count(self, field_name: str) -> None:
+        with self._lock:
+            setattr(self.result, field_name, getattr(self.result, field_name) + 1)
+
+    # -- progress and the end --------------------------------------------------------------------------
+    def _report(self, final: bool = False) -> None:
+        with self._lock:
+            result, total = self.result, self._total
             settled = result.sent + result.removed + result.failed + result.skipped + result.held
             sent = result.sent
-        elapsed = max(time.monotonic() - started, 1e-6)
-        per_second = settled / elapsed
-        left = (total[0] - settled) / per_second if per_second and read_all.is_set() else None
-        progress(Progress(key, settled, total[0], sent, per_second, left, final))
+        per_second = settled / max(time.monotonic() - self._started, 1e-6)
+        left = (total - settled) / per_second if per_second and self._read_all.is_set() else None
+        self.options.progress(Progress(self.key, settled, total, sent, per_second, left, final))
 
-    def reporter() -> None:
-        first_page.wait()  # a report counts at least the first page: a broadcast of one page reports its total
-        while not finished.wait(progress_every):
-            report()
+    def _report_regularly(self) -> None:
+        self._first_page.wait()  # a report counts at least the first page: a one-page broadcast reports its total
+        while not self._finished.wait(self.options.progress_every):
+            self._report()
 
-    reader = threading.Thread(target=feed, daemon=True, name=f"recipients-{key}")
-    reader.start()
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(worker_count(rate))]
-    for thread in threads:
-        thread.start()
-    watcher = threading.Thread(target=reporter, daemon=True, name=f"progress-{key}")
-    watcher.start()
-    for thread in threads:
-        thread.join()
-    halt.set()
-    reader.join()
-    finished.set()
-    watcher.join()
-    report(final=True)
-    result.pending += len(letters)
-    result.unread = not read_all.is_set()
-    result.interrupted = ledger.lost_lease or stop.is_set()
-    if result.complete:
-        last = dict(finish or {})
-    elif ledger.lost_lease:
-        last = {}
-    else:
-        last = {ledger.lease: None}
-    ledger.close(last)
-    result.database_waits, result.database_wait_seconds = ledger.sender_waits, ledger.sender_wait_seconds
-    if result.cut_short and (result.pending or result.unread):
-        logger.warning("broadcast cut short (%s); the next run goes on", result.cut_short,
-                       extra={"fields": {"broadcast": key, "pending": result.pending}})
-    logger.info("broadcast run finished", extra={"fields": {
-        "broadcast": key, "sent": result.sent, "removed": result.removed, "failed": result.failed,
-        "skipped": result.skipped, "held": result.held, "pending": result.pending, "ledger_writes": ledger.writes,
-        "sender_database_waits": result.database_waits}})
-    return result
+    def _close(self) -> BroadcastResult:
+        """The run's final ledger write (``finish`` when every chat is settled, else the lease let go), and
+        its figures, logged."""
+        result, ledger = self.result, self.ledger
+        result.pending += len(self._letters)
+        result.unread = not self._read_all.is_set()
+        result.interrupted = ledger.lost_lease or self._stop.is_set()
+        if result.complete:
+            last = dict(self.finish)
+        else:
+            last = {} if ledger.lost_lease else self.lease.release()
+        ledger.close(last)
+        result.database_waits, result.database_wait_seconds = ledger.sender_waits, ledger.sender_wait_seconds
+        if result.cut_short and (result.pending or result.unread):
+            logger.warning("broadcast cut short (%s); the next run goes on", result.cut_short,
+                           extra={"fields": {"broadcast": self.key, "pending": result.pending}})
+        logger.info("broadcast run finished", extra={"fields": {
+            "broadcast": self.key, "sent": result.sent, "removed": result.removed, "failed": result.failed,
+            "skipped": result.skipped, "held": result.held, "pending": result.pending,
+            "ledger_writes": ledger.writes, "sender_database_waits": result.database_waits}})
+        return result

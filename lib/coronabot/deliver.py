@@ -20,11 +20,11 @@ import time
 from datetime import UTC, datetime
 
 from . import config, fanout, log, texts
-from .broadcast import log_progress, send_all, worker_count
+from .broadcast import Broadcast, BroadcastOptions, worker_count
 from .errors import AlreadyDone, Busy
 from .failures import answered
 from .letters import Letters
-from .storage import Database, new_owner_id
+from .storage import Database, Lease
 from .telegram import Telegram
 
 logger = log.get("coronabot.deliver")
@@ -79,11 +79,9 @@ class Deliverer:
         if not texts.sendable(text):
             logger.error("the broadcast has no text Telegram can accept; nothing sent", extra={"fields": fields})
             return 200, {"status": "dropped", **fields}
-        owner = new_owner_id()
-        claim = fanout.path(key, "leases", chunk)  # the lease and its attempts, which tell a resumed chunk
-        lease = f"{claim}/lease"
+        lease = Lease(fanout.path(key, "leases", chunk), self.settings.lease_seconds)  # its attempts tell a retry
         try:
-            claimed = self.db.claim(claim, owner, self.settings.lease_seconds)
+            claimed = lease.claim(self.db)
         except (Busy, AlreadyDone):
             logger.info("another invocation is sending this chunk; the queue tries again later",
                         extra={"fields": fields})
@@ -92,12 +90,10 @@ class Deliverer:
         # claimed more than once (an unfinished broadcast sent in process before the queue was configured).
         resumed = int(claimed.get("attempts") or 1) > 1 or int(meta.get("attempts") or 1) > 1
         pages = self.letters.pages(key, meta, text, resumed, datetime.now(UTC), stored.after, stored.until)
-        finish = {fanout.path(key, "done", chunk): time.time(), lease: None}
-        result = send_all(self.db, self.telegram, key, pages, owner=owner, rate=self.settings.share_rate,
-                          batch=self.settings.ledger_batch, lease_seconds=self.settings.lease_seconds,
-                          finish=finish, deadline=deadline, interrupt=self.interrupt, progress=log_progress,
-                          progress_every=self.settings.progress_seconds, read_ahead=self.settings.page_size,
-                          lease=lease)
+        finish = {fanout.path(key, "done", chunk): time.time(), **lease.release()}
+        options = BroadcastOptions.from_settings(self.settings, rate=self.settings.share_rate, deadline=deadline,
+                                                 interrupt=self.interrupt)
+        result = Broadcast(self.db, self.telegram, key, pages, lease, options, finish).run()
         summary = dict(result.counts(key), chunk=chunk)
         if result.complete:
             summary["finished"] = fanout.finish_if_complete(self.db, key)

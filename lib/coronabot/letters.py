@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 
 from . import held, history, log, preferences, sources, texts
 from .announcement import order_key
-from .broadcast import Letter, Page, Photo
+from .broadcast import Letter, Page
 from .config import Settings
 from .errors import AlreadyDone, Busy, DatabaseError
+from .photo import Photo
 from .schedule import is_quiet
-from .storage import Database, key_span, new_owner_id
+from .storage import Database, Lease, key_span
 
 logger = log.get("coronabot.letters")
 
@@ -108,7 +109,7 @@ class Letters:
         of the broadcast claimed it (fanned-out chunks start together), wait for the file_id it stores.
         If none comes within UPLOAD_WAIT_SECONDS, None: this process uploads too."""
         try:
-            self.db.claim(f"broadcasts/{key}/upload", new_owner_id(), UPLOAD_WAIT_SECONDS)
+            Lease(f"broadcasts/{key}/upload", UPLOAD_WAIT_SECONDS).claim(self.db)
             return None
         except (AlreadyDone, DatabaseError):
             return None

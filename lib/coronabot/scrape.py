@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 from . import config, fanout, held, history, log, preferences, publication, sources, texts
 from .announcement import Announcement, order_key
-from .broadcast import Letter, Page, Progress, log_progress, send_all, worker_count
+from .broadcast import Broadcast, BroadcastOptions, Letter, Page, Progress, log_progress, worker_count
 from .errors import AlreadyDone, Busy, DatabaseError
 from .failures import answered
 from .letters import Letters, settled
 from .sources import LayoutError, SanityError, SourceError, SourceHttp
-from .storage import Database, child_items, key_span, new_owner_id
+from .storage import Database, Lease, child_items, key_span
 from .telegram import Telegram, TelegramError
 
 logger = log.get("coronabot.scrape")
@@ -342,12 +342,12 @@ class Ticker:
     def _broadcast(self, pointer: dict, text: str | None, conditions: dict | None = None) -> dict:
         """Claim the broadcast and settle every subscriber the ledger does not record yet, as each chose."""
         key = pointer["key"]
-        owner = new_owner_id()
+        lease = Lease(f"broadcasts/{key}", self.settings.lease_seconds)
         meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement"), **(conditions or {})}
         if text is not None:
             meta.update(text=text, wording=texts.WORDING)
         try:
-            claimed = self.db.claim_broadcast(key, owner, self.settings.lease_seconds, meta)
+            claimed = lease.claim(self.db, meta)
         except Busy:
             logger.info("another run is broadcasting this announcement", extra={"fields": {"broadcast": key}})
             return {"busy": True}
@@ -363,15 +363,15 @@ class Ticker:
             self.db.update({"state/broadcast": None, f"broadcasts/{key}/done": True})
             return {}
         if self.settings.broadcast_queue:
-            return self._fan_out(key)
+            return self._fan_out(key, lease)
         resumed = int(claimed.get("attempts") or 1) > 1  # only a resumed run can find chats in the ledger
         if resumed and fanout.sending(self.db, key):  # fanned out before, and deliver is still at it
             logger.warning("chunks of this broadcast are being sent through the queue; not resuming it here",
                            extra={"fields": {"broadcast": key}})
-            self.db.update({f"broadcasts/{key}/lease": None})
+            self.db.update(lease.release())
             return {"busy": True}
         pages = self.letters.pages(key, claimed, text, resumed, datetime.now(UTC))
-        return self._send(key, owner, pages, "state/broadcast")
+        return self._send(key, lease, pages, "state/broadcast")
 
     def _reword(self, key: str, claimed: dict) -> dict:
         """A broadcast begun by an older version, resumed in this version's words: its text rendered anew
@@ -391,7 +391,7 @@ class Ticker:
                     extra={"fields": {"broadcast": key}})
         return {**claimed, **changes}
 
-    def _fan_out(self, key: str) -> dict:
+    def _fan_out(self, key: str, lease: Lease) -> dict:
         """BROADCAST_QUEUE: plan the broadcast's chunks and enqueue a task for each (or, on a later tick,
         for a chunk left behind), then let the lease go; the deliver function sends. Unfinished planning
         answers like an unfinished broadcast, so the next call goes on."""
@@ -411,31 +411,28 @@ class Ticker:
                          extra={"fields": {"broadcast": key}})
             plan, finished = {"planned": False, "error": str(exc)}, False
         finally:
-            self.db.update({f"broadcasts/{key}/lease": None})
+            self.db.update(lease.release())
         logger.info("broadcast fanned out" if plan.get("planned") else "broadcast partly fanned out",
                     extra={"fields": {"broadcast": key, **plan}})
         return {"broadcast": key, "fanout": plan, "finished": finished, "unread": not plan.get("planned")}
 
-    def _send(self, key: str, owner: str, pages: Iterable[Page], marker: str) -> dict:
+    def _send(self, key: str, lease: Lease, pages: Iterable[Page], marker: str) -> dict:
         """Run the broadcast; once every chat is settled it is marked done and the state's ``marker``
         (what made ticks resume it) is cleared, in its last write."""
-        finish = {f"broadcasts/{key}/done": True, f"broadcasts/{key}/lease": None,
+        finish = {f"broadcasts/{key}/done": True, **lease.release(),
                   f"broadcasts/{key}/finished_at": datetime.now(UTC).timestamp(), marker: None}
-        result = send_all(self.db, self.telegram, key, pages, owner=owner,
-                          rate=self.settings.broadcast_rate, batch=self.settings.ledger_batch,
-                          lease_seconds=self.settings.lease_seconds, finish=finish, deadline=self._deadline,
-                          interrupt=self.interrupt, progress=self.progress, progress_every=self.progress_every,
-                          read_ahead=self.settings.page_size)
-        return result.counts(key)
+        options = BroadcastOptions.from_settings(self.settings, deadline=self._deadline, interrupt=self.interrupt,
+                                                 progress=self.progress, progress_every=self.progress_every)
+        return Broadcast(self.db, self.telegram, key, pages, lease, options, finish).run().counts(key)
 
     # -- alerts held for the morning -------------------------------------------------------------------
     def _deliver_held(self, now: datetime) -> dict:
         """Send each chat with held alerts one message (the newest, with the periods it covers), as the
         broadcast ``held_{KST date}`` with its own ledger and lease; a chat's entries go with its outcome."""
         key = f"held_{now.astimezone(texts.KST).date().isoformat()}"
-        owner = new_owner_id()
+        lease = Lease(f"broadcasts/{key}", self.settings.lease_seconds)
         try:
-            claimed = self.db.claim_broadcast(key, owner, self.settings.lease_seconds, {"kind": "held"})
+            claimed = lease.claim(self.db, {"kind": "held"})
         except Busy:
             logger.info("another run is delivering the held alerts", extra={"fields": {"broadcast": key}})
             return {"busy": True}
@@ -451,7 +448,7 @@ class Ticker:
                 yield self._held_page(waiting, settled(self.db, key, waiting, resumed), subscribers, made)
 
         logger.info("delivering held alerts", extra={"fields": {"broadcast": key}})
-        return self._send(key, owner, pages(), "state/held")
+        return self._send(key, lease, pages(), "state/held")
 
     def _held_page(self, waiting: dict, done: dict, subscribers: dict, made: dict) -> Page:
         """One page of chats holding alerts: each one's morning letter, or its outcome without one."""

@@ -37,6 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_ids import valid_chat_id
@@ -286,10 +287,6 @@ class Database:
         return self.ref(path).get()
 
     # broadcasts --------------------------------------------------------------
-    def claim_broadcast(self, key: str, owner: str, lease_seconds: float, meta: dict) -> dict:
-        """Take the broadcast's lease in a transaction; raises Busy or AlreadyDone."""
-        return self.claim(f"broadcasts/{key}", owner, lease_seconds, meta)
-
     def claim(self, path: str, owner: str, lease_seconds: float, meta: dict | None = None) -> dict:
         """Take the lease of the work at ``path`` (``{lease: {owner, expires}, attempts, done}``) in a
         transaction, ``meta`` filling what is not stored yet; raises Busy or AlreadyDone."""
@@ -396,3 +393,35 @@ def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict) -> dict
 def new_owner_id() -> str:
     """A unique id for this run, used as the broadcast lease owner."""
     return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One run's hold on a piece of work (a broadcast, a fanned-out chunk, a chart's upload): the work's record
+    at ``work`` keeps ``lease: {owner, expires}`` and how many runs claimed it. Claimed in a transaction,
+    renewed with the run's writes (so a run that dies lets the next one in after ``seconds``), released when
+    the run ends or stops."""
+
+    work: str
+    seconds: float
+    owner: str = field(default_factory=new_owner_id)
+
+    @property
+    def path(self) -> str:
+        return f"{self.work}/lease"
+
+    def claim(self, db: Database, meta: dict | None = None) -> dict:
+        """Take the lease (``meta`` fills what the work's record lacks); the record; raises Busy or AlreadyDone."""
+        return db.claim(self.work, self.owner, self.seconds, meta)
+
+    def renewal(self) -> dict[str, float]:
+        """The change that keeps the lease for another ``seconds``, to write with the run's next write."""
+        return {f"{self.path}/expires": time.time() + self.seconds}
+
+    def release(self) -> dict[str, None]:
+        """The change that lets the next run in at once."""
+        return {self.path: None}
+
+    def still_ours(self, db: Database) -> bool:
+        """Whether no other run took the lease over (it expired while this one stalled); one read."""
+        return db.lease_owner(self.path) == self.owner
