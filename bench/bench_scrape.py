@@ -195,11 +195,11 @@ class Bench:
         import_seconds = time.monotonic() - started
         answer = json.loads((ROOT / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text())
         records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(answer)}
-        series = history.chart_series(history.points(records, "kdca-sentinel"), "2026-W39")
+        series = history.chart_series(history.points(records, kdca_sentinel.FIGURE), "2026-W39")
         renders = []
         for _ in range(5):
             started = time.monotonic()
-            chart.render("kdca-sentinel", series)
+            chart.render(kdca_sentinel.SOURCE, series)
             renders.append(time.monotonic() - started)
         return {
             "tick_seconds": {name: round(run["seconds"], 3) for name, run in runs.items()} | {

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FIXTURES
 from coronabot import history
-from coronabot.sources import kdca_sentinel
+from coronabot.sources import REGISTRY, kdca_sentinel
 
 chart = pytest.importorskip("coronabot.chart")
 Image = pytest.importorskip("PIL.Image")
@@ -23,13 +23,13 @@ TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").
 @pytest.fixture(scope="module")
 def series() -> history.ChartSeries:
     records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(TWO_YEARS)}
-    return history.chart_series(history.points(records, "kdca-sentinel"), "2026-W39")
+    return history.chart_series(history.points(records, "covid_inpatients"), "2026-W39")
 
 
 def render_with_warnings(series, **options) -> tuple[bytes, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        png = chart.render("kdca-sentinel", series, **options)
+        png = chart.render(REGISTRY["kdca-sentinel"], series, **options)
     return png, [str(w.message) for w in caught]
 
 
@@ -66,5 +66,5 @@ def test_a_font_without_hangul_would_show_missing_glyphs(series):
 
 def test_a_short_history_draws_too(series):
     short = history.ChartSeries(series.recent[-2:], [None, None])
-    image = Image.open(io.BytesIO(chart.render("kdca-sentinel", short)))
+    image = Image.open(io.BytesIO(chart.render(REGISTRY["kdca-sentinel"], short)))
     assert image.size == (chart.WIDTH, chart.HEIGHT)

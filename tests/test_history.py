@@ -10,7 +10,7 @@ import pytest
 from conftest import FIXTURES
 from coronabot import history, texts
 from coronabot.commands import Action, recognise
-from coronabot.sources import kdca_sentinel
+from coronabot.sources import REGISTRY, kdca_sentinel
 
 TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text(encoding="utf-8"))
 
@@ -36,10 +36,10 @@ def test_points_read_records_in_either_shape_and_skip_damaged_ones():
     records["2026-W35"] = dict(records["2026-W37"], id="2026-W35", order="2026-W35",
                                figures={"0": {"key": "covid_inpatients", "value": 115}})
     records["junk"] = ["not", "a", "record"]
-    found = history.points(records, "kdca-sentinel")
+    found = history.points(records, "covid_inpatients")
     assert [(p.id, p.value) for p in found] == [("2026-W35", 115), ("2026-W37", 308), ("2026-W38", 337),
                                                  ("2026-W39", 248)]
-    assert history.points(None, "kdca-sentinel") == [] and history.points({}, "unknown-source") == []
+    assert history.points(None, "covid_inpatients") == [] and history.points({}, "no_such_figure") == []
 
 
 def test_changes_only_between_consecutive_periods_and_never_for_a_cumulative_series():
@@ -83,7 +83,7 @@ def test_no_direction_with_too_few_periods_a_gap_or_cumulative_figures():
 
 def test_history_text_for_rising_falling_and_flat_series():
     rising = weekly([58, 65, 78, 94, 105, 105, 96, 115, 196, 308, 337, 400, 450])
-    text = texts.history("kdca-sentinel", rising, history.direction(rising))
+    text = texts.history(REGISTRY["kdca-sentinel"], rising, history.direction(rising))
     table = text.split("<pre>")[1].split("</pre>")[0].splitlines()
     assert len(table) == 12, "the last 12 weeks; the 13th read gives the first one its change"
     assert table[0] == "2026년 31주 7.26~8.1      65명  ▲7", "each week with its days (Sunday to Saturday)"
@@ -92,22 +92,22 @@ def test_history_text_for_rising_falling_and_flat_series():
     assert "최근 4주: <b>📈 증가 추세</b> (4주 중 4주 증가·0주 감소, 2026년 38주 196명 → 2026년 42주 450명)" in text
     falling = weekly([400, 350, 300, 310, 200])
     assert "📉 감소 추세</b> (4주 중 1주 증가·3주 감소, 2026년 30주 400명 → 2026년 34주 200명)" in texts.history(
-        "kdca-sentinel", falling, history.direction(falling))
+        REGISTRY["kdca-sentinel"], falling, history.direction(falling))
     flat = weekly([100, 104, 98, 101, 103])
-    assert "➡️ 큰 변화 없음" in texts.history("kdca-sentinel", flat, history.direction(flat))
-    assert texts.history("kdca-sentinel", [], None) == texts.NO_HISTORY_YET
+    assert "➡️ 큰 변화 없음" in texts.history(REGISTRY["kdca-sentinel"], flat, history.direction(flat))
+    assert texts.history(REGISTRY["kdca-sentinel"], [], None) == texts.NO_HISTORY_YET
 
 
 def test_history_text_of_a_cumulative_daily_series_shows_no_computed_difference():
     days = [history.Point(f"2021-07-{d:02d}", (2021, 7, d), v, "cumulative", "명")
             for d, v in ((21, 182265), (22, 184103))]
-    text = texts.history("data-portal", days, history.direction(days))
+    text = texts.history(REGISTRY["data-portal"], days, history.direction(days))
     assert "2021.07.22  184,103명" in text and "▲" not in text and "누적 수치입니다" in text
 
 
 def test_the_chart_series_is_the_last_52_up_to_the_announcement_with_the_year_before():
     records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(TWO_YEARS)}
-    found = history.points(records, "kdca-sentinel")
+    found = history.points(records, "covid_inpatients")
     series = history.chart_series(found, "2026-W39")
     assert len(series.recent) == 52 and series.recent[0].id == "2025-W40" and series.recent[-1].id == "2026-W39"
     assert series.year_earlier[0].id == "2024-W40" and series.year_earlier[-1].id == "2025-W39"

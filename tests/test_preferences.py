@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES
 from coronabot import held, preferences, texts
 from coronabot.preferences import DEFAULTS, STALE, Comparison, Preferences, Press, condition_holds, plan
-from coronabot.sources import data_portal, kdca_sentinel, mohw_daily
+from coronabot.sources import REGISTRY, data_portal, kdca_sentinel, mohw_daily
 
 
 @pytest.mark.parametrize("record, expected", [
@@ -90,19 +90,18 @@ def test_the_comparison_is_the_one_the_alert_shows():
     announcement = kdca_sentinel.parse(sample)
     figures = preferences.comparison(announcement)
     assert figures == Comparison(248, 337)
-    alert = texts.alert(announcement)
+    alert = texts.alert(announcement, kdca_sentinel.SOURCE)
     assert "248명" in alert and "337명" in alert and "89명 감소" in alert
 
 
 def test_only_the_sources_whose_alerts_compare_are_listed_as_comparing():
-    """COMPARED_SOURCES (read by the webhook, which never imports the sources) matches what each source's
-    parser gives the alert."""
+    """Source.compared (read by /settings) matches what each source's parser gives the alert."""
     kdca = kdca_sentinel.parse(json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text()))
     mohw = mohw_daily.parse((FIXTURES / "mohw-bdBoardList_Real-brdGubun11-2021-06-05.html").read_bytes(),
                             datetime(2021, 6, 5, 10, 0, tzinfo=texts.KST))
     portal = data_portal.parse((FIXTURES / "api-getCovid19InfStateJson-2021-07-22-pretty-extracted.xml").read_bytes())
     compares = {a.source for a in (kdca, mohw, portal) if preferences.comparison(a) is not None}
-    assert compares == preferences.COMPARED_SOURCES == {"kdca-sentinel"}
+    assert compares == {s.name for s in REGISTRY.values() if s.compared} == {"kdca-sentinel"}
 
 
 @pytest.mark.parametrize("prefs, night, expected", [
@@ -156,11 +155,11 @@ def test_damaged_held_entries_are_listed_for_deletion_with_the_readable_ones():
 
 def test_status_and_settings_texts_escape_nothing_they_should_not_and_say_each_choice():
     prefs = Preferences("rise50", "normal", "text")
-    status = texts.status("kdca-sentinel", {"since": "2026-09-30T09:00:00+09:00"}, prefs, (22, 8))
+    status = texts.status(REGISTRY["kdca-sentinel"], {"since": "2026-09-30T09:00:00+09:00"}, prefs, (22, 8))
     assert "2026년 9월 30일 09:00 (KST)부터" in status and "전주 대비 50% 이상 늘었을 때만" in status
     assert "밤 22시~다음 날 8시: <b>평소처럼 소리 내어 받기</b>" in status and "형식: <b>글만</b>" in status
-    assert "받지 않음" in texts.status("kdca-sentinel", None, DEFAULTS, (22, 8))
-    view, _ = texts.settings_view("mohw-daily", DEFAULTS, (12, 14))
+    assert "받지 않음" in texts.status(REGISTRY["kdca-sentinel"], None, DEFAULTS, (22, 8))
+    view, _ = texts.settings_view(REGISTRY["mohw-daily"], DEFAULTS, (12, 14))
     assert "12시~14시" in view and "모든 발표를 보내 드립니다" in view
 
 

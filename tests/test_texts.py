@@ -8,6 +8,7 @@ import pytest
 
 from coronabot import history, preferences, texts
 from coronabot.announcement import Announcement, Figure
+from coronabot.sources import REGISTRY
 from coronabot.weeks import Week
 
 
@@ -24,7 +25,7 @@ def test_numbers_and_times():
 
 
 def test_alert_labels_and_escaping():
-    text = texts.alert(sample("누적 <확진자>"))
+    text = texts.alert(sample("누적 <확진자>"), REGISTRY["mohw-daily"])
     assert "누적 &lt;확진자&gt;: <b>143,596명</b>" in text
     assert "신규 확진자(전일 대비): <b>744명</b>" in text
     assert 'href="http://ncov.mohw.go.kr/a?b=1&amp;c=2"' in text
@@ -38,19 +39,20 @@ def test_a_published_previous_period_is_shown_as_the_change_line():
                         compared_with="covid_inpatients_prev"),
                  Figure("covid_inpatients_prev", "전주(38주, 9월 13일~19일)", 337, "weekly", "명")),
         url="https://dportal.kdca.go.kr/pot/is/st/ari.do", headline="코로나19 입원환자 주간 발표 (표본감시)")
-    lines = texts.alert(announcement).splitlines()
+    lines = texts.alert(announcement, REGISTRY["kdca-sentinel"]).splitlines()
     assert lines[1] == "2026년 39주 (9월 20일~26일)", "the week with its days"
     assert "• 코로나19 입원환자: <b>248명</b>" in lines
     assert "• 전주(38주, 9월 13일~19일): 337명 → 전주 대비 89명 감소" in lines
     assert sum("38주" in line for line in lines) == 1, "the previous week is not listed a second time"
     alone = announcement._replace(figures=announcement.figures[:1])
-    assert "전주" not in texts.alert(alone), "without the previous week's figure there is no change line"
+    assert "전주" not in texts.alert(alone, REGISTRY["kdca-sentinel"]), \
+        "without the previous week's figure there is no change line"
 
 
 def test_about_names_each_source():
-    for source, description in texts.SOURCE_DESCRIPTIONS.items():
+    for source in REGISTRY.values():
         text = texts.about(source)
-        assert description in text and "발표한 그대로" in text, source
+        assert source.texts.description in text and "발표한 그대로" in text, source.name
 
 
 def test_record_round_trip():
@@ -84,12 +86,13 @@ def test_a_week_is_shown_with_its_days(week, shown):
 
 
 def test_every_text_that_explains_the_default_figure_names_hospitalised_patients():
-    about = texts.about("kdca-sentinel")
+    about = texts.about(REGISTRY["kdca-sentinel"])
     assert "입원환자" in about and "약 220개 병원급" in about and "잠정" in about and "검출" not in about
-    settings, _ = texts.settings_view("kdca-sentinel", preferences.DEFAULTS, (22, 8))
+    settings, _ = texts.settings_view(REGISTRY["kdca-sentinel"], preferences.DEFAULTS, (22, 8))
     assert "코로나19 입원환자 수를 전주 수치와 비교" in settings
-    assert "입원환자" in texts.trend_title("kdca-sentinel") and "입원환자" in texts.chart_caption("kdca-sentinel", "x")
+    kdca = REGISTRY["kdca-sentinel"]
+    assert "입원환자" in texts.trend_title(kdca) and "입원환자" in texts.chart_caption(kdca, "x")
     point = history.Point("2026-W39", (2026, 39, 0), 248, "weekly", "명")
-    labels = texts.chart_labels("kdca-sentinel", point)
+    labels = texts.chart_labels(REGISTRY["kdca-sentinel"], point)
     assert labels["y"] == "주간 입원환자 수 (명)" and labels["current"] == "2026년 39주 (9월 20일~26일): 248명"
     assert "국내 전체 환자 수가 아닙니다" in labels["note"]

@@ -60,7 +60,7 @@ class Bot:
         self._telegram: Telegram | None = None
         self._clients_lock = threading.Lock()
         self._username = bot_username
-        self._source = source
+        self._source = sources.get(source)
         self._quiet_hours = quiet_hours
         self._admins = AdminCache(lambda chat, user: self.telegram.chat_member_status(chat, user)) \
             if telegram_factory is not None else None
@@ -174,12 +174,13 @@ class Bot:
                 recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
-        return texts.current_figures(announcement, recorded)
+        return texts.current_figures(announcement, self._source, recorded)
 
     def _about(self) -> str:
         """/about, with when the next announcement is expected (one read; left out if the database fails)."""
         try:
-            model = publication.stored_model(self.db.get(f"state/seen/{self._source}"), self._source)
+            model = publication.stored_model(self.db.get(f"state/seen/{self._source.name}"),
+                                            self._source.cadence)
         except DATABASE_ERRORS as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)
             return texts.about(self._source, known=False)
@@ -189,11 +190,11 @@ class Bot:
     def _history(self) -> str:
         """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
         try:
-            records = self.db.history_window(self._source, history.TABLE_PERIODS + 1)
+            records = self.db.history_window(self._source.name, history.TABLE_PERIODS + 1)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /history: %s", exc)
             return texts.TRY_AGAIN_LATER
-        series = sources.trend(records, self._source)
+        series = sources.trend(records, self._source.name)
         return texts.history(self._source, series, history.direction(series))
 
     def _chart(self, chat_id: int, reply_to: int | None) -> Outcome:
@@ -202,7 +203,7 @@ class Bot:
             return Outcome((Reply(chat_id, text, reply_to),), action=Action.CHART.value)
 
         try:
-            stored = self.db.chart(self._source)
+            stored = self.db.chart(self._source.name)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /chart: %s", exc)
             return say(texts.TRY_AGAIN_LATER)

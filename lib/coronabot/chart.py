@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # matplotlib keeps a font cache in its config folder; a Cloud Function's home is read-only, /tmp is not.
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "coronabot-matplotlib"))
@@ -30,6 +31,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import texts
 from .history import ChartSeries
+
+if TYPE_CHECKING:
+    from .sources import Source
 
 WIDTH, HEIGHT, DPI = 1280, 720, 100
 FONT_FAMILY = "NanumGothic"
@@ -68,7 +72,7 @@ def _thousands(value: float, _position: int) -> str:
     return texts.number(round(value))
 
 
-def render(source: str, series: ChartSeries, family: str = FONT_FAMILY) -> bytes:
+def render(source: Source, series: ChartSeries, family: str = FONT_FAMILY) -> bytes:
     """The chart as PNG bytes, 1280×720: the recent periods as a line, the current one highlighted with its
     value, the same periods a year earlier faint where history has them, a Korean title, axis labels and
     source line. ``family`` exists for the tests (a font without Hangul must show missing glyphs)."""

@@ -105,7 +105,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     subscribers = [record for page in database.pages("subscribers") for record in page.values()]
     latest = sources.renew(state.get("latest")) if isinstance(state.get("latest"), dict) else {}
     seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
-    model = publication.stored_model(seen.get(settings.source), settings.source)
+    model = publication.stored_model(seen.get(settings.source), sources.get(settings.source).cadence)
     _print({
         "subscribers": len(subscribers),
         "choices": preferences.counts(subscribers),

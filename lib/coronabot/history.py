@@ -16,8 +16,6 @@ from typing import NamedTuple
 from .announcement import Announcement, order_key
 from .weeks import Week
 
-# The figure that makes a source's trend: the one it publishes per period.
-TREND_FIGURES = {"kdca-sentinel": "covid_inpatients", "mohw-daily": "confirmed_new", "data-portal": "confirmed_total"}
 TABLE_PERIODS = 12
 SUMMARY_PERIODS = 4
 CHART_PERIODS = 52
@@ -70,11 +68,10 @@ def _point(record: object, figure_key: str) -> Point | None:
     return None
 
 
-def points(records: object, source: str) -> list[Point]:
+def points(records: object, figure_key: str) -> list[Point]:
     """The trend figure of every readable record of a history read, oldest first; damaged records are
     left out rather than failing the reader. Records are read as stored: ``sources.trend`` renews records
-    written by an older version first."""
-    figure_key = TREND_FIGURES.get(source, "")
+    written by an older version first. ``figure_key`` is the source's trend figure (``Source.trend_figure``)."""
     values = records.values() if isinstance(records, dict) else records if isinstance(records, list) else []
     found = [p for p in (_point(r, figure_key) for r in values) if p is not None]
     return sorted(found, key=lambda p: p.key)

@@ -140,7 +140,7 @@ class Letters:
                             extra={"fields": {"announcement": announcement_id}})
                 return None
             from . import chart  # matplotlib: loaded only by a process that draws
-            return chart.render(name, series), texts.period_label(series.recent[-1].key)
+            return chart.render(sources.get(name), series), texts.period_label(series.recent[-1].key)
         except Exception:
             logger.exception("the chart could not be drawn; the alert goes as text")
             return None

@@ -21,10 +21,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 FIELDS = tuple(CHOICES)
 
-# Sources whose alert shows the previous period's published figure next to the new one; for the others a
-# condition cannot be evaluated as the alert shows it, so every announcement goes to every chat.
-COMPARED_SOURCES = frozenset({"kdca-sentinel"})
-
 CALLBACK_VERSION = "s1"  # a keyboard drawn by an older version sends other data: answered as stale
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 

@@ -16,7 +16,6 @@ from typing import NamedTuple
 from .schedule import DEFAULT_SCHEDULES, Schedule
 from .texts import KST
 
-CADENCES = {"kdca-sentinel": "weekly", "mohw-daily": "daily", "data-portal": "daily"}
 MIN_OBSERVATIONS = 3
 RECENT_OBSERVATIONS = 8  # the model forgets older habits
 WEEKDAY_VOTES = 4  # the weekday is the commonest of the last four (ties: the latest), so a move is learnt in two
@@ -78,10 +77,6 @@ class Expectation(NamedTuple):
         return timedelta(days=2) if self.weekday is not None else timedelta(hours=6)
 
 
-def cadence(source: str) -> str:
-    return CADENCES.get(source, "daily")
-
-
 def parse_moments(values: object) -> list[datetime]:
     """The first-seen moments kept in the state (ISO strings); anything else is skipped."""
     moments = []
@@ -102,9 +97,10 @@ def remember(values: object, moment: datetime) -> list[str]:
     return [m.astimezone(KST).isoformat(timespec="seconds") for m in sorted(moments)[-KEPT_FIRST_SEEN:]]
 
 
-def stored_model(stored_first_seen: object, source: str) -> Expectation | None:
-    """The model of ``source`` from the first-seen moments as the state keeps them (``state/seen/{source}``)."""
-    return expectation(parse_moments(stored_first_seen), cadence(source))
+def stored_model(stored_first_seen: object, cadence: str) -> Expectation | None:
+    """The model of a source of this ``cadence`` (``Source.cadence``) from the first-seen moments as the state
+    keeps them (``state/seen/{source}``)."""
+    return expectation(parse_moments(stored_first_seen), cadence)
 
 
 def expectation(first_seen: list[datetime], source_cadence: str) -> Expectation | None:

@@ -132,7 +132,7 @@ class Ticker:
     # -- when to fetch, and late announcements -------------------------------------------------
     def _timing(self, state: dict, now: datetime) -> publication.Decision:
         first_seen = publication.parse_moments(_section(state, "seen").get(self.settings.source))
-        model = publication.expectation(first_seen, publication.cadence(self.settings.source))
+        model = publication.expectation(first_seen, self.source.cadence)
         last_fetch = publication.parse_moments([state.get("last_fetch_at")])
         return publication.decide(now, last_fetch[0] if last_fetch else None, model,
                                   first_seen[-1] if first_seen else None)
@@ -147,7 +147,7 @@ class Ticker:
             if notice:
                 expected_end = publication.parse_moments([notice.get("window_end")])
                 delay = now - expected_end[0] if expected_end else timedelta(0)
-                self._notify_admins(texts.late_recovered(name, summary.get("announcement") or "",
+                self._notify_admins(texts.late_recovered(self.source, summary.get("announcement") or "",
                                                          publication.lateness(delay)))
         elif summary["status"] != "alerted" and publication.is_late(
                 now, timing, timedelta(hours=self.settings.late_notice_hours)):
@@ -158,7 +158,7 @@ class Ticker:
                 latest = _section(state, "latest")
                 logger.warning("the expected announcement is late; admins told",
                                extra={"fields": {"window": publication.describe(window)}})
-                self._notify_admins(texts.late_notice(name, publication.describe(window),
+                self._notify_admins(texts.late_notice(self.source, publication.describe(window),
                                                       str(latest.get("period") or "")))
 
     def _fetch(self, cache: dict, latest: object, now: datetime,
@@ -168,11 +168,8 @@ class Ticker:
         Any failure, expected or not, is a SourceError; an earlier period that fails the checks is left out."""
         seoul = now.astimezone(texts.KST)
         try:
-            if hasattr(self.source, "fetch_series"):
-                series = self.source.fetch_series(self.http, cache, seoul, **({"weeks": weeks} if weeks else {}))
-                announcement, earlier = series[-1], series[:-1]
-            else:
-                announcement, earlier = self.source.fetch(self.http, cache, seoul), []
+            series = self.source.series(self.http, cache, seoul, weeks)
+            announcement, earlier = (series[-1], series[:-1]) if series else (None, [])
             if announcement is not None:
                 sources.check(announcement, latest if isinstance(latest, dict) else None, seoul.date())
         except SourceError:
@@ -196,7 +193,7 @@ class Ticker:
     def _backfill_due(self, state: dict, now: datetime) -> int:
         """How many weeks this tick asks for to fill history: BACKFILL_WEEKS until a backfill succeeded
         (again a day after one failed), else 0 (the source's usual few weeks)."""
-        if not self.settings.backfill_weeks or not hasattr(self.source, "fetch_series"):
+        if not self.settings.backfill_weeks or not self.source.has_series:
             return 0
         mark = _section(_section(state, "backfill"), self.settings.source)
         if mark.get("at"):
@@ -230,7 +227,7 @@ class Ticker:
         """``python -m coronabot backfill``: fetch and store ``weeks`` weeks of history without alerting
         anyone (the current week too, when the bot has not recorded it); returns how many periods."""
         now = now or datetime.now(UTC)
-        if not hasattr(self.source, "fetch_series"):
+        if not self.source.has_series:
             raise SourceError(f"{self.settings.source} publishes one period at a time: it has no history to fetch")
         state = self.db.state()
         cache = dict(_section(_section(state, "source_cache"), self.settings.source))
@@ -293,7 +290,7 @@ class Ticker:
         record = dict(announcement.to_record(), recorded_at=seen_at)
         changes: dict = {}
         if kind == "alert":
-            key, text = f"{name}_{announcement.id}", texts.alert(announcement)
+            key, text = f"{name}_{announcement.id}", texts.alert(announcement, self.source)
             record["first_seen"] = seen_at
             changes[f"state/seen/{name}"] = publication.remember(
                 _section(state, "seen").get(name), now)
@@ -384,8 +381,8 @@ class Ticker:
             logger.warning("an older broadcast's announcement is not recorded; it goes on in its own words",
                            extra={"fields": {"broadcast": key}})
             return claimed
-        render = texts.correction if claimed.get("kind") == "correction" else texts.alert
-        changes = {"text": render(announcement), "wording": texts.WORDING}
+        changes = {"text": texts.broadcast_text(str(claimed.get("kind")), announcement, self.source),
+                   "wording": texts.WORDING}
         self.db.update({f"broadcasts/{key}/{field}": value for field, value in changes.items()})
         logger.info("an older version's broadcast goes on in this version's words",
                     extra={"fields": {"broadcast": key}})
@@ -483,7 +480,7 @@ class Ticker:
             logger.error("a held announcement's record is missing or damaged; its chats are skipped",
                          extra={"fields": {"announcement": owed.announcement}})
             return None
-        body = texts.alert(announcement) if owed.kind == "alert" else texts.correction(announcement)
+        body = texts.broadcast_text(owed.kind, announcement, self.source)
         end_hour = self.settings.quiet_hours[1] if self.settings.quiet_hours else 8
         text = f"{texts.held_line(owed.periods, end_hour)}\n\n{body}"
         photo = None
@@ -498,7 +495,7 @@ class Ticker:
         failing = bool(health.get("failing"))
         should_fail = exc.kind != "fetch" or streak >= FETCH_FAILURES_BEFORE_NOTICE
         if should_fail and not failing:
-            self._notify_admins(texts.source_failing(self.settings.source, f"{exc.kind}: {exc}"))
+            self._notify_admins(texts.source_failing(self.source, f"{exc.kind}: {exc}"))
             failing = True
         since = health.get("since") or now.astimezone(texts.KST).isoformat(timespec="seconds")
         error = f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS]
@@ -506,7 +503,7 @@ class Ticker:
 
     def _health_recovered(self, health: dict) -> dict:
         if health.get("failing"):
-            self._notify_admins(texts.source_recovered(self.settings.source))
+            self._notify_admins(texts.source_recovered(self.source))
         return {"state/health": None}
 
     def _notify_admins(self, text: str) -> None:

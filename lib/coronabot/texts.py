@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from html import escape, unescape
+from typing import TYPE_CHECKING
 
 from .announcement import Announcement, Figure
 from .history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point, change
-from .preferences import CHOICES, COMPARED_SOURCES, Preferences, callback_data
+from .preferences import CHOICES, Preferences, callback_data
 from .weeks import Week
+
+if TYPE_CHECKING:
+    from .sources import Source
 
 KST = timezone(timedelta(hours=9), "KST")
 MAX_MESSAGE_CHARS = 4096
@@ -60,36 +64,7 @@ NO_HISTORY_YET = "아직 쌓인 발표 기록이 없습니다. 첫 발표를 확
 NO_CHART_YET = ("아직 그래프가 없습니다. 새 발표가 나오면 그래프를 만들어 알림과 함께 보내 드리고, "
                 "그 뒤로는 /chart 로 볼 수 있어요. 지금은 /history 로 최근 추이를 표로 볼 수 있습니다.")
 
-# What each source's trend figure is, as a chart title and a table heading.
-TREND_TITLES = {
-    "kdca-sentinel": "코로나19 입원환자 수 (표본감시 병원)",
-    "mohw-daily": "코로나19 신규 확진자 수",
-    "data-portal": "코로나19 누적 확진자 수",
-}
 TREND_WORDS = {"rising": "📈 증가 추세", "falling": "📉 감소 추세", "flat": "➡️ 큰 변화 없음"}
-
-# The chart's vertical axis, where "주간 수치" would not say what is counted.
-TREND_AXES = {"kdca-sentinel": "주간 입원환자 수"}
-# What a reader of the trend must not take the figure for.
-TREND_NOTES = {"kdca-sentinel": "표본감시 병원의 잠정 수치이며 국내 전체 환자 수가 아닙니다."}
-# What /settings' conditions compare, for the sources whose alert shows the previous period's figure.
-COMPARISON_NOTES = {"kdca-sentinel": "알림 조건은 표본감시 병원의 코로나19 입원환자 수를 전주 수치와 비교합니다."}
-
-SOURCE_NAMES = {
-    "kdca-sentinel": "질병관리청 감염병포털 (급성호흡기감염증 입원환자 표본감시)",
-    "mohw-daily": "보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
-    "data-portal": "공공데이터포털 코로나19 감염 현황 API",
-}
-
-SOURCE_DESCRIPTIONS = {
-    "kdca-sentinel": "질병관리청 감염병포털 급성호흡기감염증 입원환자 표본감시: 전국 약 220개 병원급 "
-                     "표본감시 의료기관에 입원한 급성호흡기감염증 환자를 병원체별로 주마다 집계합니다 "
-                     "(코로나19는 2023년 8월 31일 표본감시 감염병이 되었고 2024년부터 이 집계에 들어갑니다). "
-                     "표본 수치라 국내 전체 환자 수가 아니며, 잠정 통계라 나중에 바뀔 수 있습니다",
-    "mohw-daily": "보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황 "
-                  "(2020~2021년 매일 0시 기준 발표)",
-    "data-portal": "공공데이터포털 코로나19 감염 현황 API (질병관리청 제공 누적 확진자·사망자)",
-}
 
 
 def expected_line(window_text: str | None) -> str:
@@ -99,10 +74,10 @@ def expected_line(window_text: str | None) -> str:
     return f"• 다음 발표 예상 시각: {escape(window_text)}"
 
 
-def about(source: str, window_text: str | None = None, known: bool = True) -> str:
+def about(source: Source, window_text: str | None = None, known: bool = True) -> str:
     """The answer to /about, naming the source this deployment reads and, when ``known``, when its next
     announcement is expected (``window_text``, None while the bot has seen fewer than three)."""
-    description = SOURCE_DESCRIPTIONS.get(source) or SOURCE_NAMES.get(source, source)
+    description = source.texts.description
     expected = expected_line(window_text) + "\n" if known else ""
     return (
         "<b>코로나19 알림 봇</b>\n"
@@ -163,7 +138,7 @@ def _change(current: Figure, previous: Figure) -> str:
             f"→ {period} 대비 {trend}")
 
 
-def _body(announcement: Announcement) -> list[str]:
+def _body(announcement: Announcement, source_name: str) -> list[str]:
     lines = []
     shown_as_change = {figure.compared_with for figure in announcement.figures}
     for figure in announcement.figures:
@@ -176,15 +151,14 @@ def _body(announcement: Announcement) -> list[str]:
     if announcement.note:
         lines.append("")
         lines.append(f"※ {escape(announcement.note)}")
-    source = SOURCE_NAMES.get(announcement.source, announcement.source)
-    lines.append(f'출처: <a href="{escape(announcement.url, quote=True)}">{escape(source)}</a>')
+    lines.append(f'출처: <a href="{escape(announcement.url, quote=True)}">{escape(source_name)}</a>')
     return lines
 
 
-def alert(announcement: Announcement) -> str:
+def alert(announcement: Announcement, source: Source) -> str:
     """The alert sent to subscribers when a new announcement appears."""
     head = f"🦠 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n"
-    return "\n".join([head, *_body(announcement)])
+    return "\n".join([head, *_body(announcement, source.texts.name)])
 
 
 def correction(announcement: Announcement) -> str:
@@ -193,12 +167,18 @@ def correction(announcement: Announcement) -> str:
     return "\n".join([head, *(_figure_line(f) for f in announcement.figures)])
 
 
-def current_figures(announcement: Announcement | None, recorded_at: datetime | None = None) -> str:
+def broadcast_text(kind: str, announcement: Announcement, source: Source) -> str:
+    """What a broadcast of this ``kind`` sends: the alert, or the correction."""
+    return correction(announcement) if kind == "correction" else alert(announcement, source)
+
+
+def current_figures(announcement: Announcement | None, source: Source,
+                    recorded_at: datetime | None = None) -> str:
     """The answer to /now: the latest stored announcement and when the bot saw it, or a plain 'nothing yet'."""
     if announcement is None:
         return NO_DATA_YET
     text = f"📊 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n\n" + \
-        "\n".join(_body(announcement))
+        "\n".join(_body(announcement, source.texts.name))
     if recorded_at is not None:
         text += f"\n봇이 발표를 확인한 시각: {kst(recorded_at)}"
     return text
@@ -207,32 +187,32 @@ def current_figures(announcement: Announcement | None, recorded_at: datetime | N
 MAX_QUOTED_ERROR_CHARS = 500  # even fully escaped (&quot; is 6 characters) the notice stays under 4,096
 
 
-def source_failing(source: str, error: str) -> str:
+def source_failing(source: Source, error: str) -> str:
     """Admin notice: the source started failing. A long error (a layout error quoting the source's captions)
     is cut so the notice always fits in one message; the log line keeps it whole."""
     if len(error) > MAX_QUOTED_ERROR_CHARS:
         error = error[:MAX_QUOTED_ERROR_CHARS] + f" … (총 {len(error):,}자 중 일부, 전체는 로그에 있습니다)"
-    return (f"🚨 <b>출처 확인 실패</b>: {escape(SOURCE_NAMES.get(source, source))}\n"
+    return (f"🚨 <b>출처 확인 실패</b>: {escape(source.texts.name)}\n"
             f"{escape(error)}\n복구되면 다시 알려 드립니다. 구독자에게는 아무것도 보내지 않았습니다.")
 
 
-def late_notice(source: str, window_text: str, last_period: str) -> str:
+def late_notice(source: Source, window_text: str, last_period: str) -> str:
     """Admin notice: the expected announcement has not come (never sent to subscribers)."""
     last = f"\n마지막으로 확인한 발표: {escape(last_period)}" if last_period else ""
-    return (f"⏰ 이번 주 발표가 예상 시각보다 늦어지고 있습니다: {escape(SOURCE_NAMES.get(source, source))}\n"
+    return (f"⏰ 이번 주 발표가 예상 시각보다 늦어지고 있습니다: {escape(source.texts.name)}\n"
             f"예상 시각: {escape(window_text)}{last}\n"
             "계속 확인하고 있으며, 발표가 나오면 다시 알려 드립니다.")
 
 
-def late_recovered(source: str, announcement: str, lateness: str) -> str:
+def late_recovered(source: Source, announcement: str, lateness: str) -> str:
     """Admin notice: the late announcement came, and how late it was."""
-    return (f"✅ 늦어진 발표가 나왔습니다: {escape(SOURCE_NAMES.get(source, source))} {escape(announcement)}\n"
+    return (f"✅ 늦어진 발표가 나왔습니다: {escape(source.texts.name)} {escape(announcement)}\n"
             f"예상 시각보다 {escape(lateness)} 늦었습니다. 구독자에게 알림을 보냈습니다.")
 
 
-def source_recovered(source: str) -> str:
+def source_recovered(source: Source) -> str:
     """Admin notice: the source works again."""
-    return f"✅ <b>출처 복구</b>: {escape(SOURCE_NAMES.get(source, source))} 확인이 다시 정상입니다."
+    return f"✅ <b>출처 복구</b>: {escape(source.texts.name)} 확인이 다시 정상입니다."
 
 
 def test_message(moment: datetime) -> str:
@@ -295,8 +275,8 @@ def _table_label(key: tuple[int, int, int]) -> str:
     return f"{period_label(key)} {first.month}.{first.day}~{last.month}.{last.day}"
 
 
-def trend_title(source: str) -> str:
-    return TREND_TITLES.get(source, SOURCE_NAMES.get(source, source))
+def trend_title(source: Source) -> str:
+    return source.texts.trend_title
 
 
 def _change_mark(delta: int | None) -> str:
@@ -322,7 +302,7 @@ def _direction_line(series: list[Point], trend: Direction | None, periods: int) 
             f"{period_label(last.key)} {number(last.value)}{escape(last.unit)})")
 
 
-def history(source: str, series: list[Point], trend: Direction | None, periods: int = TABLE_PERIODS) -> str:
+def history(source: Source, series: list[Point], trend: Direction | None, periods: int = TABLE_PERIODS) -> str:
     """The answer to /history: the last periods as a table with the change from the period before
     (▲ up, ▼ down, ― unchanged; blank where the period before is missing), and the direction."""
     if not series:
@@ -336,7 +316,7 @@ def history(source: str, series: list[Point], trend: Direction | None, periods: 
             for (before, p), label, v in zip(shown, labels, values, strict=True)]
     unit = "주" if series[-1].weekly else "일"
     head = (f"📈 <b>{escape(trend_title(source))}: 최근 {len(shown)}{unit}</b>\n"
-            f"출처: {escape(SOURCE_NAMES.get(source, source))}")
+            f"출처: {escape(source.texts.name)}")
     return (f"{head}\n\n<pre>{escape(chr(10).join(rows))}</pre>\n"
             f"{_direction_line(series, trend, SUMMARY_PERIODS)}\n\n그래프는 /chart 로 볼 수 있어요.")
 
@@ -348,25 +328,25 @@ def history(source: str, series: list[Point], trend: Direction | None, periods: 
 WORDING = 2
 
 
-def chart_caption(source: str, period: str) -> str:
+def chart_caption(source: Source, period: str) -> str:
     """The caption of /chart's picture."""
-    note = f"\n※ {escape(TREND_NOTES[source])}" if source in TREND_NOTES else ""
+    note = f"\n※ {escape(source.texts.trend_note)}" if source.texts.trend_note else ""
     return (f"📈 <b>{escape(trend_title(source))}</b>\n최근 1년 추이, {escape(period)} 발표까지{note}\n"
-            f"출처: {escape(SOURCE_NAMES.get(source, source))}")
+            f"출처: {escape(source.texts.name)}")
 
 
-def chart_labels(source: str, current: Point) -> dict[str, str]:
+def chart_labels(source: Source, current: Point) -> dict[str, str]:
     """The chart's Korean texts: title, axis labels, legend, the source line."""
     unit = "주" if current.weekly else "일"
     return {
         "title": f"{trend_title(source)} — 최근 1년",
-        "y": f"{TREND_AXES.get(source) or ('주간 수치' if current.weekly else '일간 수치')} ({current.unit or '건'})",
+        "y": f"{source.texts.trend_axis or ('주간 수치' if current.weekly else '일간 수치')} ({current.unit or '건'})",
         "x": "감시 주차 (일요일~토요일)" if current.weekly else "발표일",
         "recent": f"최근 52{unit}" if current.weekly else "최근 기록",
         "year_earlier": "1년 전 같은 주" if current.weekly else "1년 전 같은 날",
         "current": f"{period_label(current.key, dates=True)}: {number(current.value)}{current.unit}",
-        "source": f"출처: {SOURCE_NAMES.get(source, source)} · {period_label(current.key)} 발표까지 · 코로나19 알림 봇",
-        "note": TREND_NOTES.get(source, ""),
+        "source": f"출처: {source.texts.name} · {period_label(current.key)} 발표까지 · 코로나19 알림 봇",
+        "note": source.texts.trend_note,
     }
 
 
@@ -391,18 +371,14 @@ SUBSCRIBED_BY_BUTTON = "알림을 구독했어요 ✅"
 BUTTON_TRY_AGAIN = "⚠️ 지금은 저장하지 못했어요. 잠시 후 다시 눌러 주세요."
 
 
-def _previous_word(source: str) -> str:
-    return "전주" if source == "kdca-sentinel" else "직전 발표"
-
-
 def night_span(quiet_hours: tuple[int, int]) -> str:
     """The quiet hours in Korean: '밤 22시~다음 날 8시', '12시~14시'."""
     start, end = quiet_hours
     return f"밤 {start}시~다음 날 {end}시" if start > end else f"{start}시~{end}시"
 
 
-def _choice_lines(source: str, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> list[str]:
-    lines = [f"• 알림 조건: <b>{WHEN_LABELS[prefs.when].format(prev=_previous_word(source))}</b>"]
+def _choice_lines(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> list[str]:
+    lines = [f"• 알림 조건: <b>{WHEN_LABELS[prefs.when].format(prev=source.texts.previous)}</b>"]
     if quiet_hours is not None:
         night = NIGHT_LABELS[prefs.night].format(end=quiet_hours[1])
         lines.append(f"• {night_span(quiet_hours)}: <b>{night}</b>")
@@ -426,12 +402,12 @@ def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -
     return {"inline_keyboard": rows}
 
 
-def settings_view(source: str, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict]:
+def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict]:
     """/settings for a subscribed chat: its choices and the buttons that change them."""
     lines = ["⚙️ <b>알림 설정</b>", *_choice_lines(source, prefs, quiet_hours), ""]
-    if source in COMPARISON_NOTES:
-        lines.append(f"※ {COMPARISON_NOTES[source]}")
-    if source not in COMPARED_SOURCES:
+    if source.texts.comparison_note:
+        lines.append(f"※ {source.texts.comparison_note}")
+    if not source.compared:
         lines.append("※ 이 출처의 발표에는 비교할 직전 수치가 없어, 알림 조건과 관계없이 모든 발표를 보내 드립니다.")
     lines.append("아래 버튼을 누르면 바로 바뀝니다. 그룹에서는 관리자만 바꿀 수 있어요.")
     return "\n".join(lines), settings_keyboard(prefs, quiet_hours)
@@ -444,7 +420,7 @@ def unsubscribed_view() -> tuple[str, dict]:
     return text, {"inline_keyboard": [[{"text": "🔔 알림 구독하기", "callback_data": callback_data("subscribe")}]]}
 
 
-def status(source: str, record: dict | None, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> str:
+def status(source: Source, record: dict | None, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> str:
     """/status: whether the chat is subscribed and since when, and one line per choice."""
     if record is None:
         head = "• 구독: <b>받지 않음</b> (/subscribe 로 시작)"

@@ -1,39 +1,45 @@
 """Official COVID-19 sources: each fetches, parses and validates one publication.
 
-A source module exposes ``NAME``, ``OFFICIAL_URL``, ``fetch(http, cache)`` and
-``parse(...)``. ``fetch`` returns an :class:`~coronabot.announcement.Announcement`,
-or None when the source answered "not modified"; every failure is a
-:class:`SourceError` that says what was missing.
+A source is one module that exports one value, ``SOURCE`` (a :class:`Source`): its name and URL, how it
+fetches (``fetch``, and ``fetch_series`` when one answer holds many periods), what it publishes (weekly or
+daily, the figure its trend follows, whether its alert compares with the previous period), its words, and
+how it reads records of earlier versions. ``REGISTRY`` lists them; adding a source touches its own module,
+its fixture and one line here (docs/architecture.md, "How to add a source"). Fetching returns an
+:class:`~coronabot.announcement.Announcement`; every failure is a :class:`SourceError` saying what was
+missing. Importing this package loads no parser library (bs4) and no HTTP client (requests).
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from importlib import import_module
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from .. import history, texts
 from ..announcement import Announcement, order_key
 from ..config import ConfigError
 from ..weeks import Week
+from . import data_portal, kdca_sentinel, mohw_daily
 from ._errors import FetchError, LayoutError, SanityError, SourceError
+from ._source import Source, SourceTexts
 
 if TYPE_CHECKING:
     from ._http import SourceHttp, rebase_url
 
-_MODULES = {
-    "kdca-sentinel": "kdca_sentinel",
-    "mohw-daily": "mohw_daily",
-    "data-portal": "data_portal",
-}
+REGISTRY: dict[str, Source] = {source.name: source for source in (
+    kdca_sentinel.SOURCE,
+    mohw_daily.SOURCE,
+    data_portal.SOURCE,
+)}
 
 __all__ = [
+    "REGISTRY",
     "FetchError",
     "LayoutError",
     "SanityError",
+    "Source",
     "SourceError",
     "SourceHttp",
+    "SourceTexts",
     "check",
     "get",
     "rebase_url",
@@ -51,11 +57,11 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def get(name: str) -> ModuleType:
-    """The source module selected by SOURCE; ConfigError for an unknown name."""
-    if name not in _MODULES:
-        raise ConfigError(f"SOURCE={name!r} is not one of {', '.join(_MODULES)}")
-    return import_module(f".{_MODULES[name]}", __name__)
+def get(name: str) -> Source:
+    """The source selected by SOURCE; ConfigError for an unknown name."""
+    if name not in REGISTRY:
+        raise ConfigError(f"SOURCE={name!r} is not one of {', '.join(REGISTRY)}")
+    return REGISTRY[name]
 
 
 # COVID-19 reached Korea in January 2020: no announcement of this bot's sources is older.
@@ -69,10 +75,8 @@ def renew(record: object) -> object:
     (kdca-sentinel's "검출 건수" became "입원환자") rebuilds older records from the values they published, so
     /now, /history, the chart and the correction check read every record alike. Anything else, damaged
     records included, comes back as it was."""
-    if not isinstance(record, dict) or record.get("source") not in _MODULES:
-        return record
-    renewer = getattr(get(record["source"]), "renew", None)
-    return renewer(record) if renewer else record
+    source = REGISTRY.get(record.get("source")) if isinstance(record, dict) else None
+    return source.renew(record) if source is not None and source.renew is not None else record
 
 
 def restore(record: dict) -> Announcement:
@@ -87,7 +91,7 @@ def restore(record: dict) -> Announcement:
 def trend(records: object, source: str) -> list[history.Point]:
     """The trend figure of every readable record of a history read, renewed first, oldest first."""
     values = records.values() if isinstance(records, dict) else records if isinstance(records, list) else []
-    return history.points([renew(record) for record in values], source)
+    return history.points([renew(record) for record in values], get(source).trend_figure)
 
 
 def _days(order: str) -> tuple[date, date]:
@@ -134,8 +138,8 @@ def check(announcement: Announcement, previous: dict | None, today: date) -> Non
                           f"today is {today.isoformat()} in Seoul)")
     if order_key(announcement.order)[0] < FIRST_YEAR:
         raise SanityError(f"dated before {FIRST_YEAR}: {announcement.order}")
-    for render in (texts.alert, texts.correction):
-        length = len(render(announcement))
+    for kind in ("alert", "correction"):
+        length = len(texts.broadcast_text(kind, announcement, get(announcement.source)))
         if length > texts.MAX_MESSAGE_CHARS:
             raise SanityError(f"the message would be {length:,} characters, over Telegram's "
                               f"{texts.MAX_MESSAGE_CHARS:,}")

@@ -8,12 +8,15 @@ Needs the portal's service key in ``DATA_PORTAL_SERVICE_KEY``.
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..announcement import Announcement, Figure
 from ._errors import FetchError, LayoutError, parse_count
-from ._http import SourceHttp
+from ._source import Source, SourceTexts
+
+if TYPE_CHECKING:
+    from ._http import SourceHttp
 
 NAME = "data-portal"
 OFFICIAL_URL = "http://openapi.data.go.kr/openapi/service/rest/Covid19/getCovid19InfStateJson"
@@ -21,6 +24,8 @@ OFFICIAL_URL = "http://openapi.data.go.kr/openapi/service/rest/Covid19/getCovid1
 
 def parse(xml: str | bytes) -> Announcement:
     """The item with the newest stateDt."""
+    import xml.etree.ElementTree as ET  # loaded by a process that reads this API, never by the webhook
+
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
@@ -63,3 +68,14 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
               "startCreateDt": (now - timedelta(days=3)).strftime("%Y%m%d"), "endCreateDt": now.strftime("%Y%m%d")}
     response = http.request("GET", OFFICIAL_URL, expect="xml", params=params)
     return parse(response.content) if response is not None else None
+
+
+SOURCE = Source(
+    name=NAME, official_url=OFFICIAL_URL, cadence="daily", trend_figure="confirmed_total", compared=False,
+    fetch=fetch,
+    texts=SourceTexts(
+        name="공공데이터포털 코로나19 감염 현황 API",
+        description="공공데이터포털 코로나19 감염 현황 API (질병관리청 제공 누적 확진자·사망자)",
+        trend_title="코로나19 누적 확진자 수",
+    ),
+)

@@ -18,6 +18,7 @@ from .. import texts
 from ..announcement import Announcement, Figure
 from ..weeks import Week
 from ._errors import FetchError, LayoutError, UnexpectedPageError, parse_count
+from ._source import Source, SourceTexts
 
 if TYPE_CHECKING:
     from ._http import SourceHttp
@@ -192,3 +193,21 @@ def stored_cookies(stored: object) -> list[tuple[str, str]]:
     else:
         return []
     return [(name, value) for name, value in pairs[:MAX_COOKIES] if isinstance(name, str) and isinstance(value, str)]
+
+
+SOURCE = Source(
+    name=NAME, official_url=OFFICIAL_URL, cadence="weekly", trend_figure=FIGURE, compared=True,
+    fetch=fetch, fetch_series=fetch_series, renew=renew,
+    texts=SourceTexts(
+        name="질병관리청 감염병포털 (급성호흡기감염증 입원환자 표본감시)",
+        description="질병관리청 감염병포털 급성호흡기감염증 입원환자 표본감시: 전국 약 220개 병원급 표본감시 "
+                    "의료기관에 입원한 급성호흡기감염증 환자를 병원체별로 주마다 집계합니다 (코로나19는 2023년 "
+                    "8월 31일 표본감시 감염병이 되었고 2024년부터 이 집계에 들어갑니다). 표본 수치라 국내 전체 "
+                    "환자 수가 아니며, 잠정 통계라 나중에 바뀔 수 있습니다",
+        trend_title="코로나19 입원환자 수 (표본감시 병원)",
+        trend_axis="주간 입원환자 수",
+        trend_note="표본감시 병원의 잠정 수치이며 국내 전체 환자 수가 아닙니다.",
+        comparison_note="알림 조건은 표본감시 병원의 코로나19 입원환자 수를 전주 수치와 비교합니다.",
+        previous="전주",
+    ),
+)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-
-from bs4 import BeautifulSoup
+from typing import TYPE_CHECKING
 
 from ..announcement import Announcement, Figure
 from ._errors import LayoutError, parse_count
-from ._http import SourceHttp
+from ._source import Source, SourceTexts
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
+
+    from ._http import SourceHttp
 
 NAME = "mohw-daily"
 OFFICIAL_URL = "http://ncov.mohw.go.kr/bdBoardList_Real.do?brdId=1&brdGubun=11"
@@ -71,6 +75,8 @@ def _value(blocks: dict, block: str, label: str) -> int:
 
 def parse(html: str | bytes, now: datetime) -> Announcement:
     """The cumulative and new confirmed cases (and cumulative deaths) as the page publishes them."""
+    from bs4 import BeautifulSoup  # loaded by a process that reads this page, never by the webhook
+
     soup = BeautifulSoup(html, "html.parser")
     as_of = _as_of(soup, now)
     blocks = _blocks(soup)
@@ -98,3 +104,14 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
     cache.update({k: v for k, v in (("etag", response.headers.get("ETag")),
                                     ("last_modified", response.headers.get("Last-Modified"))) if v})
     return announcement
+
+
+SOURCE = Source(
+    name=NAME, official_url=OFFICIAL_URL, cadence="daily", trend_figure="confirmed_new", compared=False,
+    fetch=fetch,
+    texts=SourceTexts(
+        name="보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
+        description="보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황 (2020~2021년 매일 0시 기준 발표)",
+        trend_title="코로나19 신규 확진자 수",
+    ),
+)
