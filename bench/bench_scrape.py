@@ -36,7 +36,7 @@ DATABASE_LATENCY_MS = 80  # roughly Seoul to a database in Singapore, added by t
 # Peak RSS is the tick's own VmHWM: getrusage's ru_maxrss survives exec, so a child forked by a large bench
 # process reports the parent's size (the earlier figures of 98-125 MiB for a 10,000-chat tick were that).
 TICK = ("import json, resource; from coronabot import config; from coronabot.scrape import Ticker; "
-        "summary = Ticker(config.load()).tick(); usage = resource.getrusage(resource.RUSAGE_SELF); "
+        "summary = Ticker(config.load()).tick().as_dict(); usage = resource.getrusage(resource.RUSAGE_SELF); "
         "hwm = [line for line in open('/proc/self/status') if line.startswith('VmHWM')][0].split()[1]; "
         "print(json.dumps({'summary': summary, 'maxrss_kb': int(hwm), "
         "'cpu_seconds': usage.ru_utime + usage.ru_stime}))")

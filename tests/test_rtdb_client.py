@@ -1,4 +1,4 @@
-"""The webhook's REST client (lib/coronabot/_rtdb.py) where tests/test_storage.py cannot take it: on Cloud Run,
+"""The webhook's REST client (lib/coronabot/storage/_rtdb.py) where tests/test_storage.py cannot take it: on Cloud Run,
 with an access token from the metadata server. A local server plays both the metadata server and the
 database, over real HTTP on loopback, and records what it is sent."""
 

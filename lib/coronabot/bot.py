@@ -12,6 +12,7 @@ from .botapi import TelegramError, message_params, photo_params
 from .chats import AdminCache, needs_admin
 from .commands import Action, recognise
 from .errors import DatabaseError
+from .storage import layout
 from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
 
 if TYPE_CHECKING:  # loaded on first use: /help and the other answers without data need neither
@@ -179,7 +180,7 @@ class Bot:
     def _about(self) -> str:
         """/about, with when the next announcement is expected (one read; left out if the database fails)."""
         try:
-            model = publication.stored_model(self.db.get(f"state/seen/{self._source.name}"),
+            model = publication.stored_model(self.db.get(layout.state("seen", self._source.name)),
                                             self._source.cadence)
         except DATABASE_ERRORS as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)

@@ -69,7 +69,7 @@ def scrape_once(settings: config.Settings, args: argparse.Namespace) -> int:
     """Run one scrape tick here and print its summary."""
     from .scrape import Ticker
 
-    summary = Ticker(settings).tick(force=True)
+    summary = Ticker(settings).tick(force=True).as_dict()
     _print(summary)
     return EXIT_FAILED if summary["status"] == "error" else EXIT_OK
 
@@ -98,18 +98,18 @@ def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
 def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
     from . import fanout
-    from .storage import Database, child_items, child_keys
+    from .storage import Database, child_items, child_keys, layout
 
     database = Database(settings)
     state = database.state()
-    subscribers = [record for page in database.pages("subscribers") for record in page.values()]
+    subscribers = [record for page in database.pages(layout.SUBSCRIBERS) for record in page.values()]
     latest = sources.renew(state.get("latest")) if isinstance(state.get("latest"), dict) else {}
     seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
     model = publication.stored_model(seen.get(settings.source), sources.get(settings.source).cadence)
     _print({
         "subscribers": len(subscribers),
         "choices": preferences.counts(subscribers),
-        "held_for_the_morning": len(child_items(database.ref("held").get(shallow=True))),
+        "held_for_the_morning": len(child_items(database.ref(layout.HELD).get(shallow=True))),
         "last_announcement": dict({k: latest.get(k) for k in ("source", "id", "period", "recorded_at")},
                                   figures=_figure_lines(latest)) if latest else None,
         "last_tick": state.get("last_tick"),
@@ -119,7 +119,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
         "next_announcement_expected": publication.describe(model.upcoming(datetime.now(UTC))) if model else
         "unknown until the bot has seen three announcements (polling on the fixed schedule meanwhile)",
         "late_notice": state.get("late_notice"),
-        "history_periods": len(child_keys(database.ref(f"history/{settings.source}").get(shallow=True))),
+        "history_periods": len(child_keys(database.ref(layout.history(settings.source)).get(shallow=True))),
         "backfill": (state.get("backfill") or {}).get(settings.source) if isinstance(state.get("backfill"), dict)
         else None,
         "chart": database.chart(settings.source),

@@ -20,11 +20,11 @@ import time
 from datetime import UTC, datetime
 
 from . import config, fanout, log, texts
-from .broadcast import Broadcast, BroadcastOptions, worker_count
+from .broadcast import worker_count
+from .broadcaster import Broadcaster
 from .errors import AlreadyDone, Busy
 from .failures import answered
-from .letters import Letters
-from .storage import Database, Lease
+from .storage import Database, Lease, layout
 from .telegram import Telegram
 
 logger = log.get("coronabot.deliver")
@@ -58,14 +58,14 @@ class Deliverer:
         self.db = db or Database(settings)
         self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
                                              pool_size=worker_count(settings.share_rate))
-        self.letters = Letters(self.db, settings)
-        self.interrupt = interrupt
+        self.broadcaster = Broadcaster(self.db, settings, lambda: self.telegram, interrupt)
+        self.letters = self.broadcaster.letters
 
     def deliver(self, key: str, chunk: int, attempt: str = "") -> tuple[int, dict]:
         """Send one chunk; (HTTP status, summary)."""
         deadline = time.monotonic() + self.settings.broadcast_budget
         fields = {"broadcast": key, "chunk": chunk, "attempt": attempt}
-        meta = self.db.get(f"broadcasts/{key}")
+        meta = self.db.get(layout.broadcast(key))
         stored = fanout.Chunk.from_record(self.db.get(fanout.path(key, "chunks", chunk)))
         if not isinstance(meta, dict) or stored is None:
             logger.warning("a task names a broadcast or chunk that is not recorded; nothing sent",
@@ -91,9 +91,8 @@ class Deliverer:
         resumed = int(claimed.get("attempts") or 1) > 1 or int(meta.get("attempts") or 1) > 1
         pages = self.letters.pages(key, meta, text, resumed, datetime.now(UTC), stored.after, stored.until)
         finish = {fanout.path(key, "done", chunk): time.time(), **lease.release()}
-        options = BroadcastOptions.from_settings(self.settings, rate=self.settings.share_rate, deadline=deadline,
-                                                 interrupt=self.interrupt)
-        result = Broadcast(self.db, self.telegram, key, pages, lease, options, finish).run()
+        self.broadcaster.deadline = deadline
+        result = self.broadcaster.send(key, lease, pages, finish, rate=self.settings.share_rate)
         summary = dict(result.counts(key), chunk=chunk)
         if result.complete:
             summary["finished"] = fanout.finish_if_complete(self.db, key)

@@ -24,7 +24,7 @@ from typing import NamedTuple, Protocol
 
 from . import log
 from .errors import AlreadyDone
-from .storage import Database, child_items, child_keys, key_span
+from .storage import Database, child_items, child_keys, key_span, layout
 
 logger = log.get("coronabot.fanout")
 
@@ -67,7 +67,7 @@ class Plan(NamedTuple):
 
 
 def path(key: str, *parts: object) -> str:
-    return "/".join([f"fanout/{key}", *map(str, parts)])
+    return layout.fanout(key, *parts)
 
 
 def _planned(db: Database, key: str) -> int | None:
@@ -96,7 +96,7 @@ def plan(db: Database, queue: Queue, key: str, size: int, deadline: float | None
     if index:  # the last recorded chunk's task may not have been created: create it (a repeat is refused)
         queued += queue.enqueue(key, index - 1, int(chunks[str(index - 1)].get("generation") or 0))
     after = chunks[str(index - 1)].get("until") if index else None
-    for page in db.pages("subscribers", size, after=after):
+    for page in db.pages(layout.SUBSCRIBERS, size, after=after):
         until = key_span(page)[1] if len(page) >= size else None
         queued += _record(db, queue, key, index, Chunk(after, until), now)
         index, after = index + 1, until
@@ -141,7 +141,7 @@ def _requeue(db: Database, queue: Queue, key: str, chunks: dict, done: set[str],
     return queued
 
 
-def finish_if_complete(db: Database, key: str, marker: str = "state/broadcast") -> bool:
+def finish_if_complete(db: Database, key: str, marker: str = layout.state("broadcast")) -> bool:
     """Mark the broadcast done when every chunk is settled (and clear ``marker`` if it still points at it);
     True when it is done. The first to see it complete sets ``finished`` (a transaction) and logs it once;
     a later caller only repeats the done mark if that first one stopped before writing it."""
@@ -156,9 +156,9 @@ def finish_if_complete(db: Database, key: str, marker: str = "state/broadcast") 
         return at
 
     first = db.transaction_or_none(path(key, "finished"), take) is not None
-    if first or db.get(f"broadcasts/{key}/done") is not True:
-        db.update({f"broadcasts/{key}/done": True, f"broadcasts/{key}/finished_at": at,
-                   f"broadcasts/{key}/lease": None})
+    if first or db.get(layout.broadcast(key, "done")) is not True:
+        db.update({layout.broadcast(key, "done"): True, layout.broadcast(key, "finished_at"): at,
+                   layout.broadcast(key, "lease"): None})
         db.clear_marker(marker, key)
     if first:
         logger.info("broadcast finished: every chunk settled", extra={"fields": {"broadcast": key,
@@ -170,7 +170,7 @@ def progress(db: Database, key: str) -> dict:
     """How far a broadcast is, for ``stats``: the chats its ledger settled and, when it fans out, its chunks
     (recorded, whether every subscriber is in one, settled, being sent now)."""
     shown: dict = {"broadcast": key,
-                   "chats_settled": len(child_keys(db.ref(f"deliveries/{key}").get(shallow=True)))}
+                   "chats_settled": len(child_keys(db.ref(layout.deliveries(key)).get(shallow=True)))}
     chunks = child_keys(db.ref(path(key, "chunks")).get(shallow=True))
     if chunks:
         shown["chunks"] = {

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from .announcement import order_key
 from .schedule import is_quiet
+from .storage import layout
 
 KIND_RANK = {"alert": 0, "correction": 1}  # a correction is newer than the alert it corrects
 
@@ -65,4 +66,4 @@ def collapse(chat_id: str, entries: object) -> HeldAlert | None:
         if period not in periods:
             periods.append(period)
     return HeldAlert(newest_key, newest["announcement"], kind, tuple(periods),
-                     tuple(f"held/{chat_id}/{key}" for key in entries))
+                     tuple(layout.held(chat_id, key) for key in entries))

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from .announcement import Announcement, order_key
+from .storage import layout
 from .weeks import Week
 
 TABLE_PERIODS = 12
@@ -161,7 +162,7 @@ def record_changes(announcements: list[Announcement], synced_at: str) -> dict:
     changes: dict = {}
     for announcement in announcements:
         record = announcement.to_record()
-        base = f"history/{announcement.source}/{announcement.id}"
+        base = layout.history(announcement.source, announcement.id)
         changes.update({f"{base}/{field}": record[field] for field in REVISED_FIELDS})
         changes[f"{base}/synced_at"] = synced_at
     return changes

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from . import log
 from .errors import DatabaseError
-from .storage import Database, Lease, moved_subscription
+from .storage import Database, Lease, layout, moved_subscription
 from .texts import KST
 
 logger = log.get("coronabot.ledger")
@@ -73,9 +73,9 @@ class Ledger:
         """Hand over one outcome (a ``removed`` chat's subscription and the changes ``also`` go in the same
         write); without ``more_to_come`` (no chat left to start) a full batch waits for the run's final write."""
         changes: dict[str, object] = dict(also or {})
-        changes[f"deliveries/{self.key}/{chat_id}"] = outcome
+        changes[layout.deliveries(self.key, chat_id)] = outcome
         if outcome == "removed":
-            changes[f"subscribers/{chat_id}"] = None
+            changes[layout.subscriber(chat_id)] = None
         written = threading.Event() if self.batch == 1 else None
         self._queue.put(_Item(changes, 1, written, more_to_come))
         if written is not None:

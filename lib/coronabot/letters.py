@@ -19,7 +19,7 @@ from .config import Settings
 from .errors import AlreadyDone, Busy, DatabaseError
 from .photo import Photo
 from .schedule import is_quiet
-from .storage import Database, Lease, key_span
+from .storage import Database, Lease, key_span, layout
 
 logger = log.get("coronabot.letters")
 
@@ -29,7 +29,7 @@ UPLOAD_POLL_SECONDS = 0.25
 
 def settled(db: Database, key: str, page: dict, resumed: bool) -> dict:
     """The ledger's outcomes for a page's chats; read only by a resumed run (a first run's ledger is empty)."""
-    return db.key_range(f"deliveries/{key}", *key_span(page)) if resumed else {}
+    return db.key_range(layout.deliveries(key), *key_span(page)) if resumed else {}
 
 
 class Letters:
@@ -43,7 +43,7 @@ class Letters:
               until: str | None = None) -> Iterator[Page]:
         """The broadcast's subscribers (those from ``after`` to ``until``: a chunk), a page at a time, as
         letters and outcomes, leaving out the chats its ledger already records."""
-        for page in self.db.pages("subscribers", self.settings.page_size, after=after, until=until):
+        for page in self.db.pages(layout.SUBSCRIBERS, self.settings.page_size, after=after, until=until):
             done = settled(self.db, key, page, resumed)
             yield self.page(key, claimed, text, {c: r for c, r in page.items() if c not in done}, now)
 
@@ -67,7 +67,7 @@ class Letters:
             if chosen.outcome == "send":
                 letters[chat] = Letter(text, photo if chosen.chart else None, chosen.silent)
             elif chosen.outcome == "hold":
-                decided[chat] = ("held", {f"held/{chat}/{key}": entry, "state/held": True})
+                decided[chat] = ("held", {layout.held(chat, key): entry, layout.state("held"): True})
             else:
                 decided[chat] = (chosen.outcome, {})
         return letters, decided
@@ -95,8 +95,9 @@ class Letters:
 
         def remember(file_id: str) -> None:
             uploaded_at = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
-            self.db.update({f"broadcasts/{key}/photo": file_id, f"broadcasts/{key}/photo_wording": texts.WORDING,
-                            f"charts/{name}": {"file_id": file_id, "announcement": claimed.get("announcement"),
+            self.db.update({layout.broadcast(key, "photo"): file_id,
+                            layout.broadcast(key, "photo_wording"): texts.WORDING,
+                            layout.chart(name): {"file_id": file_id, "announcement": claimed.get("announcement"),
                                                "period": period, "uploaded_at": uploaded_at,
                                                "wording": texts.WORDING}})
             logger.info("chart uploaded", extra={"fields": {"broadcast": key, "bytes": len(png)}})
@@ -109,7 +110,7 @@ class Letters:
         of the broadcast claimed it (fanned-out chunks start together), wait for the file_id it stores.
         If none comes within UPLOAD_WAIT_SECONDS, None: this process uploads too."""
         try:
-            Lease(f"broadcasts/{key}/upload", UPLOAD_WAIT_SECONDS).claim(self.db)
+            Lease(layout.broadcast(key, "upload"), UPLOAD_WAIT_SECONDS).claim(self.db)
             return None
         except (AlreadyDone, DatabaseError):
             return None
@@ -118,9 +119,9 @@ class Letters:
         waited_until = time.monotonic() + UPLOAD_WAIT_SECONDS
         while time.monotonic() < waited_until:
             try:
-                stored = self.db.get(f"broadcasts/{key}/photo")
+                stored = self.db.get(layout.broadcast(key, "photo"))
                 if isinstance(stored, str) and stored and \
-                        self.db.get(f"broadcasts/{key}/photo_wording") == texts.WORDING:  # not older words
+                        self.db.get(layout.broadcast(key, "photo_wording")) == texts.WORDING:  # not older words
                     return stored
             except DatabaseError:
                 pass

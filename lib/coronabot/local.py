@@ -27,8 +27,8 @@ from .bot import Bot, Outcome
 from .broadcast import Progress
 from .errors import DatabaseError
 from .schedule import Schedule, retry_delays
-from .scrape import Ticker, http_status
-from .storage import Database
+from .scrape import Ticker
+from .storage import Database, layout
 from .telegram import Telegram, TelegramError
 from .updates import ALLOWED_UPDATES, MalformedUpdate, parse
 
@@ -163,7 +163,7 @@ class Poller:
         self.failures = 0
 
     def run(self, stop: threading.Event) -> None:
-        offset = self.db.get("polling/offset")
+        offset = self.db.get(layout.POLLING_OFFSET)
         while not stop.is_set():
             try:
                 updates = self.telegram.get_updates(offset, POLL_TIMEOUT_SECONDS, ALLOWED_UPDATES)
@@ -197,7 +197,7 @@ class Poller:
         except Exception:
             logger.exception("update failed unexpectedly", extra={"fields": {"update_id": update_id}})
             outcome = None
-        self.db.update({"polling/offset": update_id + 1})
+        self.db.update({layout.POLLING_OFFSET: update_id + 1})
         if outcome is not None:
             logger.info("update handled: %s", outcome.action, extra={"fields": {"update_id": update_id}})
             self._reply(outcome, update_id)
@@ -249,7 +249,7 @@ def _scheduler(ticker: Ticker, schedule: Schedule, retries: tuple[float, ...], s
 def _tick(ticker: Ticker, force: bool = False) -> bool:
     """One tick; True when the scrape function would have answered 200."""
     try:
-        return http_status(ticker.tick(force=force)) == 200
+        return ticker.tick(force=force).http_status == 200
     except DatabaseError as exc:
         logger.error("scrape tick failed: database unavailable: %s", exc)
     except Exception:

@@ -40,9 +40,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chat_ids import valid_chat_id
-from .config import Settings
-from .errors import AlreadyDone, Busy, DatabaseError
+from ..chat_ids import valid_chat_id
+from ..config import Settings
+from ..errors import AlreadyDone, Busy, DatabaseError
+from . import layout
 
 APP_NAME = "coronabot"
 PAGE_SIZE = 500  # subscribers per read when a broadcast goes through them
@@ -170,7 +171,7 @@ class Database:
         A chat id that cannot be Telegram's is refused with ValueError before anything is written."""
         if not valid_chat_id(chat_id, chat_type):
             raise ValueError(f"{chat_id!r} is not a valid {chat_type} chat id")
-        ref = self.ref(f"subscribers/{chat_id}")
+        ref = self.ref(layout.subscriber(chat_id))
         current, etag = ref.get(etag=True)
         if isinstance(current, dict):
             return current.get("update_id") == update_id
@@ -184,19 +185,19 @@ class Database:
         With an ``update_id`` the removal leaves a mark (pruned after two days, as Telegram redelivers
         for at most one), so a redelivered ``/unsubscribe`` gets the same answer as the first delivery.
         """
-        if self.ref(f"subscribers/{chat_id}").get(shallow=True) is not None:
-            changes: dict[str, Any] = {f"subscribers/{chat_id}": None}
+        if self.ref(layout.subscriber(chat_id)).get(shallow=True) is not None:
+            changes: dict[str, Any] = {layout.subscriber(chat_id): None}
             if update_id is not None:
-                changes[f"unsubscribed/{chat_id}"] = {"update_id": update_id, "at": time.time()}
+                changes[layout.unsubscribed(chat_id)] = {"update_id": update_id, "at": time.time()}
             self.update(changes)
             return True
         if update_id is None:
             return False
-        return self.ref(f"unsubscribed/{chat_id}/update_id").get() == update_id
+        return self.ref(layout.unsubscribed(chat_id, "update_id")).get() == update_id
 
     def move_subscriber(self, old_chat_id: int, new_chat_id: int) -> bool:
         """Move the subscription of a group that became a supergroup; False if there was none to move."""
-        record = self.ref(f"subscribers/{old_chat_id}").get()
+        record = self.ref(layout.subscriber(old_chat_id)).get()
         if not isinstance(record, dict):
             return False
         self.update(moved_subscription(str(old_chat_id), str(new_chat_id), record))
@@ -204,7 +205,7 @@ class Database:
 
     def subscriber_ids(self) -> list[str]:
         """Every subscribed chat id (one shallow read)."""
-        return child_keys(self.ref("subscribers").get(shallow=True))
+        return child_keys(self.ref(layout.SUBSCRIBERS).get(shallow=True))
 
     def pages(self, path: str, size: int = PAGE_SIZE, after: str | None = None,
               until: str | None = None) -> Iterator[dict[str, Any]]:
@@ -236,14 +237,14 @@ class Database:
 
     def subscription(self, chat_id: int) -> dict | None:
         """The chat's subscription record, or None when it is not subscribed."""
-        value = self.ref(f"subscribers/{chat_id}").get()
+        value = self.ref(layout.subscriber(chat_id)).get()
         return value if isinstance(value, dict) else None
 
     def set_preference(self, chat_id: int, field: str, value: str) -> tuple[dict | None, bool]:
         """Set one of the chat's choices: (its record after, whether this call changed it), or (None, False)
         when the chat is not subscribed (a choice never creates a subscription). One read and, when the
         value differs, one conditional write (again only if the record changed in between)."""
-        ref = self.ref(f"subscribers/{chat_id}")
+        ref = self.ref(layout.subscriber(chat_id))
         current, etag = ref.get(etag=True)
         for _ in range(5):
             if not isinstance(current, dict):
@@ -260,22 +261,22 @@ class Database:
     # state -------------------------------------------------------------------
     def latest(self) -> dict | None:
         """The newest recorded announcement, as stored."""
-        value = self.ref("state/latest").get()
+        value = self.ref(layout.state("latest")).get()
         return value if isinstance(value, dict) else None
 
     def state(self) -> dict:
         """Everything a scrape tick needs to decide, in one read."""
-        value = self.ref("state").get()
+        value = self.ref(layout.STATE).get()
         return value if isinstance(value, dict) else {}
 
     def history_window(self, source: str, periods: int) -> dict:
         """The newest ``periods`` history records of a source (ids sort in time), in one key-ordered query."""
-        value = self.ref(f"history/{source}").order_by_key().limit_to_last(periods).get()
+        value = self.ref(layout.history(source)).order_by_key().limit_to_last(periods).get()
         return value if isinstance(value, dict) else {}
 
     def chart(self, source: str) -> dict | None:
         """The newest chart's record (``file_id``, ``announcement``, ``period``), or None before the first."""
-        value = self.ref(f"charts/{source}").get()
+        value = self.ref(layout.chart(source)).get()
         return value if isinstance(value, dict) and isinstance(value.get("file_id"), str) else None
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -344,7 +345,7 @@ class Database:
                 raise AlreadyDone(source)
             return notice
 
-        return self.transaction_or_none(f"state/late_notice/{source}", take) is not None
+        return self.transaction_or_none(layout.state("late_notice", source), take) is not None
 
     def resolve_late_notice(self, source: str, arrived_at: str) -> dict | None:
         """Mark the late announcement as arrived and return the notice; None when there was no open notice or
@@ -354,12 +355,12 @@ class Database:
                 raise AlreadyDone(source)
             return dict(current, arrived_at=arrived_at)
 
-        return self.transaction_or_none(f"state/late_notice/{source}", take)
+        return self.transaction_or_none(layout.state("late_notice", source), take)
 
     # redelivered updates -------------------------------------------------------
     def claim_update(self, update_id: int) -> bool:
         """Mark an update as answered through sendMessage; False if an earlier delivery did."""
-        ref = self.ref(f"handled_updates/{update_id}")
+        ref = self.ref(layout.handled_update(update_id))
         current, etag = ref.get(etag=True)
         if current is not None:
             return False
@@ -373,21 +374,21 @@ class Database:
         old_marks = [f"{marks}/{key}" for marks in ("handled_updates", "unsubscribed")
                      for key in child_keys(self.ref(marks).order_by_child("at")
                                            .end_at(now - HANDLED_UPDATE_TTL_SECONDS).limit_to_first(500).get())]
-        old_broadcasts = child_keys(self.ref("broadcasts").order_by_child("finished_at").start_at(0)
+        old_broadcasts = child_keys(self.ref(layout.BROADCASTS).order_by_child("finished_at").start_at(0)
                                     .end_at(now - FINISHED_BROADCAST_TTL_SECONDS).limit_to_first(20).get())
         changes: dict[str, None] = dict.fromkeys(old_marks)
         for key in old_broadcasts:
-            changes[f"broadcasts/{key}"] = None
-            changes[f"deliveries/{key}"] = None
-            changes[f"fanout/{key}"] = None
+            changes[layout.broadcast(key)] = None
+            changes[layout.deliveries(key)] = None
+            changes[layout.fanout(key)] = None
         self.update(changes)
         return len(old_marks) + len(old_broadcasts)
 
 
 def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict) -> dict[str, Any]:
     """The multi-path changes that move a subscription to the supergroup its group became."""
-    return {f"subscribers/{old_chat_id}": None,
-            f"subscribers/{new_chat_id}": dict(record, chat_type="supergroup", migrated_from=old_chat_id)}
+    return {layout.subscriber(old_chat_id): None,
+            layout.subscriber(new_chat_id): dict(record, chat_type="supergroup", migrated_from=old_chat_id)}
 
 
 def new_owner_id() -> str:
@@ -408,7 +409,7 @@ class Lease:
 
     @property
     def path(self) -> str:
-        return f"{self.work}/lease"
+        return f"{self.work}/lease"  # the lease record inside the work's own record
 
     def claim(self, db: Database, meta: dict | None = None) -> dict:
         """Take the lease (``meta`` fills what the work's record lacks); the record; raises Busy or AlreadyDone."""

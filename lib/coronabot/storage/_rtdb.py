@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from .errors import DatabaseError
+from ..errors import DatabaseError
 
 SCOPES = "https://www.googleapis.com/auth/firebase.database,https://www.googleapis.com/auth/userinfo.email"
 TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"

@@ -1,0 +1,162 @@
+"""A broadcast from claim to finish, the same for every path: the alert or correction of a tick (in process,
+or planned into chunks for the deliver function), an unfinished one resumed, and the morning delivery.
+
+The broadcast's record (``broadcasts/{key}``) holds its text, kind, announcement and the figures the chats'
+choices are decided on, so a resumed run (in process or through the queue) sends and decides alike; its
+lease lets one run at a time send it; its ledger (``deliveries/{key}``) says who is settled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from . import fanout, log, preferences, sources, texts
+from .announcement import Announcement
+from .broadcast import Broadcast, BroadcastOptions, Page, Progress
+from .config import Settings
+from .errors import AlreadyDone, Busy
+from .letters import Letters
+from .storage import Database, Lease, layout
+from .summary import NOTHING, Outcome
+from .telegram import Telegram
+
+logger = log.get("coronabot.scrape")
+
+
+class Broadcaster:
+    """Runs broadcasts for one process; ``deadline`` (a ``time.monotonic()`` value) is set by each tick."""
+
+    def __init__(self, db: Database, settings: Settings, telegram: Callable[[], Telegram],
+                 interrupt: threading.Event | None = None, progress: Callable[[Progress], None] | None = None,
+                 progress_every: float | None = None):
+        self.db, self.settings, self._telegram = db, settings, telegram
+        self.source = sources.get(settings.source)
+        self.letters = Letters(db, settings)
+        self.interrupt, self.progress, self.progress_every = interrupt, progress, progress_every
+        self.deadline: float | None = None
+        self._queue = None  # the Cloud Tasks client, made when a broadcast first fans out
+
+    def lease(self, key: str) -> Lease:
+        return Lease(layout.broadcast(key), self.settings.lease_seconds)
+
+    # -- an announcement's broadcast -------------------------------------------------------------------
+    def start(self, pointer: dict, text: str | None, conditions: dict | None = None) -> Outcome:
+        """Claim the broadcast ``pointer`` names (``text`` and ``conditions`` for a new one, None to resume)
+        and settle every subscriber its ledger does not record yet, as each chose."""
+        key = pointer["key"]
+        lease = self.lease(key)
+        meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement"), **(conditions or {})}
+        if text is not None:
+            meta.update(text=text, wording=texts.WORDING)
+        try:
+            claimed = lease.claim(self.db, meta)
+        except Busy:
+            logger.info("another run is broadcasting this announcement", extra={"fields": {"broadcast": key}})
+            return Outcome(busy=True)
+        except AlreadyDone:
+            self.db.update({layout.state("broadcast"): None})
+            return NOTHING
+        if claimed.get("wording") != texts.WORDING:
+            claimed = self._reword(key, claimed)
+        text = claimed.get("text") if isinstance(claimed.get("text"), str) else text
+        if not texts.sendable(text):
+            logger.error("broadcast has no text Telegram can accept; dropping it",
+                         extra={"fields": {"broadcast": key, "chars": len(text or "")}})
+            self.db.update({layout.state("broadcast"): None, layout.broadcast(key, "done"): True})
+            return NOTHING
+        if self.settings.broadcast_queue:
+            return self._fan_out(key, lease)
+        resumed = int(claimed.get("attempts") or 1) > 1  # only a resumed run can find chats in the ledger
+        if resumed and fanout.sending(self.db, key):  # fanned out before, and deliver is still at it
+            logger.warning("chunks of this broadcast are being sent through the queue; not resuming it here",
+                           extra={"fields": {"broadcast": key}})
+            self.db.update(lease.release())
+            return Outcome(busy=True)
+        pages = self.letters.pages(key, claimed, text, resumed, datetime.now(UTC))
+        return self.run(key, lease, pages, layout.state("broadcast"))
+
+    def resume(self, pointer: dict | None, unless_key: str | None = None) -> Outcome:
+        """Go on with the unfinished broadcast ``pointer`` names (``state/broadcast``), unless it is ``unless_key``."""
+        if pointer is None or pointer["key"] == unless_key:
+            return NOTHING
+        logger.info("resuming an unfinished broadcast", extra={"fields": {"broadcast": pointer["key"]}})
+        return self.start(pointer, None)
+
+    @staticmethod
+    def conditions(announcement: Announcement, kind: str, latest: dict) -> dict:
+        """What the per-chat choices are decided on, stored with the broadcast so a resumed run decides
+        alike: its order and period, the published figures its message compares (for a correction, the
+        original's too, from ``latest``)."""
+        meta: dict = {"order": announcement.order, "period": announcement.period}
+        figures = preferences.comparison(announcement)
+        if figures is not None:
+            meta["compare"] = list(figures)
+        if kind == "correction":
+            try:
+                before = preferences.comparison(sources.restore(latest))
+            except (KeyError, TypeError, ValueError):
+                before = None
+            if before is not None:
+                meta["compare_before"] = list(before)
+        return meta
+
+    def _reword(self, key: str, claimed: dict) -> dict:
+        """A broadcast begun by an older version, resumed in this version's words: its text rendered anew
+        from the announcement as recorded (its chart is drawn again too: see ``Letters.photo``). Stored, so
+        every chat it has left, in process or through the queue, gets the same message."""
+        try:
+            record = self.db.get(layout.history(self.source.name, str(claimed.get("announcement"))))
+            announcement = sources.restore(record)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("an older broadcast's announcement is not recorded; it goes on in its own words",
+                           extra={"fields": {"broadcast": key}})
+            return claimed
+        changes = {"text": texts.broadcast_text(str(claimed.get("kind")), announcement, self.source),
+                   "wording": texts.WORDING}
+        self.db.update({layout.broadcast(key, field): value for field, value in changes.items()})
+        logger.info("an older version's broadcast goes on in this version's words",
+                    extra={"fields": {"broadcast": key}})
+        return {**claimed, **changes}
+
+    def _fan_out(self, key: str, lease: Lease) -> Outcome:
+        """BROADCAST_QUEUE: plan the broadcast's chunks and enqueue a task for each (or, on a later tick,
+        for a chunk left behind), then let the lease go; the deliver function sends. Unfinished planning
+        answers like an unfinished broadcast, so the next call goes on."""
+        from .tasks import QueueError, TaskQueue  # google-cloud-tasks: loaded by a process that fans out
+
+        if self._queue is None:
+            self._queue = TaskQueue(self.settings)
+        try:
+            planned = fanout.plan(self.db, self._queue, key, self.settings.page_size, self.deadline)
+            # Deliver finishes a broadcast with its last chunk; a tick only repairs one whose chunks are all
+            # settled already (that invocation stopped before marking it).
+            finished = planned.planned and planned.done >= planned.chunks and fanout.finish_if_complete(self.db,
+                                                                                                         key)
+            plan = planned.summary()
+        except QueueError as exc:
+            logger.error("the broadcast could not be enqueued; the next tick goes on: %s", exc,
+                         extra={"fields": {"broadcast": key}})
+            plan, finished = {"planned": False, "error": str(exc)}, False
+        finally:
+            self.db.update(lease.release())
+        logger.info("broadcast fanned out" if plan.get("planned") else "broadcast partly fanned out",
+                    extra={"fields": {"broadcast": key, **plan}})
+        return Outcome({"broadcast": key, "fanout": plan, "finished": finished, "unread": not plan.get("planned")})
+
+    # -- every path ------------------------------------------------------------------------------------
+    def run(self, key: str, lease: Lease, pages: Iterable[Page], marker: str) -> Outcome:
+        """Send a claimed broadcast; once every chat is settled it is marked done and the state's ``marker``
+        (what made ticks resume it) is cleared, in its last write."""
+        finish = {layout.broadcast(key, "done"): True, **lease.release(),
+                  layout.broadcast(key, "finished_at"): datetime.now(UTC).timestamp(), marker: None}
+        return Outcome(self.send(key, lease, pages, finish).counts(key))
+
+    def send(self, key: str, lease: Lease, pages: Iterable[Page], finish: dict, rate: float | None = None):
+        """One Broadcast run with this process's options (a chunk sends at its ``rate`` share)."""
+        chosen = {"deadline": self.deadline, "interrupt": self.interrupt}
+        if self.progress is not None:
+            chosen.update(progress=self.progress, progress_every=self.progress_every or self.settings.progress_seconds)
+        options = BroadcastOptions.from_settings(self.settings, rate=rate, **chosen)
+        return Broadcast(self.db, self._telegram(), key, pages, lease, options, finish).run()
