@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from . import config, history, log, preferences, publication, sources, texts
-from .botapi import TelegramError, message_params, photo_params
-from .chats import AdminCache, needs_admin
+from . import config, history, log, publication, sources, texts
+from .answers import Outcome, Reply
+from .botapi import TelegramError, photo_params
+from .chat_settings import ChatSettings
+from .chats import AdminCache, AdminGate
 from .commands import Action, recognise
-from .errors import DatabaseError
+from .errors import DATABASE_ERRORS
 from .storage import layout
 from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
 
@@ -22,30 +24,7 @@ if TYPE_CHECKING:  # loaded on first use: /help and the other answers without da
 logger = log.get("coronabot.bot")
 
 
-# What a failed database call raises: DatabaseError, whichever client failed, or ValueError for a refused value.
-DATABASE_ERRORS = (DatabaseError, ValueError)
 
-
-class Reply(NamedTuple):
-    chat_id: int
-    text: str
-    reply_to: int | None = None
-    markup: dict | None = None  # an inline keyboard
-
-    def params(self) -> dict:
-        """sendMessage parameters, for the response body or a direct call."""
-        return message_params(self.chat_id, self.text, self.reply_to, markup=self.markup)
-
-
-class Outcome(NamedTuple):
-    """The bot's answer to one update: replies, or one raw method call, and what happened.
-    ``direct_calls`` are Bot API calls made before the answer, as they cannot ride the webhook's response
-    (it carries one method): the answer to a button press whose message is edited in the response."""
-
-    replies: tuple[Reply, ...] = ()
-    method_call: dict | None = None
-    action: str = "ignored"
-    direct_calls: tuple[dict, ...] = ()
 
 
 class Bot:
@@ -62,9 +41,9 @@ class Bot:
         self._clients_lock = threading.Lock()
         self._username = bot_username
         self._source = sources.get(source)
-        self._quiet_hours = quiet_hours
-        self._admins = AdminCache(lambda chat, user: self.telegram.chat_member_status(chat, user)) \
-            if telegram_factory is not None else None
+        self._admins = AdminGate(AdminCache(lambda chat, user: self.telegram.chat_member_status(chat, user))
+                                 if telegram_factory is not None else None)
+        self._settings = ChatSettings(lambda: self.db, self._source, quiet_hours, self._admins)
 
     @property
     def telegram(self) -> Telegram | None:
@@ -101,7 +80,7 @@ class Bot:
         if isinstance(update, ChatMigration):
             return self._migration(update)
         if isinstance(update, CallbackQuery):
-            return self._press(update)
+            return self._settings.press(update)
         return Outcome(action=f"ignored:{update.kind}")
 
     def _message(self, message: Message) -> Outcome:
@@ -135,8 +114,8 @@ class Bot:
             Action.ABOUT: lambda: answer(self._about()),
             Action.HISTORY: lambda: answer(self._history()),
             Action.CHART: lambda: self._chart(message.chat_id, reply_to),
-            Action.SETTINGS: lambda: self._settings(message, action, reply_to),
-            Action.STATUS: lambda: self._settings(message, action, reply_to),
+            Action.SETTINGS: lambda: self._settings.show(message, action, reply_to),
+            Action.STATUS: lambda: self._settings.show(message, action, reply_to),
             Action.UNKNOWN: lambda: answer(texts.unknown_command(message.first_name)),
             Action.SUBSCRIBE: lambda: answer(self._subscription(message, subscribe=True)),
             Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, subscribe=False)),
@@ -145,7 +124,7 @@ class Bot:
 
     def _subscription(self, message: Message, subscribe: bool) -> str:
         """/subscribe and /unsubscribe (in groups, admins only); the answer's text."""
-        refusal = self._refuse_non_admin(message)
+        refusal = self._admins.subscription_refusal(message)
         if refusal is not None:
             return refusal
         try:
@@ -214,105 +193,6 @@ class Bot:
         return Outcome(method_call={"method": "sendPhoto",
                                     **photo_params(chat_id, stored["file_id"], caption, reply_to)},
                        action=Action.CHART.value)
-
-    def _refuse_non_admin(self, message: Message) -> str | None:
-        """In groups only administrators change the subscription (an anonymous admin writes as the chat
-        itself); the answer for anyone else, or None to go on."""
-        if not needs_admin(message.chat_type) or message.sender_chat_id == message.chat_id:
-            return None
-        return self._admin_refusal(message.chat_id, message.sender_id, message.update_id, texts.ADMINS_ONLY)
-
-    def _admin_refusal(self, chat_id: int, sender_id: int | None, update_id: int, refusal: str) -> str | None:
-        """``refusal`` unless the sender administers the chat (asked through the short-lived cache);
-        TRY_AGAIN_LATER when that cannot be checked; None to go on."""
-        fields = {"update_id": update_id, "chat_id": chat_id}
-        if sender_id is None:
-            return refusal
-        if self._admins is None:
-            logger.error("TELEGRAM_TOKEN is not set: group administrators cannot be checked", extra={"fields": fields})
-            return texts.TRY_AGAIN_LATER
-        try:
-            admin = self._admins.is_admin(chat_id, sender_id)
-        except TelegramError as exc:
-            logger.error("getChatMember failed; the chat's subscription is left as it is: %s", exc,
-                         extra={"fields": fields})
-            return texts.TRY_AGAIN_LATER
-        if not admin:
-            logger.info("change refused: not an administrator", extra={"fields": fields})
-            return refusal
-        return None
-
-    # -- per-chat choices ----------------------------------------------------------------------------
-    def _view(self, record: dict | None) -> tuple[str, dict]:
-        if record is None:
-            return texts.unsubscribed_view()
-        return texts.settings_view(self._source, preferences.from_subscription(record), self._quiet_hours)
-
-    def _settings(self, message: Message, action: Action, reply_to: int | None) -> Outcome:
-        """/settings (the choices with their buttons) and /status (the choices as lines): one read each."""
-        try:
-            record = self.db.subscription(message.chat_id)
-        except DATABASE_ERRORS as exc:
-            logger.error("database unavailable for /%s: %s", action.value, exc,
-                         extra={"fields": {"update_id": message.update_id}})
-            return Outcome((Reply(message.chat_id, texts.TRY_AGAIN_LATER, reply_to),), action=action.value)
-        if action is Action.STATUS:
-            prefs = preferences.from_subscription(record)
-            reply = Reply(message.chat_id, texts.status(self._source, record, prefs, self._quiet_hours), reply_to)
-        else:
-            text, markup = self._view(record)
-            reply = Reply(message.chat_id, text, reply_to, markup=markup)
-        return Outcome((reply,), action=action.value)
-
-    def _press(self, query: CallbackQuery) -> Outcome:
-        """A button of /settings: change one choice (or subscribe, or close), edit that message in the
-        webhook's response and answer the press directly. Data is validated; a press that changes nothing
-        (a redelivery, a second tap) writes nothing."""
-        def answer(text: str, alert: bool = False) -> dict:
-            call = {"method": "answerCallbackQuery", "callback_query_id": query.query_id, "text": text}
-            return dict(call, show_alert=True) if alert else call
-
-        press = preferences.parse_callback(query.data)
-        if press is None:
-            logger.warning("button press with data the bot never sent ignored",
-                           extra={"fields": {"update_id": query.update_id}})
-            return Outcome(method_call=answer(texts.BUTTON_UNKNOWN), action="press:unknown")
-        if query.chat_id is None or query.message_id is None:
-            return Outcome(method_call=answer(texts.BUTTON_UNUSABLE), action="press:no_message")
-        chat_id, chat_type = query.chat_id, query.chat_type or ""
-        if press is not preferences.STALE and (needs_admin(chat_type) or chat_type == "channel"):
-            # In a channel every reader sees the buttons: only its administrators may press them.
-            refusal = self._admin_refusal(chat_id, query.sender_id, query.update_id, texts.SETTINGS_ADMINS_ONLY)
-            if refusal is not None:
-                return Outcome(method_call=answer(refusal, alert=True), action="press:refused")
-
-        def edited(record: dict | None, said: str, action: str) -> Outcome:
-            text, markup = self._view(record)
-            edit = {"method": "editMessageText", "chat_id": chat_id, "message_id": query.message_id,
-                    "text": text, "parse_mode": "HTML", "reply_markup": markup}
-            return Outcome(method_call=edit, direct_calls=(answer(said),), action=action)
-
-        try:
-            if press.action == "close":
-                return Outcome(method_call={"method": "editMessageReplyMarkup", "chat_id": chat_id,
-                                            "message_id": query.message_id},
-                               direct_calls=(answer(texts.SETTINGS_CLOSED),), action="press:close")
-            if press is preferences.STALE:
-                return edited(self.db.subscription(chat_id), texts.BUTTON_STALE, "press:stale")
-            if press.action == "subscribe":
-                now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
-                added = self.db.subscribe(chat_id, chat_type, query.update_id, now)
-                record = {"since": now} if added else self.db.subscription(chat_id)  # new: the defaults
-                return edited(record, texts.SUBSCRIBED_BY_BUTTON, "press:subscribe")
-            record, changed = self.db.set_preference(chat_id, press.field, press.value)
-        except DATABASE_ERRORS as exc:
-            logger.error("database unavailable for a button press: %s", exc,
-                         extra={"fields": {"update_id": query.update_id}})
-            return Outcome(method_call=answer(texts.BUTTON_TRY_AGAIN), action="press:database_error")
-        if record is None:
-            return edited(None, texts.SUBSCRIBE_FIRST, "press:not_subscribed")
-        said = texts.SETTING_SAVED if changed else texts.SETTING_UNCHANGED
-        return edited(record, said, f"press:{press.field}={press.value}" + ("" if changed else ":unchanged"))
 
     def _member_change(self, change: MemberChange) -> Outcome:
         if change.status not in ("kicked", "left"):

@@ -1,10 +1,16 @@
-"""Who may act for a chat: the group-administrator rule with its cache (valid chat ids: ``chat_ids``)."""
+"""Who may act for a chat: the group-administrator rule, its cache and its gate (valid chat ids: ``chat_ids``)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+
+from . import log, texts
+from .botapi import TelegramError
+from .updates import Message
+
+logger = log.get("coronabot.bot")
 
 ADMIN_STATUSES = ("creator", "administrator")
 ADMIN_CACHE_SECONDS = 60.0
@@ -44,3 +50,38 @@ class AdminCache:
                     self._entries.clear()
             self._entries[key] = (now + self._ttl, admin)
         return admin
+
+
+class AdminGate:
+    """Who may change what a group (or a channel's buttons) receives: its administrators, asked through the
+    short-lived cache; without a token nobody can be checked."""
+
+    def __init__(self, cache: AdminCache | None):
+        self._cache = cache
+
+    def refusal(self, chat_id: int, sender_id: int | None, update_id: int, refusal: str) -> str | None:
+        """``refusal`` unless the sender administers the chat; TRY_AGAIN_LATER when that cannot be checked;
+        None to go on."""
+        fields = {"update_id": update_id, "chat_id": chat_id}
+        if sender_id is None:
+            return refusal
+        if self._cache is None:
+            logger.error("TELEGRAM_TOKEN is not set: group administrators cannot be checked", extra={"fields": fields})
+            return texts.TRY_AGAIN_LATER
+        try:
+            admin = self._cache.is_admin(chat_id, sender_id)
+        except TelegramError as exc:
+            logger.error("getChatMember failed; the chat's subscription is left as it is: %s", exc,
+                         extra={"fields": fields})
+            return texts.TRY_AGAIN_LATER
+        if not admin:
+            logger.info("change refused: not an administrator", extra={"fields": fields})
+            return refusal
+        return None
+
+    def subscription_refusal(self, message: Message) -> str | None:
+        """In groups only administrators change the subscription (an anonymous admin writes as the chat
+        itself); the answer for anyone else, or None to go on."""
+        if not needs_admin(message.chat_type) or message.sender_chat_id == message.chat_id:
+            return None
+        return self.refusal(message.chat_id, message.sender_id, message.update_id, texts.ADMINS_ONLY)

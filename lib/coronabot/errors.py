@@ -15,3 +15,7 @@ class Busy(Exception):
 
 class AlreadyDone(Exception):
     """The work was completed by an earlier run."""
+
+
+# What a failed database call raises: DatabaseError, whichever client failed, or ValueError for a refused value.
+DATABASE_ERRORS = (DatabaseError, ValueError)

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import config, log
-from .bot import Bot, Outcome
+from .answers import Outcome
+from .bot import Bot
 from .broadcast import Progress
 from .errors import DatabaseError
 from .schedule import Schedule, retry_delays

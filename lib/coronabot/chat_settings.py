@@ -1,0 +1,98 @@
+"""Each chat's choices: /settings with its buttons, /status, and the presses of those buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from . import log, preferences, texts
+from .answers import Outcome, Reply
+from .chats import AdminGate, needs_admin
+from .commands import Action
+from .errors import DATABASE_ERRORS
+from .updates import CallbackQuery, Message
+
+if TYPE_CHECKING:
+    from .sources import Source
+    from .storage import Database
+
+logger = log.get("coronabot.bot")
+
+class ChatSettings:
+    """The per-chat choices of one bot: one database read to show them, one transaction to change one."""
+
+    def __init__(self, db: Callable[[], Database], source: Source, quiet_hours: tuple[int, int] | None,
+                 admins: AdminGate):
+        self.db, self.source, self.quiet_hours, self.admins = db, source, quiet_hours, admins
+
+    def view(self, record: dict | None) -> tuple[str, dict]:
+        if record is None:
+            return texts.unsubscribed_view()
+        return texts.settings_view(self.source, preferences.from_subscription(record), self.quiet_hours)
+
+    def show(self, message: Message, action: Action, reply_to: int | None) -> Outcome:
+        """/settings (the choices with their buttons) and /status (the choices as lines): one read each."""
+        try:
+            record = self.db().subscription(message.chat_id)
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for /%s: %s", action.value, exc,
+                         extra={"fields": {"update_id": message.update_id}})
+            return Outcome((Reply(message.chat_id, texts.TRY_AGAIN_LATER, reply_to),), action=action.value)
+        if action is Action.STATUS:
+            prefs = preferences.from_subscription(record)
+            reply = Reply(message.chat_id, texts.status(self.source, record, prefs, self.quiet_hours), reply_to)
+        else:
+            text, markup = self.view(record)
+            reply = Reply(message.chat_id, text, reply_to, markup=markup)
+        return Outcome((reply,), action=action.value)
+
+    def press(self, query: CallbackQuery) -> Outcome:
+        """A button of /settings: change one choice (or subscribe, or close), edit that message in the
+        webhook's response and answer the press directly. Data is validated; a press that changes nothing
+        (a redelivery, a second tap) writes nothing."""
+        def answer(text: str, alert: bool = False) -> dict:
+            call = {"method": "answerCallbackQuery", "callback_query_id": query.query_id, "text": text}
+            return dict(call, show_alert=True) if alert else call
+
+        press = preferences.parse_callback(query.data)
+        if press is None:
+            logger.warning("button press with data the bot never sent ignored",
+                           extra={"fields": {"update_id": query.update_id}})
+            return Outcome(method_call=answer(texts.BUTTON_UNKNOWN), action="press:unknown")
+        if query.chat_id is None or query.message_id is None:
+            return Outcome(method_call=answer(texts.BUTTON_UNUSABLE), action="press:no_message")
+        chat_id, chat_type = query.chat_id, query.chat_type or ""
+        if press is not preferences.STALE and (needs_admin(chat_type) or chat_type == "channel"):
+            # In a channel every reader sees the buttons: only its administrators may press them.
+            refusal = self.admins.refusal(chat_id, query.sender_id, query.update_id, texts.SETTINGS_ADMINS_ONLY)
+            if refusal is not None:
+                return Outcome(method_call=answer(refusal, alert=True), action="press:refused")
+
+        def edited(record: dict | None, said: str, action: str) -> Outcome:
+            text, markup = self.view(record)
+            edit = {"method": "editMessageText", "chat_id": chat_id, "message_id": query.message_id,
+                    "text": text, "parse_mode": "HTML", "reply_markup": markup}
+            return Outcome(method_call=edit, direct_calls=(answer(said),), action=action)
+
+        try:
+            if press.action == "close":
+                return Outcome(method_call={"method": "editMessageReplyMarkup", "chat_id": chat_id,
+                                            "message_id": query.message_id},
+                               direct_calls=(answer(texts.SETTINGS_CLOSED),), action="press:close")
+            if press is preferences.STALE:
+                return edited(self.db().subscription(chat_id), texts.BUTTON_STALE, "press:stale")
+            if press.action == "subscribe":
+                now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
+                added = self.db().subscribe(chat_id, chat_type, query.update_id, now)
+                record = {"since": now} if added else self.db().subscription(chat_id)  # new: the defaults
+                return edited(record, texts.SUBSCRIBED_BY_BUTTON, "press:subscribe")
+            record, changed = self.db().set_preference(chat_id, press.field, press.value)
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for a button press: %s", exc,
+                         extra={"fields": {"update_id": query.update_id}})
+            return Outcome(method_call=answer(texts.BUTTON_TRY_AGAIN), action="press:database_error")
+        if record is None:
+            return edited(None, texts.SUBSCRIBE_FIRST, "press:not_subscribed")
+        said = texts.SETTING_SAVED if changed else texts.SETTING_UNCHANGED
+        return edited(record, said, f"press:{press.field}={press.value}" + ("" if changed else ":unchanged"))
