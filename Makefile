@@ -35,11 +35,15 @@ secret-scan: setup
 # The long-running targets exec their program, so a signal to make (Ctrl-C, or a supervisor's SIGTERM to make
 # alone) reaches it directly: it stops in order, exits 0, and leaves no child behind.
 emulator: setup
-	exec $(PY) tools/rtdb_emulator.py --port $(RTDB_PORT) --rules database.rules.json $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
+	exec $(PY) -m rtdb_emulator --port $(RTDB_PORT) --rules database.rules.json $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
 
+# Each function as it is deployed, outside the source tree: its folder (main.py, requirements.txt) and the
+# product's package, nothing else (not the development tools, not the embedded database).
 vendor:
-	for f in $(FUNCTIONS); do rm -rf functions/$$f/coronabot && cp -r lib/coronabot functions/$$f/coronabot \
-	  && find functions/$$f/coronabot -name __pycache__ -prune -exec rm -rf {} +; done
+	for f in $(FUNCTIONS); do rm -rf build/functions/$$f && mkdir -p build/functions/$$f \
+	  && cp functions/$$f/main.py functions/$$f/requirements.txt functions/$$f/.gcloudignore build/functions/$$f/ \
+	  && cp -r lib/coronabot build/functions/$$f/coronabot \
+	  && find build/functions/$$f -name __pycache__ -prune -exec rm -rf {} +; done
 
 serve: setup vendor
 	exec env RTDB_PORT=$(RTDB_PORT) WEBHOOK_PORT=$(WEBHOOK_PORT) SCRAPE_PORT=$(SCRAPE_PORT) $(PY) -m coronabot serve
@@ -62,4 +66,4 @@ bench: setup
 	$(PY) bench/bench_fanout.py
 
 clean:
-	rm -rf $(VENV) functions/*/coronabot .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

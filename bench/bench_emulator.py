@@ -1,8 +1,8 @@
 """Local database benchmark: what a ledger write costs as the ledger grows.
 
 Run with `make bench` (or `.venv/bin/python bench/bench_emulator.py [--sizes 1000,100000]`). It starts
-`tools/rtdb_emulator.py` on loopback, fills `/deliveries/k` with N entries, then times 50-entry multi-path
-PATCHes (what a broadcast's ledger writer sends) and plain GETs of one entry, through the real
+the embedded database (`python -m rtdb_emulator`) on loopback, fills `/deliveries/k` with N entries, then
+times 50-entry multi-path PATCHes (what a broadcast's ledger writer sends) and plain GETs of one entry, through the real
 firebase-admin client. With `--compare REV` it runs the same against the emulator of that git revision
 too, side by side. Results go to bench/results/emulator.json and a Markdown table on stdout.
 """
@@ -27,12 +27,13 @@ NAMESPACE = "coronabot-bench-default-rtdb"
 WRITES = 40
 
 
-def measure(emulator: Path, size: int, workdir: Path) -> dict:
+def measure(emulator: list[str], size: int, workdir: Path) -> dict:
+    """``emulator``: the command that starts one, without its port."""
     import firebase_admin
     from firebase_admin import db
 
     port = free_port()
-    process = Process([sys.executable, str(emulator), "--port", str(port)], port, workdir / f"rtdb-{size}.log")
+    process = Process([*emulator, "--port", str(port)], port, workdir / f"rtdb-{size}.log")
     try:
         ledger = {str(5_000_000_000 + i): "sent" for i in range(size)}
         status, body, _ = http("PUT", f"{process.url}/deliveries/k.json?ns={NAMESPACE}", ledger, headers=OWNER,
@@ -69,13 +70,13 @@ def main() -> None:
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        emulators = {"this checkout": ROOT / "tools" / "rtdb_emulator.py"}
+        emulators = {"this checkout": [sys.executable, "-m", "rtdb_emulator"]}
         if args.compare:
             old = workdir / "rtdb_emulator_old.py"
             old.write_text(subprocess.run(["git", "show", f"{args.compare}:tools/rtdb_emulator.py"], cwd=ROOT,
                                           capture_output=True, text=True, check=True).stdout)
-            (workdir / "harness.py").write_text((ROOT / "tools" / "harness.py").read_text())
-            emulators[args.compare] = old
+            (workdir / "harness.py").write_text((ROOT / "lib" / "rtdb_emulator" / "loopback.py").read_text())
+            emulators[args.compare] = [sys.executable, str(old)]  # the revision's single-file emulator
         for name, emulator in emulators.items():
             results[name] = [measure(emulator, size, workdir) for size in sizes]
     out = ROOT / "bench" / "results"

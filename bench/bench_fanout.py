@@ -43,8 +43,8 @@ class FanOutBench(Bench):
         port = free_port()
         common = dict(BROADCAST_RATE=str(rate), BROADCAST_CONCURRENCY=str(workers), CHARTS="off")
         self.deliver = Process([str(Path(sys.executable).with_name("functions-framework")), "--source",
-                                "functions/deliver/main.py", "--target", "deliver", "--host", "127.0.0.1", "--port",
-                                str(port)], port, workdir / "deliver.log",
+                                "build/functions/deliver/main.py", "--target", "deliver", "--host", "127.0.0.1",
+                                "--port", str(port)], port, workdir / "deliver.log",
                                dict(self.env, WORKERS=str(workers), THREADS="1", **common))
         self.fanout_env = dict(common, BROADCAST_QUEUE=QUEUE, DELIVER_URL=self.deliver.url,
                                CLOUD_TASKS_EMULATOR_HOST=self.tasks_host)

@@ -157,10 +157,10 @@ def cold_start(secret: str, workdir: Path) -> dict:
     times: dict[str, list[float]] = {"hello world": [], "/help": [], "/subscribe": []}
     for run in range(COLD_RUNS):
         times["hello world"].append(first_answer_seconds("bench/hello/main.py", "hello", b"{}", {}, workdir))
-        times["/help"].append(first_answer_seconds("functions/webhook/main.py", "webhook",
+        times["/help"].append(first_answer_seconds("build/functions/webhook/main.py", "webhook",
                                                    update(900_000 + run, 1544010213, "/help"), headers, workdir))
         times["/subscribe"].append(first_answer_seconds(
-            "functions/webhook/main.py", "webhook", update(910_000 + run, 6_000_000_000 + run, "/subscribe"),
+            "build/functions/webhook/main.py", "webhook", update(910_000 + run, 6_000_000_000 + run, "/subscribe"),
             headers, workdir))
     medians = {name: statistics.median(values) for name, values in times.items()}
     return {"median_ms": {name: round(value * 1000, 1) for name, value in medians.items()},
@@ -170,7 +170,7 @@ def cold_start(secret: str, workdir: Path) -> dict:
 
 def import_seconds(statement: str) -> float:
     """Median wall time of `statement` in fresh interpreters that already imported functions_framework."""
-    code = ("import functions_framework, time, sys; sys.path.insert(0, 'functions/webhook'); "
+    code = ("import functions_framework, time, sys; sys.path.insert(0, 'build/functions/webhook'); "
             f"t = time.perf_counter(); {statement}; print(time.perf_counter() - t)")
     runs = []
     for _ in range(IMPORT_RUNS):

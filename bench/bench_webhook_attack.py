@@ -105,7 +105,7 @@ def main() -> None:
     framework = str(Path(sys.executable).with_name("functions-framework"))
     rows, results = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        server = Process([framework, "--source", "functions/webhook/main.py", "--target", "webhook",
+        server = Process([framework, "--source", "build/functions/webhook/main.py", "--target", "webhook",
                           "--host", "127.0.0.1", "--port", str(port)], port, Path(tmp) / "webhook.log", env)
         try:
             worker = worker_pids(server.proc.pid)[0]

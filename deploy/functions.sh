@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cloud Build step: create or update the broadcast queue, deploy the three functions, let Cloud Tasks invoke
 # `deliver` and the scheduler invoke `scrape`, create or update the scheduler jobs.
-# Run from the repository root after `make vendor`. DRY_RUN=1 prints the commands instead.
+# Run from the repository root after `make vendor` (build/functions/NAME: each function as deployed). DRY_RUN=1 prints the commands instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/common.sh
@@ -15,7 +15,7 @@ scrape_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest"  # pragma: allowlist secr
 common_env="^|^FIREBASE_DATABASE_URL=${DATABASE_URL}|ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}|TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}|SOURCE=${SOURCE}|QUIET_HOURS=${QUIET_HOURS}"
 
 run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
-  --source=functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
+  --source=build/functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
   --service-account="$WEBHOOK_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
   --set-secrets="$webhook_secrets" --set-env-vars="$common_env" \
   --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
@@ -37,7 +37,7 @@ run gcloud tasks queues add-iam-policy-binding "$QUEUE_NAME" --location="$REGION
 
 # deliver: private, one chunk per instance at a time, called by Cloud Tasks only.
 run gcloud functions deploy deliver --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
-  --source=functions/deliver --entry-point=deliver --trigger-http --no-allow-unauthenticated \
+  --source=build/functions/deliver --entry-point=deliver --trigger-http --no-allow-unauthenticated \
   --service-account="$DELIVER_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
   --set-secrets="$scrape_secrets" \
   --set-env-vars="${common_env}|BROADCAST_RATE=${BROADCAST_RATE}|BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY}" \
@@ -59,7 +59,7 @@ fanout_env="|BROADCAST_QUEUE=projects/${PROJECT_ID}/locations/${REGION}/queues/$
 fanout_env+="|TASKS_SERVICE_ACCOUNT=${TASKS_SA}|BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY}"
 
 run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
-  --source=functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
+  --source=build/functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
   --service-account="$SCRAPE_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
   --set-secrets="$scrape_secrets" \
   --set-env-vars="${common_env}|BROADCAST_RATE=${BROADCAST_RATE}|POLLING=${POLLING}|LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}${fanout_env}" \

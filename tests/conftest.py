@@ -194,16 +194,16 @@ def bot_env(database_server, telegram_server, source_server, token, webhook_secr
 
 
 def start_function(name: str, env: dict, logs_dir: Path, port: int | None = None) -> Process:
-    """functions-framework serving functions/NAME/main.py (with its vendored coronabot/, after `vendored`)."""
+    """functions-framework serving build/functions/NAME/main.py (the function as deployed, after `vendored`)."""
     port = port or free_port()
     executable = Path(sys.executable).with_name("functions-framework")
-    return Process([str(executable), "--source", f"functions/{name}/main.py", "--target", name,
+    return Process([str(executable), "--source", f"build/functions/{name}/main.py", "--target", name,
                     "--host", "127.0.0.1", "--port", str(port)], port, logs_dir / f"{name}.log", env)
 
 
 @pytest.fixture(scope="session")
 def vendored():
-    """Vendor lib/ into the function folders as a deployment does, so the functions run what would ship."""
+    """Build each function's folder as a deployment does (make vendor), so the functions run what would ship."""
     subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
 
 

@@ -92,8 +92,9 @@ def test_progress_is_reported_while_the_run_lasts_and_once_at_its_end(clients, s
 def test_the_terminal_bar_draws_and_closes(tmp_path):
     import io
 
+    from coronabot_dev.local import TerminalProgress
+
     from coronabot.broadcast import Progress
-    from coronabot.local import TerminalProgress
     screen = io.StringIO()
     bar = TerminalProgress(screen)
     bar(Progress("k", 10, 40, 10, 20.0, 1.5))

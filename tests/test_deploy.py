@@ -80,7 +80,7 @@ def test_function_deploys(dry_run, name, public):
     options = flags(words)
     assert "gen2" in options and "trigger-http" in options
     assert options["runtime"] == "python312" and options["region"] == "asia-northeast3"
-    assert options["source"] == f"functions/{name}" and options["entry-point"] == name
+    assert options["source"] == f"build/functions/{name}" and options["entry-point"] == name
     assert ("allow-unauthenticated" in options) is public
     assert ("no-allow-unauthenticated" in options) is (not public)
     if public:
@@ -210,15 +210,19 @@ def test_firebase_json_and_rules_deny_every_client():
         "handled_updates": "at", "unsubscribed": "at", "broadcasts": "finished_at"}
 
 
-def test_make_vendor_copies_the_library_into_each_function(tmp_path):
+def test_make_vendor_builds_each_function_outside_the_source_tree(tmp_path):
     subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
     for name in ("webhook", "scrape", "deliver"):
-        vendored = ROOT / "functions" / name / "coronabot"
-        assert (vendored / "__init__.py").read_text() == (ROOT / "lib/coronabot/__init__.py").read_text()
-        assert not list(vendored.rglob("__pycache__"))
-    ignored = subprocess.run(["git", "check-ignore", "functions/webhook/coronabot/bot.py"], cwd=ROOT,
+        built = ROOT / "build" / "functions" / name
+        assert (built / "coronabot" / "__init__.py").read_text() == (ROOT / "lib/coronabot/__init__.py").read_text()
+        assert (built / "main.py").read_text() == (ROOT / "functions" / name / "main.py").read_text()
+        assert not list(built.rglob("__pycache__"))
+        assert {p.name for p in built.iterdir()} == {"main.py", "requirements.txt", ".gcloudignore", "coronabot"}, \
+            "neither the development tools nor the embedded database"
+        assert not (ROOT / "functions" / name / "coronabot").exists(), "no second copy in the source tree"
+    ignored = subprocess.run(["git", "check-ignore", "build/functions/webhook/coronabot/bot.py"], cwd=ROOT,
                              capture_output=True, text=True)
-    assert ignored.returncode == 0, "vendored copies are git-ignored"
+    assert ignored.returncode == 0, "the build is git-ignored"
 
 
 def test_the_registration_requirements_are_hash_pinned_and_match_the_webhooks():
@@ -254,7 +258,7 @@ def test_only_what_a_function_runs_is_uploaded(name, tmp_path):
     """gcloud's own reading of .gcloudignore, offline: a function's upload holds main.py, requirements.txt
     and the vendored package, never a .env, local data or a virtual environment."""
     subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
-    folder = ROOT / "functions" / name
+    folder = ROOT / "build" / "functions" / name
     planted = [folder / ".env", folder / ".data" / "rtdb.json", folder / ".venv" / "bin" / "python"]
     try:
         for path in planted:

@@ -340,9 +340,9 @@ def test_the_webhook_entry_imports_nothing_it_does_not_need():
     import sys
 
     from harness import ROOT
-    code = ("import sys; sys.path.insert(0, 'functions/webhook'); import main; "
+    code = ("import sys; sys.path.insert(0, 'build/functions/webhook'); import main; "
             "print(sorted(m for m in sys.modules if m.startswith(('bs4', 'requests', 'urllib3', 'coronabot.scrape', "
-            "'coronabot.sources._http', 'coronabot.broadcast', 'coronabot.held', 'coronabot.local', "
+            "'coronabot.sources._http', 'coronabot.broadcast', 'coronabot.held', 'coronabot_dev', 'rtdb_emulator', "
             "'coronabot.cli'))))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -361,7 +361,7 @@ def test_the_webhook_loads_each_client_on_first_use(bot_env, vendored, servers, 
     import sys
 
     from harness import ROOT
-    code = ("import io, json, sys; sys.path.insert(0, 'functions/webhook'); import main; "
+    code = ("import io, json, sys; sys.path.insert(0, 'build/functions/webhook'); import main; "
             "from coronabot.webhook import handle_request; "
             f"body = {json.dumps(message(text))!r}.encode(); "
             f"status, answer = handle_request('POST', {{'X-Telegram-Bot-Api-Secret-Token': {webhook_secret!r}}}, "

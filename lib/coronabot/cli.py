@@ -137,21 +137,21 @@ def _figure_lines(record: dict) -> list[str]:
 
 def run(settings: config.Settings, args: argparse.Namespace) -> int:
     """The whole bot on this machine: local database, long polling and the schedule."""
-    from .local import run_local
+    from coronabot_dev.local import run_local
 
     return run_local(settings, run_schedule_now=args.now)
 
 
 def demo(settings: config.Settings, args: argparse.Namespace) -> int:
     """The whole bot offline, against the fake Bot API and the source stand-in (make demo)."""
-    from .demo import run_demo
+    from coronabot_dev.demo import run_demo
 
     return run_demo()
 
 
 def demo_say(settings: config.Settings, args: argparse.Namespace) -> int:
     """Send one message to the running demo and print the bot's answer."""
-    from .demo import demo_say as say
+    from coronabot_dev.demo import demo_say as say
 
     return say(args.text, group=args.group)
 
@@ -159,7 +159,7 @@ def demo_say(settings: config.Settings, args: argparse.Namespace) -> int:
 def serve(settings: config.Settings, args: argparse.Namespace) -> int:
     """The functions under functions-framework against the local database (FANOUT=on: with deliver and the
     Cloud Tasks emulator)."""
-    from .local import serve_functions
+    from coronabot_dev.local import serve_functions
 
     return serve_functions(settings)
 

@@ -21,8 +21,9 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import Request, urlopen
 
-from . import config
-from .local import REPO, Stop, _child, _free_local_port, _raise_stop, _stop, _wait_for_port
+from coronabot import config
+
+from .processes import REPO, Stop, child, free_local_port, raise_stop, stop_all, wait_for_port
 
 DEMO_TOKEN = "1234567890:demo-token-of-the-offline-demo-not-a-secret"  # pragma: allowlist secret (fake)
 BOT_USERNAME = "CoronaDemoBot"
@@ -124,7 +125,7 @@ def _tick(env: dict) -> dict:
 
 def run_demo() -> int:
     """``make demo``: start everything, play the script, keep running until Ctrl-C."""
-    ports = {name: _free_local_port(variable, default) for name, variable, default in (
+    ports = {name: free_local_port(variable, default) for name, variable, default in (
         ("telegram", "DEMO_TELEGRAM_PORT", 8481), ("sources", "DEMO_SOURCES_PORT", 8482),
         ("database", "RTDB_PORT", 9400))}
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data")) / "demo"
@@ -137,22 +138,22 @@ def run_demo() -> int:
                 "SOURCE": "kdca-sentinel", "SOURCE_BASE_URL": source_url, "RTDB_PORT": str(ports["database"]),
                 "LOCAL_DATA_DIR": str(data_dir), "POLLING": "always", "SCRAPE_SCHEDULE": "0 4 * * *",
                 "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, raise_stop)
+    signal.signal(signal.SIGINT, raise_stop)
     children = []
     log_file = open(data_dir / "demo.log", "ab")  # closed in finally
     try:
-        children.append(_child([sys.executable, str(REPO / "tools" / "fake_telegram.py"), "--port",
+        children.append(child([sys.executable, str(REPO / "tools" / "fake_telegram.py"), "--port",
                                 str(ports["telegram"]), "--token", DEMO_TOKEN, "--username", BOT_USERNAME],
                                dict(env, PYTHONPATH=str(REPO / "tools")), log_file))
-        children.append(_child([sys.executable, str(REPO / "tools" / "source_server.py"), "--port",
+        children.append(child([sys.executable, str(REPO / "tools" / "source_server.py"), "--port",
                                 str(ports["sources"])], dict(env, PYTHONPATH=str(REPO / "tools")), log_file))
-        _wait_for_port("127.0.0.1", ports["telegram"], children[0], "the fake Telegram Bot API")
-        _wait_for_port("127.0.0.1", ports["sources"], children[1], "the source stand-in")
+        wait_for_port("127.0.0.1", ports["telegram"], children[0], "the fake Telegram Bot API")
+        wait_for_port("127.0.0.1", ports["sources"], children[1], "the source stand-in")
         _http("POST", f"{telegram_url}/__control",
               {"chat_members": {str(GROUP["id"]): {str(GROUP_ADMIN["id"]): "administrator"}}})
-        children.append(_child([sys.executable, "-m", "coronabot", "run"], env, log_file))
-        _wait_for_port("127.0.0.1", ports["database"], children[2], "the local database")
+        children.append(child([sys.executable, "-m", "coronabot", "run"], env, log_file))
+        wait_for_port("127.0.0.1", ports["database"], children[2], "the local database")
         env["FIREBASE_DATABASE_EMULATOR_HOST"] = f"127.0.0.1:{ports['database']}"
         _state_file().write_text(json.dumps({"telegram": telegram_url, "sources": source_url}))
         print("coronabot demo: no token, no network; everything below runs on this machine.\n"
@@ -172,7 +173,7 @@ def run_demo() -> int:
     except (Stop, KeyboardInterrupt):
         return 0
     finally:
-        _stop(children)
+        stop_all(children)
         log_file.close()
         _state_file().unlink(missing_ok=True)
         signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -1,6 +1,6 @@
 """Run the bot on one machine: ``make run`` (long polling + schedule) and ``make serve`` (both functions).
 
-Both start the local Realtime Database (``tools/rtdb_emulator.py``) with its
+Both start the embedded Realtime Database (``python -m rtdb_emulator``) with its
 data persisted under ``LOCAL_DATA_DIR`` (default ``.data/``) unless
 ``FIREBASE_DATABASE_EMULATOR_HOST`` already names a running one. The chat and
 alert behaviour is the functions' own code (:mod:`coronabot.bot`,
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,91 +19,23 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
-from . import config, log
-from .answers import Outcome
-from .bot import Bot
-from .broadcast import Progress
-from .errors import DatabaseError
-from .schedule import Schedule, retry_delays
-from .scrape import Ticker
-from .storage import Database, layout
-from .telegram import Telegram, TelegramError
-from .updates import ALLOWED_UPDATES, MalformedUpdate, parse
+from coronabot import config, log
+from coronabot.answers import Outcome
+from coronabot.bot import Bot
+from coronabot.broadcast import Progress
+from coronabot.errors import DatabaseError
+from coronabot.schedule import Schedule, retry_delays
+from coronabot.scrape import Ticker
+from coronabot.storage import Database, layout
+from coronabot.telegram import Telegram, TelegramError
+from coronabot.updates import ALLOWED_UPDATES, MalformedUpdate, parse
+
+from .processes import BUILD, REPO, Stop, child, free_local_port, raise_stop, stop_all, wait_for_port
 
 logger = log.get("coronabot.local")
-REPO = Path(__file__).resolve().parents[2]
 POLL_TIMEOUT_SECONDS = 25
 REPLY_ATTEMPTS = 3
-
-
-class Stop(Exception):
-    """Raised by the signal handlers to leave the polling loop at once."""
-
-
-def _wait_for_port(host: str, port: int, process: subprocess.Popen | None, what: str, timeout: float = 20) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process is not None and process.poll() is not None:
-            raise config.ConfigError(f"{what} exited at start (is port {port} already in use?)")
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise config.ConfigError(f"{what} did not start listening on {host}:{port}")
-
-
-def _child(args: list[str], env: dict | None = None, output: BinaryIO | None = None) -> subprocess.Popen:
-    """A child in its own process group, sent SIGTERM if this process dies, so none is left orphaned.
-
-    Its own group keeps a terminal's Ctrl-C away from it: only ``_stop`` signals it, once. gunicorn's
-    threaded worker deadlocks when a second quit signal arrives while it handles the first, which is
-    what a Ctrl-C to the whole group followed by the arbiter's own signal used to do.
-    """
-    def die_with_parent() -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-    return subprocess.Popen(args, cwd=REPO, env=env, preexec_fn=die_with_parent, process_group=0, stdout=output,
-                            stderr=subprocess.STDOUT if output is not None else None)
-
-
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    """SIGTERM each child's group, then SIGKILL what is left after 10 s, grandchildren included."""
-    for process in processes:
-        if process.poll() is None:
-            _signal_group(process, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        _signal_group(process, signal.SIGKILL)
-        process.wait(5)
-
-
-def _free_local_port(name: str, default: int) -> int:
-    """The port setting ``name``, checked to be a port number nothing on 127.0.0.1 listens on yet."""
-    raw = os.environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise config.ConfigError(f"{name} must be a port number, got {raw!r}")
-    port = int(raw)
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        taken = probe.connect_ex(("127.0.0.1", port)) == 0
-    if taken:
-        raise config.ConfigError(
-            f"port {port} ({name}) is already taken by another program, perhaps another `make run` or Google's "
-            f"database emulator (firebase.json gives it 9000 too); choose a free one, for example "
-            f"{name}={port + 100}")
-    return port
 
 
 @contextlib.contextmanager
@@ -113,22 +44,19 @@ def local_database(settings: config.Settings) -> Iterator[tuple[config.Settings,
     if settings.emulator_host:
         yield settings, None
         return
-    emulator = REPO / "tools" / "rtdb_emulator.py"
-    if not emulator.exists():
-        raise config.ConfigError("the local database needs tools/rtdb_emulator.py: run from a repository checkout")
-    port = _free_local_port("RTDB_PORT", 9000)
+    port = free_local_port("RTDB_PORT", 9000)
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data"))
     data_dir.mkdir(parents=True, exist_ok=True)
     data_file = data_dir / "rtdb.json"
-    process = _child([sys.executable, str(emulator), "--port", str(port), "--data", str(data_file),
-                      "--rules", str(REPO / "database.rules.json")])
+    process = child([sys.executable, "-m", "rtdb_emulator", "--port", str(port), "--data", str(data_file),
+                     "--rules", str(REPO / "database.rules.json")])
     try:
-        _wait_for_port("127.0.0.1", port, process, "the local database")
+        wait_for_port("127.0.0.1", port, process, "the local database")
         host = f"127.0.0.1:{port}"
         os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = host
         yield settings._replace(emulator_host=host), (process, data_file)
     finally:
-        _stop([process])
+        stop_all([process])
 
 
 class TerminalProgress:
@@ -150,10 +78,6 @@ class TerminalProgress:
         if progress.final:
             bar.close()
             del self._bars[progress.key]
-
-
-def _raise_stop(signum: int, frame: object) -> None:
-    raise Stop()
 
 
 class Poller:
@@ -268,8 +192,8 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
     telegram = Telegram(token, settings.api_base)
     username = telegram.username()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, raise_stop)
+    signal.signal(signal.SIGINT, raise_stop)
     try:
         with local_database(settings) as (settings, started):
             db = Database(settings)
@@ -305,12 +229,12 @@ def _local_queue(port: int, status_port: int, deliver_port: int, settings: confi
                  children: list[subprocess.Popen]) -> dict:
     """Start the Cloud Tasks emulator, make the broadcast queue as the deployment makes it, and return the
     scrape's settings for fanning out to the local deliver function."""
-    from .tasks import LOCAL_QUEUE, configure_emulated_queue
+    from coronabot.tasks import LOCAL_QUEUE, configure_emulated_queue
 
-    emulator = _child([sys.executable, str(REPO / "tools" / "tasks_emulator.py"), "--port", str(port), "--http-port",
+    emulator = child([sys.executable, str(REPO / "tools" / "tasks_emulator.py"), "--port", str(port), "--http-port",
                        str(status_port)])
     children.append(emulator)
-    _wait_for_port("127.0.0.1", status_port, emulator, "the Cloud Tasks emulator")
+    wait_for_port("127.0.0.1", status_port, emulator, "the Cloud Tasks emulator")
     configure_emulated_queue(f"127.0.0.1:{port}", LOCAL_QUEUE, settings.broadcast_concurrency)
     return {"BROADCAST_QUEUE": LOCAL_QUEUE, "DELIVER_URL": f"http://127.0.0.1:{deliver_port}/",
             "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{port}"}
@@ -322,13 +246,13 @@ def serve_functions(settings: config.Settings) -> int:
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses every update without it")
     fan_out = config.choice("FANOUT", ("off", "on")) == "on"
-    ports = {"webhook": _free_local_port("WEBHOOK_PORT", 8080), "scrape": _free_local_port("SCRAPE_PORT", 8090)}
+    ports = {"webhook": free_local_port("WEBHOOK_PORT", 8080), "scrape": free_local_port("SCRAPE_PORT", 8090)}
     if fan_out:
-        ports["deliver"] = _free_local_port("DELIVER_PORT", 8091)
-        tasks_port, tasks_status_port = _free_local_port("TASKS_PORT", 8123), _free_local_port("TASKS_STATUS_PORT",
+        ports["deliver"] = free_local_port("DELIVER_PORT", 8091)
+        tasks_port, tasks_status_port = free_local_port("TASKS_PORT", 8123), free_local_port("TASKS_STATUS_PORT",
                                                                                                 8124)
     framework = str(Path(sys.executable).with_name("functions-framework"))
-    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGTERM, raise_stop)
     children: list[subprocess.Popen] = []
     try:
         with local_database(settings) as (settings, _):
@@ -341,12 +265,12 @@ def serve_functions(settings: config.Settings) -> int:
                 shown.append(f"Cloud Tasks: {fanned['CLOUD_TASKS_EMULATOR_HOST']}")
             started = {}
             for name, port in ports.items():
-                started[name] = _child([framework, "--source", f"functions/{name}/main.py", "--target", name,
+                started[name] = child([framework, "--source", str(BUILD / name / "main.py"), "--target", name,
                                         "--host", "127.0.0.1", "--port", str(port)],
                                        scrape_env if name == "scrape" else env)
                 children.append(started[name])
             for name, port in ports.items():
-                _wait_for_port("127.0.0.1", port, started[name], f"the {name} function")
+                wait_for_port("127.0.0.1", port, started[name], f"the {name} function")
             print("  ".join(shown) + f"  database: {settings.emulator_host}. Ctrl-C stops.", flush=True)
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
@@ -355,4 +279,4 @@ def serve_functions(settings: config.Settings) -> int:
     except (Stop, KeyboardInterrupt):
         return 0
     finally:
-        _stop(children)
+        stop_all(children)

@@ -45,7 +45,7 @@ import threading
 import time
 from urllib.parse import unquote
 
-from harness import LoopbackHandler, LoopbackServer
+from .loopback import LoopbackHandler, LoopbackServer
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32
@@ -863,5 +863,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m rtdb_emulator (its __main__) is the usual way
     sys.exit(main())
