@@ -9,15 +9,17 @@ cd "$(dirname "$0")/.."
 # The webhook checks Telegram's secret header; the scrape function never sees that secret.
 webhook_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest,TELEGRAM_WEBHOOK_SECRET=${WEBHOOK_SECRET_NAME}:latest"  # pragma: allowlist secret
 scrape_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest"  # pragma: allowlist secret
-# ^|^ makes | the separator, so values may contain commas (ADMIN_CHAT_IDS) and @ (an account's email).
-# SOURCE goes to both: the scrape reads it, the webhook's /about names it. QUIET_HOURS too: the scrape
-# decides on it, /settings shows it.
-common_env="^|^FIREBASE_DATABASE_URL=${DATABASE_URL}|ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS}|TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME}|SOURCE=${SOURCE}|QUIET_HOURS=${QUIET_HOURS}"
+# Each function's --set-env-vars come from the one declaration of every setting (lib/coronabot/config.py:
+# `python3 -m coronabot.config deploy-env NAME` prints those the function gets, ^|^-separated so values may
+# hold commas and @). The deploy's own names are given the settings' names here.
+export FIREBASE_DATABASE_URL="$DATABASE_URL" ADMIN_CHAT_IDS TELEGRAM_BOT_USERNAME SOURCE QUIET_HOURS \
+  BROADCAST_RATE BROADCAST_CONCURRENCY POLLING LATE_NOTICE_HOURS
+env_vars() { PYTHONPATH="build/functions/$1" python3 -m coronabot.config deploy-env "$1"; }
 
 run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=build/functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
   --service-account="$WEBHOOK_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
-  --set-secrets="$webhook_secrets" --set-env-vars="$common_env" \
+  --set-secrets="$webhook_secrets" --set-env-vars="$(env_vars webhook)" \
   --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
 
 # The broadcast queue: how many deliver invocations at once, and how a failed chunk is retried. Retries
@@ -40,7 +42,7 @@ run gcloud functions deploy deliver --gen2 --project="$PROJECT_ID" --region="$RE
   --source=build/functions/deliver --entry-point=deliver --trigger-http --no-allow-unauthenticated \
   --service-account="$DELIVER_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
   --set-secrets="$scrape_secrets" \
-  --set-env-vars="${common_env}|BROADCAST_RATE=${BROADCAST_RATE}|BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY}" \
+  --set-env-vars="$(env_vars deliver)" \
   --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=$((BROADCAST_CONCURRENCY + 2))
 
 run gcloud functions add-invoker-policy-binding deliver --project="$PROJECT_ID" --region="$REGION" \
@@ -55,14 +57,14 @@ if [ "${DRY_RUN:-0}" = 1 ]; then
 else
   deliver_url=$(describe_url deliver)
 fi
-fanout_env="|BROADCAST_QUEUE=projects/${PROJECT_ID}/locations/${REGION}/queues/${QUEUE_NAME}|DELIVER_URL=${deliver_url}"
-fanout_env+="|TASKS_SERVICE_ACCOUNT=${TASKS_SA}|BROADCAST_CONCURRENCY=${BROADCAST_CONCURRENCY}"
+export BROADCAST_QUEUE="projects/${PROJECT_ID}/locations/${REGION}/queues/${QUEUE_NAME}" \
+  DELIVER_URL="$deliver_url" TASKS_SERVICE_ACCOUNT="$TASKS_SA"
 
 run gcloud functions deploy scrape --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
   --source=build/functions/scrape --entry-point=scrape --trigger-http --no-allow-unauthenticated \
   --service-account="$SCRAPE_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
   --set-secrets="$scrape_secrets" \
-  --set-env-vars="${common_env}|BROADCAST_RATE=${BROADCAST_RATE}|POLLING=${POLLING}|LATE_NOTICE_HOURS=${LATE_NOTICE_HOURS}${fanout_env}" \
+  --set-env-vars="$(env_vars scrape)" \
   --memory=256Mi --cpu=1 --timeout=540s --concurrency=1 --max-instances=2
 
 run gcloud functions add-invoker-policy-binding scrape --project="$PROJECT_ID" --region="$REGION" \

@@ -170,10 +170,12 @@ def test_settings_of_the_wrong_form_are_one_line_naming_the_variable(cli, webhoo
     assert "firebasedatabase.app" in result.stderr and "firebaseio.com" in result.stderr
 
 
-@pytest.mark.parametrize("command, needs", [("set-webhook", "TELEGRAM_WEBHOOK_SECRET (required)"),
+@pytest.mark.parametrize("command, needs", [("set-webhook", "TELEGRAM_WEBHOOK_SECRET (secret, required)"),
                                             ("stats", "FIREBASE_DATABASE_URL"), ("scrape-once", "POLLING"),
+                                            ("scrape-once", "BROADCAST_QUEUE"), ("scrape-once", "DELIVER_URL"),
+                                            ("scrape-once", "BROADCAST_PAGE_SIZE"),
                                             ("run", "RTDB_PORT"), ("serve", "WEBHOOK_PORT"),
-                                            ("send-test", "TELEGRAM_TOKEN (required)")])
+                                            ("send-test", "TELEGRAM_TOKEN (secret, required to send)")])
 def test_each_command_lists_the_environment_it_reads(cli, command, needs):
     result = cli(command, "--help")
     assert result.returncode == 0 and "environment:" in result.stdout and needs in result.stdout

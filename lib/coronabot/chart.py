@@ -33,7 +33,7 @@ from . import texts
 from .history import ChartSeries
 
 if TYPE_CHECKING:
-    from .sources import Source
+    from .sources._source import Source
 
 WIDTH, HEIGHT, DPI = 1280, 720, 100
 FONT_FAMILY = "NanumGothic"

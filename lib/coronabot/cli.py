@@ -179,40 +179,40 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "demo-say": (demo_say, "send a message to the running demo and print the answer"),
 }
 
-_TELEGRAM = ("TELEGRAM_TOKEN (required)", "TELEGRAM_API_BASE")
-_DATABASE = ("FIREBASE_DATABASE_URL (required unless FIREBASE_DATABASE_EMULATOR_HOST is set)",
-             "FIREBASE_DATABASE_EMULATOR_HOST")
-_SCRAPE = ("SOURCE", "SOURCE_BASE_URL", "SOURCE_TIMEOUT", "DATA_PORTAL_SERVICE_KEY (SOURCE=data-portal)",
-           "ADMIN_CHAT_IDS", "BROADCAST_RATE", "BROADCAST_LEASE_SECONDS", "LEDGER_BATCH", "BROADCAST_TIME_BUDGET",
-           "QUIET_HOURS", "POLLING", "LATE_NOTICE_HOURS", "BACKFILL_WEEKS", "CHARTS")
-# The environment each command reads (shown by its --help; the README's configuration table has them all).
-ENVIRONMENT: dict[str, tuple[str, ...]] = {
-    "set-webhook": ("TELEGRAM_TOKEN (required)", "TELEGRAM_WEBHOOK_SECRET (required)", "TELEGRAM_API_BASE"),
-    "webhook-info": _TELEGRAM,
-    "delete-webhook": _TELEGRAM,
-    "set-commands": _TELEGRAM,
-    "scrape-once": (*_TELEGRAM, *_DATABASE, *_SCRAPE),
-    "backfill": (*_DATABASE, "SOURCE", "SOURCE_BASE_URL", "SOURCE_TIMEOUT"),
-    "send-test": _TELEGRAM,
-    "stats": (*_DATABASE, "SOURCE"),
-    "run": (*_TELEGRAM, "TELEGRAM_BOT_USERNAME", "RTDB_PORT", "LOCAL_DATA_DIR", "SCRAPE_SCHEDULE",
-            "SCRAPE_RETRY_SECONDS", "RUN_SCHEDULE_NOW", *_SCRAPE),
-    "demo": ("DEMO_TELEGRAM_PORT", "DEMO_SOURCES_PORT", "RTDB_PORT", "LOCAL_DATA_DIR"),
-    "demo-say": ("LOCAL_DATA_DIR",),
-    "serve": ("TELEGRAM_WEBHOOK_SECRET (required)", "TELEGRAM_TOKEN", "RTDB_PORT", "LOCAL_DATA_DIR", "WEBHOOK_PORT",
-              "SCRAPE_PORT", "FANOUT", "DELIVER_PORT", "TASKS_PORT", "TASKS_STATUS_PORT", "BROADCAST_CONCURRENCY",
-              *_SCRAPE),
+# What each command reads, by the readers of config.VARIABLES (its --help lists those variables).
+READERS: dict[str, tuple[str, ...]] = {
+    "set-webhook": ("telegram", "secret"),
+    "webhook-info": ("telegram",),
+    "delete-webhook": ("telegram",),
+    "set-commands": ("telegram",),
+    "scrape-once": ("telegram", "database", "source", "tick"),
+    "backfill": ("database", "source"),
+    "send-test": ("telegram",),
+    "stats": ("database", "source"),
+    "run": ("run",),
+    "demo": ("demo",),
+    "demo-say": ("demo",),
+    "serve": ("serve",),
 }
-COMMON_ENVIRONMENT = ("LOG_LEVEL",)
+
+
+def _environment(command: str) -> str:
+    lines = []
+    for v in config.reading(*READERS[command]):
+        notes = ["secret"] if v.secret else []
+        if v.shown_default.startswith("required"):
+            notes.append(v.shown_default)
+        said = f" ({', '.join(notes)})" if notes else ""
+        lines.append(f"  {v.name}{said}: {v.help}".replace("`", ""))
+    return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m coronabot", description="coronabot operator tools")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        environment = "\n".join(f"  {name}" for name in (*ENVIRONMENT[name], *COMMON_ENVIRONMENT))
         sub = commands.add_parser(name, help=help_text, description=help_text,
-                                  epilog=f"environment:\n{environment}",
+                                  epilog=f"environment:\n{_environment(name)}",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "set-webhook":
             sub.add_argument("url", help="the webhook function's https URL")
@@ -250,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     log.setup(sys.stderr)
     handler = COMMANDS[args.command][0]
     try:
-        return handler(config.load(), args)
+        settings = config.load()
+        sources.get(settings.source)  # the one check of SOURCE's name, the same for every command
+        return handler(settings, args)
     except config.ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
+from collections import namedtuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
 DEFAULT_API_BASE = "https://api.telegram.org"
@@ -14,6 +16,7 @@ POLLING_MODES = ("adaptive", "always")
 CHART_MODES = ("on", "off")
 MAX_BACKFILL_WEEKS = 520
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _QUEUE_NAME = re.compile(r"projects/[a-z][a-z0-9:.-]{3,61}[a-z0-9]/locations/[a-z0-9-]+/queues/[A-Za-z0-9-]{1,100}")
 
@@ -22,10 +25,22 @@ class ConfigError(Exception):
     """A required setting is missing or malformed; the message names the variable."""
 
 
-def _int_list(name: str) -> tuple[int, ...]:
-    raw = os.environ.get(name, "").replace(";", ",")
+# -- parsers: each takes the variable's name and its raw text (stripped, never empty) ------------------------
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _url(name: str, raw: str) -> str:
+    return raw.rstrip("/")
+
+
+def _username(name: str, raw: str) -> str:
+    return raw.lstrip("@")
+
+
+def _int_list(name: str, raw: str) -> tuple[int, ...]:
     ids = []
-    for part in raw.split(","):
+    for part in raw.replace(";", ",").split(","):
         part = part.strip()
         if not part:
             continue
@@ -36,10 +51,8 @@ def _int_list(name: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
-def _quiet_hours(name: str) -> tuple[int, int] | None:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return DEFAULT_QUIET_HOURS
+def _quiet_hours(name: str, raw: str) -> tuple[int, int] | None:
+    raw = raw.lower()
     if raw in ("none", "off"):
         return None
     start, _, end = raw.partition("-")
@@ -49,75 +62,201 @@ def _quiet_hours(name: str) -> tuple[int, int] | None:
     return int(start), int(end)
 
 
-def _webhook_secret() -> str:
-    """TELEGRAM_WEBHOOK_SECRET, which Telegram accepts only as 1–256 of A-Z a-z 0-9 _ - (never echoed)."""
-    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
-    if secret and not _WEBHOOK_SECRET.fullmatch(secret):
-        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - "
+def _webhook_secret(name: str, raw: str) -> str:
+    """Telegram accepts a secret_token of 1–256 of A-Z a-z 0-9 _ - only (never echoed)."""
+    if not _WEBHOOK_SECRET.fullmatch(raw):
+        raise ConfigError(f"{name} must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - "
                           "(Telegram refuses any other); generate one with "
                           "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
-    return secret
-
-
-def log_level() -> str:
-    """LOG_LEVEL, upper-cased; ConfigError for a level logging does not know."""
-    level = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
-    if level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {level.lower()!r}")
-    return level
-
-
-def choice(name: str, choices: tuple[str, ...]) -> str:
-    """One of ``choices`` (the first is the default)."""
-    raw = os.environ.get(name, "").strip().lower() or choices[0]
-    if raw not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
     return raw
 
 
-def _number(name: str, default: float, minimum: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
-    return value
+def _level(name: str, raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}; got {raw.lower()!r}")
+    return level
 
 
-class Settings(NamedTuple):
-    """Every setting the bot reads, with its default; see the README's configuration table."""
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        if raw.lower() not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw.lower()!r}")
+        return raw.lower()
+    return parse
 
-    telegram_token: str = ""
-    webhook_secret: str = ""
-    api_base: str = DEFAULT_API_BASE
-    bot_username: str = ""
-    database_url: str = ""
-    emulator_host: str = ""
-    admin_chat_ids: tuple[int, ...] = ()
-    source: str = DEFAULT_SOURCE
-    source_base_url: str = ""
-    source_timeout: float = 15.0
-    broadcast_rate: float = 25.0
-    lease_seconds: float = 90.0
-    ledger_batch: int = 50
-    page_size: int = 500
-    broadcast_budget: float = 480.0
-    quiet_hours: tuple[int, int] | None = DEFAULT_QUIET_HOURS
-    polling: str = "adaptive"
-    late_notice_hours: float = 3.0
-    log_level: str = "INFO"
-    progress_seconds: float = 5.0
-    backfill_weeks: int = 52
-    charts: bool = True
-    broadcast_queue: str = ""
-    deliver_url: str = ""
-    tasks_service_account: str = ""
-    tasks_emulator_host: str = ""
-    broadcast_concurrency: int = 4
+
+def _switch(name: str, raw: str) -> bool:
+    return _one_of(*CHART_MODES)(name, raw) == "on"
+
+
+def _number(minimum: float, whole: bool = False, maximum: float | None = None) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = int(raw) if whole else float(raw)
+        except ValueError:
+            kind = "a whole number" if whole else "a number"
+            raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum:g} to {maximum:g}" if maximum is not None else f"at least {minimum:g}"
+            raise ConfigError(f"{name} must be {bound}, got {raw!r}")
+        return value
+    return parse
+
+
+def _queue(name: str, raw: str) -> str:
+    """projects/P/locations/L/queues/Q, or a ConfigError."""
+    if not _QUEUE_NAME.fullmatch(raw):
+        raise ConfigError(f"{name} must be a full queue name, projects/PROJECT/locations/REGION/queues/NAME; "
+                          f"got {raw!r}")
+    return raw
+
+
+def _source(name: str, raw: str) -> str:
+    """A source's name; which names exist is the sources' registry's to say (``sources.get``, called by every
+    command and function before it does anything: the registry's modules read this one, so it cannot read
+    them)."""
+    if not re.fullmatch(r"[a-z0-9-]{1,40}", raw):
+        raise ConfigError(f"{name} must be a source's name such as kdca-sentinel; got {raw[:40]!r}")
+    return raw
+
+
+class Variable(NamedTuple):
+    """One setting, declared once: ``Settings``, every command's --help, the deploy's env lists and the
+    README's configuration table are made from these declarations (tests/test_config.py holds them to it)."""
+
+    name: str
+    field: str | None  # the Settings field it fills; None: read by the local tools or the platform only
+    parse: Callable[[str, str], Any]
+    default: Any
+    help: str
+    functions: tuple[str, ...]  # the deployed functions that get it (webhook, scrape, deliver)
+    readers: tuple[str, ...]  # what else reads it: telegram, database, source, tick (the operator commands),
+    #                           run, serve, demo (the local tools), secret (set-webhook)
+    secret: bool = False  # from Secret Manager when deployed: never in an env list, never printed
+    shown_default: str = ""  # the README's default column, where the value alone would not say it
+
+    def read(self, environ: Mapping[str, str]) -> Any:
+        raw = environ.get(self.name, "").strip()
+        return self.parse(self.name, raw) if raw else self.default
+
+
+FUNCTIONS = ("webhook", "scrape", "deliver")
+_ALL = ("webhook", "scrape", "deliver")
+_SENDERS = ("scrape", "deliver")
+_TICK = ("tick", "run", "serve")  # a scrape tick outside the cloud: scrape-once, make run, make serve
+VARIABLES: tuple[Variable, ...] = (
+    Variable("TELEGRAM_TOKEN", "telegram_token", _text, "", "the bot token from @BotFather", _ALL,
+             ("telegram", "run", "serve"), secret=True, shown_default="required to send"),
+    Variable("TELEGRAM_WEBHOOK_SECRET", "webhook_secret", _webhook_secret, "",
+             "the `secret_token` given to `setWebhook`, 1–256 of `A-Za-z0-9_-`; without it the webhook refuses "
+             "every update", ("webhook",), ("secret", "serve"), secret=True, shown_default="required"),
+    Variable("TELEGRAM_API_BASE", "api_base", _url, DEFAULT_API_BASE,
+             "the Bot API's address (read by every function; only the tests and the demo point it elsewhere)", (),
+             ("telegram", "run", "serve")),
+    Variable("TELEGRAM_BOT_USERNAME", "bot_username", _username, "",
+             "the bot's username, for `/cmd@BotName`; else asked once with `getMe`", ("webhook",), ("run",),
+             shown_default="`getMe`"),
+    Variable("FIREBASE_DATABASE_URL", "database_url", _text, "",
+             "`https://PROJECT-default-rtdb.REGION.firebasedatabase.app`, or `https://PROJECT-default-rtdb."
+             "firebaseio.com` for a database in the United States", _ALL, ("database",),
+             shown_default="required, except against an emulator"),
+    Variable("FIREBASE_DATABASE_EMULATOR_HOST", "emulator_host", _text, "",
+             "`127.0.0.1:9000`: talk to a local database (the embedded one, or Google's emulator)", (),
+             ("database", "run", "serve")),
+    Variable("ADMIN_CHAT_IDS", "admin_chat_ids", _int_list, (),
+             "comma-separated chat ids told when the source fails, recovers or is late", _ALL, _TICK,
+             shown_default="none"),
+    Variable("SOURCE", "source", _source, DEFAULT_SOURCE,
+             "where the figures come from: `kdca-sentinel` (sources.REGISTRY lists the others)", _ALL,
+             ("source", *_TICK)),
+    Variable("SOURCE_BASE_URL", "source_base_url", _url, "",
+             "replaces scheme, host and port of the source's official URLs (the tests' stand-in)", (),
+             ("source", *_TICK)),
+    Variable("SOURCE_TIMEOUT", "source_timeout", _number(0.1), 15.0, "seconds per source request", (),
+             ("source", *_TICK)),
+    Variable("DATA_PORTAL_SERVICE_KEY", None, _text, "", "the public data portal's key, for `SOURCE=data-portal`",
+             (), ("source", *_TICK), secret=True),
+    Variable("BROADCAST_RATE", "broadcast_rate", _number(0.1), 25.0,
+             "messages per second across all chats (with `BROADCAST_QUEUE`, across all deliver invocations)",
+             _SENDERS, _TICK),
+    Variable("BROADCAST_QUEUE", "broadcast_queue", _queue, "",
+             "the Cloud Tasks queue a broadcast fans out on, `projects/P/locations/L/queues/Q`; unset: the "
+             "scrape sends the whole broadcast itself", ("scrape",), ("tick",)),
+    Variable("DELIVER_URL", "deliver_url", _text, "", "the deliver function's URL, where each chunk's task goes",
+             ("scrape",), ("tick",), shown_default="required with `BROADCAST_QUEUE`"),
+    Variable("TASKS_SERVICE_ACCOUNT", "tasks_service_account", _text, "",
+             "the account whose OIDC token Cloud Tasks presents to the private deliver function", ("scrape",),
+             ("tick",),
+             shown_default="required with `BROADCAST_QUEUE`"),
+    Variable("BROADCAST_CONCURRENCY", "broadcast_concurrency", _number(1, whole=True), 4,
+             "deliver invocations at once (the queue's `max-concurrent-dispatches`); each sends at "
+             "`BROADCAST_RATE / BROADCAST_CONCURRENCY`", _SENDERS, _TICK),
+    Variable("CLOUD_TASKS_EMULATOR_HOST", "tasks_emulator_host", _text, "",
+             "`127.0.0.1:8123`: talk plain gRPC to `tools/tasks_emulator.py` instead of Cloud Tasks", (), ("tick",)),
+    Variable("BROADCAST_LEASE_SECONDS", "lease_seconds", _number(1.0), 90.0,
+             "how long a broadcaster's (or a chunk's) claim lives without renewal", (), _TICK),
+    Variable("LEDGER_BATCH", "ledger_batch", _number(1, whole=True), 50, "delivery outcomes per ledger write",
+             (), _TICK),
+    Variable("BROADCAST_PAGE_SIZE", "page_size", _number(1, whole=True), 500,
+             "subscribers per read while a broadcast goes through them; with `BROADCAST_QUEUE`, a chunk's size",
+             (), _TICK),
+    Variable("BROADCAST_TIME_BUDGET", "broadcast_budget", _number(1.0), 480.0,
+             "seconds after a tick (or a chunk) starts when its broadcast stops taking new chats", (), _TICK),
+    Variable("BROADCAST_PROGRESS_SECONDS", "progress_seconds", _number(0.1), 5.0,
+             "seconds between `broadcast progress` log lines", (), _TICK),
+    Variable("QUIET_HOURS", "quiet_hours", _quiet_hours, DEFAULT_QUIET_HOURS,
+             "hours on the Korean clock when alerts come silently or wait for the morning, as each chat "
+             "chose: `START-END`, or `none`", _ALL, _TICK, shown_default="`22-8`"),
+    Variable("POLLING", "polling", _one_of(*POLLING_MODES), "adaptive",
+             "`adaptive`: called every minute, the scrape decides from when the source published before whether "
+             "to fetch; `always`: every call fetches", ("scrape",), _TICK),
+    Variable("LATE_NOTICE_HOURS", "late_notice_hours", _number(0.0), 3.0,
+             "hours after the expected window before the admins are told the announcement is late", ("scrape",),
+             _TICK),
+    Variable("BACKFILL_WEEKS", "backfill_weeks", _number(0, whole=True, maximum=MAX_BACKFILL_WEEKS), 52,
+             "weeks of history the first tick asks for in its one request; `0` turns it off", (), _TICK),
+    Variable("CHARTS", "charts", _switch, True,
+             "`on`: an alert is its chart with the text as caption; `off`: text only", (), _TICK,
+             shown_default="`on`"),
+    Variable("LOG_LEVEL", "log_level", _level, "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`", (),
+             ("telegram", "database", "run", "serve", "demo")),
+    # Read by the local tools (make run, serve, demo) and the platform only.
+    Variable("SCRAPE_SCHEDULE", None, _text, "", "cron expressions separated by `;`, Asia/Seoul", (), ("run",),
+             shown_default="every minute; with `POLLING=always` the original bot's two"),
+    Variable("SCRAPE_RETRY_SECONDS", None, _text, "60,120",
+             "seconds before each retry of a tick the function would answer with a non-200", (), ("run",)),
+    Variable("RUN_SCHEDULE_NOW", None, _text, "", "`1`: also run one tick at start", (), ("run",)),
+    Variable("RTDB_PORT", None, _text, "9000", "the embedded database's port", (), ("run", "serve", "demo")),
+    Variable("LOCAL_DATA_DIR", None, _text, ".data", "the folder of the local data", (), ("run", "serve", "demo")),
+    Variable("WEBHOOK_PORT", None, _text, "8080", "`make serve`: the webhook's port", (), ("serve",)),
+    Variable("SCRAPE_PORT", None, _text, "8090", "`make serve`: the scrape's port", (), ("serve",)),
+    Variable("FANOUT", None, _one_of("off", "on"), "off",
+             "`make serve`: `on` also serves deliver and the Cloud Tasks emulator", (), ("serve",)),
+    Variable("DELIVER_PORT", None, _text, "8091", "`FANOUT=on make serve`: the deliver function's port", (),
+             ("serve",)),
+    Variable("TASKS_PORT", None, _text, "8123", "`FANOUT=on make serve`: the Cloud Tasks emulator's port", (),
+             ("serve",)),
+    Variable("TASKS_STATUS_PORT", None, _text, "8124", "`FANOUT=on make serve`: the emulator's status port", (),
+             ("serve",)),
+    Variable("DEMO_TELEGRAM_PORT", None, _text, "8481", "`make demo`: the fake Bot API's port", (), ("demo",)),
+    Variable("DEMO_SOURCES_PORT", None, _text, "8482", "`make demo`: the source stand-in's port", (), ("demo",)),
+    Variable("K_SERVICE", None, _text, "", "set by Cloud Run: the webhook's REST client then asks the metadata "
+             "server for the function's access token", (), ()),
+    Variable("GCE_METADATA_HOST", None, _text, "", "the metadata server's host, as Google's libraries allow", (),
+             (), shown_default="`metadata.google.internal`"),
+)
+BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+_SettingsFields = namedtuple("_SettingsFields", [v.field for v in VARIABLES if v.field],
+                             defaults=[v.default for v in VARIABLES if v.field])
+
+
+class Settings(_SettingsFields):
+    """Every setting the bot reads, one field per variable of VARIABLES, with its default."""
+
+    __slots__ = ()
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -159,55 +298,55 @@ class Settings(NamedTuple):
                           "both forms are valid; the Firebase console shows yours)")
 
 
-def _broadcast_queue() -> str:
-    """BROADCAST_QUEUE: the Cloud Tasks queue a broadcast fans out on (projects/P/locations/L/queues/Q), or ""
-    for the in-process broadcaster."""
-    raw = os.environ.get("BROADCAST_QUEUE", "").strip()
-    if raw and not _QUEUE_NAME.fullmatch(raw):
-        raise ConfigError("BROADCAST_QUEUE must be a full queue name, projects/PROJECT/locations/REGION/queues/NAME; "
-                          f"got {raw!r}")
-    return raw
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting once, the same way for every command and function; ConfigError names
+    the first variable that is malformed."""
+    environ = os.environ if environ is None else environ
+    return Settings(**{v.field: v.read(environ) for v in VARIABLES if v.field})
 
 
-def load() -> Settings:
-    """Read the settings from the environment; raises ConfigError on malformed values."""
-    env = os.environ
-    return Settings(
-        telegram_token=env.get("TELEGRAM_TOKEN", "").strip(),
-        webhook_secret=_webhook_secret(),
-        api_base=(env.get("TELEGRAM_API_BASE", "").strip() or DEFAULT_API_BASE).rstrip("/"),
-        bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
-        database_url=env.get("FIREBASE_DATABASE_URL", "").strip(),
-        emulator_host=env.get("FIREBASE_DATABASE_EMULATOR_HOST", "").strip(),
-        admin_chat_ids=_int_list("ADMIN_CHAT_IDS"),
-        source=env.get("SOURCE", "").strip() or DEFAULT_SOURCE,
-        source_base_url=env.get("SOURCE_BASE_URL", "").strip().rstrip("/"),
-        source_timeout=_number("SOURCE_TIMEOUT", 15.0, 0.1),
-        broadcast_rate=_number("BROADCAST_RATE", 25.0, 0.1),
-        lease_seconds=_number("BROADCAST_LEASE_SECONDS", 90.0, 1.0),
-        ledger_batch=int(_number("LEDGER_BATCH", 50, 1)),
-        page_size=int(_number("BROADCAST_PAGE_SIZE", 500, 1)),
-        broadcast_budget=_number("BROADCAST_TIME_BUDGET", 480.0, 1.0),
-        quiet_hours=_quiet_hours("QUIET_HOURS"),
-        polling=choice("POLLING", POLLING_MODES),
-        late_notice_hours=_number("LATE_NOTICE_HOURS", 3.0, 0.0),
-        log_level=log_level(),
-        progress_seconds=_number("BROADCAST_PROGRESS_SECONDS", 5.0, 0.1),
-        backfill_weeks=backfill_weeks(),
-        charts=choice("CHARTS", CHART_MODES) == "on",
-        broadcast_queue=_broadcast_queue(),
-        deliver_url=env.get("DELIVER_URL", "").strip(),
-        tasks_service_account=env.get("TASKS_SERVICE_ACCOUNT", "").strip(),
-        tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST", "").strip(),
-        broadcast_concurrency=int(_number("BROADCAST_CONCURRENCY", 4, 1)),
-    )
+def reading(*readers: str) -> list[Variable]:
+    """The variables any of ``readers`` reads, in declaration order (a command's --help)."""
+    return [v for v in VARIABLES if set(v.readers) & set(readers)]
 
 
-def backfill_weeks() -> int:
-    """BACKFILL_WEEKS: how many weeks of history the first tick fetches (0 turns the backfill off)."""
-    raw = os.environ.get("BACKFILL_WEEKS", "").strip()
-    if not raw:
-        return 52
-    if not raw.isdigit() or int(raw) > MAX_BACKFILL_WEEKS:
-        raise ConfigError(f"BACKFILL_WEEKS must be a whole number of weeks from 0 to {MAX_BACKFILL_WEEKS}; got {raw!r}")
-    return int(raw)
+def deploy_env(function: str, environ: Mapping[str, str] | None = None) -> str:
+    """The ``--set-env-vars`` of a deployed function: every non-secret variable it gets that ``environ`` sets,
+    ``|``-separated behind gcloud's ``^|^`` (a value may hold a comma or an @); secrets go through
+    ``--set-secrets``."""
+    environ = os.environ if environ is None else environ
+    pairs = [f"{v.name}={environ[v.name].strip()}" for v in VARIABLES
+             if function in v.functions and not v.secret and environ.get(v.name, "").strip()]
+    return "^|^" + "|".join(pairs)
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    rows = ["| variable | read by | meaning | default |", "|---|---|---|---|"]
+    for v in VARIABLES:
+        readers = [*v.functions, *(f"`make {r}`" for r in v.readers if r in ("run", "serve", "demo"))]
+        if set(v.readers) & {"telegram", "database", "source", "tick", "secret"}:
+            readers.append("`python -m coronabot`")
+        default = v.shown_default or ("unset" if v.default in ("", (), None) else f"`{_shown(v.default)}`")
+        meaning = v.help + (" (secret)" if v.secret else "")
+        rows.append(f"| `{v.name}` | {', '.join(readers) or 'tests'} | {meaning} | {default} |")
+    return "\n".join(rows)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+if __name__ == "__main__":  # the deploy: python3 -m coronabot.config deploy-env FUNCTION; the README: table
+    import sys
+
+    if sys.argv[1:2] == ["deploy-env"] and len(sys.argv) == 3 and sys.argv[2] in FUNCTIONS:
+        print(deploy_env(sys.argv[2]))
+    elif sys.argv[1:] == ["table"]:
+        print(markdown_table())
+    else:
+        sys.exit("usage: python -m coronabot.config deploy-env webhook|scrape|deliver | table")

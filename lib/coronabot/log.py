@@ -17,11 +17,13 @@ from functools import lru_cache
 from typing import TextIO
 from urllib.parse import quote, quote_plus
 
+from .config import VARIABLES
+
 _TOKEN_IN_URL = re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{10,}")
 _TOKEN_SHAPE = re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b")
 _TOKEN_SHAPE_ENCODED = re.compile(r"\b\d{6,}%3[Aa][A-Za-z0-9_-]{30,}")
 _SEVERITY = {"WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL", "INFO": "INFO", "DEBUG": "DEBUG"}
-SECRET_VARIABLES = ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DATA_PORTAL_SERVICE_KEY")
+SECRET_VARIABLES = tuple(variable.name for variable in VARIABLES if variable.secret)
 
 
 @lru_cache(maxsize=16)

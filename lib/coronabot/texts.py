@@ -13,7 +13,7 @@ from .preferences import CHOICES, Preferences, callback_data
 from .weeks import Week
 
 if TYPE_CHECKING:
-    from .sources import Source
+    from .sources._source import Source
 
 KST = timezone(timedelta(hours=9), "KST")
 MAX_MESSAGE_CHARS = 4096

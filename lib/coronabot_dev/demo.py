@@ -157,7 +157,7 @@ def run_demo() -> int:
         env["FIREBASE_DATABASE_EMULATOR_HOST"] = f"127.0.0.1:{ports['database']}"
         _state_file().write_text(json.dumps({"telegram": telegram_url, "sources": source_url}))
         print("coronabot demo: no token, no network; everything below runs on this machine.\n"
-              f"  fake Telegram Bot API  {telegram_url}   (control paths: see the README)\n"
+              f"  fake Telegram Bot API  {telegram_url}   (control paths: see docs/testing.md)\n"
               f"  official sources       {source_url}   (two years of weeks ending with the saved 2026-W35..W39)\n"
               f"  local database         http://127.0.0.1:{ports['database']}\n"
               f"  the bot                python -m coronabot run, as @{BOT_USERNAME}, logs in {data_dir}/demo.log")

@@ -245,7 +245,7 @@ def serve_functions(settings: config.Settings) -> int:
     deliver function and the Cloud Tasks emulator, the scrape fanning broadcasts out on its queue."""
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses every update without it")
-    fan_out = config.choice("FANOUT", ("off", "on")) == "on"
+    fan_out = config.BY_NAME["FANOUT"].read(os.environ) == "on"
     ports = {"webhook": free_local_port("WEBHOOK_PORT", 8080), "scrape": free_local_port("SCRAPE_PORT", 8090)}
     if fan_out:
         ports["deliver"] = free_local_port("DELIVER_PORT", 8091)

@@ -1,7 +1,7 @@
 """A local Firebase Realtime Database server speaking the REST protocol.
 
-Development tool: it serves what the firebase-admin client sends (see the
-README), so the product talks to it exactly as to Google's emulator, through
+Development tool: it serves what the firebase-admin client sends (see
+docs/testing.md), so the product talks to it exactly as to Google's emulator, through
 ``FIREBASE_DATABASE_EMULATOR_HOST``. Data lives in memory per namespace and is
 optionally persisted to a JSON file. Given the rules file (``--rules``), queries
 that order by a child or by value need the ``.indexOn`` it declares, as the

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..announcement import Announcement, Figure
+from ..config import BY_NAME
 from ._errors import FetchError, LayoutError, parse_count
 from ._source import Source, SourceTexts
 
@@ -61,7 +62,7 @@ def _announcement(as_of: date, figures: tuple[Figure, ...]) -> Announcement:
 
 def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
     """GET the last few days' items; the service key comes from the environment only."""
-    key = os.environ.get("DATA_PORTAL_SERVICE_KEY", "").strip()
+    key = BY_NAME["DATA_PORTAL_SERVICE_KEY"].read(os.environ)  # a secret: read where it is used, never kept
     if not key:
         raise FetchError("DATA_PORTAL_SERVICE_KEY is not set")
     params = {"serviceKey": key, "pageNo": "1", "numOfRows": "10",

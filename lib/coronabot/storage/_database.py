@@ -1,7 +1,7 @@
 """All Realtime Database access: through firebase-admin's ``db`` module, or in the webhook through the REST
 client ``_rtdb.py`` (the same reference interface, without firebase-admin's imports).
 
-Layout (see the README for the full table)::
+Layout (docs/architecture.md has the full table; storage/layout.py spells every path)::
 
     /subscribers/{chat_id}          {"since", "chat_type", "update_id", "prefs": {"when", "night", "format"}}
     /state/latest                   the newest recorded announcement

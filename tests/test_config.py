@@ -1,0 +1,79 @@
+"""The one declaration of every setting (config.VARIABLES) against everything made from it: Settings, the
+commands' --help, the deploy's env lists and the README's configuration table; a drift fails here."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from coronabot import config
+from harness import ROOT
+
+
+def test_settings_are_the_declared_variables_with_their_defaults():
+    declared = {v.field: v.default for v in config.VARIABLES if v.field}
+    assert config.Settings._fields == tuple(declared)
+    assert config.Settings()._asdict() == declared
+    assert config.load({}) == config.Settings(), "an empty environment is every default"
+
+
+def test_every_variable_the_product_reads_is_declared():
+    """A name read from the environment anywhere in the product is one of VARIABLES (or what a library reads)."""
+    read = set()
+    for path in [*(ROOT / "lib" / "coronabot").rglob("*.py"), *(ROOT / "lib" / "coronabot_dev").rglob("*.py")]:
+        read |= set(re.findall(r'environ(?:\.get\(|\[)"([A-Z][A-Z0-9_]+)"', path.read_text(encoding="utf-8")))
+        read |= set(re.findall(r'BY_NAME\["([A-Z][A-Z0-9_]+)"\]', path.read_text(encoding="utf-8")))
+    libraries = {"MPLCONFIGDIR"}  # matplotlib's cache folder, set by chart.py
+    assert read - libraries <= set(config.BY_NAME), read - libraries - set(config.BY_NAME)
+
+
+@pytest.mark.parametrize("raw, error", [
+    ({"SOURCE": "KDCA!"}, "SOURCE must be a source's name"),
+    ({"BACKFILL_WEEKS": "521"}, "BACKFILL_WEEKS must be from 0"),
+    ({"LEDGER_BATCH": "1.5"}, "LEDGER_BATCH must be a whole number"), ({"POLLING": "sometimes"}, "POLLING must be"),
+    ({"QUIET_HOURS": "8-8"}, "QUIET_HOURS must be START-END"), ({"BROADCAST_QUEUE": "q"}, "BROADCAST_QUEUE must be"),
+])
+def test_every_setting_is_checked_once_where_it_is_read(raw, error):
+    with pytest.raises(config.ConfigError, match=re.escape(error)):
+        config.load(raw)
+
+
+def test_the_readme_table_is_the_declared_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- configuration table: python -m coronabot.config table -->\n")[1].split("\n\n")[0]
+    assert table == config.markdown_table()
+
+
+@pytest.mark.parametrize("function", config.FUNCTIONS)
+def test_each_function_is_deployed_with_the_variables_declared_for_it(function):
+    env = dict(os.environ, DRY_RUN="1", PROJECT_ID="coronabot-test", ADMIN_CHAT_IDS="1700000001",
+               TELEGRAM_BOT_USERNAME="CoronaAlertTestBot")
+    subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
+    printed = subprocess.run(["bash", "deploy/functions.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             check=True).stdout
+    deploy = next(line for line in printed.splitlines() if f"functions deploy {function} " in line)
+    env_vars = re.search(r"--set-env-vars=\^\|\^([^'\"]*)['\"]", deploy).group(1)
+    names = {pair.split("=", 1)[0] for pair in env_vars.split("|")}
+    expected = {v.name for v in config.VARIABLES if function in v.functions and not v.secret}
+    assert names == expected
+    assert not any(v.secret and v.name in env_vars for v in config.VARIABLES), "secrets go through --set-secrets"
+
+
+def test_each_commands_help_lists_what_it_reads():
+    for command, readers in {"scrape-once": ("tick",), "stats": ("database",), "serve": ("serve",)}.items():
+        shown = subprocess.run([sys.executable, "-m", "coronabot", command, "--help"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout
+        assert all(v.name in shown for v in config.reading(*readers)), command
+
+
+def test_a_source_the_registry_does_not_have_is_refused_by_every_command_alike():
+    for command in ("stats", "scrape-once", "backfill"):
+        env = dict(os.environ, SOURCE="kdca", FIREBASE_DATABASE_EMULATOR_HOST="127.0.0.1:1")
+        result = subprocess.run([sys.executable, "-m", "coronabot", command], cwd=ROOT, capture_output=True,
+                                text=True, env=env)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.strip() == "error: SOURCE='kdca' is not one of kdca-sentinel, mohw-daily, data-portal"
