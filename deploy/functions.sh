@@ -22,10 +22,13 @@ run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$RE
   --set-secrets="$webhook_secrets" --set-env-vars="$(env_vars webhook)" \
   --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
 
-# The broadcast queue: how many deliver invocations at once, and how a failed chunk is retried. Retries
-# stop after 15 minutes; a tick then gives the chunk a new task (fanout.REQUEUE_SECONDS, 16 minutes).
+# The broadcast queue: how many deliver invocations at once, and how a failed chunk is retried. Cloud Tasks
+# stops retrying only when BOTH max-attempts and max-retry-duration are met: 19 attempts with this back-off
+# (5 s doubling to 60 s) reach 915 s, so a chunk failing at once is given up after about 15 minutes and a
+# tick then gives it a new task (fanout.REQUEUE_SECONDS, 16 minutes; deliver refuses the older generation).
+# The values are lib/coronabot/tasks.py's; tests/test_deploy.py holds them alike.
 queue_flags=(--location="$REGION" --project="$PROJECT_ID" --max-concurrent-dispatches="$BROADCAST_CONCURRENCY"
-  --max-dispatches-per-second=5 --max-attempts=-1 --max-retry-duration=900s --min-backoff=5s --max-backoff=60s
+  --max-dispatches-per-second=5 --max-attempts=19 --max-retry-duration=900s --min-backoff=5s --max-backoff=60s
   --max-doublings=4)
 queue_verb=create
 if [ "${DRY_RUN:-0}" = 1 ]; then

@@ -231,12 +231,14 @@ class TasksEmulator:
         self.host, self.status_url = host, status_url
 
     def configure(self, concurrency: int, dispatches_per_second: float = 20, min_backoff: float = 0.2,
-                  max_backoff: float = 2.0, max_attempts: int = -1) -> None:
-        """Create or update the queue, as the deployment's `gcloud tasks queues create/update` does."""
+                  max_backoff: float = 2.0, max_attempts: int = -1, max_retry_duration: float = 0,
+                  max_doublings: int = 4) -> None:
+        """Create or update the queue, as the deployment's `gcloud tasks queues create/update` does (with the
+        tests' short back-off; max_attempts=-1 retries for ever)."""
         from coronabot.tasks import configure_emulated_queue
 
         configure_emulated_queue(self.host, QUEUE, concurrency, dispatches_per_second, min_backoff, max_backoff,
-                                 max_attempts)
+                                 max_attempts, max_retry_duration, max_doublings)
 
     def dispatches(self) -> list[dict]:
         return http("GET", f"{self.status_url}/__dispatches")[1]

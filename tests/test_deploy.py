@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coronabot import fanout
+from coronabot import fanout, tasks
 from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES
 from harness import ROOT
 
@@ -142,6 +142,10 @@ def test_broadcasts_fan_out_on_a_queue_only_the_scrape_fills_and_only_cloud_task
     assert queue["max-concurrent-dispatches"] == "4" and queue["location"] == "asia-northeast3"
     assert int(queue["max-retry-duration"].removesuffix("s")) < fanout.REQUEUE_SECONDS, \
         "a tick gives a chunk a new task only once the queue gave the old one up"
+    assert (int(queue["max-attempts"]), queue["max-retry-duration"], queue["min-backoff"], queue["max-backoff"],
+            int(queue["max-doublings"])) == (tasks.MAX_ATTEMPTS, f"{tasks.MAX_RETRY_SECONDS}s",
+                                             f"{tasks.MIN_BACKOFF_SECONDS}s", f"{tasks.MAX_BACKOFF_SECONDS}s",
+                                             tasks.MAX_DOUBLINGS), "finite attempts: the queue gives up"
     enqueuer = flags(command(dry_run, "gcloud", "tasks", "queues", "add-iam-policy-binding", "coronabot-broadcast"))
     assert enqueuer["member"] == "serviceAccount:coronabot-scrape@corona-test-123.iam.gserviceaccount.com"
     assert enqueuer["role"] == "roles/cloudtasks.enqueuer"

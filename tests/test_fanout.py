@@ -16,6 +16,7 @@ from coronabot.storage import key_order
 class RecordingQueue:
     def __init__(self, refuse_after: int | None = None):
         self.created: list[tuple[str, int, int]] = []
+        self.deleted: list[tuple[str, int, int]] = []
         self.refuse_after = refuse_after
 
     def enqueue(self, key: str, chunk: int, generation: int = 0) -> bool:
@@ -25,6 +26,9 @@ class RecordingQueue:
             return False
         self.created.append((key, chunk, generation))
         return True
+
+    def delete(self, key: str, chunk: int, generation: int) -> None:
+        self.deleted.append((key, chunk, generation))
 
 
 def keys_of(n: int) -> list[str]:
@@ -80,6 +84,18 @@ def test_a_chunk_left_behind_gets_a_new_task_and_a_busy_one_does_not(db):  # noq
     later = fanout.plan(db, queue, "b", 5, now=started + fanout.REQUEUE_SECONDS + 1)
     assert later.done == 1 and later.queued == plan.chunks - 2
     assert [c for c in queue.created if c[2] == 1] == [("b", i, 1) for i in range(2, plan.chunks)]
+    assert queue.deleted == [("b", i, 0) for i in range(2, plan.chunks)], "the older generation's task goes"
+    assert fanout.Chunk.from_record(db.get(fanout.path("b", "chunks", 2))).generation == 1, \
+        "recorded first: deliver refuses the older generation's task from then on"
+
+
+def test_the_queue_stops_retrying_a_chunk_before_a_tick_gives_it_a_new_task():
+    """Cloud Tasks stops only when both limits are met: the deployed settings reach max_attempts just after
+    max_retry_duration for a chunk failing at once, and before REQUEUE_SECONDS."""
+    times = tasks.retry_times()
+    assert len(times) == tasks.MAX_ATTEMPTS
+    assert tasks.MAX_RETRY_SECONDS <= times[-1] < fanout.REQUEUE_SECONDS, times[-1]
+    assert times[:6] == [0, 5, 15, 35, 75, 135]
 
 
 def test_the_broadcast_finishes_once_when_every_chunk_is_settled(db):  # noqa: F811

@@ -17,7 +17,7 @@ from test_scrape_e2e import alerts_by_chat, many_chats, subscribe, tick
 
 from conftest import QUEUE
 from coronabot.broadcast import worker_count
-from harness import http
+from harness import free_port, http
 
 
 def fanning_scrape(extra_scrape, tasks, deliver, **env):
@@ -237,3 +237,40 @@ def test_a_tick_without_the_queue_leaves_chunks_being_sent_alone(servers, tasks,
     assert summary["status"] == "unchanged" and summary.get("busy") and summary["sent"] == 0, summary
     wait_done(db, key)
     assert set(alerts_by_chat(telegram).values()) == {1} and len(alerts_by_chat(telegram)) == 40
+
+
+def test_deliver_refuses_a_task_of_an_earlier_generation_of_its_chunk(servers, deliver_function, tasks):
+    """A tick gave the chunk a new task (the queue still retried the old one): only the newest generation
+    sends; the old task is answered 200 so the queue lets it go, and nobody gets a message from it."""
+    db, telegram, _ = servers
+    subscribe(db, many_chats(3))
+    db.put("broadcasts/k", {"kind": "alert", "announcement": "2026-W39", "text": "알림", "wording": 2})
+    db.put("fanout/k/chunks/0", {"after": None, "until": None, "generation": 1, "queued_at": time.time()})
+    deliver = deliver_function()
+    status, answer, _ = http("POST", deliver.url, {"broadcast": "k", "chunk": 0, "generation": 0})
+    assert (status, answer["status"]) == (200, "superseded") and telegram.calls() == []
+    status, answer, _ = http("POST", deliver.url, {"broadcast": "k", "chunk": 0})  # a task of an earlier version
+    assert (status, answer["status"]) == (200, "superseded") and telegram.calls() == []
+    status, answer, _ = http("POST", deliver.url, {"broadcast": "k", "chunk": 0, "generation": 1})
+    assert (status, answer["status"], answer["sent"]) == (200, "delivered", 3)
+
+
+def test_the_queue_stops_retrying_only_when_both_limits_are_met(servers, tasks):
+    """Cloud Tasks' documented rule, as the emulator keeps it: max_attempts alone does not stop a task while
+    max_retry_duration has not passed, and max_attempts=-1 never does."""
+    from coronabot import config
+    from coronabot.tasks import TaskQueue
+
+    nowhere = f"http://127.0.0.1:{free_port()}/"  # a refused connection: a failure the queue retries
+    settings = config.Settings(broadcast_queue=QUEUE, deliver_url=nowhere, tasks_emulator_host=tasks.host)
+    tasks.configure(concurrency=1, min_backoff=0.05, max_backoff=0.1, max_attempts=2, max_retry_duration=2)
+    assert TaskQueue(settings).enqueue("k", 1)
+    time.sleep(1.0)
+    assert any(name.endswith("-c1-g0") for name in tasks.waiting()), "2 attempts made, but 2 s have not passed"
+    time.sleep(2.5)
+    attempts = [d for d in tasks.dispatches() if d["task"].endswith("-c1-g0")]
+    assert not tasks.waiting() and len(attempts) > 2, "given up once both limits were met"
+    tasks.configure(concurrency=1, min_backoff=0.05, max_backoff=0.1, max_attempts=-1, max_retry_duration=0.5)
+    TaskQueue(settings).enqueue("k", 2)
+    time.sleep(1.5)
+    assert any(name.endswith("-c2-g0") for name in tasks.waiting()), "max_attempts=-1: never given up"

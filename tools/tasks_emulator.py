@@ -4,7 +4,8 @@ It keeps queues and tasks in memory and dispatches HTTP tasks as Cloud Tasks doe
 on it: at most ``max_concurrent_dispatches`` at once and ``max_dispatches_per_second`` (a token bucket of
 ``max_burst_size``), each attempt bounded by the task's ``dispatch_deadline``; a non-2xx answer, a refused
 connection or a timeout is retried after the queue's backoff (``min_backoff`` doubling ``max_doublings``
-times, then growing linearly, up to ``max_backoff``) until ``max_attempts`` or ``max_retry_duration``;
+times, then growing linearly, up to ``max_backoff``) until both ``max_attempts`` and ``max_retry_duration``
+are met, as Cloud Tasks documents (``max_attempts=-1`` never gives up);
 the ``X-CloudTasks-*`` headers; a task name that exists, or ran within the last hour, is refused with
 ALREADY_EXISTS. With an ``oidc_token`` the request carries an unsigned JWT-shaped bearer token naming the
 account and audience (the real queue signs it and Cloud Run checks it before the function runs).
@@ -85,6 +86,12 @@ class QueueState:
                  "max_backoff": seconds(retry.max_backoff), "max_doublings": retry.max_doublings,
                  "max_retry_duration": seconds(retry.max_retry_duration)}[name]
         return value or DEFAULTS[name]
+
+    def gives_up(self, attempts: int, age: float) -> bool:
+        """Cloud Tasks' rule (RetryConfig, v2): retrying stops only when both limits are met, ``max_attempts``
+        attempts (-1: unlimited, so never) and ``max_retry_duration`` since the first attempt (0: no limit)."""
+        max_attempts, retry_for = self.setting("max_attempts"), self.setting("max_retry_duration")
+        return max_attempts != -1 and attempts >= max_attempts and (not retry_for or age >= retry_for)
 
     def backoff(self, retries: int) -> float:
         """The wait before retry number ``retries`` (1 for the first retry)."""
@@ -308,10 +315,7 @@ class Emulator:
         name = waiting.task.name
         if name not in state.tasks:  # deleted meanwhile
             return
-        max_attempts = state.setting("max_attempts")
-        retry_for = state.setting("max_retry_duration")
-        given_up = (max_attempts != -1 and waiting.attempts >= max_attempts) or \
-            (retry_for and time.time() - waiting.first_at >= retry_for)
+        given_up = state.gives_up(waiting.attempts, time.time() - waiting.first_at)
         if 200 <= status < 300 or given_up:
             del state.tasks[name]
             self.tombstones[name] = time.time() + TOMBSTONE_SECONDS

@@ -33,20 +33,23 @@ _KEY = re.compile(r"[A-Za-z0-9_.-]{1,300}")
 MAX_CHUNK = 10_000_000
 
 
-def parse_task(body: bytes) -> tuple[str, int] | None:
-    """The broadcast key and chunk a task's body names, or None when it is not a task of ours."""
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_CHUNK
+
+
+def parse_task(body: bytes) -> tuple[str, int, int] | None:
+    """The broadcast key, chunk and generation a task's body names (a task of an earlier version has no
+    generation: 0), or None when it is not a task of ours."""
     try:
         task = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(task, dict) or set(task) != {"broadcast", "chunk"}:
+    if not isinstance(task, dict) or set(task) - {"generation"} != {"broadcast", "chunk"}:
         return None
-    key, chunk = task["broadcast"], task["chunk"]
-    if not isinstance(key, str) or not _KEY.fullmatch(key):
+    key, chunk, generation = task["broadcast"], task["chunk"], task.get("generation", 0)
+    if not isinstance(key, str) or not _KEY.fullmatch(key) or not _count(chunk) or not _count(generation):
         return None
-    if not isinstance(chunk, int) or isinstance(chunk, bool) or not 0 <= chunk < MAX_CHUNK:
-        return None
-    return key, chunk
+    return key, chunk, generation
 
 
 class Deliverer:
@@ -61,8 +64,9 @@ class Deliverer:
         self.broadcaster = Broadcaster(self.db, settings, lambda: self.telegram, interrupt)
         self.letters = self.broadcaster.letters
 
-    def deliver(self, key: str, chunk: int, attempt: str = "") -> tuple[int, dict]:
-        """Send one chunk; (HTTP status, summary)."""
+    def deliver(self, key: str, chunk: int, attempt: str = "", generation: int = 0) -> tuple[int, dict]:
+        """Send one chunk; (HTTP status, summary). A task of an older generation than the chunk's record
+        (a tick gave the chunk a new task) sends nothing: only one generation ever sends a chunk."""
         deadline = time.monotonic() + self.settings.broadcast_budget
         fields = {"broadcast": key, "chunk": chunk, "attempt": attempt}
         meta = self.db.get(layout.broadcast(key))
@@ -71,6 +75,10 @@ class Deliverer:
             logger.warning("a task names a broadcast or chunk that is not recorded; nothing sent",
                            extra={"fields": fields})
             return 200, {"status": "unknown", **fields}
+        if generation < stored.generation:
+            logger.info("a task of an earlier generation of this chunk; nothing sent",
+                        extra={"fields": {**fields, "generation": generation, "current": stored.generation}})
+            return 200, {"status": "superseded", **fields}
         if meta.get("done") or self.db.get(fanout.path(key, "done", chunk)) is not None:
             fanout.finish_if_complete(self.db, key)
             logger.info("chunk already settled; nothing sent", extra={"fields": fields})
@@ -116,6 +124,7 @@ def handle_request(method: str, body: bytes, headers: dict) -> tuple[int, dict]:
         global _deliverer
         if _deliverer is None:
             _deliverer = Deliverer(config.load())
-        return _deliverer.deliver(*task, attempt=str(headers.get("X-CloudTasks-TaskRetryCount", "")))
+        key, chunk, generation = task
+        return _deliverer.deliver(key, chunk, str(headers.get("X-CloudTasks-TaskRetryCount", "")), generation)
 
     return answered("deliver", run)

@@ -36,22 +36,26 @@ REQUEUE_SECONDS = 960.0
 class Queue(Protocol):
     def enqueue(self, key: str, chunk: int, generation: int = 0) -> bool: ...
 
+    def delete(self, key: str, chunk: int, generation: int) -> None: ...
+
 
 class Chunk(NamedTuple):
-    """One chunk's range of subscriber keys (``None``: unbounded on that side)."""
+    """One chunk's range of subscriber keys (``None``: unbounded on that side), and which generation of its
+    task may send it."""
 
     after: str | None
     until: str | None
+    generation: int = 0
 
     @classmethod
     def from_record(cls, record: object) -> Chunk | None:
         """The chunk as stored, or None when the record is missing or damaged."""
         if not isinstance(record, dict):
             return None
-        after, until = record.get("after"), record.get("until")
+        after, until, generation = record.get("after"), record.get("until"), record.get("generation") or 0
         if not all(bound is None or isinstance(bound, str) for bound in (after, until)):
             return None
-        return cls(after, until)
+        return cls(after, until, generation if isinstance(generation, int) else 0)
 
 
 class Plan(NamedTuple):
@@ -122,7 +126,10 @@ def _record(db: Database, queue: Queue, key: str, index: int, chunk: Chunk, now:
 
 def _requeue(db: Database, queue: Queue, key: str, chunks: dict, done: set[str], now: float) -> int:
     """A new task (next generation) for each chunk neither settled (``done``) nor being sent, whose task was
-    created REQUEUE_SECONDS ago or more: the queue gave it up, or it was never created."""
+    created REQUEUE_SECONDS ago or more: the queue gave it up (a chunk failing at once is given up after
+    about 915 s: tasks.retry_times), or it was never created. The generation is recorded first, so deliver
+    refuses the older generation's task from then on (only one generation ever sends a chunk), and that task
+    is deleted if the queue still retries it."""
     if len(done) >= len(chunks):
         return 0
     leases = child_items(db.get(path(key, "leases")))
@@ -132,9 +139,11 @@ def _requeue(db: Database, queue: Queue, key: str, chunks: dict, done: set[str],
             continue
         if now - float(record.get("queued_at") or 0) < REQUEUE_SECONDS:
             continue
-        generation = int(record.get("generation") or 0) + 1
+        old = int(record.get("generation") or 0)
+        generation = old + 1
         db.update({path(key, "chunks", index, "generation"): generation,
                    path(key, "chunks", index, "queued_at"): now})
+        queue.delete(key, int(index), old)
         queued += queue.enqueue(key, int(index), generation)
         logger.warning("a chunk was left unsettled; enqueued again", extra={"fields": {
             "broadcast": key, "chunk": int(index), "generation": generation}})

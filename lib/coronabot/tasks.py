@@ -17,6 +17,26 @@ from typing import Any
 from .config import Settings
 
 DISPATCH_DEADLINE_SECONDS = 600  # a chunk's attempt; the deliver function's own budget ends before
+# The queue's retry settings (deploy/functions.sh creates the queue with them, the emulated one gets them too).
+# Cloud Tasks stops retrying only when BOTH limits are met (RetryConfig, v2): a finite max_attempts that the
+# back-off (5 s doubling 4 times to 60 s, then 60 s) reaches at 915 s, just past max_retry_duration, stops a
+# chunk failing at once after about 15 minutes; one whose attempts are slow stops after 19 of them.
+MAX_ATTEMPTS = 19
+MAX_RETRY_SECONDS = 900
+MIN_BACKOFF_SECONDS = 5
+MAX_BACKOFF_SECONDS = 60
+MAX_DOUBLINGS = 4
+
+
+def retry_times(attempts: int = MAX_ATTEMPTS) -> list[float]:
+    """When each attempt of a chunk failing at once starts, in seconds after the first (Cloud Tasks' back-off:
+    ``min_backoff`` doubling ``max_doublings`` times, then growing linearly, capped at ``max_backoff``)."""
+    times, at = [0.0], 0.0
+    for retry in range(1, attempts):
+        base = MIN_BACKOFF_SECONDS * 2 ** min(retry - 1, MAX_DOUBLINGS)
+        at += min(MAX_BACKOFF_SECONDS, base * (1 + max(0, retry - 1 - MAX_DOUBLINGS)))
+        times.append(at)
+    return times
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -35,9 +55,9 @@ def task_id(key: str, chunk: int, generation: int = 0) -> str:
     return f"{digest}-{_UNSAFE.sub('_', key)[:400]}-c{chunk}-g{generation}"
 
 
-def payload(key: str, chunk: int) -> bytes:
-    """The body a chunk's task carries to ``deliver``."""
-    return json.dumps({"broadcast": key, "chunk": chunk}).encode()
+def payload(key: str, chunk: int, generation: int = 0) -> bytes:
+    """The body a chunk's task carries to ``deliver``: an older generation's task is refused there."""
+    return json.dumps({"broadcast": key, "chunk": chunk, "generation": generation}).encode()
 
 
 class TaskQueue:
@@ -69,7 +89,8 @@ class TaskQueue:
 
         settings = self.settings
         request = tasks_v2.HttpRequest(http_method=tasks_v2.HttpMethod.POST, url=settings.deliver_url,
-                                       headers={"Content-Type": "application/json"}, body=payload(key, chunk))
+                                       headers={"Content-Type": "application/json"},
+                                       body=payload(key, chunk, generation))
         if settings.tasks_service_account:
             request.oidc_token = tasks_v2.OidcToken(service_account_email=settings.tasks_service_account,
                                                     audience=settings.deliver_url)
@@ -86,9 +107,24 @@ class TaskQueue:
             raise QueueError(f"Cloud Tasks could not be reached: {type(exc).__name__}: {exc}") from None
         return True
 
+    def delete(self, key: str, chunk: int, generation: int) -> None:
+        """Delete a chunk's task of an older generation, if the queue still has it (best effort: deliver
+        refuses an older generation's task anyway)."""
+        from google.api_core import exceptions
+
+        name = f"{self.settings.broadcast_queue}/tasks/{task_id(key, chunk, generation)}"
+        try:
+            self._tasks().delete_task(name=name, timeout=15)
+        except exceptions.NotFound:
+            pass
+        except Exception as exc:  # deliver refuses it: the delete only spares the queue the retries
+            raise QueueError(f"Cloud Tasks could not delete {name}: {type(exc).__name__}: {exc}") from None
+
 
 def configure_emulated_queue(host: str, name: str, concurrency: int, dispatches_per_second: float = 5,
-                             min_backoff: float = 5, max_backoff: float = 60, max_attempts: int = -1) -> None:
+                             min_backoff: float = MIN_BACKOFF_SECONDS, max_backoff: float = MAX_BACKOFF_SECONDS,
+                             max_attempts: int = MAX_ATTEMPTS, max_retry_duration: float = MAX_RETRY_SECONDS,
+                             max_doublings: int = MAX_DOUBLINGS) -> None:
     """Create or update a queue on the local emulator (``tools/tasks_emulator.py`` at ``host``) with the
     settings the deployment gives the real one (deploy/functions.sh), or the ones given."""
     import grpc
@@ -104,4 +140,5 @@ def configure_emulated_queue(host: str, name: str, concurrency: int, dispatches_
         name=name, rate_limits=tasks_v2.RateLimits(max_dispatches_per_second=dispatches_per_second,
                                                    max_concurrent_dispatches=concurrency),
         retry_config=tasks_v2.RetryConfig(max_attempts=max_attempts, min_backoff=duration(min_backoff),
-                                          max_backoff=duration(max_backoff))), timeout=15)
+                                          max_backoff=duration(max_backoff), max_doublings=max_doublings,
+                                          max_retry_duration=duration(max_retry_duration))), timeout=15)
