@@ -12,12 +12,16 @@ FUNCTIONS := webhook scrape deliver
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: lib/pyproject.toml functions/webhook/requirements.txt functions/scrape/requirements.txt functions/deliver/requirements.txt requirements-dev.txt
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r functions/webhook/requirements.txt -r functions/scrape/requirements.txt -r functions/deliver/requirements.txt -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e lib
-	touch $@
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
+	@echo "setup: 1/3 the virtual environment in $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "setup: 2/3 the functions' pinned requirements and the development tools (a minute or two the first time)"
+	@$(PY) -m pip install --quiet -r functions/webhook/requirements.txt -r functions/scrape/requirements.txt -r functions/deliver/requirements.txt -r requirements-dev.txt
+	@echo "setup: 3/3 lib/ (coronabot, its development tools and the embedded database), editable"
+	@$(PY) -m pip install --quiet --no-deps -e lib
+	@touch $@
+	@echo "setup: done"
 
 test: setup lint secret-scan
 	$(PY) -m pytest -q tests

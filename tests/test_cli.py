@@ -121,7 +121,8 @@ def test_clear_errors_for_user_mistakes(cli):
     result = cli("stats", FIREBASE_DATABASE_URL="", FIREBASE_DATABASE_EMULATOR_HOST="")
     assert result.returncode == 2 and "FIREBASE_DATABASE_URL is not set" in result.stderr
     result = cli("send-test", "1544010213", TELEGRAM_API_BASE="http://127.0.0.1:9")
-    assert result.returncode == 1 and "network error" in result.stderr
+    assert result.returncode == 1 and "Telegram cannot be reached at http://127.0.0.1:9" in result.stderr
+    assert result.stderr.count("\n") == 1, "one line, no urllib3 warning before it"
 
 
 @pytest.mark.parametrize("command, method", [

@@ -320,8 +320,13 @@ def test_a_busy_database_port_is_one_clear_line(local_env, tmp_path, squatter):
     finally:
         other.stop()
     assert result.returncode == 2, result.stderr
-    assert f"port {port} (RTDB_PORT) is already taken" in result.stderr and "Traceback" not in result.stderr
-    assert f"RTDB_PORT={port + 100}" in result.stderr and "coronabot is running" not in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr and "coronabot is running" not in result.stdout
+    if squatter == "database":  # our own: not a port to move away from blindly, another bot's database
+        assert f"port {port} (RTDB_PORT) is the embedded database of another bot" in errors[0]
+    else:
+        assert f"port {port} (RTDB_PORT) is taken by another program" in errors[0]
+    assert f"RTDB_PORT={port + 100}" in errors[0]
 
 
 def test_make_run_honours_the_same_settings(local_env, servers, logs_dir, runners):
@@ -356,3 +361,40 @@ def test_make_run_honours_the_same_settings(local_env, servers, logs_dir, runner
     assert runner.get(f"deliveries/kdca-sentinel_2026-W39/{PRIVATE_CHAT}") == "skipped:rose"
     assert not any("입원환자 주간 발표" in m["text"] for m in telegram.sent())
     runner.stop()
+
+
+def test_a_second_bot_on_the_same_data_refuses_to_start_and_the_operator_commands_find_the_first(
+        local_env, servers, logs_dir, runners):
+    """Following the advice to take another port started a second bot on the same token and data once: both
+    answered every update. Now the data folder is held; the operator commands find its database."""
+    _, telegram, _ = servers
+    runner = Runner(local_env, logs_dir / "make-run-held.log")
+    runners.append(runner)
+    runner.start()
+    pid = runner.proc.pid
+    second = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env=dict(local_env, RTDB_PORT=str(free_port())))
+    assert second.returncode == 2, second.stderr
+    said = [line for line in second.stderr.splitlines() if line.startswith("error:")]
+    assert len(said) == 1 and "`make run` is already running on" in said[0] and "kill" in said[0], second.stderr
+    assert str(pid) in said[0] or any(str(p) in said[0] for p in descendants(pid)), "its pid"
+    telegram.queue_updates([update(840000001, PRIVATE_CHAT, "/subscribe")])
+    wait_until(lambda: len(telegram.sent()) == 1, what="one reply")
+    time.sleep(1)
+    assert len(telegram.sent()) == 1, "one bot answered"
+    stats = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "stats"], cwd=ROOT, text=True,
+                           capture_output=True, timeout=60, env=local_env)  # no database variable at all
+    assert stats.returncode == 0 and json.loads(stats.stdout)["subscribers"] == 1, stats.stderr
+    runner.stop()
+    stats = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "stats"], cwd=ROOT, text=True,
+                           capture_output=True, timeout=60, env=local_env)
+    assert stats.returncode == 2 and stats.stderr.count("\n") == 1 and "no `make run` is running" in stats.stderr
+
+
+def test_without_telegram_make_run_says_so_in_one_line(local_env, servers):
+    env = dict(local_env, TELEGRAM_API_BASE=f"http://127.0.0.1:{free_port()}")
+    result = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env=env)
+    errors = [line for line in result.stderr.splitlines() if "Telegram" in line or "Retrying" in line]
+    assert result.returncode == 2 and len(errors) == 1, result.stderr  # make fails when the bot exits 1
+    assert "Telegram cannot be reached at http://127.0.0.1:" in errors[0] and "make demo" in errors[0]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -244,19 +246,44 @@ def _is_database_error(exc: Exception) -> bool:
     return storage is not None and isinstance(exc, storage.DatabaseError)
 
 
+def _with_a_database(settings: config.Settings) -> config.Settings:
+    """The settings of a command that reads the database: the configured one, else the one the `make run` or
+    `make serve` holding the data folder started (as `make run` found it), else one line saying there is none."""
+    if settings.database_url or settings.emulator_host:
+        return settings
+    from coronabot_dev.processes import data_dir, holder
+
+    running = holder(data_dir()) or {}
+    if not running.get("database"):
+        raise config.ConfigError(f"FIREBASE_DATABASE_URL is not set and no `make run` is running on {data_dir()}: "
+                                 "start one, or set FIREBASE_DATABASE_URL (https://PROJECT-default-rtdb.REGION."
+                                 "firebasedatabase.app, or https://PROJECT-default-rtdb.firebaseio.com for a "
+                                 "database in the United States; the Firebase console shows yours)")
+    os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = running["database"]  # firebase-admin reads it from here
+    return settings._replace(emulator_host=running["database"])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = parser().parse_args(argv)
     log.setup(sys.stderr)
     handler = COMMANDS[args.command][0]
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # a retried connection is the one error line below
+    settings = config.Settings()
     try:
         settings = config.load()
         sources.get(settings.source)  # the one check of SOURCE's name, the same for every command
+        if "database" in READERS[args.command]:
+            settings = _with_a_database(settings)
         return handler(settings, args)
     except config.ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except TelegramError as exc:
+        if exc.code == 0 and not exc.malformed:
+            print(f"Telegram error: Telegram cannot be reached at {settings.api_base} (no network here?); "
+                  "`make demo` runs the bot without one", file=sys.stderr)
+            return EXIT_FAILED
         hint = " (is TELEGRAM_TOKEN right?)" if exc.code in (401, 404) else ""
         print(f"Telegram error: {exc}{hint}", file=sys.stderr)
         return EXIT_FAILED

@@ -34,6 +34,14 @@ def _url(name: str, raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _database_url(name: str, raw: str) -> str:
+    """The database's https:// URL (firebase-admin refuses anything else with a traceback)."""
+    if not re.fullmatch(r"https://[a-z0-9-]+(\.[a-z0-9-]+)+/?", raw):
+        raise ConfigError(f"{name} must be the database's URL, such as https://PROJECT-default-rtdb."
+                          f"asia-southeast1.firebasedatabase.app (the Firebase console shows it); got {raw[:80]!r}")
+    return raw.rstrip("/")
+
+
 def _username(name: str, raw: str) -> str:
     return raw.lstrip("@")
 
@@ -157,7 +165,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TELEGRAM_BOT_USERNAME", "bot_username", _username, "",
              "the bot's username, for `/cmd@BotName`; else asked once with `getMe`", ("webhook",), ("run",),
              shown_default="`getMe`"),
-    Variable("FIREBASE_DATABASE_URL", "database_url", _text, "",
+    Variable("FIREBASE_DATABASE_URL", "database_url", _database_url, "",
              "`https://PROJECT-default-rtdb.REGION.firebasedatabase.app`, or `https://PROJECT-default-rtdb."
              "firebaseio.com` for a database in the United States", _ALL, ("database",),
              shown_default="required, except against an emulator"),

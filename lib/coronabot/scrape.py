@@ -180,7 +180,8 @@ class Ticker:
         summary.at = seoul_time(now)
         written = summary.as_dict()
         self.db.update({**changes, layout.state("last_tick"): written, layout.state("last_fetch_at"): summary.at})
-        logger.info("tick %s", summary.status,
+        unfinished = " (unfinished: the next call goes on)" if summary.http_status == 503 else ""
+        logger.info("tick %s%s", summary.status, unfinished,
                     extra={"fields": {k: v for k, v in written.items() if v not in (None, 0)}})
         return summary
 

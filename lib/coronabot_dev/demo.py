@@ -23,7 +23,7 @@ from urllib.request import Request, urlopen
 
 from coronabot import config
 
-from .processes import REPO, Stop, child, free_local_port, raise_stop, stop_all, wait_for_port
+from .processes import REPO, Stop, child, data_dir, free_local_port, holding, raise_stop, stop_all, wait_for_port
 
 DEMO_TOKEN = "1234567890:demo-token-of-the-offline-demo-not-a-secret"  # pragma: allowlist secret (fake)
 BOT_USERNAME = "CoronaDemoBot"
@@ -124,24 +124,29 @@ def _tick(env: dict) -> dict:
 
 
 def run_demo() -> int:
-    """``make demo``: start everything, play the script, keep running until Ctrl-C."""
+    """``make demo``: start everything, play the script, keep running until Ctrl-C (one demo per data folder:
+    its bot holds the folder's own lock too)."""
+    folder = data_dir() / "demo"
+    with holding(folder, "demo", lock_name="demo.lock"):
+        return _run_demo(folder)
+
+
+def _run_demo(folder: Path) -> int:
     ports = {name: free_local_port(variable, default) for name, variable, default in (
         ("telegram", "DEMO_TELEGRAM_PORT", 8481), ("sources", "DEMO_SOURCES_PORT", 8482),
         ("database", "RTDB_PORT", 9400))}
-    data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data")) / "demo"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for old in data_dir.glob("*.json"):
+    for old in folder.glob("*.json"):
         old.unlink()
     telegram_url, source_url = f"http://127.0.0.1:{ports['telegram']}", f"http://127.0.0.1:{ports['sources']}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIREBASE_", "SOURCE"))}
     env.update({"TELEGRAM_TOKEN": DEMO_TOKEN, "TELEGRAM_API_BASE": telegram_url, "TELEGRAM_BOT_USERNAME": BOT_USERNAME,
                 "SOURCE": "kdca-sentinel", "SOURCE_BASE_URL": source_url, "RTDB_PORT": str(ports["database"]),
-                "LOCAL_DATA_DIR": str(data_dir), "POLLING": "always", "SCRAPE_SCHEDULE": "0 4 * * *",
+                "LOCAL_DATA_DIR": str(folder), "POLLING": "always", "SCRAPE_SCHEDULE": "0 4 * * *",
                 "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
     signal.signal(signal.SIGTERM, raise_stop)
     signal.signal(signal.SIGINT, raise_stop)
     children = []
-    log_file = open(data_dir / "demo.log", "ab")  # closed in finally
+    log_file = open(folder / "demo.log", "ab")  # closed in finally
     try:
         children.append(child([sys.executable, str(REPO / "tools" / "fake_telegram.py"), "--port",
                                 str(ports["telegram"]), "--token", DEMO_TOKEN, "--username", BOT_USERNAME],
@@ -160,7 +165,7 @@ def run_demo() -> int:
               f"  fake Telegram Bot API  {telegram_url}   (control paths: see docs/testing.md)\n"
               f"  official sources       {source_url}   (two years of weeks ending with the saved 2026-W35..W39)\n"
               f"  local database         http://127.0.0.1:{ports['database']}\n"
-              f"  the bot                python -m coronabot run, as @{BOT_USERNAME}, logs in {data_dir}/demo.log")
+              f"  the bot                python -m coronabot run, as @{BOT_USERNAME}, logs in {folder}/demo.log")
         _play(Demo(telegram_url, source_url), env)
         print("\n이제 직접 해 보세요 (Try it yourself), in another terminal:\n"
               '  .venv/bin/python -m coronabot demo-say "/now"\n'

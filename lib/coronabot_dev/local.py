@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +31,18 @@ from coronabot.storage import Database, layout
 from coronabot.telegram import Telegram, TelegramError
 from coronabot.updates import ALLOWED_UPDATES, MalformedUpdate, parse
 
-from .processes import BUILD, REPO, Stop, child, free_local_port, raise_stop, stop_all, wait_for_port
+from .processes import (
+    BUILD,
+    REPO,
+    Stop,
+    child,
+    data_dir,
+    free_local_port,
+    holding,
+    raise_stop,
+    stop_all,
+    wait_for_port,
+)
 
 logger = log.get("coronabot.local")
 POLL_TIMEOUT_SECONDS = 25
@@ -39,24 +50,33 @@ REPLY_ATTEMPTS = 3
 
 
 @contextlib.contextmanager
-def local_database(settings: config.Settings) -> Iterator[tuple[config.Settings, tuple | None]]:
-    """Yield settings that point at a local database, starting one when none is configured."""
-    if settings.emulator_host:
-        yield settings, None
-        return
-    port = free_local_port("RTDB_PORT", 9000)
-    data_dir = Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_file = data_dir / "rtdb.json"
-    process = child([sys.executable, "-m", "rtdb_emulator", "--port", str(port), "--data", str(data_file),
-                     "--rules", str(REPO / "database.rules.json")])
-    try:
-        wait_for_port("127.0.0.1", port, process, "the local database")
-        host = f"127.0.0.1:{port}"
-        os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = host
-        yield settings._replace(emulator_host=host), (process, data_file)
-    finally:
-        stop_all([process])
+def local_database(settings: config.Settings, command: str,
+                   before: Callable[[], None] = lambda: None) -> Iterator[tuple[config.Settings, tuple | None]]:
+    """Hold the data folder (one bot per folder: processes.holding), run ``before`` (the other ports'
+    checks), then yield settings that point at a local database, starting one when none is configured."""
+    folder = data_dir()
+    with holding(folder, command) as announce:
+        before()
+        if settings.emulator_host:
+            announce(settings.emulator_host)
+            yield settings, None
+            return
+        port = free_local_port("RTDB_PORT", 9000)
+        data_file = folder / "rtdb.json"
+        process = child([sys.executable, "-m", "rtdb_emulator", "--port", str(port), "--data", str(data_file),
+                         "--rules", str(REPO / "database.rules.json")])
+        try:
+            wait_for_port("127.0.0.1", port, process, "the local database")
+            host = f"127.0.0.1:{port}"
+            os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = host
+            announce(host)
+            yield settings._replace(emulator_host=host), (process, data_file)
+        finally:
+            stop_all([process])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 class TerminalProgress:
@@ -195,7 +215,7 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
     signal.signal(signal.SIGTERM, raise_stop)
     signal.signal(signal.SIGINT, raise_stop)
     try:
-        with local_database(settings) as (settings, started):
+        with local_database(settings, "run") as (settings, started):
             db = Database(settings)
             telegram.delete_webhook()
             terminal = {"progress": TerminalProgress(), "progress_every": 0.5} if sys.stderr.isatty() else {}
@@ -207,7 +227,7 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
                 where += f" (data in {started[1]})"
             print(f"coronabot is running as @{username}: long polling {settings.api_base}, {where}, "
                   f"source {settings.source}, schedule {schedule.describe()}, "
-                  f"{len(db.subscriber_ids())} subscribers. Ctrl-C stops.", flush=True)
+                  f"{_count(len(db.subscriber_ids()), 'subscriber')}. Ctrl-C stops.", flush=True)
             scheduler = threading.Thread(target=_scheduler, args=(ticker, schedule, retries, stop, run_schedule_now),
                                          daemon=True, name="scheduler")
             scheduler.start()
@@ -246,18 +266,21 @@ def serve_functions(settings: config.Settings) -> int:
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses every update without it")
     fan_out = config.BY_NAME["FANOUT"].read(os.environ) == "on"
-    ports = {"webhook": free_local_port("WEBHOOK_PORT", 8080), "scrape": free_local_port("SCRAPE_PORT", 8090)}
-    if fan_out:
-        ports["deliver"] = free_local_port("DELIVER_PORT", 8091)
-        tasks_port, tasks_status_port = free_local_port("TASKS_PORT", 8123), free_local_port("TASKS_STATUS_PORT",
-                                                                                                8124)
+    ports: dict[str, int] = {}
+
+    def check_ports() -> None:
+        ports.update(webhook=free_local_port("WEBHOOK_PORT", 8080), scrape=free_local_port("SCRAPE_PORT", 8090))
+        if fan_out:
+            ports.update(deliver=free_local_port("DELIVER_PORT", 8091), tasks=free_local_port("TASKS_PORT", 8123),
+                         tasks_status=free_local_port("TASKS_STATUS_PORT", 8124))
     framework = str(Path(sys.executable).with_name("functions-framework"))
     signal.signal(signal.SIGTERM, raise_stop)
     children: list[subprocess.Popen] = []
     try:
-        with local_database(settings) as (settings, _):
+        with local_database(settings, "serve", before=check_ports) as (settings, _):
             env = dict(os.environ, FIREBASE_DATABASE_EMULATOR_HOST=settings.emulator_host)
             scrape_env = dict(env)
+            tasks_port, tasks_status_port = ports.pop("tasks", 0), ports.pop("tasks_status", 0)
             shown = [f"{name}: http://127.0.0.1:{port}/" for name, port in ports.items()]
             if fan_out:
                 fanned = _local_queue(tasks_port, tasks_status_port, ports["deliver"], settings, children)
@@ -266,8 +289,8 @@ def serve_functions(settings: config.Settings) -> int:
             started = {}
             for name, port in ports.items():
                 started[name] = child([framework, "--source", str(BUILD / name / "main.py"), "--target", name,
-                                        "--host", "127.0.0.1", "--port", str(port)],
-                                       scrape_env if name == "scrape" else env)
+                                       "--host", "127.0.0.1", "--port", str(port)],
+                                      scrape_env if name == "scrape" else env, sys.stderr)  # logs: stderr, as make run
                 children.append(started[name])
             for name, port in ports.items():
                 wait_for_port("127.0.0.1", port, started[name], f"the {name} function")

@@ -4,13 +4,18 @@ ports chosen, waited for, and refused with a clear word when taken."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+from urllib.error import URLError
+from urllib.request import urlopen
 
 from coronabot import config
 
@@ -77,13 +82,84 @@ def free_local_port(name: str, default: int) -> int:
     with socket.socket() as probe:
         probe.settimeout(1)
         taken = probe.connect_ex(("127.0.0.1", port)) == 0
+    if taken and is_embedded_database(port):
+        raise config.ConfigError(
+            f"port {port} ({name}) is the embedded database of another bot on this machine (with other data: "
+            f"LOCAL_DATA_DIR); stop that one first, or give this one another port, for example {name}={port + 100}")
     if taken:
         raise config.ConfigError(
-            f"port {port} ({name}) is already taken by another program, perhaps another `make run` or Google's "
-            f"database emulator (firebase.json gives it 9000 too); choose a free one, for example "
-            f"{name}={port + 100}")
+            f"port {port} ({name}) is taken by another program (Google's database emulator? firebase.json gives "
+            f"it 9000 too); choose a free one, for example {name}={port + 100}")
     return port
 
 
 def raise_stop(signum: int, frame: object) -> None:
     raise Stop()
+
+
+LOCK_NAME = "coronabot.lock"
+
+
+def data_dir(default: Path | None = None) -> Path:
+    """LOCAL_DATA_DIR, or ``default`` (``.data`` in the repository)."""
+    return Path(os.environ.get("LOCAL_DATA_DIR", "") or default or REPO / ".data")
+
+
+def holder(folder: Path, lock_name: str = LOCK_NAME) -> dict | None:
+    """What holds ``folder`` now (``{pid, command, database}``): None when nothing runs on it."""
+    path = folder / lock_name
+    if not path.exists():
+        return None
+    with open(path) as probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # held: read what its holder wrote
+            try:
+                return json.loads(path.read_text() or "{}")
+            except ValueError:
+                return {}
+        fcntl.flock(probe, fcntl.LOCK_UN)
+    return None
+
+
+@contextlib.contextmanager
+def holding(folder: Path, command: str, lock_name: str = LOCK_NAME) -> Iterator[Callable[[str], None]]:
+    """One bot per data folder: ``make run``, ``make serve`` and ``make demo`` hold an exclusive lock on it
+    while they run (its file names the process and, once it listens, its database), so a second start on the
+    same data says in one line that one runs, instead of a second bot answering every update twice. The
+    lock goes with the process, however it ends. Yields ``announce(database_host)``, which records where the
+    database listens, for the operator commands to find it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / lock_name, "a+")  # closed below: the lock goes with it
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = holder(folder, lock_name) or {}
+            pid = other.get("pid", "PID")
+            raise config.ConfigError(
+                f"`make {other.get('command', 'run')}` is already running on {folder} (pid {pid}): stop it with "
+                f"Ctrl-C in its terminal or `kill {pid}`, or give this one other data with LOCAL_DATA_DIR") from None
+        record = {"pid": os.getpid(), "command": command}
+
+        def save(database: str = "") -> None:
+            if database:
+                record["database"] = database
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(record))
+            handle.flush()
+
+        save()
+        yield save
+    finally:
+        handle.close()
+
+
+def is_embedded_database(port: int) -> bool:
+    """Whether what listens on 127.0.0.1:``port`` is the embedded Realtime Database."""
+    try:
+        with urlopen(f"http://127.0.0.1:{port}/__emulator/stats", timeout=2) as answer:
+            return answer.status == 200
+    except (URLError, OSError, ValueError):
+        return False
