@@ -7,7 +7,7 @@ WEBHOOK_PORT ?= 8080
 SCRAPE_PORT ?= 8090
 FUNCTIONS := webhook scrape deliver
 
-.PHONY: setup test lint secret-scan emulator vendor serve run demo deploy bench clean
+.PHONY: setup test lint secret-scan emulator vendor serve run demo bootstrap deploy bench clean
 
 setup: $(VENV)/.installed
 
@@ -57,6 +57,9 @@ run: setup
 
 demo: setup
 	exec $(PY) -m coronabot demo
+
+bootstrap:
+	bash deploy/bootstrap.sh
 
 deploy:
 	bash deploy/submit.sh

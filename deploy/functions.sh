@@ -16,11 +16,30 @@ export FIREBASE_DATABASE_URL="$DATABASE_URL" ADMIN_CHAT_IDS TELEGRAM_BOT_USERNAM
   BROADCAST_RATE BROADCAST_CONCURRENCY POLLING LATE_NOTICE_HOURS
 env_vars() { PYTHONPATH="build/functions/$1" python3 -m coronabot.config deploy-env "$1"; }
 
-run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
-  --source=build/functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
-  --service-account="$WEBHOOK_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
-  --set-secrets="$webhook_secrets" --set-env-vars="$(env_vars webhook)" \
-  --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
+deploy_webhook() {
+  run gcloud functions deploy webhook --gen2 --project="$PROJECT_ID" --region="$REGION" --runtime="$RUNTIME" \
+    --source=build/functions/webhook --entry-point=webhook --trigger-http --allow-unauthenticated \
+    --service-account="$WEBHOOK_SA" --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}" \
+    --set-secrets="$webhook_secrets" --set-env-vars="$(env_vars webhook)" \
+    --memory=256Mi --cpu=1 --timeout=60s --concurrency=20 --max-instances=10
+}
+# The webhook is public (Telegram presents no Google credentials). An organisation policy of domain-restricted
+# sharing refuses allUsers: then Telegram can never reach it, which must stop the deploy loudly, not later.
+if [ "${DRY_RUN:-0}" = 1 ]; then
+  deploy_webhook
+else
+  said=$(mktemp)
+  status=0
+  deploy_webhook 2>"$said" || status=$?
+  cat "$said" >&2
+  if grep -qiE "permitted customer|allowedPolicyMemberDomains|domain restricted sharing" "$said"; then
+    echo "error: an organisation policy (domain-restricted sharing, iam.allowedPolicyMemberDomains) refuses" \
+      "allUsers on the webhook, so Telegram cannot reach it. Ask your organisation's admin for an exception" \
+      "for this project, or deploy in a project outside the organisation (docs/troubleshooting.md)." >&2
+    exit 3
+  fi
+  [ "$status" = 0 ] || exit "$status"
+fi
 
 # The broadcast queue: how many deliver invocations at once, and how a failed chunk is retried. Cloud Tasks
 # stops retrying only when BOTH max-attempts and max-retry-duration are met: 19 attempts with this back-off

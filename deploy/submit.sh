@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make deploy`: submit the Cloud Build (broadcast queue, functions, scheduler, webhook registration), then deploy the
-# database rules.
+# `make deploy`: deploy the database rules first (a failure is loud and early, before anything else changes;
+# firebase needs `firebase login` or `firebase login:ci`), then submit the Cloud Build (broadcast queue,
+# functions, scheduler, webhook registration).
 # DRY_RUN=1 prints every gcloud/firebase command, with the settings filled in, and runs none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ if [ "$POLLING" = adaptive ]; then
 else
   schedules="'${SCHEDULE_MORNING}' and '${SCHEDULE_AFTERNOON}', every call fetching"
 fi
+run firebase deploy --only database --project="$PROJECT_ID"
 echo "# Cloud Build in project ${PROJECT_ID}, functions in ${REGION} (${RUNTIME}), schedule ${schedules} (${TIME_ZONE})"
 # beta streams the build's log (kept in Cloud Logging only), so a failed deploy shows why; GA does not.
 run gcloud beta builds submit --project="$PROJECT_ID" --region="$REGION" --config=cloudbuild.yaml --substitutions="$substitutions" .
@@ -28,4 +30,3 @@ if [ "${DRY_RUN:-0}" = 1 ]; then
   DRY_RUN=1 bash deploy/functions.sh
   DRY_RUN=1 bash deploy/register.sh
 fi
-run firebase deploy --only database --project="$PROJECT_ID"

@@ -335,3 +335,93 @@ def test_local_debug_logs_are_never_committed_or_uploaded():
         assert ignored.returncode == 0, f"{name} is git-ignored"
         assert name in (ROOT / ".gcloudignore").read_text() or "firebase-debug.*.log" in \
             (ROOT / ".gcloudignore").read_text()
+
+
+def fake_tools(bin_dir: Path, script: str) -> dict:
+    """gcloud and firebase replaced by ``script`` (sh), for the scripts run without DRY_RUN."""
+    for tool in ("gcloud", "firebase"):
+        path = bin_dir / tool
+        path.write_text("#!/bin/sh\n" + script.replace("TOOL", tool))
+        path.chmod(0o755)
+    return dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", PROJECT_ID="corona-test-123", MAKEFLAGS="",
+                BILLING_ACCOUNT="012345-6789AB-CDEF01", YOU="you@example.com", TELEGRAM_TOKEN="0:not-a-token",
+                WORKSPACE=str(bin_dir))
+
+
+@pytest.fixture(scope="module")
+def bootstrap(tmp_path_factory) -> list[list[str]]:
+    """The commands `DRY_RUN=1 make bootstrap` prints (a pipeline's last command), none of them run."""
+    bin_dir = tmp_path_factory.mktemp("bin")
+    env = dict(fake_tools(bin_dir, f"echo TOOL >> {bin_dir}/invoked\nexit 1\n"), DRY_RUN="1")
+    result = subprocess.run(["make", "--no-print-directory", "bootstrap"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert not (bin_dir / "invoked").exists(), "a dry run must not call gcloud or firebase"
+    lines = [line.rsplit(" | ", 1)[-1] for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    return [shlex.split(line) for line in lines]
+
+
+def test_the_one_time_setup_works_in_a_brand_new_project(bootstrap):
+    words = [" ".join(c) for c in bootstrap]
+    at = {name: next(i for i, w in enumerate(words) if w.startswith(name)) for name in (
+        "gcloud billing projects link", "gcloud services enable", "firebase database:instances:create",
+        "firebase deploy --only database", "gcloud iam service-accounts create coronabot-webhook",
+        "gcloud projects add-iam-policy-binding")}
+    assert list(at.values()) == sorted(at.values()), "billing, APIs, the database and its rules, then accounts"
+    enabled = set(command(bootstrap, "gcloud", "services", "enable")[3:]) - {"--project=corona-test-123"}
+    assert {"iam.googleapis.com", "cloudresourcemanager.googleapis.com", "firebasedatabase.googleapis.com",
+            "cloudtasks.googleapis.com", "secretmanager.googleapis.com", "storage.googleapis.com"} <= enabled
+    assert len([w for w in words if w.startswith("gcloud iam service-accounts create")]) == 7
+    assert not [w for w in words if "roles create" in w], "no custom role: the predefined database role"
+    assert sum("--role=roles/firebasedatabase.admin" in w for w in words) == 3
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None or shutil.which("unshare") is None,
+                    reason="the Google Cloud CLI (or unshare, to keep it offline) is not installed")
+def test_every_bootstrap_gcloud_command_parses_with_the_real_cli(bootstrap, tmp_path):
+    if offline_gcloud(["true"], tmp_path).returncode != 0:
+        pytest.skip("unshare --net is not permitted here")
+    commands = [c for c in bootstrap if c[0] == "gcloud"]
+    assert len(commands) >= 30
+    for words in commands:
+        result = offline_gcloud(words, tmp_path)
+        out = result.stdout + result.stderr
+        assert result.returncode != 0 and "do not currently have an active account" in out, (words[:5], out[-600:])
+
+
+def test_a_binding_to_an_account_iam_has_not_seen_yet_is_retried(tmp_path):
+    """New accounts can be briefly unknown to IAM bindings: those few commands are retried with back-off."""
+    script = f"""echo "$*" >> {tmp_path}/calls
+case "$*" in
+  *describe*|*instances:list*) exit 1 ;;
+  *"secrets create"*) cat > /dev/null; exit 0 ;;
+  *add-iam-policy-binding*coronabot-webhook@*firebasedatabase.admin*)
+    n=$(grep -c "coronabot-webhook@.*firebasedatabase.admin" {tmp_path}/calls)
+    [ "$n" -ge 3 ] && exit 0
+    echo "ERROR: Service account coronabot-webhook@corona-test-123.iam.gserviceaccount.com does not exist." >&2
+    exit 1 ;;
+esac
+exit 0
+"""
+    result = subprocess.run(["bash", "deploy/bootstrap.sh"], cwd=ROOT, env=fake_tools(tmp_path, script),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert sum("coronabot-webhook@" in c and "firebasedatabase.admin" in c for c in calls) == 3
+    assert result.stderr.count("IAM has not seen the new account yet") == 2
+
+
+def test_an_organisation_policy_refusing_all_users_stops_the_deploy_with_what_to_do(tmp_path):
+    script = """case "$*" in
+  *"functions deploy webhook"*)
+    echo "ERROR: (gcloud.functions.deploy) FAILED_PRECONDITION: One or more users named in the policy do not" \\
+      "belong to a permitted customer." >&2
+    exit 1 ;;
+esac
+exit 0
+"""
+    subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
+    result = subprocess.run(["bash", "deploy/functions.sh"], cwd=ROOT, env=fake_tools(tmp_path, script),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert "domain-restricted sharing" in result.stderr and "Telegram cannot reach it" in result.stderr

@@ -110,7 +110,7 @@ def test_the_tasks_emulator_retries_with_backoff_refuses_repeated_names_and_send
         statuses = [d["status"] for d in tasks.dispatches()]
         tasks.reset()  # the last task would be retried against the stopped server
     (first, headers, body), (second, retried, _), (third, last, _) = seen[:3]
-    assert json.loads(body) == {"broadcast": "kdca-sentinel_2026-W39", "chunk": 4}
+    assert json.loads(body) == {"broadcast": "kdca-sentinel_2026-W39", "chunk": 4, "generation": 0}
     assert second - first >= 0.25 and third - second >= 0.5, "back-off doubling from min_backoff"
     assert [h["X-Cloudtasks-Taskretrycount"] for h in (headers, retried, last)] == ["0", "1", "2"]
     assert headers["X-Cloudtasks-Taskname"] == task_id("kdca-sentinel_2026-W39", 4)
