@@ -162,7 +162,7 @@ def record_changes(announcements: list[Announcement], synced_at: str) -> dict:
     changes: dict = {}
     for announcement in announcements:
         record = announcement.to_record()
-        base = layout.history(announcement.source, announcement.id)
-        changes.update({f"{base}/{field}": record[field] for field in REVISED_FIELDS})
-        changes[f"{base}/synced_at"] = synced_at
+        changes.update({layout.history(announcement.source, announcement.id, field): record[field]
+                        for field in REVISED_FIELDS})
+        changes[layout.history(announcement.source, announcement.id, "synced_at")] = synced_at
     return changes
