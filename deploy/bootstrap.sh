@@ -43,7 +43,7 @@ run gcloud services enable --project="$PROJECT_ID" iam.googleapis.com cloudresou
 echo "# 3. the Realtime Database (${DB_LOCATION}, the nearest to Seoul), then its deny-all rules at once: a"
 echo "#    database left in test mode is open to anyone. firebase needs a login: firebase login (or login:ci)"
 if ! exists firebase database:instances:list --project "$PROJECT_ID" --json 2>/dev/null \
-    || ! firebase database:instances:list --project "$PROJECT_ID" --json 2>/dev/null | grep -q "\"$DB_INSTANCE\""; then
+    || ! firebase database:instances:list --project "$PROJECT_ID" --json 2>/dev/null | grep -q -- "$DB_INSTANCE"; then
   run firebase projects:addfirebase "$PROJECT_ID" || true
   run firebase database:instances:create "$DB_INSTANCE" --location "$DB_LOCATION" --project "$PROJECT_ID"
 fi

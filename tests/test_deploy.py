@@ -425,3 +425,21 @@ exit 0
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 3, result.stderr
     assert "domain-restricted sharing" in result.stderr and "Telegram cannot reach it" in result.stderr
+
+
+def test_the_one_time_setup_run_again_creates_nothing_that_exists(tmp_path):
+    """Idempotent: with the accounts, secrets, bucket and database there, a second run only binds again."""
+    script = f"""echo "$*" >> {tmp_path}/calls
+case "$*" in
+  *instances:list*) echo '[{{"name": "projects/x/instances/corona-test-123-default-rtdb"}}]' ;;
+esac
+exit 0
+"""
+    result = subprocess.run(["bash", "deploy/bootstrap.sh"], cwd=ROOT, env=fake_tools(tmp_path, script),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls").read_text()
+    for created in ("service-accounts create", "secrets create", "buckets create", "instances:create"):
+        assert created not in calls, created
+    assert "deploy --only database --project corona-test-123" in calls, "the rules are deployed again"
+    assert calls.count("add-iam-policy-binding") >= 15, "bindings are set again (setting one twice changes nothing)"

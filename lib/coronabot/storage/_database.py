@@ -32,62 +32,24 @@ whose keys are all small integers as a JSON array, so every read of a collection
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..chat_ids import valid_chat_id
 from ..config import Settings
 from ..errors import AlreadyDone, Busy, DatabaseError
 from . import layout
+from ._housekeeping import Housekeeping
+from ._records import child_items, child_keys, key_order, key_span, moved_subscription  # noqa: F401 (exported)
+from ._subscriptions import Subscriptions
 
 APP_NAME = "coronabot"
 PAGE_SIZE = 500  # subscribers per read when a broadcast goes through them
-HANDLED_UPDATE_TTL_SECONDS = 2 * 24 * 3600
-FINISHED_BROADCAST_TTL_SECONDS = 30 * 24 * 3600
 
 _init_lock = threading.Lock()
-
-
-def child_keys(value: object) -> list[str]:
-    """The keys of a collection as read from the database: an object's keys, or the indexes of an array's
-    non-null entries (what Realtime Database answers when every key is a small integer such as 0, 1, 2)."""
-    if isinstance(value, dict):
-        return list(value)
-    if isinstance(value, list):
-        return [str(index) for index, child in enumerate(value) if child is not None]
-    return []
-
-
-_INTEGER_KEY = re.compile(r"-?[0-9]+")
-
-
-def key_order(key: str) -> tuple:
-    """Where Realtime Database puts a key when it orders by key: keys that read as a 32-bit integer first,
-    by value, then the others as strings. firebase-admin re-sorts a query's answer as plain strings
-    ("10" before "2"), so the last key of a page is found with this order, not the answer's."""
-    if _INTEGER_KEY.fullmatch(key) and -(2**31) <= int(key) < 2**31:
-        return 0, int(key), len(key), ""
-    return 1, 0, 0, key
-
-
-def key_span(keys: Iterable[str]) -> tuple[str, str]:
-    """The first and the last of some keys in the database's key order (the bounds of a page's range)."""
-    ordered = sorted(keys, key=key_order)
-    return ordered[0], ordered[-1]
-
-
-def child_items(value: object) -> dict[str, Any]:
-    """A collection as read from the database, as {key: child}, whichever shape it came in (see child_keys)."""
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, list):
-        return {str(index): child for index, child in enumerate(value) if child is not None}
-    return {}
 
 
 def load_admin_sdk() -> None:
@@ -139,7 +101,7 @@ def light_client_available(settings: Settings) -> bool:
     return bool(settings.emulator_host or os.environ.get("K_SERVICE"))
 
 
-class Database:
+class Database(Subscriptions, Housekeeping):
     """The bot's data; every method is one or two requests, named for what it changes.
 
     ``light`` (the webhook) talks REST through ``_rtdb.py`` where it can (``light_client_available``), without
@@ -164,48 +126,6 @@ class Database:
         from firebase_admin import db
 
         return _Guarded(db.reference(path, app=self._app))
-
-    # subscribers -----------------------------------------------------------
-    def subscribe(self, chat_id: int, chat_type: str, update_id: int, since: str) -> bool:
-        """Add the chat; True when this update subscribed it (also on redelivery), False if it already was.
-        A chat id that cannot be Telegram's is refused with ValueError before anything is written."""
-        if not valid_chat_id(chat_id, chat_type):
-            raise ValueError(f"{chat_id!r} is not a valid {chat_type} chat id")
-        ref = self.ref(layout.subscriber(chat_id))
-        current, etag = ref.get(etag=True)
-        if isinstance(current, dict):
-            return current.get("update_id") == update_id
-        record = {"since": since, "chat_type": chat_type, "update_id": update_id}
-        written, current, _ = ref.set_if_unchanged(etag, record)
-        return written or (isinstance(current, dict) and current.get("update_id") == update_id)
-
-    def unsubscribe(self, chat_id: int, update_id: int | None = None) -> bool:
-        """Remove the chat; True if it was subscribed, or if this update removed it (a redelivery).
-
-        With an ``update_id`` the removal leaves a mark (pruned after two days, as Telegram redelivers
-        for at most one), so a redelivered ``/unsubscribe`` gets the same answer as the first delivery.
-        """
-        if self.ref(layout.subscriber(chat_id)).get(shallow=True) is not None:
-            changes: dict[str, Any] = {layout.subscriber(chat_id): None}
-            if update_id is not None:
-                changes[layout.unsubscribed(chat_id)] = {"update_id": update_id, "at": time.time()}
-            self.update(changes)
-            return True
-        if update_id is None:
-            return False
-        return self.ref(layout.unsubscribed(chat_id, "update_id")).get() == update_id
-
-    def move_subscriber(self, old_chat_id: int, new_chat_id: int) -> bool:
-        """Move the subscription of a group that became a supergroup; False if there was none to move."""
-        record = self.ref(layout.subscriber(old_chat_id)).get()
-        if not isinstance(record, dict):
-            return False
-        self.update(moved_subscription(str(old_chat_id), str(new_chat_id), record))
-        return True
-
-    def subscriber_ids(self) -> list[str]:
-        """Every subscribed chat id (one shallow read)."""
-        return child_keys(self.ref(layout.SUBSCRIBERS).get(shallow=True))
 
     def pages(self, path: str, size: int = PAGE_SIZE, after: str | None = None,
               until: str | None = None) -> Iterator[dict[str, Any]]:
@@ -234,29 +154,6 @@ class Database:
     def key_range(self, path: str, first: str, last: str) -> dict[str, Any]:
         """The children of ``path`` whose keys lie from ``first`` to ``last`` (one key-ordered query)."""
         return child_items(self.ref(path).order_by_key().start_at(first).end_at(last).get())
-
-    def subscription(self, chat_id: int) -> dict | None:
-        """The chat's subscription record, or None when it is not subscribed."""
-        value = self.ref(layout.subscriber(chat_id)).get()
-        return value if isinstance(value, dict) else None
-
-    def set_preference(self, chat_id: int, field: str, value: str) -> tuple[dict | None, bool]:
-        """Set one of the chat's choices: (its record after, whether this call changed it), or (None, False)
-        when the chat is not subscribed (a choice never creates a subscription). One read and, when the
-        value differs, one conditional write (again only if the record changed in between)."""
-        ref = self.ref(layout.subscriber(chat_id))
-        current, etag = ref.get(etag=True)
-        for _ in range(5):
-            if not isinstance(current, dict):
-                return None, False
-            prefs = current.get("prefs") if isinstance(current.get("prefs"), dict) else {}
-            if prefs.get(field) == value:
-                return current, False
-            updated = dict(current, prefs=dict(prefs, **{field: value}))
-            written, current, etag = ref.set_if_unchanged(etag, updated)
-            if written:
-                return updated, True
-        raise DatabaseError("the subscription kept changing while a choice was saved")
 
     # state -------------------------------------------------------------------
     def latest(self) -> dict | None:
@@ -328,68 +225,6 @@ class Database:
         """Who holds the lease at ``path`` (``broadcasts/{key}/lease``, a chunk's lease), or None."""
         lease = self.ref(path).get()
         return lease.get("owner") if isinstance(lease, dict) else None
-
-    # late announcements --------------------------------------------------------
-    def transaction_or_none(self, path: str, take: Callable[[object], Any]) -> Any:
-        """Run ``take`` in a transaction at ``path``; None when it raised AlreadyDone (nothing written)."""
-        try:
-            return self.ref(path).transaction(take)
-        except AlreadyDone:
-            return None
-
-    def claim_late_notice(self, source: str, notice: dict) -> bool:
-        """Record that the admins are told ``notice["window_start"]`` is late; False when a tick already did
-        (a transaction, so concurrent ticks tell them once)."""
-        def take(current: object) -> dict:
-            if isinstance(current, dict) and current.get("window_start") == notice["window_start"]:
-                raise AlreadyDone(source)
-            return notice
-
-        return self.transaction_or_none(layout.state("late_notice", source), take) is not None
-
-    def resolve_late_notice(self, source: str, arrived_at: str) -> dict | None:
-        """Mark the late announcement as arrived and return the notice; None when there was no open notice or
-        another tick resolved it first (a transaction, so the admins hear of the arrival once)."""
-        def take(current: object) -> dict:
-            if not isinstance(current, dict) or current.get("arrived_at"):
-                raise AlreadyDone(source)
-            return dict(current, arrived_at=arrived_at)
-
-        return self.transaction_or_none(layout.state("late_notice", source), take)
-
-    # redelivered updates -------------------------------------------------------
-    def claim_update(self, update_id: int) -> bool:
-        """Mark an update as answered through sendMessage; False if an earlier delivery did."""
-        ref = self.ref(layout.handled_update(update_id))
-        current, etag = ref.get(etag=True)
-        if current is not None:
-            return False
-        written, _, _ = ref.set_if_unchanged(etag, {"at": time.time()})
-        return written
-
-    def prune(self, now: float) -> int:
-        """Drop what no longer matters: handled-update and unsubscribe marks after two days (Telegram
-        redelivers for at most one) and finished broadcasts with their ledgers after 30 days.
-        Returns how many went."""
-        old_marks = [f"{marks}/{key}" for marks in ("handled_updates", "unsubscribed")
-                     for key in child_keys(self.ref(marks).order_by_child("at")
-                                           .end_at(now - HANDLED_UPDATE_TTL_SECONDS).limit_to_first(500).get())]
-        old_broadcasts = child_keys(self.ref(layout.BROADCASTS).order_by_child("finished_at").start_at(0)
-                                    .end_at(now - FINISHED_BROADCAST_TTL_SECONDS).limit_to_first(20).get())
-        changes: dict[str, None] = dict.fromkeys(old_marks)
-        for key in old_broadcasts:
-            changes[layout.broadcast(key)] = None
-            changes[layout.deliveries(key)] = None
-            changes[layout.fanout(key)] = None
-        self.update(changes)
-        return len(old_marks) + len(old_broadcasts)
-
-
-def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict) -> dict[str, Any]:
-    """The multi-path changes that move a subscription to the supergroup its group became."""
-    return {layout.subscriber(old_chat_id): None,
-            layout.subscriber(new_chat_id): dict(record, chat_type="supergroup", migrated_from=old_chat_id)}
-
 
 def new_owner_id() -> str:
     """A unique id for this run, used as the broadcast lease owner."""

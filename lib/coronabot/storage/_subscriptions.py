@@ -1,0 +1,81 @@
+"""The subscriptions: who gets alerts, with their choices (``/subscribers/{chat_id}``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..chat_ids import valid_chat_id
+from ..errors import DatabaseError
+from . import layout
+from ._records import child_keys, moved_subscription
+
+
+class Subscriptions:
+    """The part of ``Database`` that changes a chat's subscription; one read and one conditional write each."""
+
+    ref: Any  # Database.ref
+
+    def subscribe(self, chat_id: int, chat_type: str, update_id: int, since: str) -> bool:
+        """Add the chat; True when this update subscribed it (also on redelivery), False if it already was.
+        A chat id that cannot be Telegram's is refused with ValueError before anything is written."""
+        if not valid_chat_id(chat_id, chat_type):
+            raise ValueError(f"{chat_id!r} is not a valid {chat_type} chat id")
+        ref = self.ref(layout.subscriber(chat_id))
+        current, etag = ref.get(etag=True)
+        if isinstance(current, dict):
+            return current.get("update_id") == update_id
+        record = {"since": since, "chat_type": chat_type, "update_id": update_id}
+        written, current, _ = ref.set_if_unchanged(etag, record)
+        return written or (isinstance(current, dict) and current.get("update_id") == update_id)
+
+    def unsubscribe(self, chat_id: int, update_id: int | None = None) -> bool:
+        """Remove the chat; True if it was subscribed, or if this update removed it (a redelivery).
+
+        With an ``update_id`` the removal leaves a mark (pruned after two days, as Telegram redelivers
+        for at most one), so a redelivered ``/unsubscribe`` gets the same answer as the first delivery.
+        """
+        if self.ref(layout.subscriber(chat_id)).get(shallow=True) is not None:
+            changes: dict[str, Any] = {layout.subscriber(chat_id): None}
+            if update_id is not None:
+                changes[layout.unsubscribed(chat_id)] = {"update_id": update_id, "at": time.time()}
+            self.update(changes)
+            return True
+        if update_id is None:
+            return False
+        return self.ref(layout.unsubscribed(chat_id, "update_id")).get() == update_id
+
+    def move_subscriber(self, old_chat_id: int, new_chat_id: int) -> bool:
+        """Move the subscription of a group that became a supergroup; False if there was none to move."""
+        record = self.ref(layout.subscriber(old_chat_id)).get()
+        if not isinstance(record, dict):
+            return False
+        self.update(moved_subscription(str(old_chat_id), str(new_chat_id), record))
+        return True
+
+    def subscriber_ids(self) -> list[str]:
+        """Every subscribed chat id (one shallow read)."""
+        return child_keys(self.ref(layout.SUBSCRIBERS).get(shallow=True))
+
+    def subscription(self, chat_id: int) -> dict | None:
+        """The chat's subscription record, or None when it is not subscribed."""
+        value = self.ref(layout.subscriber(chat_id)).get()
+        return value if isinstance(value, dict) else None
+
+    def set_preference(self, chat_id: int, field: str, value: str) -> tuple[dict | None, bool]:
+        """Set one of the chat's choices: (its record after, whether this call changed it), or (None, False)
+        when the chat is not subscribed (a choice never creates a subscription). One read and, when the
+        value differs, one conditional write (again only if the record changed in between)."""
+        ref = self.ref(layout.subscriber(chat_id))
+        current, etag = ref.get(etag=True)
+        for _ in range(5):
+            if not isinstance(current, dict):
+                return None, False
+            prefs = current.get("prefs") if isinstance(current.get("prefs"), dict) else {}
+            if prefs.get(field) == value:
+                return current, False
+            updated = dict(current, prefs=dict(prefs, **{field: value}))
+            written, current, etag = ref.set_if_unchanged(etag, updated)
+            if written:
+                return updated, True
+        raise DatabaseError("the subscription kept changing while a choice was saved")
