@@ -25,7 +25,7 @@ from .reading import SourceReader
 from .recorder import HistoryRecorder
 from .sources import SourceError, SourceHttp
 from .storage import Database, TickState, layout
-from .summary import NOTHING, Outcome, TickSummary
+from .summary import NOTHING, UNFINISHED, Outcome, TickSummary
 from .telegram import Telegram
 
 logger = log.get("coronabot.scrape")
@@ -70,6 +70,7 @@ class Ticker:
         self.broadcaster.deadline = time.monotonic() + self.settings.broadcast_budget
         now = now or datetime.now(UTC)
         state = TickState.of(self.db.state(), self.source.name)
+        state = state._replace(latest=sources.renew(state.latest))  # a record of an older version, reworded once
         timing = self._timing(state, now)
         morning_due = held.due(state.held, now, self.settings.quiet_hours)
         if not (force or timing.fetch or self.settings.polling == "always" or state.broadcast or morning_due):
@@ -134,7 +135,7 @@ class Ticker:
 
     def _decide(self, state: TickState, announcement: Announcement | None, now: datetime) -> TickSummary:
         """New (alert), the same with other figures (correction), or nothing new (resume what is unfinished)."""
-        latest = sources.renew(state.latest) or None  # a record of an older version, reworded
+        latest = state.latest or None
         kind = None
         if announcement is not None:
             same_source = bool(latest) and latest.get("source") == self.source.name
@@ -180,7 +181,7 @@ class Ticker:
         summary.at = seoul_time(now)
         written = summary.as_dict()
         self.db.update({**changes, layout.state("last_tick"): written, layout.state("last_fetch_at"): summary.at})
-        unfinished = " (unfinished: the next call goes on)" if summary.http_status == 503 else ""
+        unfinished = " (unfinished: the next call goes on)" if summary.http_status == UNFINISHED else ""
         logger.info("tick %s%s", summary.status, unfinished,
                     extra={"fields": {k: v for k, v in written.items() if v not in (None, 0)}})
         return summary

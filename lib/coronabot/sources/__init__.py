@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .. import history, texts
 from ..announcement import Announcement, order_key
 from ..config import ConfigError
+from ..storage import child_items
 from ..weeks import Week
 from . import data_portal, kdca_sentinel, mohw_daily
 from ._errors import FetchError, LayoutError, SanityError, SourceError
@@ -90,8 +91,7 @@ def restore(record: dict) -> Announcement:
 
 def trend(records: object, source: str) -> list[history.Point]:
     """The trend figure of every readable record of a history read, renewed first, oldest first."""
-    values = records.values() if isinstance(records, dict) else records if isinstance(records, list) else []
-    return history.points([renew(record) for record in values], get(source).trend_figure)
+    return history.points([renew(record) for record in child_items(records).values()], get(source).trend_figure)
 
 
 def _days(order: str) -> tuple[date, date]:
