@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coronabot.commands import Action, recognise
+from coronabot.commands import Action, Command, recognise
 
 
 def bot_name() -> str:
@@ -69,4 +69,4 @@ def test_every_action_has_its_own_answer():
 
     bot = Bot(no_client, None, "CoronaAlertTestBot")
     message = Message(1, 1, 1544010213, "private", "/now", "지민")
-    assert set(bot._handlers(message, Action.NOW, None)) == set(Action)
+    assert set(bot._handlers(message, Command(Action.NOW, "now"), None, "ko")) == set(Action)

@@ -83,7 +83,7 @@ def test_no_direction_with_too_few_periods_a_gap_or_cumulative_figures():
 
 def test_history_text_for_rising_falling_and_flat_series():
     rising = weekly([58, 65, 78, 94, 105, 105, 96, 115, 196, 308, 337, 400, 450])
-    text = texts.history(REGISTRY["kdca-sentinel"], rising, history.direction(rising))
+    text = texts.ko.history(REGISTRY["kdca-sentinel"], rising, history.direction(rising))
     table = text.split("<pre>")[1].split("</pre>")[0].splitlines()
     assert len(table) == 12, "the last 12 weeks; the 13th read gives the first one its change"
     assert table[0] == "2026년 31주 7.26~8.1      65명  ▲7", "each week with its days (Sunday to Saturday)"
@@ -91,17 +91,17 @@ def test_history_text_for_rising_falling_and_flat_series():
     assert table[-1] == "2026년 42주 10.11~10.17  450명  ▲50"
     assert "최근 4주: <b>📈 증가 추세</b> (4주 중 4주 증가·0주 감소, 2026년 38주 196명 → 2026년 42주 450명)" in text
     falling = weekly([400, 350, 300, 310, 200])
-    assert "📉 감소 추세</b> (4주 중 1주 증가·3주 감소, 2026년 30주 400명 → 2026년 34주 200명)" in texts.history(
+    assert "📉 감소 추세</b> (4주 중 1주 증가·3주 감소, 2026년 30주 400명 → 2026년 34주 200명)" in texts.ko.history(
         REGISTRY["kdca-sentinel"], falling, history.direction(falling))
     flat = weekly([100, 104, 98, 101, 103])
-    assert "➡️ 큰 변화 없음" in texts.history(REGISTRY["kdca-sentinel"], flat, history.direction(flat))
-    assert texts.history(REGISTRY["kdca-sentinel"], [], None) == texts.NO_HISTORY_YET
+    assert "➡️ 큰 변화 없음" in texts.ko.history(REGISTRY["kdca-sentinel"], flat, history.direction(flat))
+    assert texts.ko.history(REGISTRY["kdca-sentinel"], [], None) == texts.ko.NO_HISTORY_YET
 
 
 def test_history_text_of_a_cumulative_daily_series_shows_no_computed_difference():
     days = [history.Point(f"2021-07-{d:02d}", (2021, 7, d), v, "cumulative", "명")
             for d, v in ((21, 182265), (22, 184103))]
-    text = texts.history(REGISTRY["data-portal"], days, history.direction(days))
+    text = texts.ko.history(REGISTRY["data-portal"], days, history.direction(days))
     assert "2021.07.22  184,103명" in text and "▲" not in text and "누적 수치입니다" in text
 
 

@@ -27,7 +27,7 @@ def fetch_series(http, cache, now, weeks: int = 6) -> list[Announcement]:
         figures = [Figure("cases", "시험 환자", value, "weekly", "명", compared_with="cases_prev" if before else "")]
         if before is not None:
             figures.append(Figure("cases_prev", "전주 시험 환자", before, "weekly", "명"))
-        series.append(Announcement("test-weekly", week.order, week.order, texts.week_period(week), tuple(figures),
+        series.append(Announcement("test-weekly", week.order, week.order, texts.ko.week_period(week), tuple(figures),
                                    "https://example.invalid/weekly", "시험 출처 주간 발표"))
     return series
 
@@ -35,8 +35,12 @@ def fetch_series(http, cache, now, weeks: int = 6) -> list[Announcement]:
 FOURTH = Source(name="test-weekly", official_url="https://example.invalid/weekly", cadence="weekly",
                 trend_figure="cases", compared=True, fetch=lambda http, cache, now: fetch_series(http, cache, now)[-1],
                 fetch_series=fetch_series,
-                texts=SourceTexts(name="시험 출처", description="시험용 출처입니다", trend_title="시험 환자 수",
-                                  previous="전주"))
+                texts={"ko": SourceTexts(name="시험 출처", description="시험용 출처입니다", trend_title="시험 환자 수",
+                                         previous="전주"),
+                       "en": SourceTexts(name="Test source", description="A source for the tests",
+                                         trend_title="Test patients", previous="the week before",
+                                         headline="Test patients, weekly",
+                                         figures={"cases": "Test patients", "cases_prev": "Week before ({previous})"})})
 
 
 @pytest.fixture
@@ -60,4 +64,4 @@ def test_a_fourth_source_runs_a_whole_tick_through_the_registry(registered, data
     assert "시험 환자: <b>150명</b>" in alert
     assert "전주 대비 30명 증가" in alert and "출처: <a href=\"https://example.invalid/weekly\">시험 출처</a>" in alert
     assert sorted(database_server.get(f"history/{FOURTH.name}")) == ["2026-W47", "2026-W48"]
-    assert texts.about(FOURTH).count("시험용 출처입니다") == 1
+    assert texts.ko.about(FOURTH).count("시험용 출처입니다") == 1

@@ -27,21 +27,21 @@ def test_stored_choices_are_read_leniently(record, expected):
 
 
 def test_every_button_the_bot_draws_parses_back_to_its_choice():
-    keyboard = texts.settings_keyboard(Preferences("change20", "hold", "text"), (22, 8))
+    keyboard = texts.ko.settings_keyboard(Preferences("change20", "hold", "text"), (22, 8))
     buttons = [b for row in keyboard["inline_keyboard"] for b in row]
     presses = [preferences.parse_callback(b["callback_data"]) for b in buttons]
     assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
     assert {(p.field, p.value) for p in presses if p.action == "set"} == {
-        (field, value) for field, values in preferences.CHOICES.items() for value in values}
+        (field, value) for field, values in preferences.BUTTON_CHOICES.items() for value in values}
     assert Press("close") in presses
     ticked = [b["text"] for b in buttons if b["text"].startswith("✅")]
-    assert ticked == ["✅ ±20% 이상 변할 때", "✅ 아침 8시에", "✅ 글만"]
-    assert preferences.parse_callback(texts.unsubscribed_view()[1]["inline_keyboard"][0][0]["callback_data"]) == \
+    assert ticked == ["✅ ±20% 이상 변할 때", "✅ 아침 8시에", "✅ 글만", "✅ 한국어"]
+    assert preferences.parse_callback(texts.ko.unsubscribed_view()[1]["inline_keyboard"][0][0]["callback_data"]) == \
         Press("subscribe")
 
 
 def test_without_quiet_hours_there_is_no_night_row():
-    keyboard = texts.settings_keyboard(DEFAULTS, None)
+    keyboard = texts.ko.settings_keyboard(DEFAULTS, None)
     fields = {preferences.parse_callback(b["callback_data"]).field for row in keyboard["inline_keyboard"] for b in row}
     assert "night" not in fields and "when" in fields
 
@@ -90,7 +90,7 @@ def test_the_comparison_is_the_one_the_alert_shows():
     announcement = kdca_sentinel.parse(sample)
     figures = preferences.comparison(announcement)
     assert figures == Comparison(248, 337)
-    alert = texts.alert(announcement, kdca_sentinel.SOURCE)
+    alert = texts.ko.alert(announcement, kdca_sentinel.SOURCE)
     assert "248명" in alert and "337명" in alert and "89명 감소" in alert
 
 
@@ -133,18 +133,20 @@ def test_two_held_announcements_collapse_into_the_newest_naming_both():
     entries = {"kdca-sentinel_2026-W40": _entry(40), "kdca-sentinel_2026-W39": _entry(39)}
     owed = held.collapse("15", entries)
     assert owed.broadcast == "kdca-sentinel_2026-W40" and owed.announcement == "2026-W40" and owed.kind == "alert"
-    assert owed.periods == ("2026년 39주", "2026년 40주")
+    assert owed.periods == ((2026, 39, 0), (2026, 40, 0))
+    assert "(2026년 39주, 2026년 40주)" in texts.ko.held_line(owed.periods, 8)
+    assert "(2026 week 39, 2026 week 40)" in texts.en.held_line(owed.periods, 8)
     assert sorted(owed.paths) == ["held/15/kdca-sentinel_2026-W39", "held/15/kdca-sentinel_2026-W40"]
-    line = texts.held_line(owed.periods, 8)
+    line = texts.ko.held_line(owed.periods, 8)
     assert "2건" in line and "2026년 39주, 2026년 40주" in line and "아침 8시" in line
 
 
 def test_a_correction_held_with_its_alert_is_the_alert_and_alone_it_is_a_correction():
     both = held.collapse("15", {"k_2026-W39": _entry(39), "k_2026-W39_fix_ab": _entry(39, "correction")})
-    assert (both.broadcast, both.kind, both.periods) == ("k_2026-W39_fix_ab", "alert", ("2026년 39주",))
+    assert (both.broadcast, both.kind, both.periods) == ("k_2026-W39_fix_ab", "alert", ((2026, 39, 0),))
     alone = held.collapse("15", {"k_2026-W39_fix_ab": _entry(39, "correction")})
     assert alone.kind == "correction"
-    assert "밤사이 나온 발표(2026년 39주)" in texts.held_line(alone.periods, 8)
+    assert "밤사이 나온 발표(2026년 39주)" in texts.ko.held_line(alone.periods, 8)
 
 
 def test_damaged_held_entries_are_listed_for_deletion_with_the_readable_ones():
@@ -155,11 +157,11 @@ def test_damaged_held_entries_are_listed_for_deletion_with_the_readable_ones():
 
 def test_status_and_settings_texts_escape_nothing_they_should_not_and_say_each_choice():
     prefs = Preferences("rise50", "normal", "text")
-    status = texts.status(REGISTRY["kdca-sentinel"], {"since": "2026-09-30T09:00:00+09:00"}, prefs, (22, 8))
+    status = texts.ko.status(REGISTRY["kdca-sentinel"], {"since": "2026-09-30T09:00:00+09:00"}, prefs, (22, 8))
     assert "2026년 9월 30일 09:00 (KST)부터" in status and "전주 대비 50% 이상 늘었을 때만" in status
     assert "밤 22시~다음 날 8시: <b>평소처럼 소리 내어 받기</b>" in status and "형식: <b>글만</b>" in status
-    assert "받지 않음" in texts.status(REGISTRY["kdca-sentinel"], None, DEFAULTS, (22, 8))
-    view, _ = texts.settings_view(REGISTRY["mohw-daily"], DEFAULTS, (12, 14))
+    assert "받지 않음" in texts.ko.status(REGISTRY["kdca-sentinel"], None, DEFAULTS, (22, 8))
+    view, _ = texts.ko.settings_view(REGISTRY["mohw-daily"], DEFAULTS, (12, 14))
     assert "12시~14시" in view and "모든 발표를 보내 드립니다" in view
 
 

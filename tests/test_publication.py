@@ -11,14 +11,13 @@ import pytest
 from coronabot.publication import (
     Window,
     decide,
-    describe,
     expectation,
     is_late,
     lateness,
     parse_moments,
     remember,
 )
-from coronabot.texts import KST
+from coronabot.texts import KST, en, ko
 
 
 def thursdays(count: int, hour: int = 9, minute: int = 30, last: datetime | None = None) -> list[datetime]:
@@ -63,7 +62,8 @@ def test_windows_current_and_upcoming():
     early_thursday = datetime(2026, 10, 8, 7, 0, tzinfo=KST)
     assert model.current(early_thursday).start.date().isoformat() == "2026-10-01"
     assert model.upcoming(early_thursday).start.date().isoformat() == "2026-10-08"
-    assert describe(model.upcoming(friday)) == "10월 8일(목) 09:00~10:00 (KST)"
+    assert ko.window_text(model.upcoming(friday)) == "10월 8일(목) 09:00~10:00 (KST)"
+    assert en.window_text(model.upcoming(friday)) == "Thu 8 Oct, 09:00–10:00 KST"
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -124,7 +124,7 @@ def test_the_host_time_zone_changes_nothing(zone, monkeypatch):
         assert model.weekday == 3 and model.start.hour == 9
         moment = at(8, 9, 15).astimezone(UTC)
         assert decide(moment, moment - timedelta(minutes=1), model, thursdays(4)[-1]).fetch
-        assert describe(model.upcoming(moment)) == "10월 8일(목) 09:00~10:00 (KST)"
+        assert ko.window_text(model.upcoming(moment)) == "10월 8일(목) 09:00~10:00 (KST)"
     finally:
         monkeypatch.setenv("TZ", os.environ.get("TZ", "UTC"))
         time.tzset()

@@ -17,8 +17,13 @@ API for the methods the bot uses, parses JSON, urlencoded and multipart bodies
   ``migrated`` (``{old_chat_id: new_chat_id}``: the group became a supergroup),
   ``chat_members`` (``{chat_id: {user_id: status}}`` for ``getChatMember``; anyone not listed is a
   ``member``), ``raw`` (``{method: {"status": S, "body": "..."}}``: answer that method with exactly this
-  body, for answers that are not in the Bot API's format).
+  body, for answers that are not in the Bot API's format), ``inline`` (true: ``getMe`` says inline mode is
+  on, as after @BotFather's ``/setinline``; off by default, as for a new bot).
   Each ``POST /__control`` replaces all switches.
+- ``setMyCommands``, ``setMyDescription`` and ``setMyShortDescription`` keep one value per ``language_code``
+  (checked against the Bot API's limits); ``getMyCommands`` and the others answer it.
+  ``answerInlineQuery`` checks its results as Telegram does (at most 50, unique ids of at most 64 bytes,
+  the fields of an article and of a cached photo).
 - ``sendPhoto`` takes an uploaded file (recorded as ``{"upload", "bytes", "sha256"}``; the answer gives it a
   ``file_id``) or a ``file_id`` this server gave before (any other is refused, as Telegram does);
   ``GET /__files/FILE_ID`` answers the uploaded bytes.
@@ -137,7 +142,8 @@ class FakeTelegram:
         self.send_count = 0
         self.control: dict = {}
         self.webhook: dict = {}
-        self.commands: list = []
+        self.commands: dict[str, list] = {}  # language_code ("" for the default) -> the command menu
+        self.descriptions: dict[tuple[str, str], str] = {}  # (short or long, language_code) -> text
         self.files: dict[str, bytes] = {}  # file_id -> uploaded content
         self.messages: dict[tuple[str, int], dict] = {}  # (chat_id, message_id) -> text and reply_markup
         self.answered_queries: set[str] = set()
@@ -188,7 +194,8 @@ class FakeTelegram:
 
     def m_getMe(self, params):
         return self.ok({"id": 7000000001, "is_bot": True, "first_name": "코로나봇",
-                        "username": self.username, "can_join_groups": True})
+                        "username": self.username, "can_join_groups": True,
+                        "supports_inline_queries": bool(self.control.get("inline"))})
 
     def refusal(self, chat_id: str) -> tuple[int, dict] | None:
         """The error Telegram would answer for a delivery to this chat (blocked, gone, migrated, flood)."""
@@ -312,12 +319,63 @@ class FakeTelegram:
             info["allowed_updates"] = self.webhook["allowed_updates"]
         return self.ok(info)
 
+    @staticmethod
+    def bad(description: str) -> tuple[int, dict]:
+        return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
+
     def m_setMyCommands(self, params):
-        self.commands = params.get("commands") or []
+        commands = params.get("commands") or []
+        for command in commands:
+            name, description = command.get("command", ""), command.get("description", "")
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name) or not 1 <= len(description) <= 256:
+                return self.bad("BOT_COMMAND_INVALID")
+        self.commands[params.get("language_code") or ""] = commands
         return self.ok(True)
 
     def m_getMyCommands(self, params):
-        return self.ok(self.commands)
+        return self.ok(self.commands.get(params.get("language_code") or "", []))
+
+    def _describe(self, kind: str, params: dict, limit: int):
+        text = params.get(kind) or ""
+        if len(text) > limit:
+            return self.bad(f"bot {kind.replace('_', ' ')} is too long")
+        self.descriptions[(kind, params.get("language_code") or "")] = text
+        return self.ok(True)
+
+    def m_setMyDescription(self, params):
+        return self._describe("description", params, 512)
+
+    def m_setMyShortDescription(self, params):
+        return self._describe("short_description", params, 120)
+
+    def m_getMyDescription(self, params):
+        return self.ok({"description": self.descriptions.get(("description", params.get("language_code") or ""), "")})
+
+    def m_getMyShortDescription(self, params):
+        key = ("short_description", params.get("language_code") or "")
+        return self.ok({"short_description": self.descriptions.get(key, "")})
+
+    def m_answerInlineQuery(self, params):
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            return self.bad("RESULTS_TOO_MUCH")
+        ids = [r.get("id") for r in results if isinstance(r, dict)]
+        if len(ids) != len(results) or len(set(ids)) != len(ids) or \
+                not all(isinstance(i, str) and 0 < len(i.encode()) <= 64 for i in ids):
+            return self.bad("RESULT_ID_INVALID")
+        for result in results:
+            if result.get("type") == "article":
+                text = (result.get("input_message_content") or {}).get("message_text") or ""
+                if not result.get("title") or not 1 <= len(text) <= 4096:
+                    return self.bad("MESSAGE_EMPTY")
+            elif result.get("type") == "photo":
+                if result.get("photo_file_id") not in self.files:
+                    return self.bad("wrong file identifier")
+                if caption_length(result.get("caption") or "") > 1024:
+                    return self.bad("MEDIA_CAPTION_TOO_LONG")
+            else:
+                return self.bad("RESULT_TYPE_INVALID")
+        return self.ok(True)
 
     def m_answerCallbackQuery(self, params):
         query_id = str(params.get("callback_query_id") or "")

@@ -10,21 +10,20 @@ from typing import TYPE_CHECKING
 from . import config, history, log, publication, sources, texts
 from .answers import Outcome, Reply
 from .botapi import TelegramError, photo_params
+from .chat_language import ChatLanguages
 from .chat_settings import ChatSettings
 from .chats import AdminCache, AdminGate
-from .commands import Action, recognise
+from .commands import Action, Command, recognise
 from .errors import DATABASE_ERRORS
+from .inline import InlineAnswers
 from .storage import layout
-from .updates import CallbackQuery, ChatMigration, MemberChange, Message, Update
+from .updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
 
 if TYPE_CHECKING:  # loaded on first use: /help and the other answers without data need neither
     from .storage import Database
     from .telegram import Telegram
 
 logger = log.get("coronabot.bot")
-
-
-
 
 
 class Bot:
@@ -43,7 +42,9 @@ class Bot:
         self._source = sources.get(source)
         self._admins = AdminGate(AdminCache(lambda chat, user: self.telegram.chat_member_status(chat, user))
                                  if telegram_factory is not None else None)
-        self._settings = ChatSettings(lambda: self.db, self._source, quiet_hours, self._admins)
+        self._languages = ChatLanguages(lambda: self.db, self._admins)
+        self._settings = ChatSettings(lambda: self.db, self._source, quiet_hours, self._admins, self._languages)
+        self._inline = InlineAnswers(lambda: self.db, self._source, self.username)
 
     @property
     def telegram(self) -> Telegram | None:
@@ -81,72 +82,82 @@ class Bot:
             return self._migration(update)
         if isinstance(update, CallbackQuery):
             return self._settings.press(update)
+        if isinstance(update, InlineQuery):
+            return self._inline.answer(update)
         return Outcome(action=f"ignored:{update.kind}")
 
     def _message(self, message: Message) -> Outcome:
         private = message.chat_type == "private"
         reply_to = None if private else message.message_id
-        if message.text is None:
-            if private and message.content:
-                return Outcome((Reply(message.chat_id, texts.NON_TEXT_HINT),), action="non_text")
-            return Outcome(action="ignored:non_text" if message.content else "ignored:service")
-        command = recognise(message.text, private, self.username)
+        command = recognise(message.text, private, self.username) if message.text is not None else None
+        if command is None and not private:  # group chatter and service messages get no answer, and no read
+            return Outcome(action="ignored:non_text" if message.text is None and message.content else
+                           "ignored:service" if message.text is None else "ignored:chatter")
+        if command is None and not message.content:
+            return Outcome(action="ignored:service")
+        lang = self._languages.of(message.chat_id, message.chat_type, message.language_code, message.update_id)
+        words = texts.of(lang)
+        if command is None and message.text is None:
+            return Outcome((Reply(message.chat_id, words.NON_TEXT_HINT),), action="non_text")
         if command is None:
-            if private:
-                return Outcome((Reply(message.chat_id, texts.UNRECOGNISED),), action="unrecognised")
-            return Outcome(action="ignored:chatter")
-
-        handler = self._handlers(message, command.action, reply_to).get(command.action)
+            return Outcome((Reply(message.chat_id, words.UNRECOGNISED),), action="unrecognised")
+        handler = self._handlers(message, command, reply_to, lang).get(command.action)
         if handler is None:  # an action recognised but not wired up: never answered with something else
             logger.error("no handler for the action %s", command.action.value)
-            return Outcome((Reply(message.chat_id, texts.UNRECOGNISED, reply_to),), action="unhandled")
+            return Outcome((Reply(message.chat_id, words.UNRECOGNISED, reply_to),), action="unhandled")
         return handler()
 
-    def _handlers(self, message: Message, action: Action,
-                  reply_to: int | None) -> dict[Action, Callable[[], Outcome]]:
-        """What answers each action (called lazily: only the chosen one runs)."""
+    def _handlers(self, message: Message, command: Command, reply_to: int | None,
+                  lang: str) -> dict[Action, Callable[[], Outcome]]:
+        """What answers each action, in the chat's language (called lazily: only the chosen one runs)."""
+        action, words = command.action, texts.of(lang)
+
         def answer(text: str) -> Outcome:
             return Outcome(tuple(Reply(message.chat_id, part, reply_to) for part in texts.split(text)),
                            action=action.value)
 
         return {
-            Action.HELP: lambda: answer(texts.HELP),
-            Action.ABOUT: lambda: answer(self._about()),
-            Action.HISTORY: lambda: answer(self._history()),
-            Action.CHART: lambda: self._chart(message.chat_id, reply_to),
-            Action.SETTINGS: lambda: self._settings.show(message, action, reply_to),
-            Action.STATUS: lambda: self._settings.show(message, action, reply_to),
-            Action.UNKNOWN: lambda: answer(texts.unknown_command(message.first_name)),
-            Action.SUBSCRIBE: lambda: answer(self._subscription(message, subscribe=True)),
-            Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, subscribe=False)),
-            Action.NOW: lambda: answer(self._now(message)),
+            Action.HELP: lambda: answer(words.HELP),
+            Action.ABOUT: lambda: answer(self._about(lang)),
+            Action.HISTORY: lambda: answer(self._history(lang)),
+            Action.CHART: lambda: self._chart(message.chat_id, reply_to, lang),
+            Action.SETTINGS: lambda: self._settings.show(message, action, reply_to, lang),
+            Action.STATUS: lambda: self._settings.show(message, action, reply_to, lang),
+            Action.LANGUAGE: lambda: self._languages.command(message, command.argument, lang, reply_to),
+            Action.UNKNOWN: lambda: answer(words.unknown_command(message.first_name)),
+            Action.SUBSCRIBE: lambda: answer(self._subscription(message, True, lang)),
+            Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, False, lang)),
+            Action.NOW: lambda: answer(self._now(message, lang)),
         }
 
-    def _subscription(self, message: Message, subscribe: bool) -> str:
-        """/subscribe and /unsubscribe (in groups, admins only); the answer's text."""
-        refusal = self._admins.subscription_refusal(message)
+    def _subscription(self, message: Message, subscribe: bool, lang: str) -> str:
+        """/subscribe and /unsubscribe (in groups, admins only); the answer's text. A chat subscribing keeps
+        the language it reads now, so its alerts come in it."""
+        words = texts.of(lang)
+        refusal = self._admins.subscription_refusal(message, lang)
         if refusal is not None:
             return refusal
         try:
             if subscribe:
+                self.db.keep_language(message.chat_id, lang)
                 now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
                 added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
-                return texts.SUBSCRIBED if added else texts.ALREADY_SUBSCRIBED
+                return words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED
             removed = self.db.unsubscribe(message.chat_id, message.update_id)
-            return texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED
+            return words.UNSUBSCRIBED if removed else words.NOT_SUBSCRIBED
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
                          extra={"fields": {"update_id": message.update_id}})
-            return texts.TRY_AGAIN_LATER
+            return words.TRY_AGAIN_LATER
 
-    def _now(self, message: Message) -> str:
+    def _now(self, message: Message, lang: str) -> str:
         """/now: the latest stored announcement, in this version's words (one read)."""
         try:
             record = self.db.latest()
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for now: %s", exc,
                          extra={"fields": {"update_id": message.update_id}})
-            return texts.TRY_AGAIN_LATER
+            return texts.of(lang).TRY_AGAIN_LATER
         announcement, recorded = None, None
         if record is not None:
             try:
@@ -154,42 +165,43 @@ class Bot:
                 recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
-        return texts.current_figures(announcement, self._source, recorded)
+        return texts.of(lang).current_figures(announcement, self._source, recorded)
 
-    def _about(self) -> str:
+    def _about(self, lang: str) -> str:
         """/about, with when the next announcement is expected (one read; left out if the database fails)."""
         try:
             model = publication.stored_model(self.db.get(layout.state("seen", self._source.name)),
                                             self._source.cadence)
         except DATABASE_ERRORS as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)
-            return texts.about(self._source, known=False)
-        window = publication.describe(model.upcoming(datetime.now(UTC))) if model else None
-        return texts.about(self._source, window)
+            return texts.of(lang).about(self._source, known=False)
+        window = texts.of(lang).window_text(model.upcoming(datetime.now(UTC))) if model else None
+        return texts.of(lang).about(self._source, window)
 
-    def _history(self) -> str:
+    def _history(self, lang: str) -> str:
         """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
         try:
             records = self.db.history_window(self._source.name, history.TABLE_PERIODS + 1)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /history: %s", exc)
-            return texts.TRY_AGAIN_LATER
+            return texts.of(lang).TRY_AGAIN_LATER
         series = sources.trend(records, self._source.name)
-        return texts.history(self._source, series, history.direction(series))
+        return texts.of(lang).history(self._source, series, history.direction(series))
 
-    def _chart(self, chat_id: int, reply_to: int | None) -> Outcome:
+    def _chart(self, chat_id: int, reply_to: int | None, lang: str) -> Outcome:
         """/chart: the newest chart by its Telegram file_id, riding the webhook's answer (one read, no upload)."""
         def say(text: str) -> Outcome:
             return Outcome((Reply(chat_id, text, reply_to),), action=Action.CHART.value)
 
+        words = texts.of(lang)
         try:
-            stored = self.db.chart(self._source.name)
+            stored = self.db.chart(self._source.name, lang)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /chart: %s", exc)
-            return say(texts.TRY_AGAIN_LATER)
+            return say(words.TRY_AGAIN_LATER)
         if stored is None or stored.get("wording") != texts.WORDING:  # none, or drawn with older words
-            return say(texts.NO_CHART_YET)
-        caption = texts.chart_caption(self._source, str(stored.get("period") or ""))
+            return say(words.NO_CHART_YET)
+        caption = words.chart_caption(self._source, str(stored.get("period") or ""))
         return Outcome(method_call={"method": "sendPhoto",
                                     **photo_params(chat_id, stored["file_id"], caption, reply_to)},
                        action=Action.CHART.value)

@@ -1,9 +1,10 @@
 """A broadcast from claim to finish, the same for every path: the alert or correction of a tick (in process,
 or planned into chunks for the deliver function), an unfinished one resumed, and the morning delivery.
 
-The broadcast's record (``broadcasts/{key}``) holds its text, kind, announcement and the figures the chats'
-choices are decided on, so a resumed run (in process or through the queue) sends and decides alike; its
-lease lets one run at a time send it; its ledger (``deliveries/{key}``) says who is settled.
+The broadcast's record (``broadcasts/{key}``) holds its text in every language (``text``, ``text_en``), its
+kind, announcement and the figures the chats' choices are decided on, so a resumed run (in process or
+through the queue) sends and decides alike; its lease lets one run at a time send it; its ledger
+(``deliveries/{key}``) says who is settled.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .announcement import Announcement
 from .broadcast import Broadcast, BroadcastOptions, Page, Progress
 from .config import Settings
 from .errors import AlreadyDone, Busy
+from .language import LANGUAGES, field
 from .letters import Letters
 from .storage import Database, Lease, layout
 from .summary import NOTHING, Outcome
@@ -42,14 +44,15 @@ class Broadcaster:
         return Lease(layout.broadcast(key), self.settings.lease_seconds)
 
     # -- an announcement's broadcast -------------------------------------------------------------------
-    def start(self, pointer: dict, text: str | None, conditions: dict | None = None) -> Outcome:
-        """Claim the broadcast ``pointer`` names (``text`` and ``conditions`` for a new one, None to resume)
-        and settle every subscriber its ledger does not record yet, as each chose."""
+    def start(self, pointer: dict, messages: dict[str, str] | None, conditions: dict | None = None) -> Outcome:
+        """Claim the broadcast ``pointer`` names (``messages``, its text in each language, and ``conditions``
+        for a new one, None to resume) and settle every subscriber its ledger does not record yet, as each
+        chose."""
         key = pointer["key"]
         lease = self.lease(key)
         meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement"), **(conditions or {})}
-        if text is not None:
-            meta.update(text=text, wording=texts.WORDING)
+        if messages is not None:
+            meta.update({field("text", lang): text for lang, text in messages.items()}, wording=texts.WORDING)
         try:
             claimed = lease.claim(self.db, meta)
         except Busy:
@@ -58,12 +61,8 @@ class Broadcaster:
         except AlreadyDone:
             self.db.update({layout.state("broadcast"): None})
             return NOTHING
-        if claimed.get("wording") != texts.WORDING:
-            claimed = self._reword(key, claimed)
-        text = claimed.get("text") if isinstance(claimed.get("text"), str) else text
-        if not texts.sendable(text):
-            logger.error("broadcast has no text Telegram can accept; dropping it",
-                         extra={"fields": {"broadcast": key, "chars": len(text or "")}})
+        claimed, messages = self.messages(key, claimed)
+        if messages is None:
             self.db.update({layout.state("broadcast"): None, layout.broadcast(key, "done"): True})
             return NOTHING
         if self.settings.broadcast_queue:
@@ -74,7 +73,7 @@ class Broadcaster:
                            extra={"fields": {"broadcast": key}})
             self.db.update(lease.release())
             return Outcome(busy=True)
-        pages = self.letters.pages(key, claimed, text, resumed, datetime.now(UTC))
+        pages = self.letters.pages(key, claimed, messages, resumed, datetime.now(UTC))
         return self.run(key, lease, pages, layout.state("broadcast"))
 
     def resume(self, pointer: dict | None, unless_key: str | None = None) -> Outcome:
@@ -102,10 +101,25 @@ class Broadcaster:
                 meta["compare_before"] = list(before)
         return meta
 
+    def messages(self, key: str, claimed: dict) -> tuple[dict, dict[str, str] | None]:
+        """The claimed broadcast (reworded when an older version began it) and its message in each language;
+        None, logged, when one is not a text Telegram accepts (the broadcast cannot be sent)."""
+        if claimed.get("wording") != texts.WORDING or not all(isinstance(claimed.get(field("text", lang)), str)
+                                                              for lang in LANGUAGES):
+            claimed = self._reword(key, claimed)
+        messages = {lang: claimed.get(field("text", lang)) for lang in LANGUAGES}
+        if not all(texts.sendable(text) for text in messages.values()):
+            chars = {lang: len(text) if isinstance(text, str) else None for lang, text in messages.items()}
+            logger.error("broadcast has no text Telegram can accept; dropping it",
+                         extra={"fields": {"broadcast": key, "chars": chars}})
+            return claimed, None
+        return claimed, messages  # type: ignore[return-value]  (every value is a str: sendable)
+
     def _reword(self, key: str, claimed: dict) -> dict:
-        """A broadcast begun by an older version, resumed in this version's words: its text rendered anew
-        from the announcement as recorded (its chart is drawn again too: see ``Letters.photo``). Stored, so
-        every chat it has left, in process or through the queue, gets the same message."""
+        """A broadcast begun by an older version, resumed in this version's words and languages: its text in
+        each language rendered anew from the announcement as recorded (its chart is drawn again too: see
+        ``Letters.photo``). Stored, so every chat it has left, in process or through the queue, gets the
+        same message."""
         try:
             record = self.db.get(layout.history(self.source.name, str(claimed.get("announcement"))))
             announcement = sources.restore(record)
@@ -113,8 +127,10 @@ class Broadcaster:
             logger.warning("an older broadcast's announcement is not recorded; it goes on in its own words",
                            extra={"fields": {"broadcast": key}})
             return claimed
-        changes = {"text": texts.broadcast_text(str(claimed.get("kind")), announcement, self.source),
-                   "wording": texts.WORDING}
+        kind = str(claimed.get("kind"))
+        changes: dict = {field("text", lang): texts.of(lang).broadcast_text(kind, announcement, self.source)
+                         for lang in LANGUAGES}
+        changes["wording"] = texts.WORDING
         self.db.update({layout.broadcast(key, field): value for field, value in changes.items()})
         logger.info("an older version's broadcast goes on in this version's words",
                     extra={"fields": {"broadcast": key}})

@@ -72,14 +72,15 @@ def _thousands(value: float, _position: int) -> str:
     return texts.number(round(value))
 
 
-def render(source: Source, series: ChartSeries, family: str = FONT_FAMILY) -> bytes:
+def render(source: Source, series: ChartSeries, lang: str = "ko", family: str = FONT_FAMILY) -> bytes:
     """The chart as PNG bytes, 1280×720: the recent periods as a line, the current one highlighted with its
-    value, the same periods a year earlier faint where history has them, a Korean title, axis labels and
-    source line. ``family`` exists for the tests (a font without Hangul must show missing glyphs)."""
+    value, the same periods a year earlier faint where history has them, a title, axis labels and source
+    line in ``lang``. ``family`` exists for the tests (a font without Hangul must show missing glyphs)."""
     _load_fonts()
     recent, earlier = series.recent, series.year_earlier
     current = recent[-1]
-    labels = texts.chart_labels(source, current)
+    words = texts.of(lang)
+    labels = words.chart_labels(source, current)
     figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     style = {"family": family}
@@ -97,7 +98,7 @@ def render(source: Source, series: ChartSeries, family: str = FONT_FAMILY) -> by
                   bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     step = max(1, len(recent) // 6)
     ticks = sorted({*range(len(recent) - 1, -1, -step)})
-    axes.set_xticks(ticks, [texts.period_label(recent[i].key, short=True) for i in ticks], fontsize=16, **style)
+    axes.set_xticks(ticks, [words.period_label(recent[i].key, short=True) for i in ticks], fontsize=16, **style)
     axes.yaxis.set_major_formatter(FuncFormatter(_thousands))
     axes.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     for tick in axes.get_yticklabels():

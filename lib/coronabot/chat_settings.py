@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from . import log, preferences, texts
+from . import language, log, preferences, texts
 from .answers import Outcome, Reply
+from .chat_language import ChatLanguages
 from .chats import AdminGate, needs_admin
 from .commands import Action
 from .errors import DATABASE_ERRORS
@@ -19,58 +20,66 @@ if TYPE_CHECKING:
 
 logger = log.get("coronabot.bot")
 
+
 class ChatSettings:
     """The per-chat choices of one bot: one database read to show them, one transaction to change one."""
 
     def __init__(self, db: Callable[[], Database], source: Source, quiet_hours: tuple[int, int] | None,
-                 admins: AdminGate):
+                 admins: AdminGate, languages: ChatLanguages):
         self.db, self.source, self.quiet_hours, self.admins = db, source, quiet_hours, admins
+        self.languages = languages
 
-    def view(self, record: dict | None) -> tuple[str, dict]:
+    def view(self, record: dict | None, lang: str) -> tuple[str, dict]:
+        words = texts.of(lang)
         if record is None:
-            return texts.unsubscribed_view()
-        return texts.settings_view(self.source, preferences.from_subscription(record), self.quiet_hours)
+            return words.unsubscribed_view()
+        return words.settings_view(self.source, preferences.from_subscription(record), self.quiet_hours)
 
-    def show(self, message: Message, action: Action, reply_to: int | None) -> Outcome:
+    def show(self, message: Message, action: Action, reply_to: int | None, lang: str) -> Outcome:
         """/settings (the choices with their buttons) and /status (the choices as lines): one read each."""
+        words = texts.of(lang)
         try:
             record = self.db().subscription(message.chat_id)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /%s: %s", action.value, exc,
                          extra={"fields": {"update_id": message.update_id}})
-            return Outcome((Reply(message.chat_id, texts.TRY_AGAIN_LATER, reply_to),), action=action.value)
+            return Outcome((Reply(message.chat_id, words.TRY_AGAIN_LATER, reply_to),), action=action.value)
         if action is Action.STATUS:
             prefs = preferences.from_subscription(record)
-            reply = Reply(message.chat_id, texts.status(self.source, record, prefs, self.quiet_hours), reply_to)
+            reply = Reply(message.chat_id, words.status(self.source, record, prefs, self.quiet_hours), reply_to)
         else:
-            text, markup = self.view(record)
+            text, markup = self.view(record, lang)
             reply = Reply(message.chat_id, text, reply_to, markup=markup)
         return Outcome((reply,), action=action.value)
 
     def press(self, query: CallbackQuery) -> Outcome:
-        """A button of /settings: change one choice (or subscribe, or close), edit that message in the
-        webhook's response and answer the press directly. Data is validated; a press that changes nothing
-        (a redelivery, a second tap) writes nothing."""
+        """A button of /settings or /lang: change one choice or the language (or subscribe, or close), edit
+        that message in the webhook's response and answer the press directly, in the chat's language. Data
+        is validated; a press that changes nothing (a redelivery, a second tap) writes nothing."""
         def answer(text: str, alert: bool = False) -> dict:
             call = {"method": "answerCallbackQuery", "callback_query_id": query.query_id, "text": text}
             return dict(call, show_alert=True) if alert else call
 
         press = preferences.parse_callback(query.data)
-        if press is None:
-            logger.warning("button press with data the bot never sent ignored",
-                           extra={"fields": {"update_id": query.update_id}})
-            return Outcome(method_call=answer(texts.BUTTON_UNKNOWN), action="press:unknown")
-        if query.chat_id is None or query.message_id is None:
-            return Outcome(method_call=answer(texts.BUTTON_UNUSABLE), action="press:no_message")
+        if press is None or query.chat_id is None or query.message_id is None:
+            # No chat to look up (or data never sent): the presser's own default, without a read.
+            fallback = texts.of(language.default_for(query.chat_type or "private", query.language_code))
+            if press is None:
+                logger.warning("button press with data the bot never sent ignored",
+                               extra={"fields": {"update_id": query.update_id}})
+                return Outcome(method_call=answer(fallback.BUTTON_UNKNOWN), action="press:unknown")
+            return Outcome(method_call=answer(fallback.BUTTON_UNUSABLE), action="press:no_message")
         chat_id, chat_type = query.chat_id, query.chat_type or ""
+        lang = self.languages.of(chat_id, chat_type, query.language_code, query.update_id)
+        words = texts.of(lang)
         if press is not preferences.STALE and (needs_admin(chat_type) or chat_type == "channel"):
             # In a channel every reader sees the buttons: only its administrators may press them.
-            refusal = self.admins.refusal(chat_id, query.sender_id, query.update_id, texts.SETTINGS_ADMINS_ONLY)
+            refusal = self.admins.refusal(chat_id, query.sender_id, query.update_id, words.SETTINGS_ADMINS_ONLY, lang)
             if refusal is not None:
                 return Outcome(method_call=answer(refusal, alert=True), action="press:refused")
 
-        def edited(record: dict | None, said: str, action: str) -> Outcome:
-            text, markup = self.view(record)
+        def edited(record: dict | None, said: str, action: str, shown: str = lang) -> Outcome:
+            text, markup = self.view(record, shown)
             edit = {"method": "editMessageText", "chat_id": chat_id, "message_id": query.message_id,
                     "text": text, "parse_mode": "HTML", "reply_markup": markup}
             return Outcome(method_call=edit, direct_calls=(answer(said),), action=action)
@@ -79,20 +88,27 @@ class ChatSettings:
             if press.action == "close":
                 return Outcome(method_call={"method": "editMessageReplyMarkup", "chat_id": chat_id,
                                             "message_id": query.message_id},
-                               direct_calls=(answer(texts.SETTINGS_CLOSED),), action="press:close")
+                               direct_calls=(answer(words.SETTINGS_CLOSED),), action="press:close")
             if press is preferences.STALE:
-                return edited(self.db().subscription(chat_id), texts.BUTTON_STALE, "press:stale")
+                return edited(self.db().subscription(chat_id), words.BUTTON_STALE, "press:stale")
             if press.action == "subscribe":
+                self.db().keep_language(chat_id, lang)
                 now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
                 added = self.db().subscribe(chat_id, chat_type, query.update_id, now)
                 record = {"since": now} if added else self.db().subscription(chat_id)  # new: the defaults
-                return edited(record, texts.SUBSCRIBED_BY_BUTTON, "press:subscribe")
+                return edited(record, words.SUBSCRIBED_BY_BUTTON, "press:subscribe")
+            if press.field == "lang":
+                changed = self.db().set_language(chat_id, press.value)
+                chosen = texts.of(press.value)
+                said = chosen.SETTING_SAVED if changed else chosen.SETTING_UNCHANGED
+                return edited(self.db().subscription(chat_id), said,
+                              f"press:lang={press.value}" + ("" if changed else ":unchanged"), press.value)
             record, changed = self.db().set_preference(chat_id, press.field, press.value)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for a button press: %s", exc,
                          extra={"fields": {"update_id": query.update_id}})
-            return Outcome(method_call=answer(texts.BUTTON_TRY_AGAIN), action="press:database_error")
+            return Outcome(method_call=answer(words.BUTTON_TRY_AGAIN), action="press:database_error")
         if record is None:
-            return edited(None, texts.SUBSCRIBE_FIRST, "press:not_subscribed")
-        said = texts.SETTING_SAVED if changed else texts.SETTING_UNCHANGED
+            return edited(None, words.SUBSCRIBE_FIRST, "press:not_subscribed")
+        said = words.SETTING_SAVED if changed else words.SETTING_UNCHANGED
         return edited(record, said, f"press:{press.field}={press.value}" + ("" if changed else ":unchanged"))

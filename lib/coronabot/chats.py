@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from . import log, texts
 from .botapi import TelegramError
+from .language import DEFAULT
 from .updates import Message
 
 logger = log.get("coronabot.bot")
@@ -59,29 +60,31 @@ class AdminGate:
     def __init__(self, cache: AdminCache | None):
         self._cache = cache
 
-    def refusal(self, chat_id: int, sender_id: int | None, update_id: int, refusal: str) -> str | None:
-        """``refusal`` unless the sender administers the chat; TRY_AGAIN_LATER when that cannot be checked;
-        None to go on."""
+    def refusal(self, chat_id: int, sender_id: int | None, update_id: int, refusal: str,
+                lang: str = DEFAULT) -> str | None:
+        """``refusal`` unless the sender administers the chat; TRY_AGAIN_LATER (in ``lang``) when that cannot
+        be checked; None to go on."""
         fields = {"update_id": update_id, "chat_id": chat_id}
         if sender_id is None:
             return refusal
         if self._cache is None:
             logger.error("TELEGRAM_TOKEN is not set: group administrators cannot be checked", extra={"fields": fields})
-            return texts.TRY_AGAIN_LATER
+            return texts.of(lang).TRY_AGAIN_LATER
         try:
             admin = self._cache.is_admin(chat_id, sender_id)
         except TelegramError as exc:
             logger.error("getChatMember failed; the chat's subscription is left as it is: %s", exc,
                          extra={"fields": fields})
-            return texts.TRY_AGAIN_LATER
+            return texts.of(lang).TRY_AGAIN_LATER
         if not admin:
             logger.info("change refused: not an administrator", extra={"fields": fields})
             return refusal
         return None
 
-    def subscription_refusal(self, message: Message) -> str | None:
-        """In groups only administrators change the subscription (an anonymous admin writes as the chat
-        itself); the answer for anyone else, or None to go on."""
+    def subscription_refusal(self, message: Message, lang: str = DEFAULT, refusal: str | None = None) -> str | None:
+        """In groups only administrators change the subscription or the language (an anonymous admin writes
+        as the chat itself); the answer for anyone else (``refusal``, else the subscription's), or None."""
         if not needs_admin(message.chat_type) or message.sender_chat_id == message.chat_id:
             return None
-        return self.refusal(message.chat_id, message.sender_id, message.update_id, texts.ADMINS_ONLY)
+        return self.refusal(message.chat_id, message.sender_id, message.update_id,
+                            refusal or texts.of(lang).ADMINS_ONLY, lang)

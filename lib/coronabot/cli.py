@@ -59,11 +59,28 @@ def delete_webhook(settings: config.Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# Where each language's menu and descriptions go: English for every user by default, Korean for users whose
+# Telegram is set to Korean (the Bot API picks by the user's language_code).
+MENU_LANGUAGES = (("en", None), ("ko", "ko"))
+
+
 def set_commands(settings: config.Settings, args: argparse.Namespace) -> int:
-    """Publish the command menu: Latin commands with Korean descriptions."""
-    commands = [{"command": c, "description": d} for c, d in texts.BOT_COMMANDS]
-    _telegram(settings).set_my_commands(commands)
-    print("commands set: " + ", ".join("/" + c["command"] for c in commands))
+    """Publish the command menu and the bot's descriptions, in English by default and in Korean for Korean
+    users, and warn when inline mode is off (only @BotFather's /setinline turns it on)."""
+    telegram = _telegram(settings)
+    for lang, language_code in MENU_LANGUAGES:
+        words = texts.of(lang)
+        scope = {"language_code": language_code} if language_code else {}
+        commands = [{"command": c, "description": d} for c, d in words.BOT_COMMANDS]
+        telegram.call("setMyCommands", commands=commands, **scope)
+        telegram.call("setMyDescription", description=words.BOT_DESCRIPTION, **scope)
+        telegram.call("setMyShortDescription", short_description=words.BOT_SHORT_DESCRIPTION, **scope)
+        print(f"commands and descriptions set ({language_code or 'default'}, {lang}): "
+              + ", ".join("/" + c["command"] for c in commands))
+    if not telegram.get_me().get("supports_inline_queries"):
+        print("warning: inline mode is off, so @-mentions of the bot in other chats offer nothing. Turn it on in "
+              "@BotFather: /setinline, choose the bot, and give a placeholder such as \"figures / 수치\".",
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -92,7 +109,7 @@ def backfill(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
     """Send a test message to one chat."""
-    sent = _telegram(settings).send_message(args.chat_id, texts.test_message(datetime.now(UTC)))
+    sent = _telegram(settings).send_message(args.chat_id, texts.operator.test_message(datetime.now(UTC)))
     print(f"sent message {sent.message_id} to chat {sent.chat_id}")
     return EXIT_OK
 
@@ -118,7 +135,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
         "broadcast_in_progress": fanout.progress(database, str(state["broadcast"].get("key")))
         if isinstance(state.get("broadcast"), dict) else None,
         "source_health": state.get("health") or "ok",
-        "next_announcement_expected": publication.describe(model.upcoming(datetime.now(UTC))) if model else
+        "next_announcement_expected": texts.ko.window_text(model.upcoming(datetime.now(UTC))) if model else
         "unknown until the bot has seen three announcements (polling on the fixed schedule meanwhile)",
         "late_notice": state.get("late_notice"),
         "history_periods": len(child_keys(database.ref(layout.history(settings.source)).get(shallow=True))),
@@ -170,7 +187,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "set-webhook": (set_webhook, "register the webhook URL with Telegram"),
     "webhook-info": (webhook_info, "show Telegram's webhook status"),
     "delete-webhook": (delete_webhook, "remove the webhook"),
-    "set-commands": (set_commands, "publish the command menu"),
+    "set-commands": (set_commands, "publish the command menu and descriptions (English and Korean); check inline mode"),
     "scrape-once": (scrape_once, "run one scrape tick and print the summary"),
     "backfill": (backfill, "store the past weeks of figures in history without alerting (default 52)"),
     "send-test": (send_test, "send a test message to a chat"),

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import NamedTuple
 
+from .language import chosen
+
 
 class Action(Enum):
     HELP = "help"
@@ -18,12 +20,14 @@ class Action(Enum):
     SETTINGS = "settings"
     STATUS = "status"
     ABOUT = "about"
+    LANGUAGE = "lang"
     UNKNOWN = "unknown"
 
 
 class Command(NamedTuple):
     action: Action
     name: str
+    argument: str = ""  # what follows the command ("/lang en": "en"), or the language a bare word names
 
 
 LATIN = {
@@ -32,6 +36,7 @@ LATIN = {
     "now": Action.NOW, "today": Action.NOW, "about": Action.ABOUT,
     "history": Action.HISTORY, "trend": Action.HISTORY, "chart": Action.CHART, "graph": Action.CHART,
     "settings": Action.SETTINGS, "status": Action.STATUS, "mysettings": Action.STATUS,
+    "lang": Action.LANGUAGE, "language": Action.LANGUAGE,
 }
 
 # `/start PAYLOAD` from a link such as https://t.me/ThisBot?start=subscribe (a deep link).
@@ -49,11 +54,13 @@ KOREAN = {
     "설정": Action.SETTINGS, "알림설정": Action.SETTINGS,
     "내설정": Action.STATUS, "내알림": Action.STATUS, "구독상태": Action.STATUS,
     "제작자": Action.ABOUT,
+    "언어": Action.LANGUAGE, "언어설정": Action.LANGUAGE,
 }
 
 # Texts longer than this are read only up to it: no command or question is longer, and Telegram's own
 # limit is 4,096 characters.
 MAX_TEXT_CHARS = 4096
+MAX_ARGUMENT_CHARS = 64
 _TRAILING_PUNCTUATION = frozenset("?!.~。？！")
 _QUESTION_TOPIC = re.compile(r"(확진|코로나|감염)")
 _QUESTION_ASK = re.compile(r"(몇|얼마|현황|어때|어떻|알려|오늘|이번\s*주|최신|요즘)")
@@ -93,7 +100,7 @@ def recognise(text: str | None, private: bool, username: Callable[[], str]) -> C
         if name.lower() == "start" and rest.strip().lower() in START_PAYLOADS:
             action = START_PAYLOADS[rest.strip().lower()]
         if action is not None:
-            return Command(action, name.lower())
+            return Command(action, name.lower(), rest.strip()[:MAX_ARGUMENT_CHARS])
         korean = KOREAN.get(_squash(name + rest))
         if korean is not None:
             return Command(korean, name)
@@ -103,6 +110,8 @@ def recognise(text: str | None, private: bool, username: Callable[[], str]) -> C
     korean = KOREAN.get(_squash(text))
     if korean is not None:
         return Command(korean, _squash(text))
+    if private and chosen(text) is not None:  # "English" or "한국어" alone switches a private chat
+        return Command(Action.LANGUAGE, "word", text)
     if private and len(text) <= 100 and _QUESTION_TOPIC.search(text):
         if _QUESTION_TREND.search(text):
             return Command(Action.HISTORY, "question")

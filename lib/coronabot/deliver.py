@@ -19,7 +19,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from . import config, fanout, log, texts
+from . import config, fanout, log
 from .broadcast import worker_count
 from .broadcaster import Broadcaster
 from .errors import AlreadyDone, Busy
@@ -83,9 +83,8 @@ class Deliverer:
             fanout.finish_if_complete(self.db, key)
             logger.info("chunk already settled; nothing sent", extra={"fields": fields})
             return 200, {"status": "done", **fields}
-        text = meta.get("text")
-        if not texts.sendable(text):
-            logger.error("the broadcast has no text Telegram can accept; nothing sent", extra={"fields": fields})
+        meta, messages = self.broadcaster.messages(key, meta)
+        if messages is None:
             return 200, {"status": "dropped", **fields}
         lease = Lease(fanout.path(key, "leases", chunk), self.settings.lease_seconds)  # its attempts tell a retry
         try:
@@ -97,7 +96,7 @@ class Deliverer:
         # The ledger can hold chats of this chunk only if the chunk was tried before, or the broadcast was
         # claimed more than once (an unfinished broadcast sent in process before the queue was configured).
         resumed = int(claimed.get("attempts") or 1) > 1 or int(meta.get("attempts") or 1) > 1
-        pages = self.letters.pages(key, meta, text, resumed, datetime.now(UTC), stored.after, stored.until)
+        pages = self.letters.pages(key, meta, messages, resumed, datetime.now(UTC), stored.after, stored.until)
         finish = {fanout.path(key, "done", chunk): time.time(), **lease.release()}
         self.broadcaster.deadline = deadline
         result = self.broadcaster.send(key, lease, pages, finish, rate=self.settings.share_rate)

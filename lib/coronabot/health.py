@@ -52,7 +52,7 @@ class SourceHealth:
         streak = int(health.get("streak", 0)) + 1
         failing = bool(health.get("failing"))
         if (exc.kind != "fetch" or streak >= FETCH_FAILURES_BEFORE_NOTICE) and not failing:
-            self.notices.send(texts.source_failing(self.source, f"{exc.kind}: {exc}"))
+            self.notices.send(texts.operator.source_failing(self.source, f"{exc.kind}: {exc}"))
             failing = True
         since = health.get("since") or seoul_time(now)
         error = f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS]
@@ -61,7 +61,7 @@ class SourceHealth:
     def recovered(self, health: dict) -> dict:
         """The state once the source answers again, the admins told if it was failing."""
         if health.get("failing"):
-            self.notices.send(texts.source_recovered(self.source))
+            self.notices.send(texts.operator.source_recovered(self.source))
         return {layout.state("health"): None}
 
 
@@ -81,7 +81,7 @@ class LatenessWatch:
             if resolved:
                 expected_end = publication.parse_moments([resolved.get("window_end")])
                 delay = now - expected_end[0] if expected_end else timedelta(0)
-                self.notices.send(texts.late_recovered(self.source, summary.announcement or "",
+                self.notices.send(texts.operator.late_recovered(self.source, summary.announcement or "",
                                                        publication.lateness(delay)))
         elif summary.status != "alerted" and publication.is_late(now, timing, self.late_after):
             window = timing.window
@@ -89,5 +89,5 @@ class LatenessWatch:
                      "notified_at": seoul_time(now)}
             if self.db.claim_late_notice(name, claim):
                 logger.warning("the expected announcement is late; admins told",
-                               extra={"fields": {"window": publication.describe(window)}})
-                self.notices.send(texts.late_notice(self.source, publication.describe(window), latest_period))
+                               extra={"fields": {"window": texts.ko.window_text(window)}})
+                self.notices.send(texts.operator.late_notice(self.source, texts.ko.window_text(window), latest_period))

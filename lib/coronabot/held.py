@@ -26,7 +26,7 @@ class HeldAlert(NamedTuple):
     broadcast: str  # the key of the newest broadcast it holds (its chart is that broadcast's)
     announcement: str
     kind: str  # alert, or correction when the chat got the alert before the quiet hours began
-    periods: tuple[str, ...]  # every period the held broadcasts covered, oldest first
+    periods: tuple[tuple[int, int, int], ...]  # every period the held broadcasts covered (order keys), oldest first
     paths: tuple[str, ...]  # the entries to delete once the chat is settled
 
 
@@ -60,10 +60,10 @@ def collapse(chat_id: str, entries: object) -> HeldAlert | None:
     newest_key, newest = readable[-1]
     same = [value for _, value in readable if value["announcement"] == newest["announcement"]]
     kind = "alert" if any(value.get("kind") != "correction" for value in same) else "correction"
-    periods: list[str] = []
+    periods: list[tuple[int, int, int]] = []
     for _, value in readable:
-        period = str(value.get("period") or value["announcement"])
-        if period not in periods:
+        period = order_key(value["order"])
+        if period is not None and period not in periods:
             periods.append(period)
     return HeldAlert(newest_key, newest["announcement"], kind, tuple(periods),
                      tuple(layout.held(chat_id, key) for key in entries))

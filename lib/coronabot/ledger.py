@@ -93,13 +93,13 @@ class Ledger:
         (with the next write). Rare enough that the sender reads the record itself."""
         started = time.monotonic()
         try:
-            record = self.db.subscription(int(old))
+            record, lang = self.db.subscription(int(old)), self.db.language(old)
         except DatabaseError as exc:
             logger.warning("a migrated group's subscription could not be read; its choices are reset: %s", exc)
-            record = None
+            record, lang = None, None
         self._waited(started)
         record = record or {"since": datetime.now(KST).isoformat(timespec="seconds")}
-        self._queue.put(_Item(moved_subscription(old, new, record), 0, None, True))
+        self._queue.put(_Item(moved_subscription(old, new, record, lang), 0, None, True))
 
     def _absorb(self, item: _Item) -> int:
         self._pending.update(item.changes)

@@ -13,6 +13,7 @@ from . import held, log, preferences, sources, texts
 from .broadcast import Letter, Page
 from .broadcaster import Broadcaster
 from .errors import AlreadyDone, Busy
+from .language import KOREAN
 from .letters import settled
 from .storage import child_items, key_span, layout
 from .summary import NOTHING, Outcome
@@ -52,18 +53,20 @@ class MorningDelivery:
         """One page of chats holding alerts: each one's morning letter, or its outcome without one."""
         letters: dict[str, Letter] = {}
         decided: dict[str, tuple[str, dict]] = {}
+        langs = self.broadcaster.letters.languages(waiting)
         for chat, entries in waiting.items():
             if chat in done:
                 continue
+            lang = langs.get(chat, KOREAN)
             owed = held.collapse(chat, entries)
             if owed is None or chat not in subscribers:
                 paths = owed.paths if owed else tuple(layout.held(chat, k) for k in child_items(entries))
                 decided[chat] = ("skipped:damaged" if owed is None else "skipped:unsubscribed", dict.fromkeys(paths))
                 continue
             chart = preferences.from_subscription(subscribers[chat]).format == "chart"
-            shape = (owed.broadcast, owed.announcement, owed.kind, owed.periods, chart)
+            shape = (owed.broadcast, owed.announcement, owed.kind, owed.periods, chart, lang)
             if shape not in made:
-                made[shape] = self._letter(owed, chart)
+                made[shape] = self._letter(owed, chart, lang)
             letter = made[shape]
             if letter is None:
                 decided[chat] = ("skipped:damaged", dict.fromkeys(owed.paths))
@@ -71,20 +74,22 @@ class MorningDelivery:
                 letters[chat] = letter._replace(settles=owed.paths)
         return letters, decided
 
-    def _letter(self, owed: held.HeldAlert, chart: bool) -> Letter | None:
-        """The morning message for one shape of held alerts: the newest announcement as recorded now (a
-        correction in the night is in it), under a line naming every period it covers."""
+    def _letter(self, owed: held.HeldAlert, chart: bool, lang: str) -> Letter | None:
+        """The morning message in ``lang`` for one shape of held alerts: the newest announcement as recorded
+        now (a correction in the night is in it), under a line naming every period it covers."""
         try:
             announcement = sources.restore(self.db.get(layout.history(self.source.name, owed.announcement)) or {})
         except (KeyError, TypeError, ValueError):
             logger.error("a held announcement's record is missing or damaged; its chats are skipped",
                          extra={"fields": {"announcement": owed.announcement}})
             return None
-        body = texts.broadcast_text(owed.kind, announcement, self.source)
+        words = texts.of(lang)
+        body = words.broadcast_text(owed.kind, announcement, self.source)
         end_hour = self.settings.quiet_hours[1] if self.settings.quiet_hours else 8
-        text = f"{texts.held_line(owed.periods, end_hour)}\n\n{body}"
+        text = f"{words.held_line(owed.periods, end_hour)}\n\n{body}"
         photo = None
         if chart and owed.kind == "alert":
             record = self.db.get(layout.broadcast(owed.broadcast))
-            photo = self.broadcaster.letters.photo(owed.broadcast, record if isinstance(record, dict) else {}, text)
+            photo = self.broadcaster.letters.photo(owed.broadcast, record if isinstance(record, dict) else {}, text,
+                                                   lang)
         return Letter(text, photo)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from .announcement import Announcement
+from .language import LANGUAGES
 
 # field -> its choices, the default first. The order is the order of the buttons.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -20,6 +21,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "format": ("chart", "text"),
 }
 FIELDS = tuple(CHOICES)
+# What a button may set: the choices above, and the chat's language (stored apart: see language.py).
+BUTTON_CHOICES: dict[str, tuple[str, ...]] = {**CHOICES, "lang": LANGUAGES}
 
 CALLBACK_VERSION = "s1"  # a keyboard drawn by an older version sends other data: answered as stale
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
@@ -77,7 +80,7 @@ def parse_callback(data: object) -> Press | None:
     parts = rest.split(":")
     if parts in (["subscribe"], ["close"]):
         return Press(parts[0])
-    if len(parts) == 3 and parts[0] == "set" and parts[2] in CHOICES.get(parts[1], ()):
+    if len(parts) == 3 and parts[0] == "set" and parts[2] in BUTTON_CHOICES.get(parts[1], ()):
         return Press("set", parts[1], parts[2])
     return None
 

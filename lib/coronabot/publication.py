@@ -28,7 +28,6 @@ SEEN = timedelta(hours=3)  # once the window's announcement came: corrections ar
 BEFORE_WINDOW = timedelta(hours=3)  # hourly again this long before the next window, for an early publication
 SCHEDULER_SLACK = timedelta(seconds=15)  # Cloud Scheduler's calls are not exactly a minute apart
 _FALLBACK_TIMES = Schedule(DEFAULT_SCHEDULES).times()
-WEEKDAYS = "월화수목금토일"
 
 
 class Window(NamedTuple):
@@ -164,12 +163,6 @@ def is_late(now: datetime, decision: Decision, late_after: timedelta) -> bool:
     """The expected window passed ``late_after`` ago without the announcement."""
     return (decision.window is not None and not decision.arrived
             and now.astimezone(KST) >= decision.window.end + late_after)
-
-
-def describe(window: Window) -> str:
-    """'10월 8일(목) 09:00~11:30 (KST)'."""
-    start, end = window.start.astimezone(KST), window.end.astimezone(KST)
-    return f"{start.month}월 {start.day}일({WEEKDAYS[start.weekday()]}) {start:%H:%M}~{end:%H:%M} (KST)"
 
 
 def lateness(delay: timedelta) -> str:

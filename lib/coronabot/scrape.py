@@ -171,8 +171,9 @@ class Ticker:
                         layout.state("broadcast"): pointer, **changes})
         logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
                     extra={"fields": {"announcement": announcement.id, "broadcast": key}})
-        text = texts.broadcast_text(kind, announcement, self.source)
-        outcome = self.broadcaster.start(pointer, text, Broadcaster.conditions(announcement, kind, state.latest))
+        messages = {lang: words.broadcast_text(kind, announcement, self.source)
+                    for lang, words in texts.BY_LANGUAGE.items()}
+        outcome = self.broadcaster.start(pointer, messages, Broadcaster.conditions(announcement, kind, state.latest))
         notes = {"resumed_earlier": first.fields()} if first.counts or first.busy else {}
         return TickSummary("alerted" if kind == "alert" else "corrected", name, announcement.id, outcome,
                            notes=notes)

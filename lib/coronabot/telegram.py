@@ -207,5 +207,3 @@ class Telegram:
     def get_webhook_info(self) -> dict:
         return self._object("getWebhookInfo")
 
-    def set_my_commands(self, commands: list[dict]) -> bool:
-        return self.call("setMyCommands", commands=commands)

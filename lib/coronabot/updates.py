@@ -35,6 +35,7 @@ class Message(NamedTuple):
     sender_id: int | None = None
     sender_chat_id: int | None = None
     content: bool = True
+    language_code: str | None = None  # the sender's Telegram language (a private chat's default language)
 
 
 class MemberChange(NamedTuple):
@@ -65,6 +66,17 @@ class CallbackQuery(NamedTuple):
     chat_id: int | None = None
     chat_type: str | None = None
     message_id: int | None = None
+    language_code: str | None = None
+
+
+class InlineQuery(NamedTuple):
+    """``@bot ...`` typed in any chat: ``query`` is what follows the bot's name (at most 256 characters)."""
+
+    update_id: int
+    query_id: str
+    sender_id: int | None = None
+    query: str = ""
+    language_code: str | None = None
 
 
 class Ignored(NamedTuple):
@@ -74,10 +86,12 @@ class Ignored(NamedTuple):
     kind: str
 
 
-Update = Message | MemberChange | ChatMigration | CallbackQuery | Ignored
+Update = Message | MemberChange | ChatMigration | CallbackQuery | InlineQuery | Ignored
 
 # The update kinds the bot handles: setWebhook and getUpdates ask for these only.
-ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member", "callback_query"]
+ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member", "callback_query", "inline_query"]
+MAX_QUERY_CHARS = 256  # Telegram's own limit for an inline query's text
+MAX_LANGUAGE_CODE_CHARS = 35  # an IETF language tag
 
 _CHAT_TYPES = ("private", "group", "supergroup", "channel")
 
@@ -102,6 +116,11 @@ def _optional_int(obj: dict, key: str) -> int | None:
 def _optional_str(obj: dict, key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) else None
+
+
+def _language_code(sender: dict) -> str | None:
+    code = _optional_str(sender, "language_code")
+    return code if code is not None and len(code) <= MAX_LANGUAGE_CODE_CHARS else None
 
 
 def _object(value: object, what: str) -> dict:
@@ -138,6 +157,7 @@ def _message(update_id: int, message: dict) -> Message | ChatMigration:
         sender_id=_optional_int(sender, "id"),
         sender_chat_id=_optional_int(sender_chat, "id"),
         content=text is not None or any(key in message for key in PERSON_CONTENT),
+        language_code=_language_code(sender),
     )
 
 
@@ -154,7 +174,15 @@ def _callback_query(update_id: int, query: dict) -> CallbackQuery:
             chat_id = chat_type = message_id = None
     return CallbackQuery(update_id=update_id, query_id=query["id"], sender_id=_optional_int(sender, "id"),
                          data=_optional_str(query, "data"), chat_id=chat_id, chat_type=chat_type,
-                         message_id=message_id)
+                         message_id=message_id, language_code=_language_code(sender))
+
+
+def _inline_query(update_id: int, query: dict) -> InlineQuery:
+    """An inline query; an over-long or missing text reads as empty (the default results)."""
+    sender = query.get("from") if isinstance(query.get("from"), dict) else {}
+    text = _optional_str(query, "query") or ""
+    return InlineQuery(update_id=update_id, query_id=query["id"], sender_id=_optional_int(sender, "id"),
+                       query=text if len(text) <= MAX_QUERY_CHARS else "", language_code=_language_code(sender))
 
 
 def parse(data: object) -> Update:
@@ -178,5 +206,10 @@ def parse(data: object) -> Update:
         if not isinstance(query.get("id"), str) or not 0 < len(query["id"]) <= MAX_KIND_CHARS:
             raise MalformedUpdate("callback_query.id is missing")
         return _callback_query(update_id, query)
+    if "inline_query" in data:
+        query = _object(data["inline_query"], "inline_query")
+        if not isinstance(query.get("id"), str) or not 0 < len(query["id"]) <= MAX_KIND_CHARS:
+            raise MalformedUpdate("inline_query.id is missing")
+        return _inline_query(update_id, query)
     kinds = [k for k in data if k != "update_id"]
     return Ignored(update_id=update_id, kind=kinds[0][:MAX_KIND_CHARS] if kinds else "empty")

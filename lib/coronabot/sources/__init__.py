@@ -138,8 +138,8 @@ def check(announcement: Announcement, previous: dict | None, today: date) -> Non
                           f"today is {today.isoformat()} in Seoul)")
     if order_key(announcement.order)[0] < FIRST_YEAR:
         raise SanityError(f"dated before {FIRST_YEAR}: {announcement.order}")
-    for kind in ("alert", "correction"):
-        length = len(texts.broadcast_text(kind, announcement, get(announcement.source)))
+    for words, kind in ((words, kind) for words in texts.BY_LANGUAGE.values() for kind in ("alert", "correction")):
+        length = len(words.broadcast_text(kind, announcement, get(announcement.source)))
         if length > texts.MAX_MESSAGE_CHARS:
             raise SanityError(f"the message would be {length:,} characters, over Telegram's "
                               f"{texts.MAX_MESSAGE_CHARS:,}")

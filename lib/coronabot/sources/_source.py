@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,15 +14,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SourceTexts:
-    """A source's own words, in Korean (texts.py puts them into every message that names the source)."""
+    """A source's own words in one language (the texts package puts them into every message that names the
+    source). An announcement is recorded in Korean, as the source words it; another language shows it with
+    ``headline``, ``note`` and ``figures`` (each figure's label by its key; ``{previous}`` in a label is the
+    period before the announcement's, with its days)."""
 
-    name: str  # the "출처:" line of every message and admin notice
+    name: str  # the source line of every message ("출처: ...", "Source: ...")
     description: str  # /about
     trend_title: str  # /history's heading, the chart's title
-    trend_axis: str = ""  # the chart's vertical axis ("" for "주간 수치"/"일간 수치")
+    trend_axis: str = ""  # the chart's vertical axis ("" for the language's "weekly figure"/"daily figure")
     trend_note: str = ""  # what a reader of the trend must not take the figure for
     comparison_note: str = ""  # /settings: what its conditions compare
-    previous: str = "직전 발표"  # the previous period in /settings' conditions ("전주")
+    previous: str = ""  # the previous period in /settings' conditions ("전주"; "" for the language's default)
+    headline: str = ""  # an alert's heading ("" : the recorded one)
+    note: str = ""  # what the figure is, under an alert ("" : the recorded one)
+    figures: Mapping[str, str] = field(default_factory=dict)  # a figure's key -> its label
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,14 @@ class Source:
     cadence: str  # "weekly" or "daily": when its announcements are expected (publication.py)
     trend_figure: str  # the key of the figure /history and the chart follow
     compared: bool  # its alert shows the previous period's published figure: /settings' conditions apply
-    texts: SourceTexts
+    texts: Mapping[str, SourceTexts]  # language -> the source's words, every language the bot speaks
     fetch: Callable[[SourceHttp, dict, datetime], Announcement | None]
     fetch_series: Callable[..., list[Announcement]] | None = None
     renew: Callable[[dict], dict] | None = None  # a stored record in this version's words (figures renamed)
+
+    def words(self, lang: str) -> SourceTexts:
+        """The source's words in ``lang`` (Korean for a language it lacks: a test keeps every source complete)."""
+        return self.texts.get(lang) or self.texts["ko"]
 
     @property
     def has_series(self) -> bool:

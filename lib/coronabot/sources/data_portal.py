@@ -74,9 +74,19 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
 SOURCE = Source(
     name=NAME, official_url=OFFICIAL_URL, cadence="daily", trend_figure="confirmed_total", compared=False,
     fetch=fetch,
-    texts=SourceTexts(
-        name="공공데이터포털 코로나19 감염 현황 API",
-        description="공공데이터포털 코로나19 감염 현황 API (질병관리청 제공 누적 확진자·사망자)",
-        trend_title="코로나19 누적 확진자 수",
-    ),
+    texts={
+        "ko": SourceTexts(
+            name="공공데이터포털 코로나19 감염 현황 API",
+            description="공공데이터포털 코로나19 감염 현황 API (질병관리청 제공 누적 확진자·사망자)",
+            trend_title="코로나19 누적 확진자 수",
+        ),
+        "en": SourceTexts(
+            name="Public Data Portal COVID-19 infection status API",
+            description="The Public Data Portal's COVID-19 infection status API (cumulative confirmed cases and "
+                        "deaths, from KDCA)",
+            trend_title="Confirmed COVID-19 cases, cumulative",
+            headline="COVID-19 infection status (Public Data Portal)",
+            figures={"confirmed_total": "Confirmed cases, cumulative", "deaths_total": "Deaths, cumulative"},
+        ),
+    },
 )

@@ -111,9 +111,9 @@ def announcement(week: Week, inpatients: int, previous: int | None = None) -> An
                       compared_with=PREVIOUS_FIGURE if previous is not None else "")]
     if previous is not None:
         before = week.previous()
-        figures.append(Figure(PREVIOUS_FIGURE, f"전주({before.number}주, {texts.week_dates(before)})", previous,
+        figures.append(Figure(PREVIOUS_FIGURE, f"전주({before.number}주, {texts.ko.week_dates(before)})", previous,
                               "weekly", "명"))
-    return Announcement(source=NAME, id=week.order, order=week.order, period=texts.week_period(week),
+    return Announcement(source=NAME, id=week.order, order=week.order, period=texts.ko.week_period(week),
                         figures=tuple(figures), url=PAGE_URL, headline=HEADLINE, note=NOTE)
 
 
@@ -201,16 +201,38 @@ def stored_cookies(stored: object) -> list[tuple[str, str]]:
 SOURCE = Source(
     name=NAME, official_url=OFFICIAL_URL, cadence="weekly", trend_figure=FIGURE, compared=True,
     fetch=fetch, fetch_series=fetch_series, renew=renew,
-    texts=SourceTexts(
-        name="질병관리청 감염병포털 (급성호흡기감염증 입원환자 표본감시)",
-        description="질병관리청 감염병포털 급성호흡기감염증 입원환자 표본감시: 전국 약 220개 병원급 표본감시 "
-                    "의료기관에 입원한 급성호흡기감염증 환자를 병원체별로 주마다 집계합니다 (코로나19는 2023년 "
-                    "8월 31일 표본감시 감염병이 되었고 2024년부터 이 집계에 들어갑니다). 표본 수치라 국내 전체 "
-                    "환자 수가 아니며, 잠정 통계라 나중에 바뀔 수 있습니다",
-        trend_title="코로나19 입원환자 수 (표본감시 병원)",
-        trend_axis="주간 입원환자 수",
-        trend_note="표본감시 병원의 잠정 수치이며 국내 전체 환자 수가 아닙니다.",
-        comparison_note="알림 조건은 표본감시 병원의 코로나19 입원환자 수를 전주 수치와 비교합니다.",
-        previous="전주",
-    ),
+    texts={
+        "ko": SourceTexts(
+            name="질병관리청 감염병포털 (급성호흡기감염증 입원환자 표본감시)",
+            description="질병관리청 감염병포털 급성호흡기감염증 입원환자 표본감시: 전국 약 220개 병원급 표본감시 "
+                        "의료기관에 입원한 급성호흡기감염증 환자를 병원체별로 주마다 집계합니다 (코로나19는 2023년 "
+                        "8월 31일 표본감시 감염병이 되었고 2024년부터 이 집계에 들어갑니다). 표본 수치라 국내 전체 "
+                        "환자 수가 아니며, 잠정 통계라 나중에 바뀔 수 있습니다",
+            trend_title="코로나19 입원환자 수 (표본감시 병원)",
+            trend_axis="주간 입원환자 수",
+            trend_note="표본감시 병원의 잠정 수치이며 국내 전체 환자 수가 아닙니다.",
+            comparison_note="알림 조건은 표본감시 병원의 코로나19 입원환자 수를 전주 수치와 비교합니다.",
+            previous="전주",
+            headline=HEADLINE, note=NOTE,
+        ),
+        "en": SourceTexts(
+            name="KDCA Infectious Disease Portal (acute respiratory infection inpatient sentinel surveillance)",
+            description="KDCA's inpatient sentinel surveillance of acute respiratory infections: about 220 "
+                        "hospital-level sentinel sites across Korea report, week by week, the patients admitted "
+                        "with an acute respiratory infection, by pathogen (COVID-19 became a sentinel-surveillance "
+                        "disease on 31 August 2023 and is counted from 2024). The figures are a sample, not every "
+                        "patient in Korea, and provisional: they may be revised later",
+            trend_title="COVID-19 inpatients (sentinel hospitals)",
+            trend_axis="Patients admitted per week",
+            trend_note="Provisional figures from the sentinel hospitals, not every patient in Korea.",
+            comparison_note="The conditions compare the sentinel hospitals' COVID-19 inpatients with the week "
+                            "before.",
+            previous="the week before",
+            headline="COVID-19 inpatients, weekly (sentinel surveillance)",
+            note="COVID-19 patients admitted that week to about 220 hospital-level sentinel sites across Korea. "
+                 "It is a sample, not the number of patients in the whole country, and provisional: it may be "
+                 "revised later.",
+            figures={FIGURE: "COVID-19 inpatients", PREVIOUS_FIGURE: "Week before ({previous})"},
+        ),
+    },
 )

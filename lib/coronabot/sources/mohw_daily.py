@@ -109,9 +109,20 @@ def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
 SOURCE = Source(
     name=NAME, official_url=OFFICIAL_URL, cadence="daily", trend_figure="confirmed_new", compared=False,
     fetch=fetch,
-    texts=SourceTexts(
-        name="보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
-        description="보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황 (2020~2021년 매일 0시 기준 발표)",
-        trend_title="코로나19 신규 확진자 수",
-    ),
+    texts={
+        "ko": SourceTexts(
+            name="보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
+            description="보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황 (2020~2021년 매일 0시 기준 발표)",
+            trend_title="코로나19 신규 확진자 수",
+        ),
+        "en": SourceTexts(
+            name="Ministry of Health and Welfare and KDCA: COVID-19 in Korea",
+            description="The Ministry of Health and Welfare's and KDCA's daily COVID-19 situation in Korea "
+                        "(published every day for midnight, 2020–2021)",
+            trend_title="New confirmed COVID-19 cases",
+            headline="COVID-19 in Korea",
+            figures={"confirmed_total": "Confirmed cases, cumulative", "confirmed_new": "New confirmed cases "
+                     "(since the day before)", "deaths_total": "Deaths, cumulative"},
+        ),
+    },
 )

@@ -15,7 +15,9 @@ Layout (docs/architecture.md has the full table; storage/layout.py spells every 
     /state/backfill/{source}        when the first tick stored the past year (or when it last failed)
     /state/history_digest/{source}  fingerprint of the earlier periods the source showed last
     /history/{source}/{id}          every recorded announcement, and every period the backfill stored
-    /charts/{source}                the newest chart's Telegram file_id, its announcement and period
+    /charts/{source}                the newest chart's Telegram file_id, its announcement and period (Korean)
+    /charts_en/{source}             the same for the chart drawn in English
+    /languages/{chat_id}            the language a chat chose or subscribed in ("ko", "en"; none: its default)
     /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
     /fanout/{key}/...               a broadcast fanned out on Cloud Tasks: its chunks and their leases (fanout.py)
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
@@ -171,9 +173,9 @@ class Database(Subscriptions, Housekeeping):
         value = self.ref(layout.history(source)).order_by_key().limit_to_last(periods).get()
         return value if isinstance(value, dict) else {}
 
-    def chart(self, source: str) -> dict | None:
-        """The newest chart's record (``file_id``, ``announcement``, ``period``), or None before the first."""
-        value = self.ref(layout.chart(source)).get()
+    def chart(self, source: str, lang: str = "ko") -> dict | None:
+        """The newest chart drawn in ``lang`` (``file_id``, ``announcement``, ``period``), or None before the first."""
+        value = self.ref(layout.chart(source, lang)).get()
         return value if isinstance(value, dict) and isinstance(value.get("file_id"), str) else None
 
     def update(self, changes: dict[str, Any]) -> None:

@@ -45,7 +45,11 @@ def child_items(value: object) -> dict[str, Any]:
     return {}
 
 
-def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict) -> dict[str, Any]:
-    """The multi-path changes that move a subscription to the supergroup its group became."""
-    return {layout.subscriber(old_chat_id): None,
-            layout.subscriber(new_chat_id): dict(record, chat_type="supergroup", migrated_from=old_chat_id)}
+def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict, lang: object = None) -> dict[str, Any]:
+    """The multi-path changes that move a subscription, and the language ``lang`` its group chose, to the
+    supergroup the group became."""
+    changes = {layout.subscriber(old_chat_id): None,
+               layout.subscriber(new_chat_id): dict(record, chat_type="supergroup", migrated_from=old_chat_id)}
+    if isinstance(lang, str):
+        changes.update({layout.language(old_chat_id): None, layout.language(new_chat_id): lang})
+    return changes

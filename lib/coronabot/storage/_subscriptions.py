@@ -1,4 +1,5 @@
-"""The subscriptions: who gets alerts, with their choices (``/subscribers/{chat_id}``)."""
+"""The subscriptions: who gets alerts, with their choices (``/subscribers/{chat_id}``), and the language each
+chat reads (``/languages/{chat_id}``: a chat that never chose has none, see language.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from ..chat_ids import valid_chat_id
 from ..errors import DatabaseError
+from ..language import valid
 from . import layout
 from ._records import child_keys, moved_subscription
 
@@ -50,7 +52,8 @@ class Subscriptions:
         record = self.ref(layout.subscriber(old_chat_id)).get()
         if not isinstance(record, dict):
             return False
-        self.update(moved_subscription(str(old_chat_id), str(new_chat_id), record))
+        lang = self.ref(layout.language(old_chat_id)).get()
+        self.update(moved_subscription(str(old_chat_id), str(new_chat_id), record, lang))
         return True
 
     def subscriber_ids(self) -> list[str]:
@@ -79,3 +82,30 @@ class Subscriptions:
             if written:
                 return updated, True
         raise DatabaseError("the subscription kept changing while a choice was saved")
+
+    # languages ---------------------------------------------------------------
+    def language(self, chat_id: int | str) -> str | None:
+        """The language the chat chose (or subscribed in), or None when it never chose (one read)."""
+        return valid(self.ref(layout.language(chat_id)).get())
+
+    def set_language(self, chat_id: int | str, lang: str) -> bool:
+        """Store the chat's choice; True when it changed (one read, and one write when it differs)."""
+        if self.language(chat_id) == lang:
+            return False
+        self.ref(layout.language(chat_id)).set(lang)
+        return True
+
+    def keep_language(self, chat_id: int | str, lang: str) -> None:
+        """Store ``lang`` as the chat's language unless it has one (a chat subscribing keeps the language it
+        subscribed in, so its alerts come in it; a choice made in between is never overwritten)."""
+        ref = self.ref(layout.language(chat_id))
+        current, etag = ref.get(etag=True)
+        if valid(current) is None:
+            ref.set_if_unchanged(etag, lang)
+
+    def languages(self, first: str, last: str) -> dict[str, str]:
+        """The languages chosen by the chats whose ids lie from ``first`` to ``last`` (one key-ordered query:
+        a page of a broadcast reads its chats' languages at once)."""
+        return {chat: value for chat, value in self.key_range(layout.LANGUAGES, first, last).items()
+                if valid(value) is not None}
+

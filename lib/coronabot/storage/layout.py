@@ -11,6 +11,7 @@ SUBSCRIBERS = "subscribers"
 HELD = "held"
 STATE = "state"
 BROADCASTS = "broadcasts"
+LANGUAGES = "languages"
 POLLING_OFFSET = "polling/offset"
 
 
@@ -49,9 +50,21 @@ def held(chat_id: object = None, key: str | None = None) -> str:
     return _join(HELD, chat_id, key)
 
 
-def chart(source: str) -> str:
-    """``charts/{source}``: the newest chart's file_id, announcement, period and wording."""
-    return _join("charts", source)
+def chart(source: str, lang: str = "ko") -> str:
+    """``charts/{source}`` (Korean) and ``charts_{lang}/{source}``: the newest chart drawn in that language,
+    its file_id, announcement, period and wording."""
+    return _join("charts" if lang == "ko" else f"charts_{lang}", source)
+
+
+def shared_chart(lang: str) -> str:
+    """``state/latest/charts/{lang}``: the chart uploaded for the latest announcement, beside it, so inline
+    mode finds both in one read (replaced with the announcement, as a new one has no chart yet)."""
+    return state("latest", "charts", lang)
+
+
+def language(chat_id: object = None) -> str:
+    """``languages/{chat_id}``: the language a chat chose, or was given when it subscribed ("ko", "en")."""
+    return _join(LANGUAGES, chat_id)
 
 
 def fanout(key: str, *parts: object) -> str:

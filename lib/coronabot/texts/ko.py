@@ -1,23 +1,27 @@
-"""Every user-facing text, in Korean, as Telegram HTML with interpolated values escaped."""
+"""Every user-facing text in Korean, as Telegram HTML with interpolated values escaped.
+
+``en.py`` has the same names in English (a test fails when one has a name the other lacks); the shared
+layouts and Telegram's limits are in ``_common``.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
-from html import escape, unescape
+from datetime import datetime
+from html import escape
 from typing import TYPE_CHECKING
 
-from .announcement import Announcement, Figure
-from .history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point, change
-from .preferences import CHOICES, Preferences, callback_data
-from .weeks import Week
+from ..announcement import Announcement, Figure
+from ..history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
+from ..preferences import Preferences, callback_data
+from ..weeks import Week
+from ._common import KST, LANGUAGE_NAMES, figure_rows, language_row, number, table
+from ._common import settings_keyboard as _keyboard
 
 if TYPE_CHECKING:
-    from .sources._source import Source
+    from ..publication import Window
+    from ..sources._source import Source
 
-KST = timezone(timedelta(hours=9), "KST")
-MAX_MESSAGE_CHARS = 4096
-MAX_CAPTION_CHARS = 1024
+LANGUAGE = "ko"
 
 COMMAND_LIST = (
     "/now — 최신 코로나19 발표 수치\n"
@@ -28,6 +32,7 @@ COMMAND_LIST = (
     "/settings — 알림 조건·밤 시간·형식 고르기\n"
     "/status — 내 알림 설정 보기\n"
     "/about — 봇과 데이터 출처 안내\n"
+    "/lang — 언어 바꾸기 (English: <code>/lang en</code>)\n"
     "/help — 이 도움말\n"
     "\n"
     "한국어로도 됩니다: <code>코로나 현황</code>, <code>추이</code>, <code>그래프</code>, "
@@ -37,7 +42,7 @@ COMMAND_LIST = (
 
 HELP = "<b>코로나19 알림 봇</b> 사용법\n\n" + COMMAND_LIST
 
-# (command, description) for setMyCommands: Latin commands, Korean descriptions.
+# (command, description) for setMyCommands: the Latin commands, described in this language.
 BOT_COMMANDS = (
     ("now", "최신 코로나19 발표 수치"),
     ("history", "최근 12주 추이"),
@@ -47,8 +52,15 @@ BOT_COMMANDS = (
     ("settings", "알림 조건·밤 시간·형식 고르기"),
     ("status", "내 알림 설정 보기"),
     ("about", "봇과 데이터 출처 안내"),
+    ("lang", "언어 바꾸기 (한국어/English)"),
     ("help", "사용법"),
 )
+# setMyDescription (the empty chat's "What can this bot do?", at most 512) and setMyShortDescription (the
+# profile and shared links, at most 120).
+BOT_DESCRIPTION = ("질병관리청(KDCA)이 새 코로나19 수치를 발표하면 알려 드리는 봇입니다. 표본감시 병원의 주간 "
+                   "코로나19 입원환자 수를 발표 그대로 전하고, 최근 추이와 1년 그래프도 보여 드립니다. "
+                   "/subscribe 로 알림을 받고, /help 로 사용법을 보세요. English: /lang en")
+BOT_SHORT_DESCRIPTION = "질병관리청 코로나19 발표 알림: 주간 입원환자 수, 추이와 그래프. English: /lang en"
 
 SUBSCRIBED = ("✅ 알림을 등록했습니다. 질병관리청이 새 코로나19 수치를 발표하면 바로 알려 드릴게요.\n"
               "그만 받으려면 /unsubscribe 를 보내 주세요.")
@@ -66,6 +78,37 @@ NO_CHART_YET = ("아직 그래프가 없습니다. 새 발표가 나오면 그�
 
 TREND_WORDS = {"rising": "📈 증가 추세", "falling": "📉 감소 추세", "flat": "➡️ 큰 변화 없음"}
 
+# -- the chat's language: /lang, its buttons ---------------------------------------------------------------
+LANGUAGE_SET = "이제 이 대화방에는 한국어로 안내해 드릴게요. 알림도 한국어로 보내 드립니다."
+LANGUAGE_UNCHANGED = "이미 한국어로 안내하고 있어요."
+LANGUAGE_ADMINS_ONLY = "그룹의 언어는 그룹 관리자만 바꿀 수 있어요."
+
+
+def language_prompt() -> tuple[str, dict]:
+    """/lang without a language: what each choice does, and a button for each."""
+    text = ("🌐 <b>언어</b>: 지금은 한국어\n이 대화방의 답과 알림을 어떤 언어로 받을지 고르세요. "
+            "<code>/lang en</code> 또는 <code>/lang ko</code> 로도 바꿀 수 있어요.")
+    return text, {"inline_keyboard": [language_row(LANGUAGE)]}
+
+
+# -- inline mode (@bot in any chat) ------------------------------------------------------------------------
+INLINE_NO_DATA_TITLE = "아직 발표 수치가 없습니다"
+INLINE_NO_DATA_DESCRIPTION = "첫 발표를 확인하면 여기서 바로 공유할 수 있어요."
+INLINE_NO_DATA = "코로나19 알림 봇에 아직 저장된 발표 수치가 없습니다. 첫 발표가 나오면 공유할 수 있어요."
+INLINE_CHART_TITLE = "최근 1년 추이 그래프"
+INLINE_BUTTON = "🔔 새 발표 알림 받기"
+
+
+def inline_title(announcement: Announcement) -> str:
+    """An inline result's title: the figure the announcement leads with, e.g. '코로나19 입원환자 460명'."""
+    figure = announcement.figures[0]
+    return f"{figure.label} {number(figure.value)}{figure.unit}"
+
+
+def shared_link(link: str, username: str) -> str:
+    """The line under a shared message: where to get alerts yourself."""
+    return f'\n\n🔔 새 발표 알림 받기: <a href="{escape(link, quote=True)}">@{escape(username)}</a>'
+
 
 def expected_line(window_text: str | None) -> str:
     """When the next announcement is expected, or why that is not known yet."""
@@ -77,7 +120,7 @@ def expected_line(window_text: str | None) -> str:
 def about(source: Source, window_text: str | None = None, known: bool = True) -> str:
     """The answer to /about, naming the source this deployment reads and, when ``known``, when its next
     announcement is expected (``window_text``, None while the bot has seen fewer than three)."""
-    description = source.texts.description
+    description = source.words(LANGUAGE).description
     expected = expected_line(window_text) + "\n" if known else ""
     return (
         "<b>코로나19 알림 봇</b>\n"
@@ -89,11 +132,6 @@ def about(source: Source, window_text: str | None = None, known: bool = True) ->
         f"{expected}"
         "• 의료 상담은 1339(질병관리청 콜센터)로 문의하세요."
     )
-
-
-def number(value: int) -> str:
-    """Thousands separators: 143596 → '143,596'."""
-    return f"{value:,}"
 
 
 def week_dates(week: Week) -> str:
@@ -113,11 +151,24 @@ def kst(moment: datetime) -> str:
     local = moment.astimezone(KST)
     return f"{local.year}년 {local.month}월 {local.day}일 {local:%H:%M} (KST)"
 
+WEEKDAYS = "월화수목금토일"
+
+
+def window_text(window: Window) -> str:
+    """When an announcement is expected: '10월 8일(목) 09:00~11:30 (KST)'."""
+    start, end = window.start.astimezone(KST), window.end.astimezone(KST)
+    return f"{start.month}월 {start.day}일({WEEKDAYS[start.weekday()]}) {start:%H:%M}~{end:%H:%M} (KST)"
+
 
 def unknown_command(first_name: str | None) -> str:
     """The answer to a command the bot does not know, addressing the sender."""
     who = f"{escape(first_name)}님, " if first_name else ""
     return f"{who}잘못된 명령어입니다. 아래 명령어를 써 주세요.\n\n" + COMMAND_LIST
+
+
+def localized(announcement: Announcement, source: Source) -> Announcement:
+    """The announcement in this language's words: as recorded (the source words it in Korean)."""
+    return announcement
 
 
 def _figure_line(figure: Figure) -> str:
@@ -138,38 +189,37 @@ def _change(current: Figure, previous: Figure) -> str:
             f"→ {period} 대비 {trend}")
 
 
-def _body(announcement: Announcement, source_name: str) -> list[str]:
+def _body(announcement: Announcement, source: Source) -> list[str]:
     lines = []
-    shown_as_change = {figure.compared_with for figure in announcement.figures}
-    for figure in announcement.figures:
-        if figure.key in shown_as_change:
-            continue
+    for figure, previous in figure_rows(announcement):
         lines.append(_figure_line(figure))
-        previous = announcement.figure(figure.compared_with) if figure.compared_with else None
         if previous is not None:
             lines.append(_change(figure, previous))
     if announcement.note:
         lines.append("")
         lines.append(f"※ {escape(announcement.note)}")
-    lines.append(f'출처: <a href="{escape(announcement.url, quote=True)}">{escape(source_name)}</a>')
+    name = source.words(LANGUAGE).name
+    lines.append(f'출처: <a href="{escape(announcement.url, quote=True)}">{escape(name)}</a>')
     return lines
 
 
 def alert(announcement: Announcement, source: Source) -> str:
     """The alert sent to subscribers when a new announcement appears."""
+    announcement = localized(announcement, source)
     head = f"🦠 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n"
-    return "\n".join([head, *_body(announcement, source.texts.name)])
+    return "\n".join([head, *_body(announcement, source)])
 
 
-def correction(announcement: Announcement) -> str:
+def correction(announcement: Announcement, source: Source) -> str:
     """The short notice sent once when the agency corrects an announcement's figures."""
-    head = (f"✏️ <b>정정</b>: {escape(announcement.period)} 발표 수치가 수정되었습니다.\n")
+    announcement = localized(announcement, source)
+    head = f"✏️ <b>정정</b>: {escape(announcement.period)} 발표 수치가 수정되었습니다.\n"
     return "\n".join([head, *(_figure_line(f) for f in announcement.figures)])
 
 
 def broadcast_text(kind: str, announcement: Announcement, source: Source) -> str:
     """What a broadcast of this ``kind`` sends: the alert, or the correction."""
-    return correction(announcement) if kind == "correction" else alert(announcement, source)
+    return correction(announcement, source) if kind == "correction" else alert(announcement, source)
 
 
 def current_figures(announcement: Announcement | None, source: Source,
@@ -177,82 +227,12 @@ def current_figures(announcement: Announcement | None, source: Source,
     """The answer to /now: the latest stored announcement and when the bot saw it, or a plain 'nothing yet'."""
     if announcement is None:
         return NO_DATA_YET
+    announcement = localized(announcement, source)
     text = f"📊 <b>{escape(announcement.headline)}</b>\n{escape(announcement.period)}\n\n" + \
-        "\n".join(_body(announcement, source.texts.name))
+        "\n".join(_body(announcement, source))
     if recorded_at is not None:
         text += f"\n봇이 발표를 확인한 시각: {kst(recorded_at)}"
     return text
-
-
-MAX_QUOTED_ERROR_CHARS = 500  # even fully escaped (&quot; is 6 characters) the notice stays under 4,096
-
-
-def source_failing(source: Source, error: str) -> str:
-    """Admin notice: the source started failing. A long error (a layout error quoting the source's captions)
-    is cut so the notice always fits in one message; the log line keeps it whole."""
-    if len(error) > MAX_QUOTED_ERROR_CHARS:
-        error = error[:MAX_QUOTED_ERROR_CHARS] + f" … (총 {len(error):,}자 중 일부, 전체는 로그에 있습니다)"
-    return (f"🚨 <b>출처 확인 실패</b>: {escape(source.texts.name)}\n"
-            f"{escape(error)}\n복구되면 다시 알려 드립니다. 구독자에게는 아무것도 보내지 않았습니다.")
-
-
-def late_notice(source: Source, window_text: str, last_period: str) -> str:
-    """Admin notice: the expected announcement has not come (never sent to subscribers)."""
-    last = f"\n마지막으로 확인한 발표: {escape(last_period)}" if last_period else ""
-    return (f"⏰ 이번 주 발표가 예상 시각보다 늦어지고 있습니다: {escape(source.texts.name)}\n"
-            f"예상 시각: {escape(window_text)}{last}\n"
-            "계속 확인하고 있으며, 발표가 나오면 다시 알려 드립니다.")
-
-
-def late_recovered(source: Source, announcement: str, lateness: str) -> str:
-    """Admin notice: the late announcement came, and how late it was."""
-    return (f"✅ 늦어진 발표가 나왔습니다: {escape(source.texts.name)} {escape(announcement)}\n"
-            f"예상 시각보다 {escape(lateness)} 늦었습니다. 구독자에게 알림을 보냈습니다.")
-
-
-def source_recovered(source: Source) -> str:
-    """Admin notice: the source works again."""
-    return f"✅ <b>출처 복구</b>: {escape(source.texts.name)} 확인이 다시 정상입니다."
-
-
-def test_message(moment: datetime) -> str:
-    """The operator's test message (python -m coronabot send-test)."""
-    return f"🔔 코로나19 알림 봇 테스트 메시지입니다. ({kst(moment)})"
-
-
-def sendable(text: object) -> bool:
-    """Whether a stored broadcast text is one Telegram accepts as one message (not empty, at most 4,096)."""
-    return isinstance(text, str) and 0 < len(text) <= MAX_MESSAGE_CHARS
-
-
-def split(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Split a long text at line breaks into messages Telegram accepts."""
-    if len(text) <= limit:
-        return [text]
-    parts, current = [], ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts
-
-
-def caption_length(html: str) -> int:
-    """How long Telegram counts a caption: the text without its HTML tags, in UTF-16 code units (an emoji
-    counts two), so a caption that passes here is never refused as too long."""
-    visible = unescape(re.sub(r"<[^>]*>", "", html))
-    return len(visible.encode("utf-16-le")) // 2
 
 
 def period_label(key: tuple[int, int, int], short: bool = False, dates: bool = False) -> str:
@@ -275,20 +255,6 @@ def _table_label(key: tuple[int, int, int]) -> str:
     return f"{period_label(key)} {first.month}.{first.day}~{last.month}.{last.day}"
 
 
-def trend_title(source: Source) -> str:
-    return source.texts.trend_title
-
-
-def _change_mark(delta: int | None) -> str:
-    if delta is None:
-        return ""
-    if delta > 0:
-        return f"▲{number(delta)}"
-    if delta < 0:
-        return f"▼{number(-delta)}"
-    return "―"
-
-
 def _direction_line(series: list[Point], trend: Direction | None, periods: int) -> str:
     unit = "주" if series[-1].weekly else "일"
     if series[-1].kind == "cumulative":
@@ -307,46 +273,35 @@ def history(source: Source, series: list[Point], trend: Direction | None, period
     (▲ up, ▼ down, ― unchanged; blank where the period before is missing), and the direction."""
     if not series:
         return NO_HISTORY_YET
-    previous = [None, *series[:-1]]
-    shown = list(zip(previous, series, strict=True))[-periods:]
-    values = [f"{number(p.value)}{p.unit}" for _, p in shown]
-    labels = [_table_label(p.key) for _, p in shown]
-    width, label_width = max(len(v) for v in values), max(len(label) for label in labels)
-    rows = [f"{label:<{label_width}}  {v:>{width}}  {_change_mark(change(before, p))}".rstrip()
-            for (before, p), label, v in zip(shown, labels, values, strict=True)]
+    rows, shown = table(series, periods, _table_label, lambda p: f"{number(p.value)}{p.unit}")
     unit = "주" if series[-1].weekly else "일"
-    head = (f"📈 <b>{escape(trend_title(source))}: 최근 {len(shown)}{unit}</b>\n"
-            f"출처: {escape(source.texts.name)}")
-    return (f"{head}\n\n<pre>{escape(chr(10).join(rows))}</pre>\n"
+    words = source.words(LANGUAGE)
+    head = f"📈 <b>{escape(words.trend_title)}: 최근 {shown}{unit}</b>\n출처: {escape(words.name)}"
+    return (f"{head}\n\n<pre>{escape(rows)}</pre>\n"
             f"{_direction_line(series, trend, SUMMARY_PERIODS)}\n\n그래프는 /chart 로 볼 수 있어요.")
-
-
-
-# The version of the words, stored with each broadcast and uploaded chart: a broadcast resumed after an upgrade
-# is sent in this version's words, and /chart never shows a picture drawn with older ones (before 2, the
-# kdca-sentinel figure was called "바이러스 검출 건수" for what are hospitalised patients).
-WORDING = 2
 
 
 def chart_caption(source: Source, period: str) -> str:
     """The caption of /chart's picture."""
-    note = f"\n※ {escape(source.texts.trend_note)}" if source.texts.trend_note else ""
-    return (f"📈 <b>{escape(trend_title(source))}</b>\n최근 1년 추이, {escape(period)} 발표까지{note}\n"
-            f"출처: {escape(source.texts.name)}")
+    words = source.words(LANGUAGE)
+    note = f"\n※ {escape(words.trend_note)}" if words.trend_note else ""
+    return (f"📈 <b>{escape(words.trend_title)}</b>\n최근 1년 추이, {escape(period)} 발표까지{note}\n"
+            f"출처: {escape(words.name)}")
 
 
 def chart_labels(source: Source, current: Point) -> dict[str, str]:
-    """The chart's Korean texts: title, axis labels, legend, the source line."""
+    """The chart's texts: title, axis labels, legend, the source line."""
+    words = source.words(LANGUAGE)
     unit = "주" if current.weekly else "일"
     return {
-        "title": f"{trend_title(source)} — 최근 1년",
-        "y": f"{source.texts.trend_axis or ('주간 수치' if current.weekly else '일간 수치')} ({current.unit or '건'})",
+        "title": f"{words.trend_title} — 최근 1년",
+        "y": f"{words.trend_axis or ('주간 수치' if current.weekly else '일간 수치')} ({current.unit or '건'})",
         "x": "감시 주차 (일요일~토요일)" if current.weekly else "발표일",
         "recent": f"최근 52{unit}" if current.weekly else "최근 기록",
         "year_earlier": "1년 전 같은 주" if current.weekly else "1년 전 같은 날",
         "current": f"{period_label(current.key, dates=True)}: {number(current.value)}{current.unit}",
-        "source": f"출처: {source.texts.name} · {period_label(current.key)} 발표까지 · 코로나19 알림 봇",
-        "note": source.texts.trend_note,
+        "source": f"출처: {words.name} · {period_label(current.key)} 발표까지 · 코로나19 알림 봇",
+        "note": words.trend_note,
     }
 
 
@@ -358,6 +313,7 @@ WHEN_BUTTONS = {"every": "발표마다", "rose": "늘었을 때만", "change20":
 NIGHT_LABELS = {"silent": "소리 없이 받기", "hold": "아침 {end}시에 모아 받기", "normal": "평소처럼 소리 내어 받기"}
 NIGHT_BUTTONS = {"silent": "소리 없이", "hold": "아침 {end}시에", "normal": "그대로"}
 FORMAT_LABELS = {"chart": "그래프와 함께", "text": "글만"}
+CLOSE = "닫기"
 
 SETTING_SAVED = "저장했어요 ✅"
 SETTING_UNCHANGED = "이미 그렇게 설정되어 있어요."
@@ -378,35 +334,28 @@ def night_span(quiet_hours: tuple[int, int]) -> str:
 
 
 def _choice_lines(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> list[str]:
-    lines = [f"• 알림 조건: <b>{WHEN_LABELS[prefs.when].format(prev=source.texts.previous)}</b>"]
+    previous = source.words(LANGUAGE).previous or "직전 발표"
+    lines = [f"• 알림 조건: <b>{WHEN_LABELS[prefs.when].format(prev=previous)}</b>"]
     if quiet_hours is not None:
         night = NIGHT_LABELS[prefs.night].format(end=quiet_hours[1])
         lines.append(f"• {night_span(quiet_hours)}: <b>{night}</b>")
     lines.append(f"• 형식: <b>{FORMAT_LABELS[prefs.format]}</b>")
+    lines.append(f"• 언어: <b>{LANGUAGE_NAMES[LANGUAGE]}</b>")
     return lines
-
-
-def _button(label: str, field: str, value: str, current: str) -> dict:
-    return {"text": ("✅ " if value == current else "") + label, "callback_data": callback_data("set", field, value)}
 
 
 def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -> dict:
     """The inline keyboard of /settings: one button per choice, the chosen ones ticked."""
-    when = [_button(WHEN_BUTTONS[v], "when", v, prefs.when) for v in CHOICES["when"]]
-    rows = [when[:2], when[2:]]
-    if quiet_hours is not None:
-        rows.append([_button(NIGHT_BUTTONS[v].format(end=quiet_hours[1]), "night", v, prefs.night)
-                     for v in CHOICES["night"]])
-    rows.append([_button(FORMAT_LABELS[v], "format", v, prefs.format) for v in CHOICES["format"]])
-    rows.append([{"text": "닫기", "callback_data": callback_data("close")}])
-    return {"inline_keyboard": rows}
+    words = {"when": WHEN_BUTTONS, "night": NIGHT_BUTTONS, "format": FORMAT_LABELS}
+    return _keyboard(prefs, quiet_hours, LANGUAGE, words, CLOSE)
 
 
 def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict]:
     """/settings for a subscribed chat: its choices and the buttons that change them."""
     lines = ["⚙️ <b>알림 설정</b>", *_choice_lines(source, prefs, quiet_hours), ""]
-    if source.texts.comparison_note:
-        lines.append(f"※ {source.texts.comparison_note}")
+    words = source.words(LANGUAGE)
+    if words.comparison_note:
+        lines.append(f"※ {words.comparison_note}")
     if not source.compared:
         lines.append("※ 이 출처의 발표에는 비교할 직전 수치가 없어, 알림 조건과 관계없이 모든 발표를 보내 드립니다.")
     lines.append("아래 버튼을 누르면 바로 바뀝니다. 그룹에서는 관리자만 바꿀 수 있어요.")
@@ -414,10 +363,11 @@ def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, in
 
 
 def unsubscribed_view() -> tuple[str, dict]:
-    """/settings for a chat that does not get alerts: a subscribe button first."""
+    """/settings for a chat that does not get alerts: a subscribe button first, then the language."""
     text = ("⚙️ <b>알림 설정</b>\n이 대화방은 아직 알림을 받지 않습니다. 구독하면 알림 조건, 밤 시간, "
             "형식을 고를 수 있어요.")
-    return text, {"inline_keyboard": [[{"text": "🔔 알림 구독하기", "callback_data": callback_data("subscribe")}]]}
+    rows = [[{"text": "🔔 알림 구독하기", "callback_data": callback_data("subscribe")}], language_row(LANGUAGE)]
+    return text, {"inline_keyboard": rows}
 
 
 def status(source: Source, record: dict | None, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> str:
@@ -434,9 +384,10 @@ def status(source: Source, record: dict | None, prefs: Preferences, quiet_hours:
                       "바꾸려면 /settings 를 보내 주세요."])
 
 
-def held_line(periods: tuple[str, ...] | list[str], end_hour: int) -> str:
+def held_line(periods: tuple[tuple[int, int, int], ...] | list[tuple[int, int, int]], end_hour: int) -> str:
     """The line on top of a held alert: it waited for the morning, and which periods it covers."""
-    if len(periods) == 1:
-        return f"🌅 밤사이 나온 발표({escape(periods[0])})를 아침 {end_hour}시에 보내 드립니다."
-    return (f"🌅 밤사이 나온 발표 {len(periods)}건({escape(', '.join(periods))})을 모아 아침 {end_hour}시에 "
+    labels = [period_label(key) for key in periods]
+    if len(labels) == 1:
+        return f"🌅 밤사이 나온 발표({escape(labels[0])})를 아침 {end_hour}시에 보내 드립니다."
+    return (f"🌅 밤사이 나온 발표 {len(labels)}건({escape(', '.join(labels))})을 모아 아침 {end_hour}시에 "
             "보내 드립니다. 아래는 가장 최근 발표입니다.")

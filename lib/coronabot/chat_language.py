@@ -1,0 +1,63 @@
+"""The language each chat reads: found for every answer, chosen with /lang, its buttons or a bare word."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import language, log, texts
+from .answers import Outcome, Reply
+from .chats import AdminGate
+from .errors import DATABASE_ERRORS
+from .updates import Message
+
+if TYPE_CHECKING:
+    from .storage import Database
+
+logger = log.get("coronabot.bot")
+
+
+class ChatLanguages:
+    """One read to find a chat's language; one read and at most one write to change it."""
+
+    def __init__(self, db: Callable[[], Database], admins: AdminGate):
+        self.db, self.admins = db, admins
+
+    def of(self, chat_id: int, chat_type: str | None, language_code: str | None, update_id: int = 0) -> str:
+        """The chat's language: the one it chose (or subscribed in), else its default. A private chat of a
+        user whose Telegram is not Korean, subscribed before languages existed, keeps Korean (stored at
+        once, so the next answer needs one read). The default when the database cannot be read."""
+        default = language.default_for(chat_type, language_code)
+        try:
+            stored = self.db().language(chat_id)
+            if stored is not None:
+                return stored
+            if default != language.KOREAN and self.db().subscription(chat_id) is not None:
+                self.db().keep_language(chat_id, language.KOREAN)
+                return language.KOREAN
+        except DATABASE_ERRORS as exc:
+            logger.warning("the chat's language could not be read; answering in its default: %s", exc,
+                           extra={"fields": {"update_id": update_id}})
+        return default
+
+    def command(self, message: Message, argument: str, current: str, reply_to: int | None) -> Outcome:
+        """/lang: without a language, what it does and a button for each; with one, switch (in groups, as
+        for subscribing, administrators only). The answer is in the language the chat reads afterwards."""
+        def say(text: str, action: str, markup: dict | None = None) -> Outcome:
+            return Outcome((Reply(message.chat_id, text, reply_to, markup=markup),), action=action)
+
+        wanted = language.chosen(argument)
+        if wanted is None:
+            text, markup = texts.of(current).language_prompt()
+            return say(text, "lang", markup)
+        refusal = self.admins.subscription_refusal(message, current, texts.of(current).LANGUAGE_ADMINS_ONLY)
+        if refusal is not None:
+            return say(refusal, "lang:refused")
+        try:
+            changed = self.db().set_language(message.chat_id, wanted)
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for /lang: %s", exc, extra={"fields": {"update_id": message.update_id}})
+            return say(texts.of(current).TRY_AGAIN_LATER, "lang:database_error")
+        chosen = texts.of(wanted)
+        return say(chosen.LANGUAGE_SET if changed else chosen.LANGUAGE_UNCHANGED,
+                   f"lang:{wanted}" + ("" if changed else ":unchanged"))
