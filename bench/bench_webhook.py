@@ -45,13 +45,13 @@ def update(update_id: int, chat_id: int, text: str, sender: int | None = None) -
     chat_type = "private" if chat_id > 0 else "supergroup"
     return json.dumps({"update_id": update_id, "message": {
         "message_id": 1, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type},
-        "from": {"id": sender or chat_id, "first_name": "지민"}, "text": text}}).encode()
+        "from": {"id": sender or chat_id, "first_name": "지민", "language_code": "ko"}, "text": text}}).encode()
 
 
 def press(update_id: int, chat_id: int, data: str) -> bytes:
     """A button press on the /settings message of a private chat."""
     return json.dumps({"update_id": update_id, "callback_query": {
-        "id": f"bench-{update_id}", "from": {"id": chat_id, "first_name": "지민"}, "chat_instance": "1", "data": data,
+        "id": f"bench-{update_id}", "from": {"id": chat_id, "first_name": "지민", "language_code": "ko"}, "chat_instance": "1", "data": data,
         "message": {"message_id": 7, "date": 1790000000, "chat": {"id": chat_id, "type": "private"}}}}).encode()
 
 

@@ -110,7 +110,8 @@ class Runner:
 def update(update_id: int, chat_id: int, text: str) -> dict:
     chat_type = "private" if chat_id > 0 else "group"
     return {"update_id": update_id, "message": {"message_id": update_id % 1000, "date": 1790000000,
-            "chat": {"id": chat_id, "type": chat_type}, "from": {"id": 1544010213, "first_name": "지민"},
+            "chat": {"id": chat_id, "type": chat_type},
+            "from": {"id": 1544010213, "first_name": "지민", "language_code": "ko"},
             "text": text}}
 
 
@@ -345,7 +346,8 @@ def test_make_run_honours_the_same_settings(local_env, servers, logs_dir, runner
     keyboard = {b["text"]: b["callback_data"] for row in shown["params"]["reply_markup"]["inline_keyboard"]
                 for b in row}
     telegram.queue_updates([{"update_id": 830000003, "callback_query": {
-        "id": "local-press-1", "from": {"id": PRIVATE_CHAT, "first_name": "지민"}, "chat_instance": "1",
+        "id": "local-press-1", "from": {"id": PRIVATE_CHAT, "first_name": "지민", "language_code": "ko"},
+        "chat_instance": "1",
         "data": keyboard["늘었을 때만"],
         "message": {"message_id": message_id, "date": 1790000000, "chat": {"id": PRIVATE_CHAT, "type": "private"}}}}])
     wait_until(lambda: telegram.calls("editMessageText"), what="the edit")

@@ -22,7 +22,8 @@ GROUP = -1002223334445
 def press(data: object, chat_id: int = PRIVATE_CHAT, message_id: int | None = 1001, user: int = ADMIN_USER,
           update_id: int | None = None, query_id: str | None = None) -> dict:
     chat_type = "private" if chat_id > 0 else ("channel" if chat_id == CHANNEL else "supergroup")
-    query = {"id": query_id or f"q{next(_query_ids)}", "from": {"id": user, "is_bot": False, "first_name": "지민"},
+    sender = {"id": user, "is_bot": False, "first_name": "지민", "language_code": "ko"}
+    query = {"id": query_id or f"q{next(_query_ids)}", "from": sender,
              "chat_instance": "-5", "data": data}
     if message_id is not None:
         query["message"] = {"message_id": message_id, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type},

@@ -18,7 +18,7 @@ def message(text: str | None, chat_id: int = PRIVATE_CHAT, first_name: str = "�
     chat_type = "private" if chat_id > 0 else "supergroup"
     body = {"message_id": 42, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type}, **extra}
     if kind == "message":
-        body["from"] = {"id": 1544010213, "is_bot": False, "first_name": first_name}
+        body["from"] = {"id": 1544010213, "is_bot": False, "first_name": first_name, "language_code": "ko"}
     else:
         body["chat"]["type"] = "channel"
     if text is not None:
@@ -244,7 +244,8 @@ def test_other_update_kinds(post, servers):
     assert "등록했습니다" in body["text"]
     assert db.get("subscribers/-1009876543210")["chat_type"] == "channel"
     status, body = post({"update_id": next(_update_ids), "callback_query": {
-        "id": "4382bfdwdsb323b2d9", "from": {"id": PRIVATE_CHAT, "first_name": "지민"}, "data": "x"}})
+        "id": "4382bfdwdsb323b2d9", "from": {"id": PRIVATE_CHAT, "first_name": "지민", "language_code": "ko"},
+        "data": "x"}})
     assert body == {"method": "answerCallbackQuery", "callback_query_id": "4382bfdwdsb323b2d9",
                     "text": "알 수 없는 버튼이에요. /settings 를 다시 보내 주세요."}, "data the bot never sent"
     status, body = post({"update_id": next(_update_ids), "message_reaction": {"chat": {"id": 1, "type": "private"}}})
@@ -264,8 +265,8 @@ def test_blocking_the_bot_removes_the_subscription(post, servers):
     post(message("/subscribe"))
     assert db.get(f"subscribers/{PRIVATE_CHAT}") is not None
     change = {"update_id": next(_update_ids), "my_chat_member": {
-        "chat": {"id": PRIVATE_CHAT, "type": "private", "first_name": "지민"},
-        "from": {"id": PRIVATE_CHAT, "first_name": "지민", "is_bot": False}, "date": 1790000000,
+        "chat": {"id": PRIVATE_CHAT, "type": "private", "first_name": "지민", "language_code": "ko"},
+        "from": {"id": PRIVATE_CHAT, "first_name": "지민", "is_bot": False, "language_code": "ko"}, "date": 1790000000,
         "old_chat_member": {"status": "member", "user": {"id": 7000000001, "is_bot": True, "first_name": "봇"}},
         "new_chat_member": {"status": "kicked", "until_date": 0,
                             "user": {"id": 7000000001, "is_bot": True, "first_name": "봇"}}}}
@@ -280,7 +281,7 @@ BASIC_GROUP, ITS_SUPERGROUP = -4012345678, -1004012345678
 def migration_notice(chat_id: int, chat_type: str, **field) -> dict:
     return {"update_id": next(_update_ids), "message": {
         "message_id": 7, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type, "title": "우리 동네"},
-        "from": {"id": 1544010213, "is_bot": False, "first_name": "지민"}, **field}}
+        "from": {"id": 1544010213, "is_bot": False, "first_name": "지민", "language_code": "ko"}, **field}}
 
 
 def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(post, servers):
@@ -498,7 +499,7 @@ GROUP_MEMBER, GROUP_ADMIN = 1544010299, 1544010288
 
 def group_message(text: str, sender: int, chat_id: int = GROUP_CHAT, **extra) -> dict:
     update = message(text, chat_id=chat_id, **extra)
-    update["message"]["from"] = {"id": sender, "is_bot": False, "first_name": "민수"}
+    update["message"]["from"] = {"id": sender, "is_bot": False, "first_name": "민수", "language_code": "ko"}
     return update
 
 

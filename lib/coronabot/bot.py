@@ -95,20 +95,21 @@ class Bot:
                            "ignored:service" if message.text is None else "ignored:chatter")
         if command is None and not message.content:
             return Outcome(action="ignored:service")
-        lang = self._languages.of(message.chat_id, message.chat_type, message.language_code, message.update_id)
+        lang, stored = self._languages.find(message.chat_id, message.chat_type, message.language_code,
+                                            message.update_id)
         words = texts.of(lang)
         if command is None and message.text is None:
             return Outcome((Reply(message.chat_id, words.NON_TEXT_HINT),), action="non_text")
         if command is None:
             return Outcome((Reply(message.chat_id, words.UNRECOGNISED),), action="unrecognised")
-        handler = self._handlers(message, command, reply_to, lang).get(command.action)
+        handler = self._handlers(message, command, reply_to, lang, stored).get(command.action)
         if handler is None:  # an action recognised but not wired up: never answered with something else
             logger.error("no handler for the action %s", command.action.value)
             return Outcome((Reply(message.chat_id, words.UNRECOGNISED, reply_to),), action="unhandled")
         return handler()
 
-    def _handlers(self, message: Message, command: Command, reply_to: int | None,
-                  lang: str) -> dict[Action, Callable[[], Outcome]]:
+    def _handlers(self, message: Message, command: Command, reply_to: int | None, lang: str,
+                  stored: bool = True) -> dict[Action, Callable[[], Outcome]]:
         """What answers each action, in the chat's language (called lazily: only the chosen one runs)."""
         action, words = command.action, texts.of(lang)
 
@@ -125,12 +126,12 @@ class Bot:
             Action.STATUS: lambda: self._settings.show(message, action, reply_to, lang),
             Action.LANGUAGE: lambda: self._languages.command(message, command.argument, lang, reply_to),
             Action.UNKNOWN: lambda: answer(words.unknown_command(message.first_name)),
-            Action.SUBSCRIBE: lambda: answer(self._subscription(message, True, lang)),
-            Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, False, lang)),
+            Action.SUBSCRIBE: lambda: answer(self._subscription(message, True, lang, stored)),
+            Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, False, lang, stored)),
             Action.NOW: lambda: answer(self._now(message, lang)),
         }
 
-    def _subscription(self, message: Message, subscribe: bool, lang: str) -> str:
+    def _subscription(self, message: Message, subscribe: bool, lang: str, stored: bool) -> str:
         """/subscribe and /unsubscribe (in groups, admins only); the answer's text. A chat subscribing keeps
         the language it reads now, so its alerts come in it."""
         words = texts.of(lang)
@@ -139,7 +140,7 @@ class Bot:
             return refusal
         try:
             if subscribe:
-                self.db.keep_language(message.chat_id, lang)
+                self._languages.keep(message.chat_id, lang, stored)
                 now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
                 added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
                 return words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED

@@ -70,7 +70,7 @@ class ChatSettings:
                 return Outcome(method_call=answer(fallback.BUTTON_UNKNOWN), action="press:unknown")
             return Outcome(method_call=answer(fallback.BUTTON_UNUSABLE), action="press:no_message")
         chat_id, chat_type = query.chat_id, query.chat_type or ""
-        lang = self.languages.of(chat_id, chat_type, query.language_code, query.update_id)
+        lang, stored = self.languages.find(chat_id, chat_type, query.language_code, query.update_id)
         words = texts.of(lang)
         if press is not preferences.STALE and (needs_admin(chat_type) or chat_type == "channel"):
             # In a channel every reader sees the buttons: only its administrators may press them.
@@ -92,7 +92,7 @@ class ChatSettings:
             if press is preferences.STALE:
                 return edited(self.db().subscription(chat_id), words.BUTTON_STALE, "press:stale")
             if press.action == "subscribe":
-                self.db().keep_language(chat_id, lang)
+                self.languages.keep(chat_id, lang, stored)
                 now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
                 added = self.db().subscribe(chat_id, chat_type, query.update_id, now)
                 record = {"since": now} if added else self.db().subscription(chat_id)  # new: the defaults

@@ -27,8 +27,8 @@ from .processes import REPO, Stop, child, data_dir, free_local_port, holding, ra
 
 DEMO_TOKEN = "1234567890:demo-token-of-the-offline-demo-not-a-secret"  # pragma: allowlist secret (fake)
 BOT_USERNAME = "CoronaDemoBot"
-PERSON = {"id": 1544010213, "first_name": "지민"}
-GROUP_ADMIN = {"id": 1544010288, "first_name": "민수"}
+PERSON = {"id": 1544010213, "first_name": "지민", "language_code": "ko"}
+GROUP_ADMIN = {"id": 1544010288, "first_name": "민수", "language_code": "ko"}
 GROUP = {"id": -1001234567890, "type": "supergroup", "title": "우리 동네"}
 # Two years of weeks in the portal's format: the real 2026 weeks 35-39 after made-up earlier ones.
 SAMPLE = REPO / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json"

@@ -92,7 +92,7 @@ class Subscriptions:
         """Store the chat's choice; True when it changed (one read, and one write when it differs)."""
         if self.language(chat_id) == lang:
             return False
-        self.ref(layout.language(chat_id)).set(lang)
+        self.update({layout.language(chat_id): lang})
         return True
 
     def keep_language(self, chat_id: int | str, lang: str) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..sources._source import Source
 
 LANGUAGE = "en"
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 COMMAND_LIST = (
     "/now — the latest COVID-19 figures KDCA published\n"
@@ -133,14 +133,14 @@ def about(source: Source, window_text: str | None = None, known: bool = True) ->
 
 
 def _day(day) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]}"
+    return f"{day.day} {_MONTHS[day.month - 1]}"
 
 
 def week_dates(week: Week) -> str:
     """The days a KDCA week covers: '13–19 Sep', '27 Sep – 3 Oct', '27 Dec – 2 Jan'."""
     first, last = week.first_day, week.last_day
     if first.month == last.month:
-        return f"{first.day}–{last.day} {MONTHS[last.month - 1]}"
+        return f"{first.day}–{last.day} {_MONTHS[last.month - 1]}"
     return f"{_day(first)} – {_day(last)}"
 
 
@@ -175,7 +175,7 @@ def _period(announcement: Announcement) -> str:
         return announcement.period
     if key[2] == 0:
         return period_label(key, dates=True)
-    return f"As of midnight, {key[2]} {MONTHS[key[1] - 1]} {key[0]} (KST)"
+    return f"As of midnight, {key[2]} {_MONTHS[key[1] - 1]} {key[0]} (KST)"
 
 
 def _label(figure: Figure, labels: dict, key: tuple[int, int, int] | None) -> str:
@@ -270,7 +270,7 @@ def period_label(key: tuple[int, int, int], short: bool = False, dates: bool = F
         if dates:
             return week_period(Week(year, part))
         return f"W{part} ’{year % 100:02d}" if short else f"{year} week {part}"
-    return f"{day} {MONTHS[part - 1]}" if short else f"{year}-{part:02d}-{day:02d}"
+    return f"{day} {_MONTHS[part - 1]}" if short else f"{year}-{part:02d}-{day:02d}"
 
 
 def _table_label(key: tuple[int, int, int]) -> str:

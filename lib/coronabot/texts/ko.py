@@ -151,7 +151,7 @@ def kst(moment: datetime) -> str:
     local = moment.astimezone(KST)
     return f"{local.year}년 {local.month}월 {local.day}일 {local:%H:%M} (KST)"
 
-WEEKDAYS = "월화수목금토일"
+WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
 
 
 def window_text(window: Window) -> str:
