@@ -92,8 +92,9 @@ class Bench:
             raise RuntimeError(stderr[-3000:])
         return dict(json.loads(stdout.strip().splitlines()[-1]), seconds=time.monotonic() - started)
 
-    def reset(self, subscribers: int, choices: tuple[dict, ...] = ({},)) -> None:
-        """An empty database with ``subscribers`` chats, the ``choices`` given to them in turn."""
+    def reset(self, subscribers: int, choices: tuple[dict, ...] = ({},), english_every: int = 0) -> None:
+        """An empty database with ``subscribers`` chats, the ``choices`` given to them in turn, and every
+        ``english_every``-th chat reading English."""
         http("POST", f"{self.database.url}/__emulator/reset")
         http("DELETE", f"{self.telegram.url}/__calls")
         http("POST", f"{self.telegram.url}/__control", {"latency_ms": LATENCY_MS})
@@ -104,9 +105,15 @@ class Bench:
         status, body, _ = http("PUT", f"{self.database.url}/subscribers.json?ns={NAMESPACE}", chats, timeout=120,
                                headers=OWNER)
         assert status == 200, body
+        if english_every:
+            english = {chat: "en" for i, chat in enumerate(chats) if i % english_every == 0}
+            status, body, _ = http("PUT", f"{self.database.url}/languages.json?ns={NAMESPACE}", english, timeout=120,
+                                   headers=OWNER)
+            assert status == 200, body
 
-    def broadcast(self, rate: int, subscribers: int, photo: bool = True, slow_database: bool = False) -> dict:
-        self.reset(subscribers)
+    def broadcast(self, rate: int, subscribers: int, photo: bool = True, slow_database: bool = False,
+                  english_every: int = 0) -> dict:
+        self.reset(subscribers, english_every=english_every)
         before = self.db_counts()
         far = {"FIREBASE_DATABASE_EMULATOR_HOST": self.slow_database.url.removeprefix("http://")} \
             if slow_database else {}
@@ -123,14 +130,14 @@ class Bench:
         times = sorted(c["time"] for c in accepted)
         per_chat = Counter(str(c["params"]["chat_id"]) for c in accepted)
         writes = sum(after[m] - before[m] for m in ("PUT", "PATCH", "POST", "DELETE"))
-        # minus storing the past weeks, recording the announcement, the tick summary (and the chart's file_id)
-        ledger_writes = after["PATCH"] - before["PATCH"] - (4 if photo else 3)
+        uploads = sum(1 for c in accepted if c["method"] == "sendPhoto" and isinstance(c["params"].get("photo"), dict))
+        # minus storing the past weeks, recording the announcement, the tick summary (and each chart's file_id)
+        ledger_writes = after["PATCH"] - before["PATCH"] - 3 - uploads
         achieved = (len(times) - 1) / (times[-1] - times[0])
         return {
             "rate": rate, "subscribers": subscribers, "status": run["summary"]["status"],
-            "message": "sendPhoto" if photo else "sendMessage",
-            "uploads": sum(1 for c in accepted if c["method"] == "sendPhoto" and isinstance(c["params"].get("photo"),
-                                                                                              dict)),
+            "message": "sendPhoto" if photo else "sendMessage", "uploads": uploads,
+            "english_chats": len([1 for i in range(subscribers) if english_every and i % english_every == 0]),
             "delivered": len(per_chat), "sent_calls": len(accepted),
             "duplicates": sum(n - 1 for n in per_chat.values()),
             "achieved_per_second": round(achieved, 2), "fraction_of_rate": round(achieved / rate, 3),
@@ -241,6 +248,8 @@ def main() -> None:
     parser.add_argument("--rates", default="25,100,300", help="broadcast rates with the chart (sendPhoto)")
     parser.add_argument("--text-rates", default="300", help="broadcast rates as text messages (CHARTS=off)")
     parser.add_argument("--choices-rate", type=int, default=300, help="the rate of the per-chat choices run")
+    parser.add_argument("--english-rates", default="300",
+                        help="broadcasts with the chart where every third chat reads English")
     parser.add_argument("--slow-database-rates", default="25,100,300,1000",
                         help=f"text broadcasts with {DATABASE_LATENCY_MS} ms added to every database request")
     args = parser.parse_args()
@@ -248,16 +257,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(Path(tmp))
         try:
-            runs = [(int(rate), True, False) for rate in args.rates.split(",") if rate] + [
-                (int(rate), False, False) for rate in args.text_rates.split(",") if rate] + [
-                (int(rate), False, True) for rate in args.slow_database_rates.split(",") if rate]
+            runs = [(int(rate), True, False, 0) for rate in args.rates.split(",") if rate] + [
+                (int(rate), True, False, 3) for rate in args.english_rates.split(",") if rate] + [
+                (int(rate), False, False, 0) for rate in args.text_rates.split(",") if rate] + [
+                (int(rate), False, True, 0) for rate in args.slow_database_rates.split(",") if rate]
             results = {"quiet_tick": step("a tick with nothing new", bench.quiet_tick),
                        "chart": step("the cost of drawing the chart", bench.chart_cost), "broadcast": [
                 step(f"a broadcast {'with the chart' if photo else 'as text'} to {args.subscribers:,} subscribers "
+                     f"{'(a third in English) ' if english else ''}"
                      f"at {rate} msg/s{f', the database {DATABASE_LATENCY_MS} ms away' if far else ''} "
                      f"(about {args.subscribers / rate:.0f} s)",
-                     lambda rate=rate, photo=photo, far=far: bench.broadcast(rate, args.subscribers, photo, far))
-                for rate, photo, far in runs],
+                     lambda rate=rate, photo=photo, far=far, english=english: bench.broadcast(
+                         rate, args.subscribers, photo, far, english))
+                for rate, photo, far, english in runs],
                        "choices": step(f"per-chat choices: {args.subscribers:,} subscribers, a third skip, a third "
                                        f"held until the morning, a third now, at {args.choices_rate} msg/s",
                                        lambda: bench.choices_broadcast(args.choices_rate, args.subscribers))}
@@ -269,9 +281,10 @@ def main() -> None:
     (out / "scrape.json").write_text(json.dumps(results, indent=2))
     print(f"Broadcast to {args.subscribers:,} subscribers, fake Telegram with {LATENCY_MS} ms per call:\n")
     print(markdown_table(
-        ["BROADCAST_RATE", "message", "database latency", "achieved / rate", "delivered", "duplicates", "uploads",
-         "messages per ledger write", "senders' waits for the database", "peak RSS"],
-        [[r["rate"], r["message"], f"+{r['database_latency_ms']} ms", r["fraction_of_rate"], f"{r['delivered']:,}",
+        ["BROADCAST_RATE", "message", "English chats", "database latency", "achieved / rate", "delivered",
+         "duplicates", "uploads", "messages per ledger write", "senders' waits for the database", "peak RSS"],
+        [[r["rate"], r["message"], f"{r['english_chats']:,}", f"+{r['database_latency_ms']} ms", r["fraction_of_rate"],
+          f"{r['delivered']:,}",
           r["duplicates"], r["uploads"], r["messages_per_ledger_write"],
           f"{r['sender_database_waits']} ({r['sender_database_wait_seconds']} s)", f"{r['peak_rss_mib']} MiB"]
          for r in results["broadcast"]]))

@@ -41,18 +41,26 @@ GROUP_ADMIN = 1544010288
 HOSTILE_TEXT = "a" + "?" * 4094 + "a"  # any user can send it; it was quadratic in the old command matcher
 
 
-def update(update_id: int, chat_id: int, text: str, sender: int | None = None) -> bytes:
+def update(update_id: int, chat_id: int, text: str, sender: int | None = None, code: str = "ko") -> bytes:
     chat_type = "private" if chat_id > 0 else "supergroup"
     return json.dumps({"update_id": update_id, "message": {
         "message_id": 1, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type},
-        "from": {"id": sender or chat_id, "first_name": "지민", "language_code": "ko"}, "text": text}}).encode()
+        "from": {"id": sender or chat_id, "first_name": "지민", "language_code": code}, "text": text}}).encode()
 
 
 def press(update_id: int, chat_id: int, data: str) -> bytes:
     """A button press on the /settings message of a private chat."""
     return json.dumps({"update_id": update_id, "callback_query": {
-        "id": f"bench-{update_id}", "from": {"id": chat_id, "first_name": "지민", "language_code": "ko"}, "chat_instance": "1", "data": data,
+        "id": f"bench-{update_id}", "from": {"id": chat_id, "first_name": "지민", "language_code": "ko"},
+        "chat_instance": "1", "data": data,
         "message": {"message_id": 7, "date": 1790000000, "chat": {"id": chat_id, "type": "private"}}}}).encode()
+
+
+def inline_query(update_id: int, user: int, code: str = "en") -> bytes:
+    """``@bot`` typed in some chat by a user the bot never met."""
+    return json.dumps({"update_id": update_id, "inline_query": {
+        "id": f"bench-{update_id}", "from": {"id": user, "first_name": "Sam", "language_code": code},
+        "query": "", "offset": ""}}).encode()
 
 
 def counts(database: Process, telegram: Process) -> tuple[int, int, int]:
@@ -85,6 +93,8 @@ def handling(database: Process, telegram: Process, secret: str) -> dict:
     handle(update(1, 1544010213, "/help"))  # warm: imports and clients
     results = {}
     commands = {"/help": lambda i: update(10_000 + i, 1544010213, "/help"),
+                "/help in English": lambda i: update(120_000 + i, 1544010214, "/help", code="en"),
+                "an inline query": lambda i: inline_query(130_000 + i, 7_000_000_000 + i),
                 "/subscribe": lambda i: update(20_000 + i, 5_000_000_000 + i, "/subscribe"),
                 "/now": lambda i: update(30_000 + i, 1544010213, "/now"),
                 "/history": lambda i: update(70_000 + i, 1544010213, "/history"),
@@ -151,14 +161,20 @@ def first_answer_seconds(source: str, target: str, body: bytes, headers: dict, w
 
 
 def cold_start(secret: str, workdir: Path) -> dict:
-    """Launch to the first 200 for /help and /subscribe, as ratios to a hello-world function, interleaved
-    runs of each (median of COLD_RUNS)."""
+    """Launch to the first 200 for /help (in Korean and in English), /subscribe and an inline query, as
+    ratios to a hello-world function, interleaved runs of each (median of COLD_RUNS)."""
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
-    times: dict[str, list[float]] = {"hello world": [], "/help": [], "/subscribe": []}
+    times: dict[str, list[float]] = {"hello world": [], "/help": [], "/help in English": [], "/subscribe": [],
+                                     "an inline query": []}
+    webhook = "build/functions/webhook/main.py"
     for run in range(COLD_RUNS):
         times["hello world"].append(first_answer_seconds("bench/hello/main.py", "hello", b"{}", {}, workdir))
-        times["/help"].append(first_answer_seconds("build/functions/webhook/main.py", "webhook",
+        times["/help"].append(first_answer_seconds(webhook, "webhook",
                                                    update(900_000 + run, 1544010213, "/help"), headers, workdir))
+        times["/help in English"].append(first_answer_seconds(
+            webhook, "webhook", update(920_000 + run, 1544010215, "/help", code="en"), headers, workdir))
+        times["an inline query"].append(first_answer_seconds(
+            webhook, "webhook", inline_query(930_000 + run, 7_100_000_000 + run), headers, workdir))
         times["/subscribe"].append(first_answer_seconds(
             "build/functions/webhook/main.py", "webhook", update(910_000 + run, 6_000_000_000 + run, "/subscribe"),
             headers, workdir))

@@ -33,7 +33,7 @@ def test_set_webhook_registers_the_secret_and_the_update_kinds(cli, servers):
     assert result.returncode == 0 and "webhook set" in result.stdout
     params = telegram.calls("setWebhook")[-1]["params"]
     assert params["url"].endswith("/webhook") and params["secret_token"]
-    assert params["allowed_updates"] == ["message", "channel_post", "my_chat_member", "callback_query"]
+    assert params["allowed_updates"] == ["message", "channel_post", "my_chat_member", "callback_query", "inline_query"]
     assert params["secret_token"] not in result.stdout + result.stderr
 
     info = cli("webhook-info")
@@ -49,14 +49,25 @@ def test_set_webhook_refuses_plain_http_and_a_missing_secret(cli):
     assert result.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET is not set" in result.stderr
 
 
-def test_set_commands(cli, servers):
+def test_set_commands_in_english_by_default_and_korean_for_korean_users(cli, servers):
     _, telegram, _ = servers
-    assert cli("set-commands").returncode == 0
-    commands = telegram.calls("setMyCommands")[-1]["params"]["commands"]
-    assert [c["command"] for c in commands] == [
-        "now", "history", "chart", "subscribe", "unsubscribe", "settings", "status", "about", "help"]
-    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) for c in commands)
-    assert all(re.search(r"[가-힣]", c["description"]) for c in commands)
+    result = cli("set-commands")
+    assert result.returncode == 0
+    assert "inline mode is off" in result.stderr and "/setinline" in result.stderr
+    menus = {c["params"].get("language_code", ""): c["params"]["commands"] for c in telegram.calls("setMyCommands")}
+    assert set(menus) == {"", "ko"} and all(c["status"] == 200 for c in telegram.calls("setMyCommands"))
+    for menu in menus.values():
+        assert [c["command"] for c in menu] == [
+            "now", "history", "chart", "subscribe", "unsubscribe", "settings", "status", "about", "lang", "help"]
+    assert all(re.search(r"[가-힣]", c["description"]) for c in menus["ko"])
+    assert not any(re.search(r"[가-힣]", c["description"]) for c in menus[""] if c["command"] != "lang")
+    for method in ("setMyDescription", "setMyShortDescription"):
+        calls = telegram.calls(method)
+        assert {c["params"].get("language_code", "") for c in calls} == {"", "ko"}
+        assert all(c["status"] == 200 for c in calls), "within the Bot API's limits"
+    telegram.control(inline=True)
+    result = cli("set-commands")
+    assert result.returncode == 0 and "inline mode" not in result.stderr
 
 
 def test_scrape_once_and_stats(cli, servers):
@@ -71,8 +82,10 @@ def test_scrape_once_and_stats(cli, servers):
     stats = json.loads(cli("stats").stdout)
     assert stats["subscribers"] == 3
     db.put("held/5000000001/kdca-sentinel_2026-W39", {"announcement": "2026-W39", "order": "2026-W39"})
+    db.put("languages", {"5000000002": "en", "5000000009": "en"})  # the second chose but is not subscribed
     stats = json.loads(cli("stats").stdout)
     assert stats["held_for_the_morning"] == 1
+    assert stats["languages"] == {"ko": 2, "en": 1}
     assert stats["choices"] == {"when": {"every": 1, "rose": 2, "change20": 0, "rise50": 0},
                                 "night": {"silent": 2, "hold": 1, "normal": 0}, "format": {"chart": 2, "text": 1}}
     assert stats["last_announcement"]["id"] == "2026-W39"

@@ -28,11 +28,14 @@ def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
             assert "[1:1] 지민: /subscribe" in shown and "알림을 등록했습니다" in shown
             assert "[우리 동네] 민수: /subscribe@CoronaDemoBot" in shown
             assert "2026년 39주 (9월 20일~26일)" in shown and "코로나19 입원환자: 248명" in shown
-            assert "scrape tick: alerted 2026-W40, sent 2" in shown
-            assert shown.count("(broadcast)") == 2 and "<b>" not in shown, "as a person reads it"
+            assert "scrape tick: alerted 2026-W40, sent 3" in shown
+            assert shown.count("(broadcast)") == 3 and "<b>" not in shown, "as a person reads it"
+            assert "[1:1] Alex: /subscribe" in shown and "Subscribed." in shown
+            assert "[봇 → Alex] (broadcast)" in shown and "COVID-19 inpatients: 301" in shown
+            assert "Alex types: @CoronaDemoBot" in shown and "offered (사진): The last year as a chart" in shown
             assert "최근 4주: 📈 증가 추세" in shown and "2026년 39주 9.20~9.26  248명  ▼89" in shown, \
                 "the trend table, each week with its days"
-            assert shown.count("[그래프 사진]") == 3, "both alerts carry the chart, and /chart shows it"
+            assert shown.count("[그래프 사진]") == 4, "the three alerts carry the chart, and /chart shows it"
             said = subprocess.run([sys.executable, "-m", "coronabot", "demo-say", "/now"], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=60)
             assert said.returncode == 0 and "[1:1] 지민: /now" in said.stdout

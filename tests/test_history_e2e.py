@@ -159,7 +159,7 @@ def test_the_alert_carries_the_chart_uploaded_once_then_sent_by_file_id(extra_sc
     assert status == 200 and body["method"] == "sendPhoto" and body["photo"] == file_id
     assert "최근 1년 추이" in body["caption"] and body["chat_id"] == PRIVATE_CHAT
     after = db.stats()
-    assert after.get("GET", 0) - before.get("GET", 0) == 1 and len(telegram.calls()) == calls
+    assert after.get("GET", 0) - before.get("GET", 0) == 2 and len(telegram.calls()) == calls, "language, chart"
     assert sum(after.get(m, 0) - before.get(m, 0) for m in ("PUT", "PATCH", "POST", "DELETE")) == 0
 
 
@@ -168,7 +168,7 @@ def test_history_and_chart_answers_cost_one_read_and_say_when_there_is_nothing_y
     before = db.stats()
     assert post(message("/history"))[1]["text"].startswith("아직 쌓인 발표 기록이 없습니다.")
     assert "아직 그래프가 없습니다" in post(message("그래프"))[1]["text"]
-    assert db.stats().get("GET", 0) - before.get("GET", 0) == 2
+    assert db.stats().get("GET", 0) - before.get("GET", 0) == 4, "the language and the answer's one read, each"
     content, weeks = series_ending_last_week()
     records = {}
     for year_week, value in zip(weeks[-13:], (58, 65, 78, 94, 105, 105, 96, 115, 196, 308, 337, 400, 450),
@@ -183,7 +183,7 @@ def test_history_and_chart_answers_cost_one_read_and_say_when_there_is_nothing_y
     assert status == 200 and body["method"] == "sendMessage"
     assert "<pre>" in body["text"] and "▲50" in body["text"] and "📈 증가 추세" in body["text"]
     assert body["text"].count("\n", body["text"].index("<pre>"), body["text"].index("</pre>")) == 11
-    assert db.stats().get("GET", 0) - before.get("GET", 0) == 1 and telegram.calls() == []
+    assert db.stats().get("GET", 0) - before.get("GET", 0) == 2 and telegram.calls() == []
 
 
 def test_concurrent_ticks_upload_the_chart_once_and_reach_every_chat_once(extra_scrape, servers, portal):

@@ -365,6 +365,28 @@ def test_make_run_honours_the_same_settings(local_env, servers, logs_dir, runner
     runner.stop()
 
 
+def test_make_run_answers_english_chats_and_inline_queries(local_env, servers, logs_dir, runners):
+    """Long polling asks for inline queries too; an English user's answers and an inline answer are direct
+    calls the Bot API accepts."""
+    _, telegram, _ = servers
+    runner = Runner(local_env, logs_dir / "make-run-english.log")
+    runners.append(runner)
+    runner.start()
+    english = update(840000001, 1544020001, "/help")
+    english["message"]["from"]["language_code"] = "en"
+    telegram.queue_updates([english, {"update_id": 840000002, "inline_query": {
+        "id": "local-inline-1", "from": {"id": 1544020002, "first_name": "Sam", "language_code": "en"},
+        "query": "", "offset": ""}}])
+    wait_until(lambda: telegram.calls("answerInlineQuery") and telegram.calls("sendMessage"),
+               what="the answers")
+    [answer] = telegram.calls("answerInlineQuery")
+    assert answer["status"] == 200 and answer["params"]["results"][0]["title"] == "No figures yet"
+    [help_text] = [c["params"]["text"] for c in telegram.calls("sendMessage")]
+    assert help_text.startswith("<b>COVID-19 Korea alerts</b>")
+    assert "inline_query" in telegram.calls("getUpdates")[-1]["params"]["allowed_updates"]
+    runner.stop()
+
+
 def test_a_second_bot_on_the_same_data_refuses_to_start_and_the_operator_commands_find_the_first(
         local_env, servers, logs_dir, runners):
     """Following the advice to take another port started a second bot on the same token and data once: both

@@ -547,7 +547,7 @@ def test_a_broadcast_text_telegram_can_never_accept_is_dropped_not_retried_forev
     subscribe(db, [PRIVATE_CHAT])
     key = "kdca-sentinel_2026-W38"
     db.put("broadcasts", {key: {"kind": "alert", "announcement": "2026-W38", "text": "가" * 5000,
-                                "wording": texts.WORDING}})  # this version's: not rendered again
+                                "text_en": "a" * 5000, "wording": texts.WORDING}})  # this version's: not rendered again
     db.put("state/broadcast", {"key": key, "kind": "alert", "announcement": "2026-W38"})
     status, summary = tick(scrape)
     assert (status, summary["status"]) == (200, "alerted"), summary

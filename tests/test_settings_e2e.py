@@ -66,9 +66,9 @@ def test_settings_before_subscribing_offer_the_subscribe_button_then_the_choices
     db, telegram, _ = servers
     before = db.stats()
     message_id = settings_message()
-    assert (reads(before, db.stats()), writes(before, db.stats())) == (1, 0)
+    assert (reads(before, db.stats()), writes(before, db.stats())) == (2, 0), "the language, the subscription"
     shown = telegram.message(PRIVATE_CHAT, message_id)
-    assert "아직 알림을 받지 않습니다" in shown["text"] and list(buttons(shown["reply_markup"])) == ["🔔 알림 구독하기"]
+    assert "아직 알림을 받지 않습니다" in shown["text"] and list(buttons(shown["reply_markup"])) == ["🔔 알림 구독하기", "✅ 한국어", "English"]
 
     status, body = post(press(buttons(shown["reply_markup"])["🔔 알림 구독하기"], message_id=message_id))
     assert status == 200 and body["method"] == "editMessageText" and body["message_id"] == message_id
@@ -77,7 +77,7 @@ def test_settings_before_subscribing_offer_the_subscribe_button_then_the_choices
     assert telegram.execute(body)[0] == 200
     shown = telegram.message(PRIVATE_CHAT, message_id)
     assert "새 발표마다" in shown["text"] and ticked(shown["reply_markup"]) == \
-        ["✅ 그래프와 함께", "✅ 발표마다", "✅ 소리 없이"]
+        ["✅ 그래프와 함께", "✅ 발표마다", "✅ 소리 없이", "✅ 한국어"]
 
 
 @pytest.mark.parametrize("label, field, value, line", [
@@ -100,7 +100,7 @@ def test_each_button_changes_one_choice_with_one_read_and_one_write(post, server
     status, body = post(press(data, message_id=message_id))
     after = db.stats()
     assert status == 200 and body["method"] == "editMessageText" and line in body["text"]
-    assert (reads(before, after), writes(before, after)) == (1, 1), "one read and one write per press"
+    assert (reads(before, after), writes(before, after)) == (2, 1), "the language, then one read and one write"
     assert [c["method"] for c in telegram.calls()] == ["answerCallbackQuery"], "the edit rides the response"
     assert telegram.calls()[0]["params"]["text"] == "저장했어요 ✅"
     record = db.get(f"subscribers/{PRIVATE_CHAT}")
@@ -120,7 +120,7 @@ def test_a_redelivered_press_changes_nothing_twice(post, servers, settings_messa
     status, body = post(update)  # Telegram redelivers the same update
     after = db.stats()
     assert status == 200 and body["method"] == "editMessageText"
-    assert (reads(before, after), writes(before, after)) == (1, 0)
+    assert (reads(before, after), writes(before, after)) == (2, 0)
     assert db.get(f"subscribers/{PRIVATE_CHAT}") == record
     answers = telegram.calls("answerCallbackQuery")
     assert [a["status"] for a in answers] == [200, 400], "Telegram refuses to answer one press twice; logged"
@@ -203,7 +203,7 @@ def test_status_says_each_choice_and_since_when(post, servers, text):
                                            "prefs": {"when": "change20", "night": "hold", "format": "text"}})
     before = db.stats()
     status, body = post(message(text))
-    assert (reads(before, db.stats()), writes(before, db.stats())) == (1, 0) and telegram.calls() == []
+    assert (reads(before, db.stats()), writes(before, db.stats())) == (2, 0) and telegram.calls() == []
     assert body["method"] == "sendMessage" and "reply_markup" not in body
     for line in ("받는 중", "2026년 9월 30일 09:00 (KST)부터", "20% 이상 늘거나 줄었을 때만", "아침 8시에 모아 받기",
                  "형식: <b>글만</b>"):

@@ -7,16 +7,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from . import config, history, log, publication, sources, texts
+from . import config, log, sources, texts
 from .answers import Outcome, Reply
-from .botapi import TelegramError, photo_params
+from .botapi import TelegramError
 from .chat_language import ChatLanguages
 from .chat_settings import ChatSettings
 from .chats import AdminCache, AdminGate
 from .commands import Action, Command, recognise
 from .errors import DATABASE_ERRORS
+from .figure_answers import FigureAnswers
 from .inline import InlineAnswers
-from .storage import layout
 from .updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
 
 if TYPE_CHECKING:  # loaded on first use: /help and the other answers without data need neither
@@ -45,6 +45,7 @@ class Bot:
         self._languages = ChatLanguages(lambda: self.db, self._admins)
         self._settings = ChatSettings(lambda: self.db, self._source, quiet_hours, self._admins, self._languages)
         self._inline = InlineAnswers(lambda: self.db, self._source, self.username)
+        self._figures = FigureAnswers(lambda: self.db, self._source)
 
     @property
     def telegram(self) -> Telegram | None:
@@ -119,16 +120,16 @@ class Bot:
 
         return {
             Action.HELP: lambda: answer(words.HELP),
-            Action.ABOUT: lambda: answer(self._about(lang)),
-            Action.HISTORY: lambda: answer(self._history(lang)),
-            Action.CHART: lambda: self._chart(message.chat_id, reply_to, lang),
+            Action.ABOUT: lambda: answer(self._figures.about(lang)),
+            Action.HISTORY: lambda: answer(self._figures.history(lang)),
+            Action.CHART: lambda: self._figures.chart(message.chat_id, reply_to, lang),
             Action.SETTINGS: lambda: self._settings.show(message, action, reply_to, lang),
             Action.STATUS: lambda: self._settings.show(message, action, reply_to, lang),
             Action.LANGUAGE: lambda: self._languages.command(message, command.argument, lang, reply_to),
             Action.UNKNOWN: lambda: answer(words.unknown_command(message.first_name)),
             Action.SUBSCRIBE: lambda: answer(self._subscription(message, True, lang, stored)),
             Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, False, lang, stored)),
-            Action.NOW: lambda: answer(self._now(message, lang)),
+            Action.NOW: lambda: answer(self._figures.now(message.update_id, lang)),
         }
 
     def _subscription(self, message: Message, subscribe: bool, lang: str, stored: bool) -> str:
@@ -150,62 +151,6 @@ class Bot:
             logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
                          extra={"fields": {"update_id": message.update_id}})
             return words.TRY_AGAIN_LATER
-
-    def _now(self, message: Message, lang: str) -> str:
-        """/now: the latest stored announcement, in this version's words (one read)."""
-        try:
-            record = self.db.latest()
-        except DATABASE_ERRORS as exc:
-            logger.error("database unavailable for now: %s", exc,
-                         extra={"fields": {"update_id": message.update_id}})
-            return texts.of(lang).TRY_AGAIN_LATER
-        announcement, recorded = None, None
-        if record is not None:
-            try:
-                announcement = sources.restore(record)
-                recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
-            except (KeyError, TypeError, ValueError) as exc:
-                logger.error("stored latest announcement is damaged: %s", exc)
-        return texts.of(lang).current_figures(announcement, self._source, recorded)
-
-    def _about(self, lang: str) -> str:
-        """/about, with when the next announcement is expected (one read; left out if the database fails)."""
-        try:
-            model = publication.stored_model(self.db.get(layout.state("seen", self._source.name)),
-                                            self._source.cadence)
-        except DATABASE_ERRORS as exc:
-            logger.warning("database unavailable for /about's expected time: %s", exc)
-            return texts.of(lang).about(self._source, known=False)
-        window = texts.of(lang).window_text(model.upcoming(datetime.now(UTC))) if model else None
-        return texts.of(lang).about(self._source, window)
-
-    def _history(self, lang: str) -> str:
-        """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
-        try:
-            records = self.db.history_window(self._source.name, history.TABLE_PERIODS + 1)
-        except DATABASE_ERRORS as exc:
-            logger.error("database unavailable for /history: %s", exc)
-            return texts.of(lang).TRY_AGAIN_LATER
-        series = sources.trend(records, self._source.name)
-        return texts.of(lang).history(self._source, series, history.direction(series))
-
-    def _chart(self, chat_id: int, reply_to: int | None, lang: str) -> Outcome:
-        """/chart: the newest chart by its Telegram file_id, riding the webhook's answer (one read, no upload)."""
-        def say(text: str) -> Outcome:
-            return Outcome((Reply(chat_id, text, reply_to),), action=Action.CHART.value)
-
-        words = texts.of(lang)
-        try:
-            stored = self.db.chart(self._source.name, lang)
-        except DATABASE_ERRORS as exc:
-            logger.error("database unavailable for /chart: %s", exc)
-            return say(words.TRY_AGAIN_LATER)
-        if stored is None or stored.get("wording") != texts.WORDING:  # none, or drawn with older words
-            return say(words.NO_CHART_YET)
-        caption = words.chart_caption(self._source, str(stored.get("period") or ""))
-        return Outcome(method_call={"method": "sendPhoto",
-                                    **photo_params(chat_id, stored["file_id"], caption, reply_to)},
-                       action=Action.CHART.value)
 
     def _member_change(self, change: MemberChange) -> Outcome:
         if change.status not in ("kicked", "left"):

@@ -18,7 +18,7 @@ from .announcement import Announcement
 from .broadcast import Broadcast, BroadcastOptions, Page, Progress
 from .config import Settings
 from .errors import AlreadyDone, Busy
-from .language import LANGUAGES, field
+from .language import KOREAN, LANGUAGES, field
 from .letters import Letters
 from .storage import Database, Lease, layout
 from .summary import NOTHING, Outcome
@@ -103,17 +103,26 @@ class Broadcaster:
 
     def messages(self, key: str, claimed: dict) -> tuple[dict, dict[str, str] | None]:
         """The claimed broadcast (reworded when an older version began it) and its message in each language;
-        None, logged, when one is not a text Telegram accepts (the broadcast cannot be sent)."""
+        a language an older broadcast lacks and that cannot be rendered (its announcement is not recorded)
+        gets the Korean message, so nobody is left out. None, logged, when the Korean one is not a text
+        Telegram accepts (the broadcast cannot be sent)."""
         if claimed.get("wording") != texts.WORDING or not all(isinstance(claimed.get(field("text", lang)), str)
                                                               for lang in LANGUAGES):
             claimed = self._reword(key, claimed)
-        messages = {lang: claimed.get(field("text", lang)) for lang in LANGUAGES}
-        if not all(texts.sendable(text) for text in messages.values()):
-            chars = {lang: len(text) if isinstance(text, str) else None for lang, text in messages.items()}
-            logger.error("broadcast has no text Telegram can accept; dropping it",
-                         extra={"fields": {"broadcast": key, "chars": chars}})
+        korean = claimed.get(field("text", KOREAN))
+        if not texts.sendable(korean):
+            logger.error("broadcast has no text Telegram can accept; dropping it", extra={"fields": {
+                "broadcast": key, "chars": len(korean) if isinstance(korean, str) else None}})
             return claimed, None
-        return claimed, messages  # type: ignore[return-value]  (every value is a str: sendable)
+        messages = {}
+        for lang in LANGUAGES:
+            text = claimed.get(field("text", lang))
+            if not texts.sendable(text):
+                logger.warning("the broadcast has no %s message; those chats get the Korean one", lang,
+                               extra={"fields": {"broadcast": key}})
+                text = korean
+            messages[lang] = text
+        return claimed, messages
 
     def _reword(self, key: str, claimed: dict) -> dict:
         """A broadcast begun by an older version, resumed in this version's words and languages: its text in

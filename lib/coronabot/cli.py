@@ -117,17 +117,22 @@ def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
 def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
     from . import fanout
-    from .storage import Database, child_items, child_keys, layout
+    from .storage import Database, child_items, child_keys, key_span, layout
 
     database = Database(settings)
     state = database.state()
-    subscribers = [record for page in database.pages(layout.SUBSCRIBERS) for record in page.values()]
+    pages = list(database.pages(layout.SUBSCRIBERS))
+    subscribers = [record for page in pages for record in page.values()]
+    chosen = {chat: lang for page in pages if page for chat, lang in database.languages(*key_span(page)).items()
+              if chat in page}
     latest = sources.renew(state.get("latest")) if isinstance(state.get("latest"), dict) else {}
     seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
     model = publication.stored_model(seen.get(settings.source), sources.get(settings.source).cadence)
     _print({
         "subscribers": len(subscribers),
         "choices": preferences.counts(subscribers),
+        "languages": {lang: sum(1 for page in pages for chat in page if chosen.get(chat, "ko") == lang)
+                      for lang in texts.BY_LANGUAGE},
         "held_for_the_morning": len(child_items(database.ref(layout.HELD).get(shallow=True))),
         "last_announcement": dict({k: latest.get(k) for k in ("source", "id", "period", "recorded_at")},
                                   figures=_figure_lines(latest)) if latest else None,

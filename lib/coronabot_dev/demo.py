@@ -29,6 +29,7 @@ DEMO_TOKEN = "1234567890:demo-token-of-the-offline-demo-not-a-secret"  # pragma:
 BOT_USERNAME = "CoronaDemoBot"
 PERSON = {"id": 1544010213, "first_name": "지민", "language_code": "ko"}
 GROUP_ADMIN = {"id": 1544010288, "first_name": "민수", "language_code": "ko"}
+VISITOR = {"id": 1544010377, "first_name": "Alex", "language_code": "en"}  # a Telegram set to English
 GROUP = {"id": -1001234567890, "type": "supergroup", "title": "우리 동네"}
 # Two years of weeks in the portal's format: the real 2026 weeks 35-39 after made-up earlier ones.
 SAMPLE = REPO / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json"
@@ -100,6 +101,25 @@ class Demo:
         if not replies:
             print("  (봇이 답하지 않았습니다)")
         return replies
+
+    def inline(self, query: str, sender: dict) -> list[dict]:
+        """Type ``@bot query`` in some chat as ``sender``; print and return what the bot offers."""
+        answered = len(_http("GET", f"{self.telegram_url}/__calls?method=answerInlineQuery") or [])
+        update = {"update_id": next(_update_ids), "inline_query": {
+            "id": f"demo-{next(_update_ids)}", "from": {"is_bot": False, **sender}, "query": query, "offset": ""}}
+        _http("POST", f"{self.telegram_url}/__updates", [update])
+        deadline, calls = time.time() + REPLY_WAIT_SECONDS, []
+        while time.time() < deadline and len(calls) <= answered:
+            time.sleep(0.2)
+            calls = _http("GET", f"{self.telegram_url}/__calls?method=answerInlineQuery") or []
+        results = calls[-1]["params"].get("results", []) if len(calls) > answered else []
+        print(f"\n[another chat] {sender['first_name']} types: @{BOT_USERNAME} {query}".rstrip())
+        for result in results:
+            kind = "사진" if result.get("type") == "photo" else "메시지"
+            print(f"  offered ({kind}): {readable(result.get('title') or '')}")
+        if not results:
+            print("  (봇이 답하지 않았습니다)")
+        return results
 
 
 def _serve_week(source_url: str, week: int | None = None, value: int = 0) -> None:
@@ -195,17 +215,19 @@ def _play(demo: Demo, env: dict) -> None:
     demo.say("/start")
     demo.say("/subscribe")
     demo.say(f"/subscribe@{BOT_USERNAME}", GROUP_ADMIN, GROUP)
+    demo.say("/subscribe", VISITOR)
     demo.say("요즘 코로나 어때?")
     demo.say("요즘 코로나 늘고 있어?")
     _serve_week(demo.source_url, 40, 301)
     print("\nKDCA publishes week 40; the scheduled check runs:")
     summary = _tick(env)
     print(f"  scrape tick: {summary.get('status')} {summary.get('announcement')}, sent {summary.get('sent')}")
+    names = {str(GROUP["id"]): "우리 동네", str(VISITOR["id"]): VISITOR["first_name"]}
     for message in demo.new_messages():
-        chat = "우리 동네" if str(message["chat_id"]) == str(GROUP["id"]) else "지민"
-        print(f"\n[봇 → {chat}] (broadcast)")
+        print(f"\n[봇 → {names.get(str(message['chat_id']), '지민')}] (broadcast)")
         _print_block("봇", message["text"])
     demo.say("/chart")
+    demo.inline("", VISITOR)
 
 
 def demo_say(text: str, group: bool = False) -> int:

@@ -1,0 +1,82 @@
+"""The answers that read what the bot recorded: /now, /about, /history and /chart, in the chat's language,
+one database read each (the chat's language aside)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from . import history, log, publication, sources, texts
+from .answers import Outcome, Reply
+from .botapi import photo_params
+from .commands import Action
+from .errors import DATABASE_ERRORS
+from .storage import layout
+
+if TYPE_CHECKING:
+    from .sources import Source
+    from .storage import Database
+
+logger = log.get("coronabot.bot")
+
+
+class FigureAnswers:
+    def __init__(self, db: Callable[[], Database], source: Source):
+        self.db, self.source = db, source
+
+    def now(self, update_id: int, lang: str) -> str:
+        """/now: the latest stored announcement, in this version's words (one read)."""
+        try:
+            record = self.db().latest()
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for now: %s", exc,
+                         extra={"fields": {"update_id": update_id}})
+            return texts.of(lang).TRY_AGAIN_LATER
+        announcement, recorded = None, None
+        if record is not None:
+            try:
+                announcement = sources.restore(record)
+                recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.error("stored latest announcement is damaged: %s", exc)
+        return texts.of(lang).current_figures(announcement, self.source, recorded)
+
+    def about(self, lang: str) -> str:
+        """/about, with when the next announcement is expected (one read; left out if the database fails)."""
+        try:
+            model = publication.stored_model(self.db().get(layout.state("seen", self.source.name)),
+                                            self.source.cadence)
+        except DATABASE_ERRORS as exc:
+            logger.warning("database unavailable for /about's expected time: %s", exc)
+            return texts.of(lang).about(self.source, known=False)
+        window = texts.of(lang).window_text(model.upcoming(datetime.now(UTC))) if model else None
+        return texts.of(lang).about(self.source, window)
+
+    def history(self, lang: str) -> str:
+        """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
+        try:
+            records = self.db().history_window(self.source.name, history.TABLE_PERIODS + 1)
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for /history: %s", exc)
+            return texts.of(lang).TRY_AGAIN_LATER
+        series = sources.trend(records, self.source.name)
+        return texts.of(lang).history(self.source, series, history.direction(series))
+
+    def chart(self, chat_id: int, reply_to: int | None, lang: str) -> Outcome:
+        """/chart: the newest chart by its Telegram file_id, riding the webhook's answer (one read, no upload)."""
+        def say(text: str) -> Outcome:
+            return Outcome((Reply(chat_id, text, reply_to),), action=Action.CHART.value)
+
+        words = texts.of(lang)
+        try:
+            stored = self.db().chart(self.source.name, lang)
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for /chart: %s", exc)
+            return say(words.TRY_AGAIN_LATER)
+        if stored is None or stored.get("wording") != texts.WORDING:  # none, or drawn with older words
+            return say(words.NO_CHART_YET)
+        caption = words.chart_caption(self.source, str(stored.get("period") or ""))
+        return Outcome(method_call={"method": "sendPhoto",
+                                    **photo_params(chat_id, stored["file_id"], caption, reply_to)},
+                       action=Action.CHART.value)
