@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta, timezone
-from html import unescape
+from html import escape, unescape
 
 from ..announcement import Announcement, Figure
 from ..history import Point, change
@@ -73,6 +73,21 @@ def figure_rows(announcement: Announcement) -> list[tuple[Figure, Figure | None]
     shown_as_change = {figure.compared_with for figure in announcement.figures}
     return [(figure, announcement.figure(figure.compared_with) if figure.compared_with else None)
             for figure in announcement.figures if figure.key not in shown_as_change]
+
+
+def body(announcement: Announcement, source_word: str, source_name: str, figure_line: Callable[[Figure], str],
+         change_line: Callable[[Figure, Figure], str]) -> list[str]:
+    """An announcement's lines: each figure (and its previous period's, compared), what the figure is, and
+    the source linked; the language gives the words of each line."""
+    lines = []
+    for figure, previous in figure_rows(announcement):
+        lines.append(figure_line(figure))
+        if previous is not None:
+            lines.append(change_line(figure, previous))
+    if announcement.note:
+        lines += ["", f"※ {escape(announcement.note)}"]
+    lines.append(f'{source_word}: <a href="{escape(announcement.url, quote=True)}">{escape(source_name)}</a>')
+    return lines
 
 
 def change_mark(delta: int | None) -> str:

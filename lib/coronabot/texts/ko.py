@@ -14,7 +14,7 @@ from ..announcement import Announcement, Figure
 from ..history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
 from ..preferences import Preferences, callback_data
 from ..weeks import Week
-from ._common import KST, LANGUAGE_NAMES, figure_rows, language_row, number, table
+from ._common import KST, LANGUAGE_NAMES, body, language_row, number, table
 from ._common import settings_keyboard as _keyboard
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ INLINE_BUTTON = "🔔 새 발표 알림 받기"
 
 def inline_title(announcement: Announcement) -> str:
     """An inline result's title: the figure the announcement leads with, e.g. '코로나19 입원환자 460명'."""
+    if not announcement.figures:
+        return announcement.headline
     figure = announcement.figures[0]
     return f"{figure.label} {number(figure.value)}{figure.unit}"
 
@@ -190,17 +192,7 @@ def _change(current: Figure, previous: Figure) -> str:
 
 
 def _body(announcement: Announcement, source: Source) -> list[str]:
-    lines = []
-    for figure, previous in figure_rows(announcement):
-        lines.append(_figure_line(figure))
-        if previous is not None:
-            lines.append(_change(figure, previous))
-    if announcement.note:
-        lines.append("")
-        lines.append(f"※ {escape(announcement.note)}")
-    name = source.words(LANGUAGE).name
-    lines.append(f'출처: <a href="{escape(announcement.url, quote=True)}">{escape(name)}</a>')
-    return lines
+    return body(announcement, "출처", source.words(LANGUAGE).name, _figure_line, _change)
 
 
 def alert(announcement: Announcement, source: Source) -> str:
