@@ -192,6 +192,30 @@ def test_concurrent_chunks_upload_the_chart_once(servers, tasks, extra_scrape, d
     assert db.get(f"broadcasts/{key}/photo") == db.get("charts/kdca-sentinel")["file_id"]
 
 
+def test_chunks_send_each_chat_its_language_with_one_upload_per_language(servers, tasks, extra_scrape,
+                                                                         deliver_function, portal):  # noqa: F811
+    """A third of the chats read English: every chunk sends each chat its language, and the chart is uploaded
+    once per language however many chunks want it."""
+    db, telegram, _ = servers
+    chats = many_chats(30)
+    subscribe(db, chats)
+    english = {str(chat) for chat in chats[::3]}
+    db.put("languages", dict.fromkeys(english, "en"))
+    tasks.configure(concurrency=3)
+    deliver = deliver_function(BROADCAST_PAGE_SIZE="5", BROADCAST_RATE="60", BROADCAST_CONCURRENCY="3",
+                               CHARTS="on")
+    status, summary = tick(fanning_scrape(extra_scrape, tasks, deliver, BROADCAST_PAGE_SIZE="5", CHARTS="on"))
+    key = summary["broadcast"]
+    wait_done(db, key)
+    assert len(uploads(telegram)) == 2, "one upload per language"
+    by_chat = {p["chat_id"]: p["caption"] for p in telegram.photos()}
+    assert Counter(p["chat_id"] for p in telegram.photos()) == Counter(map(str, chats)), "each chat once"
+    assert all(("COVID-19 inpatients" in caption) == (chat in english) for chat, caption in by_chat.items())
+    record = db.get(f"broadcasts/{key}")
+    assert {p["photo"] for p in telegram.photos() if p["chat_id"] in english and isinstance(p["photo"], str)} \
+        == {record["photo_en"]}
+
+
 def test_deliver_loads_neither_the_scraper_nor_the_chart_and_the_scrape_loads_cloud_tasks_only_to_fan_out():
     probe = ("import sys; import coronabot.deliver, coronabot.scrape; "
              "print(sorted(m for m in sys.modules if m.startswith(('coronabot.sources._http', 'bs4', 'requests', "
