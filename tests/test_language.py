@@ -97,10 +97,10 @@ def test_the_english_alert_of_the_default_source_says_what_the_figure_is():
     text = texts.en.alert(announcement, REGISTRY["kdca-sentinel"])
     assert "2027 week 1 (27 Dec – 2 Jan)" in text
     assert "• COVID-19 inpatients: <b>460</b>" in text
-    assert "• Week before (week 52, 20–26 Dec): 377 → 83 more than the week before" in text
+    assert "• Week before (week 52, 20–26 Dec): 377 → 83 more this week" in text
     assert "sentinel" in text and "provisional" in text and "not the number of patients in the whole country" in text
     fewer = texts.en.alert(kdca_sentinel.announcement(Week(2026, 40), 300, 377), REGISTRY["kdca-sentinel"])
-    assert "77 fewer than the week before" in fewer and "2026 week 40 (27 Sep – 3 Oct)" in fewer
+    assert "77 fewer this week" in fewer and "2026 week 40 (27 Sep – 3 Oct)" in fewer
 
 
 def test_english_dates_weeks_and_times():

@@ -221,7 +221,7 @@ SOURCE = Source(
                         "hospital-level sentinel sites across Korea report, week by week, the patients admitted "
                         "with an acute respiratory infection, by pathogen (COVID-19 became a sentinel-surveillance "
                         "disease on 31 August 2023 and is counted from 2024). The figures are a sample, not every "
-                        "patient in Korea, and provisional: they may be revised later",
+                        "patient in Korea, and provisional: they may be revised later.",
             trend_title="COVID-19 inpatients (sentinel hospitals)",
             trend_axis="Patients admitted per week",
             trend_note="Provisional figures from the sentinel hospitals, not every patient in Korea.",

@@ -7,7 +7,7 @@ shown in the source's English ones (``localized``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -130,11 +130,11 @@ def about(source: Source, window_text: str | None = None, known: bool = True) ->
         "• Figures are shown exactly as published. The bot never makes a new count out of the difference between "
         "two cumulative figures; an increase or decrease shown is two published figures side by side.\n"
         f"{expected}"
-        "• For medical advice in Korea, call 1339 (KDCA's call centre; interpretation available)."
+        "• For medical advice in Korea, call 1339 (KDCA's call centre)."
     )
 
 
-def _day(day) -> str:
+def _day(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]}"
 
 
@@ -208,13 +208,13 @@ def _figure_line(figure: Figure) -> str:
 def _change(current: Figure, previous: Figure) -> str:
     """The previous period's published figure and how the current one differs from it."""
     delta = current.value - previous.value
-    than = "the week before" if current.kind == "weekly" else "the previous announcement"
+    when = "this week" if current.kind == "weekly" else "since the previous announcement"
     if delta > 0:
-        trend = f"{number(delta)} more than {than}"
+        trend = f"{number(delta)} more {when}"
     elif delta < 0:
-        trend = f"{number(-delta)} fewer than {than}"
+        trend = f"{number(-delta)} fewer {when}"
     else:
-        trend = f"the same as {than}"
+        trend = f"no change {when}"
     return f"• {escape(previous.label)}: {number(previous.value)} → {trend}"
 
 
@@ -283,7 +283,7 @@ def _direction_line(series: list[Point], trend: Direction | None, periods: int) 
     first, last = trend.first, trend.last
     return (f"Last {periods} {unit}: <b>{TREND_WORDS[trend.trend]}</b> "
             f"(up in {trend.rises}, down in {trend.falls}; "
-            f"{period_label(first.key)} {number(first.value)} → {period_label(last.key)} {number(last.value)})")
+            f"{number(first.value)} in {period_label(first.key)} → {number(last.value)} in {period_label(last.key)})")
 
 
 def history(source: Source, series: list[Point], trend: Direction | None, periods: int = TABLE_PERIODS) -> str:
@@ -296,7 +296,7 @@ def history(source: Source, series: list[Point], trend: Direction | None, period
     words = source.words(LANGUAGE)
     head = f"📈 <b>{escape(words.trend_title)}: the last {shown} {unit}</b>\nSource: {escape(words.name)}"
     return (f"{head}\n\n<pre>{escape(rows)}</pre>\n"
-            f"{_direction_line(series, trend, SUMMARY_PERIODS)}\n\n/chart shows it as a chart.")
+            f"{_direction_line(series, trend, SUMMARY_PERIODS)}\n\n/chart shows the last year as a chart.")
 
 
 def chart_caption(source: Source, period: str) -> str:
@@ -328,8 +328,9 @@ WHEN_LABELS = {"every": "every new announcement", "rose": "only when higher than
                "rise50": "only when 50% or more above {prev}"}
 WHEN_BUTTONS = {"every": "Every time", "rose": "Only if higher", "change20": "If it moves ±20%",
                 "rise50": "If it rises 50%"}
-NIGHT_LABELS = {"silent": "silently", "hold": "together at {end}:00 in the morning", "normal": "with sound, as usual"}
-NIGHT_BUTTONS = {"silent": "Silently", "hold": "At {end}:00", "normal": "As usual"}
+NIGHT_LABELS = {"silent": "silently", "hold": "together at {end:02d}:00 in the morning",
+                "normal": "with sound, as usual"}
+NIGHT_BUTTONS = {"silent": "Silently", "hold": "At {end:02d}:00", "normal": "As usual"}
 FORMAT_LABELS = {"chart": "With the chart", "text": "Text only"}
 CLOSE = "Close"
 
@@ -346,9 +347,9 @@ BUTTON_TRY_AGAIN = "⚠️ Could not save that right now. Please press again in 
 
 
 def night_span(quiet_hours: tuple[int, int]) -> str:
-    """The quiet hours in English: 'At night (22:00–8:00)', 'From 12:00 to 14:00'."""
+    """The quiet hours in English: 'At night (22:00–08:00)', 'From 12:00 to 14:00'."""
     start, end = quiet_hours
-    return f"At night ({start}:00–{end}:00)" if start > end else f"From {start}:00 to {end}:00"
+    return f"At night ({start:02d}:00–{end:02d}:00)" if start > end else f"From {start:02d}:00 to {end:02d}:00"
 
 
 def _choice_lines(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> list[str]:
@@ -407,6 +408,6 @@ def held_line(periods: tuple[tuple[int, int, int], ...] | list[tuple[int, int, i
     """The line on top of a held alert: it waited for the morning, and which periods it covers."""
     labels = [period_label(key) for key in periods]
     if len(labels) == 1:
-        return f"🌅 Published overnight ({escape(labels[0])}), sent at {end_hour}:00 as you asked."
+        return f"🌅 Published overnight ({escape(labels[0])}), sent at {end_hour:02d}:00 as you asked."
     return (f"🌅 {len(labels)} announcements overnight ({escape(', '.join(labels))}), sent together at "
-            f"{end_hour}:00 as you asked. Below is the latest.")
+            f"{end_hour:02d}:00 as you asked. Below is the latest.")
