@@ -68,3 +68,12 @@ def test_a_short_history_draws_too(series):
     short = history.ChartSeries(series.recent[-2:], [None, None])
     image = Image.open(io.BytesIO(chart.render(REGISTRY["kdca-sentinel"], short)))
     assert image.size == (chart.WIDTH, chart.HEIGHT)
+
+
+def test_the_english_chart_has_no_hangul_to_draw(series):
+    """Drawn in English for English chats: even a font without Hangul (DejaVu Sans) misses no glyph, and the
+    picture differs from the Korean one."""
+    png, messages = render_with_warnings(series, lang="en", family="DejaVu Sans")
+    assert not [m for m in messages if "missing from font" in m], messages
+    korean, _ = render_with_warnings(series, family="DejaVu Sans")
+    assert png.startswith(b"\x89PNG") and png != korean
