@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from . import config, log, sources, texts
@@ -17,6 +16,7 @@ from .commands import Action, Command, recognise
 from .errors import DATABASE_ERRORS
 from .figure_answers import FigureAnswers
 from .inline import InlineAnswers
+from .seoul import seoul_time
 from .updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
 
 if TYPE_CHECKING:  # loaded on first use: /help and the other answers without data need neither
@@ -142,7 +142,7 @@ class Bot:
         try:
             if subscribe:
                 self._languages.keep(message.chat_id, lang, stored)
-                now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
+                now = seoul_time()
                 added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
                 return words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED
             removed = self.db.unsubscribe(message.chat_id, message.update_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from . import language, log, preferences, texts
@@ -12,6 +11,7 @@ from .chat_language import ChatLanguages
 from .chats import AdminGate, needs_admin
 from .commands import Action
 from .errors import DATABASE_ERRORS
+from .seoul import seoul_time
 from .updates import CallbackQuery, Message
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class ChatSettings:
                 return edited(self.db().subscription(chat_id), words.BUTTON_STALE, "press:stale")
             if press.action == "subscribe":
                 self.languages.keep(chat_id, lang, stored)
-                now = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
+                now = seoul_time()
                 added = self.db().subscribe(chat_id, chat_type, query.update_id, now)
                 record = {"since": now} if added else self.db().subscription(chat_id)  # new: the defaults
                 return edited(record, words.SUBSCRIBED_BY_BUTTON, "press:subscribe")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from . import log, publication, texts
+from .seoul import seoul_time
 from .sources import Source, SourceError
 from .storage import Database, layout
 from .summary import TickSummary
@@ -20,11 +21,6 @@ logger = log.get("coronabot.health")
 
 FETCH_FAILURES_BEFORE_NOTICE = 3
 MAX_STORED_ERROR_CHARS = 2000
-
-
-def seoul_time(now: datetime) -> str:
-    """A moment as the state keeps it: ISO 8601 in Seoul, to the second."""
-    return now.astimezone(texts.KST).isoformat(timespec="seconds")
 
 
 class AdminNotices:

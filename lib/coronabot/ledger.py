@@ -7,13 +7,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import NamedTuple
 
 from . import log
 from .errors import DatabaseError
+from .seoul import seoul_time
 from .storage import Database, Lease, layout, moved_subscription
-from .texts import KST
 
 logger = log.get("coronabot.ledger")
 
@@ -98,7 +97,7 @@ class Ledger:
             logger.warning("a migrated group's subscription could not be read; its choices are reset: %s", exc)
             record, lang = None, None
         self._waited(started)
-        record = record or {"since": datetime.now(KST).isoformat(timespec="seconds")}
+        record = record or {"since": seoul_time()}
         self._queue.put(_Item(moved_subscription(old, new, record, lang), 0, None, True))
 
     def _absorb(self, item: _Item) -> int:

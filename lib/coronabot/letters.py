@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from . import held, history, log, preferences, sources, texts
 from .announcement import order_key
@@ -21,6 +21,7 @@ from .errors import AlreadyDone, Busy, DatabaseError
 from .language import KOREAN, field
 from .photo import Photo
 from .schedule import is_quiet
+from .seoul import seoul_time
 from .storage import Database, Lease, key_span, layout
 
 logger = log.get("coronabot.letters")
@@ -69,7 +70,7 @@ class Letters:
         order = str(claimed.get("order") or claimed.get("announcement") or "")
         period = texts.ko.period_label(order_key(order)) if order_key(order) else str(claimed.get("announcement"))
         entry = held.entry(str(claimed.get("announcement")), order, period, str(claimed.get("kind")),
-                           now.astimezone(texts.KST).isoformat(timespec="seconds"))
+                           seoul_time(now))
         for chat, chosen in plans.items():
             if chosen.outcome == "send":
                 lang = langs.get(chat, KOREAN)
@@ -103,7 +104,7 @@ class Letters:
         png, period = drawn
 
         def remember(file_id: str) -> None:
-            uploaded_at = datetime.now(UTC).astimezone(texts.KST).isoformat(timespec="seconds")
+            uploaded_at = seoul_time()
             chart = {"file_id": file_id, "announcement": announcement, "period": period, "uploaded_at": uploaded_at,
                      "wording": texts.WORDING}
             self.db.update({layout.broadcast(key, field("photo", lang)): file_id,

@@ -15,6 +15,7 @@ from .broadcaster import Broadcaster
 from .errors import AlreadyDone, Busy
 from .language import KOREAN
 from .letters import settled
+from .seoul import KST
 from .storage import child_items, key_span, layout
 from .summary import NOTHING, Outcome
 
@@ -28,7 +29,7 @@ class MorningDelivery:
 
     def deliver(self, now: datetime) -> Outcome:
         """Send each chat with held alerts one message (the newest, with the periods it covers)."""
-        key = f"held_{now.astimezone(texts.KST).date().isoformat()}"
+        key = f"held_{now.astimezone(KST).date().isoformat()}"
         lease = self.broadcaster.lease(key)
         try:
             claimed = lease.claim(self.db, {"kind": "held"})

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from .schedule import DEFAULT_SCHEDULES, Schedule
-from .texts import KST
+from .seoul import KST
 
 MIN_OBSERVATIONS = 3
 RECENT_OBSERVATIONS = 8  # the model forgets older habits

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import log, sources, texts
+from . import log, sources
 from .announcement import Announcement
+from .seoul import KST
 from .sources import LayoutError, SanityError, Source, SourceError, SourceHttp
 
 logger = log.get("coronabot.scrape")
@@ -23,7 +24,7 @@ class SourceReader:
         the answer also showed (none for a source that publishes one period at a time); ``weeks`` asks for
         that many (a backfill). Any failure, expected or not, is a SourceError; an earlier period that fails
         the checks is left out with a warning."""
-        seoul = now.astimezone(texts.KST)
+        seoul = now.astimezone(KST)
         try:
             series = self.source.series(self.http, cache, seoul, weeks)
             announcement, earlier = (series[-1], series[:-1]) if series else (None, [])

@@ -9,7 +9,7 @@ from . import history, log, publication
 from .announcement import Announcement
 from .config import Settings
 from .errors import DatabaseError
-from .health import seoul_time
+from .seoul import seoul_time
 from .sources import Source
 from .storage import Database, TickState, layout
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .config import ConfigError
-from .texts import KST
+from .seoul import KST
 
 # The original bot's schedule: every 6 minutes 08:00–13:54, and at 14, 15, 16, 18 and 22 o'clock. With
 # POLLING=always every call fetches, so this is the schedule; with adaptive polling (the default) the scrape

@@ -19,10 +19,11 @@ from .announcement import Announcement, order_key
 from .broadcast import Progress, log_progress, worker_count
 from .broadcaster import Broadcaster
 from .failures import answered
-from .health import MAX_STORED_ERROR_CHARS, AdminNotices, LatenessWatch, SourceHealth, seoul_time
+from .health import MAX_STORED_ERROR_CHARS, AdminNotices, LatenessWatch, SourceHealth
 from .morning import MorningDelivery
 from .reading import SourceReader
 from .recorder import HistoryRecorder
+from .seoul import seoul_time
 from .sources import SourceError, SourceHttp
 from .storage import Database, TickState, layout
 from .summary import NOTHING, UNFINISHED, Outcome, TickSummary

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import timedelta, timezone
 from html import escape, unescape
 
 from ..announcement import Announcement, Figure
 from ..history import Point, change
 from ..language import LANGUAGES
 from ..preferences import CHOICES, Preferences, callback_data
+from ..seoul import KST  # noqa: F401 (the texts' clock, exported)
 
-KST = timezone(timedelta(hours=9), "KST")
 MAX_MESSAGE_CHARS = 4096
 MAX_CAPTION_CHARS = 1024
 MAX_QUOTED_ERROR_CHARS = 500  # even fully escaped (&quot; is 6 characters) a notice stays under 4,096
