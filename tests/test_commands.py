@@ -70,3 +70,18 @@ def test_every_action_has_its_own_answer():
     bot = Bot(no_client, None, "CoronaAlertTestBot")
     message = Message(1, 1, 1544010213, "private", "/now", "지민")
     assert set(bot._handlers(message, Command(Action.NOW, "now"), None, "ko")) == set(Action)
+
+
+@pytest.mark.parametrize("text, private, expected", [
+    ("/lang", True, Command(Action.LANGUAGE, "lang", "")),
+    ("/lang en", True, Command(Action.LANGUAGE, "lang", "en")),
+    ("/language 한국어", True, Command(Action.LANGUAGE, "language", "한국어")),
+    ("/lang@CoronaAlertTestBot ko", False, Command(Action.LANGUAGE, "lang", "ko")),
+    ("언어", False, Command(Action.LANGUAGE, "언어")),
+    ("English", True, Command(Action.LANGUAGE, "word", "English")),
+    ("한국어", True, Command(Action.LANGUAGE, "word", "한국어")),
+    ("English", False, None),  # in a group a bare word is chatter: only /lang switches there
+    ("English please", True, None),
+])
+def test_the_forms_that_choose_a_language(text, private, expected):
+    assert recognise(text, private, bot_name) == expected

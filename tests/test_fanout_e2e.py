@@ -174,19 +174,26 @@ def test_deliver_refuses_what_is_not_a_task_of_ours_and_sends_nothing(servers, d
     assert telegram.calls() == [] and db.get("deliveries") is None
 
 
+def fan_out_with_chart_in_chunks(db, tasks, extra_scrape, deliver_function) -> str:
+    """A tick fans the alert with its chart out in chunks of 5 chats, three sent at once; the broadcast's
+    key, once deliver finished it."""
+    tasks.configure(concurrency=3)
+    deliver = deliver_function(BROADCAST_PAGE_SIZE="5", BROADCAST_RATE="60", BROADCAST_CONCURRENCY="3",
+                               CHARTS="on")
+    status, summary = tick(fanning_scrape(extra_scrape, tasks, deliver, BROADCAST_PAGE_SIZE="5", CHARTS="on"))
+    assert status == 200, summary
+    wait_done(db, summary["broadcast"])
+    return summary["broadcast"]
+
+
 def test_concurrent_chunks_upload_the_chart_once(servers, tasks, extra_scrape, deliver_function, portal):  # noqa: F811
     """Three chunks start together and each wants the chart: one claims the upload, the others wait for its
     file_id instead of uploading it too."""
     db, telegram, _ = servers
     chats = many_chats(30)
     subscribe(db, chats)
-    tasks.configure(concurrency=3)
     telegram.control(latency_ms=30)
-    deliver = deliver_function(BROADCAST_PAGE_SIZE="5", BROADCAST_RATE="60", BROADCAST_CONCURRENCY="3",
-                               CHARTS="on")
-    status, summary = tick(fanning_scrape(extra_scrape, tasks, deliver, BROADCAST_PAGE_SIZE="5", CHARTS="on"))
-    key = summary["broadcast"]
-    wait_done(db, key)
+    key = fan_out_with_chart_in_chunks(db, tasks, extra_scrape, deliver_function)
     assert len(uploads(telegram)) == 1
     assert Counter(p["chat_id"] for p in telegram.photos()) == Counter(map(str, chats))
     assert db.get(f"broadcasts/{key}/photo") == db.get("charts/kdca-sentinel")["file_id"]
@@ -201,12 +208,7 @@ def test_chunks_send_each_chat_its_language_with_one_upload_per_language(servers
     subscribe(db, chats)
     english = {str(chat) for chat in chats[::3]}
     db.put("languages", dict.fromkeys(english, "en"))
-    tasks.configure(concurrency=3)
-    deliver = deliver_function(BROADCAST_PAGE_SIZE="5", BROADCAST_RATE="60", BROADCAST_CONCURRENCY="3",
-                               CHARTS="on")
-    status, summary = tick(fanning_scrape(extra_scrape, tasks, deliver, BROADCAST_PAGE_SIZE="5", CHARTS="on"))
-    key = summary["broadcast"]
-    wait_done(db, key)
+    key = fan_out_with_chart_in_chunks(db, tasks, extra_scrape, deliver_function)
     assert len(uploads(telegram)) == 2, "one upload per language"
     by_chat = {p["chat_id"]: p["caption"] for p in telegram.photos()}
     assert Counter(p["chat_id"] for p in telegram.photos()) == Counter(map(str, chats)), "each chat once"

@@ -74,6 +74,8 @@ def test_figures_and_chart_in_the_users_language_with_one_read_and_no_upload(pos
     assert "코로나19 입원환자" in article["input_message_content"]["message_text"]
     assert photo["photo_file_id"] == latest["charts"]["ko"]["file_id"]
     assert "코로나19 입원환자" in results(post(inline("", code="ko"))[1])[0]["title"]
+    assert results(post(inline("en", code="ko"))[1])[0]["title"].startswith("COVID-19 inpatients"), \
+        "a word in the query picks the language"
     assert db.get("subscribers/1544099999") is None and db.get("languages/1544099999") is None, \
         "a query subscribes nobody and stores nothing"
 
