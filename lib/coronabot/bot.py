@@ -91,11 +91,10 @@ class Bot:
         private = message.chat_type == "private"
         reply_to = None if private else message.message_id
         command = recognise(message.text, private, self.username) if message.text is not None else None
-        if command is None and not private:  # group chatter and service messages get no answer, and no read
-            return Outcome(action="ignored:non_text" if message.text is None and message.content else
-                           "ignored:service" if message.text is None else "ignored:chatter")
-        if command is None and not message.content:
+        if command is None and not message.content:  # a service message: no answer anywhere, and no read
             return Outcome(action="ignored:service")
+        if command is None and not private:  # what a group says among itself: no answer, and no read
+            return Outcome(action="ignored:chatter" if message.text is not None else "ignored:non_text")
         lang, stored = self._languages.find(message.chat_id, message.chat_type, message.language_code,
                                             message.update_id)
         words = texts.of(lang)
