@@ -57,24 +57,18 @@ class ChatSettings:
         that message in the webhook's response and answer the press directly, in the chat's language. Data
         is validated; a press that changes nothing (a redelivery, a second tap) writes nothing."""
         def answer(text: str, alert: bool = False) -> dict:
-            call = {"method": "answerCallbackQuery", "callback_query_id": query.query_id, "text": text}
-            return dict(call, show_alert=True) if alert else call
+            return _answer(query, text, alert)
 
         press = preferences.parse_callback(query.data)
         if press is None or query.chat_id is None or query.message_id is None:
-            # No chat to look up (or data never sent): the presser's own default, without a read.
-            fallback = texts.of(language.default_for(query.chat_type or "private", query.language_code))
-            if press is None:
-                logger.warning("button press with data the bot never sent ignored",
-                               extra={"fields": {"update_id": query.update_id}})
-                return Outcome(method_call=answer(fallback.BUTTON_UNKNOWN), action="press:unknown")
-            return Outcome(method_call=answer(fallback.BUTTON_UNUSABLE), action="press:no_message")
+            return _unusable(query, press)
         chat_id, chat_type = query.chat_id, query.chat_type or ""
         lang, stored = self.languages.find(chat_id, chat_type, query.language_code, query.update_id)
         words = texts.of(lang)
         if press is not preferences.STALE and (needs_admin(chat_type) or chat_type == "channel"):
             # In a channel every reader sees the buttons: only its administrators may press them.
-            refusal = self.admins.refusal(chat_id, query.sender_id, query.update_id, words.SETTINGS_ADMINS_ONLY, lang)
+            refusal = self.admins.refusal(chat_id, query.sender_id, query.update_id, words.SETTINGS_ADMINS_ONLY,
+                                          lang)
             if refusal is not None:
                 return Outcome(method_call=answer(refusal, alert=True), action="press:refused")
 
@@ -112,3 +106,20 @@ class ChatSettings:
             return edited(None, words.SUBSCRIBE_FIRST, "press:not_subscribed")
         said = words.SETTING_SAVED if changed else words.SETTING_UNCHANGED
         return edited(record, said, f"press:{press.field}={press.value}" + ("" if changed else ":unchanged"))
+
+
+def _answer(query: CallbackQuery, text: str, alert: bool = False) -> dict:
+    """The answer to a press (``answerCallbackQuery``), as a pop-up when ``alert``."""
+    call = {"method": "answerCallbackQuery", "callback_query_id": query.query_id, "text": text}
+    return dict(call, show_alert=True) if alert else call
+
+
+def _unusable(query: CallbackQuery, press: preferences.Press | None) -> Outcome:
+    """A press with data the bot never sent, or on no message it can edit: answered in the presser's own
+    default language, without a read (there may be no chat to look up)."""
+    words = texts.of(language.default_for(query.chat_type or "private", query.language_code))
+    if press is None:
+        logger.warning("button press with data the bot never sent ignored",
+                       extra={"fields": {"update_id": query.update_id}})
+        return Outcome(method_call=_answer(query, words.BUTTON_UNKNOWN), action="press:unknown")
+    return Outcome(method_call=_answer(query, words.BUTTON_UNUSABLE), action="press:no_message")
