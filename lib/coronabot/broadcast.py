@@ -92,6 +92,21 @@ class BroadcastResult:
         """Every recipient is settled (sent, removed, failed for good, skipped or held)."""
         return self.pending == 0 and not self.unread and not self.interrupted
 
+    @property
+    def settled(self) -> int:
+        """Chats the run is done with: sent, removed, failed for good, skipped or held."""
+        return self.sent + self.removed + self.failed + self.skipped + self.held
+
+    def log_end(self, key: str, ledger_writes: int) -> None:
+        """The run's last log lines: why it stopped early, if it did, and its figures."""
+        if self.cut_short and (self.pending or self.unread):
+            logger.warning("broadcast cut short (%s); the next run goes on", self.cut_short,
+                           extra={"fields": {"broadcast": key, "pending": self.pending}})
+        logger.info("broadcast run finished", extra={"fields": {
+            "broadcast": key, "sent": self.sent, "removed": self.removed, "failed": self.failed,
+            "skipped": self.skipped, "held": self.held, "pending": self.pending,
+            "ledger_writes": ledger_writes, "sender_database_waits": self.database_waits}})
+
 
 class RateLimiter:
     """Hands out send slots ``1/rate`` seconds apart; a 429 pauses every sender."""
@@ -348,9 +363,7 @@ class Broadcast:
     # -- progress and the end --------------------------------------------------------------------------
     def _report(self, final: bool = False) -> None:
         with self._lock:
-            result, total = self.result, self._total
-            settled = result.sent + result.removed + result.failed + result.skipped + result.held
-            sent = result.sent
+            total, settled, sent = self._total, self.result.settled, self.result.sent
         per_second = settled / max(time.monotonic() - self._started, 1e-6)
         left = (total - settled) / per_second if per_second and self._read_all.is_set() else None
         self.options.progress(Progress(self.key, settled, total, sent, per_second, left, final))
@@ -373,11 +386,5 @@ class Broadcast:
             last = {} if ledger.lost_lease else self.lease.release()
         ledger.close(last)
         result.database_waits, result.database_wait_seconds = ledger.sender_waits, ledger.sender_wait_seconds
-        if result.cut_short and (result.pending or result.unread):
-            logger.warning("broadcast cut short (%s); the next run goes on", result.cut_short,
-                           extra={"fields": {"broadcast": self.key, "pending": result.pending}})
-        logger.info("broadcast run finished", extra={"fields": {
-            "broadcast": self.key, "sent": result.sent, "removed": result.removed, "failed": result.failed,
-            "skipped": result.skipped, "held": result.held, "pending": result.pending,
-            "ledger_writes": ledger.writes, "sender_database_waits": result.database_waits}})
+        result.log_end(self.key, ledger.writes)
         return result
