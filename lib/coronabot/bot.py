@@ -124,7 +124,7 @@ class Bot:
             Action.CHART: lambda: self._figures.chart(message.chat_id, reply_to, lang),
             Action.SETTINGS: lambda: self._settings.show(message, action, reply_to, lang),
             Action.STATUS: lambda: self._settings.show(message, action, reply_to, lang),
-            Action.LANGUAGE: lambda: self._languages.command(message, command.argument, lang, reply_to),
+            Action.LANGUAGE: lambda: self._languages.command(message, command.argument, lang, stored, reply_to),
             Action.UNKNOWN: lambda: answer(words.unknown_command(message.first_name)),
             Action.SUBSCRIBE: lambda: answer(self._subscription(message, True, lang, stored)),
             Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, False, lang, stored)),

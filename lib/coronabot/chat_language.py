@@ -18,20 +18,17 @@ logger = log.get("coronabot.bot")
 
 
 class ChatLanguages:
-    """One read to find a chat's language; one read and at most one write to change it."""
+    """One read to find a chat's language; at most one write to change it (what the finding read says)."""
 
     def __init__(self, db: Callable[[], Database], admins: AdminGate):
         self.db, self.admins = db, admins
 
-    def of(self, chat_id: int, chat_type: str | None, language_code: str | None, update_id: int = 0) -> str:
-        """The chat's language: the one it chose (or subscribed in), else its default. A private chat of a
-        user whose Telegram is not Korean, subscribed before languages existed, keeps Korean (stored at
-        once, so the next answer needs one read). The default when the database cannot be read."""
-        return self.find(chat_id, chat_type, language_code, update_id)[0]
-
     def find(self, chat_id: int, chat_type: str | None, language_code: str | None,
              update_id: int = 0) -> tuple[str, bool]:
-        """The chat's language (see ``of``) and whether it is stored."""
+        """The chat's language and whether it is stored: the one it chose (or subscribed in), else its
+        default. A private chat of a user whose Telegram is not Korean, subscribed before languages existed,
+        keeps Korean (stored at once, so the next answer needs one read). The default when the database
+        cannot be read."""
         default = language.default_for(chat_type, language_code)
         try:
             stored = self.db().language(chat_id)
@@ -51,7 +48,15 @@ class ChatLanguages:
         if not stored and lang != language.KOREAN:
             self.db().keep_language(chat_id, lang)
 
-    def command(self, message: Message, argument: str, current: str, reply_to: int | None) -> Outcome:
+    def switch(self, chat_id: int, wanted: str, current: str, stored: bool) -> bool:
+        """Make ``wanted`` the chat's language; True when that changed it. ``current`` and ``stored`` are what
+        ``find`` read for this update, so only a change is written, and nothing is read again."""
+        if stored and current == wanted:
+            return False
+        self.db().set_language(chat_id, wanted)
+        return True
+
+    def command(self, message: Message, argument: str, current: str, stored: bool, reply_to: int | None) -> Outcome:
         """/lang: without a language, what it does and a button for each; with one, switch (in groups, as
         for subscribing, administrators only). The answer is in the language the chat reads afterwards."""
         def say(text: str, action: str, markup: dict | None = None) -> Outcome:
@@ -65,7 +70,7 @@ class ChatLanguages:
         if refusal is not None:
             return say(refusal, "lang:refused")
         try:
-            changed = self.db().set_language(message.chat_id, wanted)
+            changed = self.switch(message.chat_id, wanted, current, stored)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /lang: %s", exc, extra={"fields": {"update_id": message.update_id}})
             return say(texts.of(current).TRY_AGAIN_LATER, "lang:database_error")

@@ -92,7 +92,7 @@ class ChatSettings:
                 record = {"since": now} if added else self.db().subscription(chat_id)  # new: the defaults
                 return edited(record, words.SUBSCRIBED_BY_BUTTON, "press:subscribe")
             if press.field == "lang":
-                changed = self.db().set_language(chat_id, press.value)
+                changed = self.languages.switch(chat_id, press.value, lang, stored)
                 chosen = texts.of(press.value)
                 said = chosen.SETTING_SAVED if changed else chosen.SETTING_UNCHANGED
                 return edited(self.db().subscription(chat_id), said,

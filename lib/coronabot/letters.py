@@ -10,7 +10,7 @@ its ``file_id`` is stored, and while one process uploads it, the others wait for
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from . import held, history, log, preferences, sources, texts
@@ -50,8 +50,10 @@ class Letters:
             done = settled(self.db, key, page, resumed)
             yield self.page(key, claimed, messages, {c: r for c, r in page.items() if c not in done}, now)
 
-    def languages(self, chats: dict) -> dict[str, str]:
-        """The language of each of these chats (one read for the page; Korean for a chat that never chose)."""
+    def languages(self, chats: Iterable[str]) -> dict[str, str]:
+        """The language of each of these chats that chose one (one read for the page; a chat left out reads
+        Korean)."""
+        chats = list(chats)
         return self.db.languages(*key_span(chats)) if chats else {}
 
     def page(self, key: str, claimed: dict, messages: dict[str, str], subscribers: dict, now: datetime) -> Page:
@@ -62,7 +64,7 @@ class Letters:
                    if name in claimed]
         plans = {chat: preferences.plan(preferences.from_subscription(record), figures, night)
                  for chat, record in subscribers.items()}
-        langs = self.languages(subscribers)
+        langs = self.languages(chat for chat, p in plans.items() if p.outcome == "send")  # none read for the rest
         charted = {langs.get(chat, KOREAN) for chat, p in plans.items() if p.outcome == "send" and p.chart}
         photos = {lang: self.photo(key, claimed, messages[lang], lang) for lang in sorted(charted)}
         letters: dict[str, Letter] = {}

@@ -88,12 +88,9 @@ class Subscriptions:
         """The language the chat chose (or subscribed in), or None when it never chose (one read)."""
         return valid(self.ref(layout.language(chat_id)).get())
 
-    def set_language(self, chat_id: int | str, lang: str) -> bool:
-        """Store the chat's choice; True when it changed (one read, and one write when it differs)."""
-        if self.language(chat_id) == lang:
-            return False
+    def set_language(self, chat_id: int | str, lang: str) -> None:
+        """Store the chat's choice (one write)."""
         self.update({layout.language(chat_id): lang})
-        return True
 
     def keep_language(self, chat_id: int | str, lang: str) -> None:
         """Store ``lang`` as the chat's language unless it has one (a chat subscribing keeps the language it

@@ -7,6 +7,7 @@ shown in the source's English ones (``localized``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
@@ -180,7 +181,7 @@ def _period(announcement: Announcement) -> str:
     return f"As of midnight, {key[2]} {_MONTHS[key[1] - 1]} {key[0]} (KST)"
 
 
-def _label(figure: Figure, labels: dict, key: tuple[int, int, int] | None) -> str:
+def _label(figure: Figure, labels: Mapping[str, str], key: tuple[int, int, int] | None) -> str:
     label = labels.get(figure.key)
     if label is None:  # a figure the source's English words lack: its own (Korean) label, never nothing
         return figure.label
@@ -196,7 +197,7 @@ def localized(announcement: Announcement, source: Source) -> Announcement:
     published values as they are. Counts carry no unit word: the label says what is counted."""
     words = source.words(LANGUAGE)
     key = order_key(announcement.order)
-    figures = tuple(f._replace(label=_label(f, dict(words.figures), key), unit="") for f in announcement.figures)
+    figures = tuple(f._replace(label=_label(f, words.figures, key), unit="") for f in announcement.figures)
     return announcement._replace(headline=words.headline or announcement.headline, period=_period(announcement),
                                  note=words.note, figures=figures)
 
