@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import portal_answers
 import pytest
 
 from conftest import PRIVATE_CHAT
@@ -71,7 +72,7 @@ def test_set_commands_in_english_by_default_and_korean_for_korean_users(cli, ser
 
 
 def test_scrape_once_and_stats(cli, servers):
-    db, telegram, _ = servers
+    db, telegram, sources = servers
     db.put("subscribers", {
         str(PRIVATE_CHAT): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private"},
         "5000000001": {"since": "x", "chat_type": "private", "prefs": {"when": "rose", "night": "hold"}},
@@ -105,6 +106,10 @@ def test_scrape_once_and_stats(cli, servers):
                                         "2026-10-01T09:55:00+09:00"])
     assert re.fullmatch(r"\d+월 \d+일\(목\) 08:40~11:10 \(KST\)", json.loads(cli("stats").stdout)[
         "next_announcement_expected"])
+    assert json.loads(cli("stats").stdout)["not_published_yet"] is None
+    sources.serve("kdca", portal_answers.text(portal_answers.ROWS_W37_W41))  # the real call of 2026-10-06
+    assert json.loads(cli("scrape-once").stdout)["status"] == "pending"
+    assert json.loads(cli("stats").stdout)["not_published_yet"] == {"id": "2026-W40", "counting": True}
 
 
 def test_scrape_once_reports_a_source_failure(cli, servers):

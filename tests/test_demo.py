@@ -28,6 +28,8 @@ def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
             assert "[1:1] 지민: /subscribe" in shown and "알림을 등록했습니다" in shown
             assert "[우리 동네] 민수: /subscribe@CoronaDemoBot" in shown
             assert "2026년 39주 (9월 20일~26일)" in shown and "코로나19 입원환자: 248명" in shown
+            assert "KDCA is still counting 2026-W40." in shown
+            assert "2026년 40주 (9월 27일~10월 3일)는 질병관리청이 집계 중입니다." in shown, "the real 집계 중 row"
             assert "scrape tick: alerted 2026-W40, sent 3" in shown
             assert shown.count("(broadcast)") == 3 and "<b>" not in shown, "as a person reads it"
             assert "[1:1] Alex: /subscribe" in shown and "Subscribed." in shown

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 
+import portal_answers as portal
 import pytest
 
 from conftest import FIXTURES
 from coronabot.sources import (
     LayoutError,
+    Pending,
     SanityError,
     check,
     data_portal,
@@ -21,6 +24,7 @@ from coronabot.sources import (
 )
 from coronabot.sources._errors import parse_count
 from coronabot.texts import KST
+from coronabot.weeks import Week
 
 
 def fixture(name: str) -> bytes:
@@ -236,3 +240,61 @@ def test_a_record_written_before_the_figure_was_named_inpatients_is_read_in_the_
     assert renewed["digest"] == current.digest() and renewed["first_seen"] == legacy["first_seen"]
     assert renew({"source": "kdca-sentinel", "id": "2026-W39", "figures": "damaged"})["figures"] == "damaged"
     assert renew(None) is None
+
+
+# -- the portal's other states (shared/samples/SOURCES.md §8): real rows -------------------------------------
+def test_a_week_being_counted_is_pending_and_the_latest_published_week_is_current():
+    series = kdca_sentinel.read_answer(portal.answer(portal.ROWS_W37_W41))
+    assert [a.id for a in series.periods] == ["2026-W37", "2026-W38", "2026-W39"]
+    assert values(series.periods[-1]) == {"covid_inpatients": 248, "covid_inpatients_prev": 337}
+    assert series.pending == Pending("2026-W40", counting=True)
+    assert series.incomplete == frozenset()
+
+
+def test_the_rows_across_the_year_boundary_compare_2026_w01_with_2025_w52():
+    series = kdca_sentinel.read_answer(portal.answer(portal.ROWS_2025_W52_2026_W01))
+    current = series.periods[-1]
+    assert (current.id, current.period, values(current)) == (
+        "2026-W01", "2026년 1주 (12월 28일~1월 3일)", {"covid_inpatients": 60, "covid_inpatients_prev": 66})
+    assert series.pending is None
+
+
+@pytest.mark.parametrize("cell, counting", [("-", False), ("", False), ("--", False), ("집계 중", True),
+                                            (" 집계중 ", True)])
+def test_the_covid_cell_alone_being_a_placeholder_is_pending(cell, counting):
+    rows = [*portal.ROWS_W37_W41[:3], portal.row(2026, 40, cell)]  # every other cell a number
+    series = kdca_sentinel.read_answer(portal.answer(rows))
+    assert series.periods[-1].id == "2026-W39" and series.pending == Pending("2026-W40", counting)
+
+
+def test_a_placeholder_in_an_older_row_leaves_that_week_out_and_marks_the_next_incomplete():
+    rows = [portal.row(2026, 37, "308"), portal.counting(2026, 38), portal.row(2026, 39, "248"),
+            portal.row(2026, 40, "251")]
+    series = kdca_sentinel.read_answer(portal.answer(rows))
+    assert [a.id for a in series.periods] == ["2026-W37", "2026-W39", "2026-W40"], "never stored as 0"
+    assert values(series.periods[1]) == {"covid_inpatients": 248}, "no comparison with a week being counted"
+    assert series.incomplete == {"2026-W39"} and series.pending is None
+
+
+@pytest.mark.parametrize("cell", ["확인 중", "집계 예정", "N/A", "0명?"])
+def test_text_that_is_neither_a_count_nor_a_placeholder_is_a_layout_change(cell):
+    rows = [*portal.ROWS_W37_W41[:3], portal.row(2026, 40, cell)]
+    with pytest.raises(LayoutError, match=re.escape(f"2026-W40 코로나19 COLUMN12: '{cell}' is not a number")):
+        kdca_sentinel.read_answer(portal.answer(rows))
+
+
+def test_an_answer_without_any_published_week_is_a_layout_change_not_pending():
+    with pytest.raises(LayoutError, match="no week has a COVID-19 value"):
+        kdca_sentinel.read_answer(portal.answer([portal.counting(2026, 40), portal.counting(2026, 41)]))
+    with pytest.raises(kdca_sentinel.EmptyAnswerError):
+        kdca_sentinel.read_answer(portal.answer([]))
+
+
+def test_a_figure_missing_now_is_no_correction_but_a_changed_one_is():
+    recorded = kdca_sentinel.announcement(Week(2026, 39), 248, 337).to_record()
+    assert not kdca_sentinel.announcement(Week(2026, 39), 248).revises(recorded)
+    assert not kdca_sentinel.announcement(Week(2026, 39), 248, 337).revises(recorded)
+    assert kdca_sentinel.announcement(Week(2026, 39), 250, 337).revises(recorded)
+    assert kdca_sentinel.announcement(Week(2026, 39), 248, 340).revises(recorded)
+    assert kdca_sentinel.announcement(Week(2026, 39), 248, 337).revises(
+        kdca_sentinel.announcement(Week(2026, 39), 248).to_record()), "a comparison published later is new"

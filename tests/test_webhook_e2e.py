@@ -155,8 +155,8 @@ def test_about_says_when_the_next_announcement_is_expected(post, servers):
     status, body = post(message("/about"))
     assert "다음 발표 예상 시각:" in body["text"] and "(목) 08:40~11:10 (KST)" in body["text"]
     after = db.stats()
-    assert {m: after[m] - before.get(m, 0) for m in after if after[m] != before.get(m, 0)} == {"GET": 2}, \
-        "the chat's language and the publication model, no write"
+    assert {m: after[m] - before.get(m, 0) for m in after if after[m] != before.get(m, 0)} == {"GET": 3}, \
+        "the chat's language, the publication model and the week the source is counting, no write"
 
 
 def test_about_names_the_configured_source(vendored, servers, bot_env, logs_dir, webhook_secret):

@@ -9,6 +9,7 @@ as a session-bound portal does. Control paths:
 - ``POST /__mode``: ``{"delay": seconds, "status": code, "html_error": true}`` for failures;
   ``{"forget_sessions": true}`` expires every session cookie given so far;
   ``{"cookies": ["NAME=VALUE", ...]}`` adds these Set-Cookie headers to the portal page's answer;
+  ``{"no_session": true}`` makes the portal page set no session cookie at all;
   ``{"ranges": true}`` answers the portal's POST with only the weeks its form asks for
   (``startYear/startWeek`` to ``endYear/endWeek``), as the portal does, out of the served content, and
   ``GET /__requests`` shows the range each POST asked for.
@@ -101,7 +102,8 @@ class Handler(LoopbackHandler):
             token = secrets.token_hex(8)
             with state.lock:
                 state.sessions.add(token)
-            cookies = [f"JSESSIONID={token}; Path=/; HttpOnly", *mode.get("cookies", [])]
+            session_cookie = [] if mode.get("no_session") else [f"JSESSIONID={token}; Path=/; HttpOnly"]
+            cookies = [*session_cookie, *mode.get("cookies", [])]
             return self.send_bytes(200, state.content["page"], CONTENT_TYPES["page"], {"Set-Cookie": cookies})
         if name == "kdca" and session not in state.sessions:
             return self.send_bytes(200, SESSION_EXPIRED_PAGE, CONTENT_TYPES["page"])

@@ -73,6 +73,17 @@ class Announcement(NamedTuple):
         canonical = json.dumps([[f.key, f.value] for f in self.figures], separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
+    def revises(self, record: dict) -> bool:
+        """Whether these figures correct the recorded ones: a figure whose value differs, or that the record
+        lacks. A recorded figure missing here (its period now shows a placeholder) is no correction."""
+        if self.digest() == record.get("digest"):
+            return False
+        try:
+            recorded = {figure.key: figure.value for figure in Announcement.from_record(record).figures}
+        except (KeyError, TypeError, ValueError):
+            return True
+        return any(recorded.get(figure.key) != figure.value for figure in self.figures)
+
     def to_record(self) -> dict:
         """The database form (figures as a list of objects, plus the digest)."""
         record = self._asdict()

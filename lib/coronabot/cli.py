@@ -136,6 +136,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
         "held_for_the_morning": len(child_items(database.ref(layout.HELD).get(shallow=True))),
         "last_announcement": dict({k: latest.get(k) for k in ("source", "id", "period", "recorded_at")},
                                   figures=_figure_lines(latest)) if latest else None,
+        "not_published_yet": latest.get("pending"),  # a later period the source lists while it counts it
         "last_tick": state.get("last_tick"),
         "broadcast_in_progress": fanout.progress(database, str(state["broadcast"].get("key")))
         if isinstance(state.get("broadcast"), dict) else None,

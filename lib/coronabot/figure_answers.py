@@ -8,13 +8,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from . import history, log, publication, sources, texts
+from .announcement import order_key
 from .answers import Outcome, Reply
 from .botapi import photo_params
 from .commands import Action
 from .errors import DATABASE_ERRORS
+from .sources import Pending
 from .storage import layout
 
 if TYPE_CHECKING:
+    from .announcement import Announcement
     from .sources import Source
     from .storage import Database
 
@@ -26,7 +29,8 @@ class FigureAnswers:
         self.db, self.source = db, source
 
     def now(self, update_id: int, lang: str) -> str:
-        """/now: the latest stored announcement, in this version's words (one read)."""
+        """/now: the latest stored announcement, in this version's words, and the period the source is
+        counting after it (one read: the marker is kept beside the announcement)."""
         try:
             record = self.db().latest()
         except DATABASE_ERRORS as exc:
@@ -40,18 +44,21 @@ class FigureAnswers:
                 recorded = datetime.fromisoformat(record["recorded_at"]) if record.get("recorded_at") else None
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("stored latest announcement is damaged: %s", exc)
-        return texts.of(lang).current_figures(announcement, self.source, recorded)
+        pending = pending_after(record, announcement)
+        return texts.of(lang).current_figures(announcement, self.source, recorded, pending)
 
     def about(self, lang: str) -> str:
-        """/about, with when the next announcement is expected (one read; left out if the database fails)."""
+        """/about, with when the next announcement is expected and the period the source is counting (two
+        reads; both left out if the database fails)."""
         try:
             model = publication.stored_model(self.db().get(layout.state("seen", self.source.name)),
                                             self.source.cadence)
+            pending = Pending.from_record(self.db().get(layout.pending()))
         except DATABASE_ERRORS as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)
             return texts.of(lang).about(self.source, known=False)
         window = texts.of(lang).window_text(model.upcoming(datetime.now(UTC))) if model else None
-        return texts.of(lang).about(self.source, window)
+        return texts.of(lang).about(self.source, window, pending=pending)
 
     def history(self, lang: str) -> str:
         """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
@@ -80,3 +87,13 @@ class FigureAnswers:
         return Outcome(method_call={"method": "sendPhoto",
                                     **photo_params(chat_id, stored["file_id"], caption, reply_to)},
                        action=Action.CHART.value)
+
+
+def pending_after(record: object, announcement: Announcement | None) -> Pending | None:
+    """The marker of the period the source is counting, kept beside the latest announcement, when it is
+    after that announcement (anything else, damaged or older, is not shown)."""
+    pending = Pending.from_record(record.get("pending")) if isinstance(record, dict) else None
+    if pending is None or announcement is None:
+        return None
+    after, shown = order_key(pending.id), order_key(announcement.order)
+    return pending if after is not None and shown is not None and after > shown else None

@@ -21,10 +21,10 @@ from .broadcaster import Broadcaster
 from .failures import answered
 from .health import MAX_STORED_ERROR_CHARS, AdminNotices, LatenessWatch, SourceHealth
 from .morning import MorningDelivery
-from .reading import SourceReader
+from .reading import Reading, SourceReader
 from .recorder import HistoryRecorder
 from .seoul import seoul_time
-from .sources import SourceError, SourceHttp
+from .sources import Pending, SourceError, SourceHttp
 from .storage import Database, TickState, layout
 from .summary import NOTHING, UNFINISHED, Outcome, TickSummary
 from .telegram import Telegram
@@ -83,16 +83,17 @@ class Ticker:
         cache, changes = dict(state.source_cache), {}
         backfill = self.recorder.backfill_due(state, now)
         try:
-            announcement, earlier = self.reader.read(cache, state.latest, now, backfill)
+            reading = self.reader.read(cache, state.latest, now, backfill)
         except SourceError as exc:
             return self._failed(state, exc, backfill, morning, now)
         if state.health:
             changes.update(self.health.recovered(state.health))
         if cache != state.source_cache:
             changes[layout.state("source_cache", self.source.name)] = cache
-        self.db.update(self.recorder.changes(state, earlier, backfill, now))
-        summary = self._decide(state, announcement, now)
+        self.db.update(self.recorder.changes(state, reading.earlier, backfill, now))
+        summary, marker = self._decide(state, reading, now)
         summary.morning = morning
+        changes.update(marker)
         self.lateness.watch(state.late_notice, str(state.latest.get("period") or ""), summary, timing, now)
         if self.recorder.prune_due(state, now):
             changes.update(self.recorder.prune(now))
@@ -105,8 +106,8 @@ class Ticker:
         if not self.source.has_series:
             raise SourceError(f"{self.source.name} publishes one period at a time: it has no history to fetch")
         cache = dict(TickState.of(self.db.state(), self.source.name).source_cache)
-        announcement, earlier = self.reader.read(cache, None, now, weeks)
-        periods = earlier + ([announcement] if announcement is not None else [])
+        reading = self.reader.read(cache, None, now, weeks)
+        periods = reading.earlier + ([reading.current] if reading.current is not None else [])
         self.recorder.store(periods, cache, weeks, now)
         return len(periods)
 
@@ -134,27 +135,42 @@ class Ticker:
                               morning=morning, notes={"error": error})
         return self._finish(summary, changes, now)
 
-    def _decide(self, state: TickState, announcement: Announcement | None, now: datetime) -> TickSummary:
-        """New (alert), the same with other figures (correction), or nothing new (resume what is unfinished)."""
-        latest = state.latest or None
+    def _recorded_order(self, state: TickState) -> tuple[int, int, int] | None:
+        """The order of the latest recorded announcement of this source (None: none recorded)."""
+        return order_key(state.latest.get("order")) if state.latest.get("source") == self.source.name else None
+
+    def _decide(self, state: TickState, reading: Reading, now: datetime) -> tuple[TickSummary, dict]:
+        """New (alert), the same with other figures (correction), or nothing new (resume what is unfinished;
+        ``pending`` while the source counts a newer period). The summary, and the marker of the period being
+        counted to write beside the latest announcement when it changed (an announcement writes its own)."""
+        announcement, recorded = reading.current, self._recorded_order(state)
         kind = None
         if announcement is not None:
-            same_source = bool(latest) and latest.get("source") == self.source.name
-            latest_order = order_key(latest.get("order")) if same_source else None
-            if latest_order is not None and order_key(announcement.order) < latest_order:
+            if recorded is not None and order_key(announcement.order) < recorded:
                 logger.info("source shows an older announcement than the last recorded; not new",
-                            extra={"fields": {"announcement": announcement.id, "latest": latest.get("id")}})
-            elif latest_order is None or order_key(announcement.order) > latest_order:
+                            extra={"fields": {"announcement": announcement.id, "latest": state.latest.get("id")}})
+            elif recorded is None or order_key(announcement.order) > recorded:
                 kind = "alert"
-            elif announcement.digest() != latest.get("digest"):
+            elif announcement.revises(state.latest):
                 kind = "correction"
-        if kind is None:
+        if kind is not None:
+            pending = newer_pending(reading.pending, order_key(announcement.order))
+            summary, changes = self._announce(state, announcement, kind, pending, now), {}
+        else:
+            pending = newer_pending(reading.pending, recorded)
             resumed = self.broadcaster.resume(state.broadcast)
-            about = announcement.id if announcement is not None else (latest or {}).get("id")
-            return TickSummary("resumed" if resumed.happened else "unchanged", self.source.name, about, resumed)
-        return self._announce(state, announcement, kind, now)
+            about = announcement.id if announcement is not None else state.latest.get("id")
+            status = "resumed" if resumed.happened else "pending" if pending else "unchanged"
+            summary = TickSummary(status, self.source.name, about, resumed)
+            stored = Pending.from_record(state.latest.get("pending"))
+            changes = {layout.pending(): pending.as_record() if pending else None} \
+                if recorded is not None and pending != stored else {}
+        if pending is not None:
+            summary.notes["pending_week"] = pending.id
+        return summary, changes
 
-    def _announce(self, state: TickState, announcement: Announcement, kind: str, now: datetime) -> TickSummary:
+    def _announce(self, state: TickState, announcement: Announcement, kind: str, pending: Pending | None,
+                  now: datetime) -> TickSummary:
         """Record the announcement (history, latest, the broadcast's pointer) in one write, then broadcast it."""
         name, seen_at = self.source.name, seoul_time(now)
         record = dict(announcement.to_record(), recorded_at=seen_at)
@@ -168,7 +184,8 @@ class Ticker:
             record["first_seen"] = state.latest.get("first_seen")
         pointer = {"key": key, "kind": kind, "announcement": announcement.id}
         first = self.broadcaster.resume(state.broadcast, unless_key=key)
-        self.db.update({layout.state("latest"): record, layout.history(name, announcement.id): record,
+        latest = {**record, "pending": pending.as_record()} if pending else record
+        self.db.update({layout.state("latest"): latest, layout.history(name, announcement.id): record,
                         layout.state("broadcast"): pointer, **changes})
         logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
                     extra={"fields": {"announcement": announcement.id, "broadcast": key}})
@@ -184,9 +201,19 @@ class Ticker:
         written = summary.as_dict()
         self.db.update({**changes, layout.state("last_tick"): written, layout.state("last_fetch_at"): summary.at})
         unfinished = " (unfinished: the next call goes on)" if summary.http_status == UNFINISHED else ""
+        if summary.notes.get("pending_week"):
+            unfinished += f"; {summary.notes['pending_week']} is not published yet"
         logger.info("tick %s%s", summary.status, unfinished,
                     extra={"fields": {k: v for k, v in written.items() if v not in (None, 0)}})
         return summary
+
+
+def newer_pending(pending: Pending | None, recorded: tuple[int, int, int] | None) -> Pending | None:
+    """The period the source is counting, if it is newer than the latest recorded announcement: a week that
+    KDCA turns back into "being counted" after publishing keeps its recorded figures, with no marker."""
+    if pending is None or (recorded is not None and order_key(pending.id) <= recorded):
+        return None
+    return pending
 
 
 _ticker: Ticker | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DONE, FAILED, UNFINISHED = 200, 502, 503
-STATUSES = ("unchanged", "alerted", "corrected", "resumed", "idle", "error")
+STATUSES = ("unchanged", "pending", "alerted", "corrected", "resumed", "idle", "error")
 
 
 @dataclass(frozen=True)

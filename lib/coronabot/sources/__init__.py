@@ -21,7 +21,7 @@ from ..storage import child_items
 from ..weeks import Week
 from . import data_portal, kdca_sentinel, mohw_daily
 from ._errors import FetchError, LayoutError, SanityError, SourceError
-from ._source import Source, SourceTexts
+from ._source import Pending, Series, Source, SourceTexts
 
 if TYPE_CHECKING:
     from ._http import SourceHttp, rebase_url
@@ -36,12 +36,15 @@ __all__ = [
     "REGISTRY",
     "FetchError",
     "LayoutError",
+    "Pending",
     "SanityError",
+    "Series",
     "Source",
     "SourceError",
     "SourceHttp",
     "SourceTexts",
     "check",
+    "days",
     "get",
     "rebase_url",
     "renew",
@@ -94,7 +97,7 @@ def trend(records: object, source: str) -> list[history.Point]:
     return history.points([renew(record) for record in child_items(records).values()], get(source).trend_figure)
 
 
-def _days(order: str) -> tuple[date, date]:
+def days(order: str) -> tuple[date, date]:
     """The first and last day an announcement's order covers: the day itself, or a KDCA week's Sunday and
     Saturday; SanityError for an order that is unreadable or names a week KDCA's calendar does not have."""
     key = order_key(order)
@@ -130,7 +133,7 @@ def check(announcement: Announcement, previous: dict | None, today: date) -> Non
             raise SanityError(f"{figure.label} is negative ({figure.value})")
         if figure.value > MAX_PLAUSIBLE_COUNT:
             raise SanityError(f"{figure.label} is implausibly large ({len(str(figure.value))} digits)")
-    first_day, last_day = _days(announcement.order)
+    first_day, last_day = days(announcement.order)
     if first_day > today + timedelta(days=1 if first_day == last_day else 0):
         raise SanityError(f"dated in the future: {announcement.order} (today is {today.isoformat()} in Seoul)")
     if first_day < last_day and last_day >= today:

@@ -32,12 +32,50 @@ class SourceTexts:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A period the source already lists but has not published a figure for: ``counting`` when it says so
+    ("집계 중", being counted), else its cell is empty or "-" (no value yet)."""
+
+    id: str  # the period's id, as its announcement will have it ("2026-W40")
+    counting: bool = True
+
+    def as_record(self) -> dict:
+        """The form kept beside the latest announcement (``state/latest/pending``)."""
+        return {"id": self.id, "counting": self.counting}
+
+    @classmethod
+    def from_record(cls, value: object) -> Pending | None:
+        """The stored marker, or None for nothing stored or anything unreadable."""
+        if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+            return None
+        return cls(value["id"], value.get("counting") is not False)
+
+
+@dataclass(frozen=True)
+class Series:
+    """What one answer of a source shows: the published periods, oldest first (the last is the current
+    announcement), and the first period it lists after them without a figure yet (``pending``)."""
+
+    periods: tuple[Announcement, ...] = ()
+    pending: Pending | None = None
+    # Periods whose previous period the answer lists without a figure: shown without their comparison, so
+    # this answer never rewrites their stored record.
+    incomplete: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, value: Series | list[Announcement]) -> Series:
+        """A series as a source's ``fetch_series`` gives it: a Series, or simply its periods as a list."""
+        return value if isinstance(value, Series) else cls(tuple(value))
+
+
+@dataclass(frozen=True)
 class Source:
     """One official source: what it is called and how it reads, what it publishes and how the bot shows it.
 
     ``fetch(http, cache, now)`` returns the current announcement (None: not modified) and ``fetch_series``,
     for a source whose answer holds many periods, all of them, oldest first (what the backfill and the
-    history sync use). Both raise SourceError. ``now`` is Seoul's time.
+    history sync use), as a list or as a :class:`Series` that also names a period still being counted. Both
+    raise SourceError. ``now`` is Seoul's time.
     """
 
     name: str  # SOURCE=...
@@ -47,7 +85,7 @@ class Source:
     compared: bool  # its alert shows the previous period's published figure: /settings' conditions apply
     texts: Mapping[str, SourceTexts]  # language -> the source's words, every language the bot speaks
     fetch: Callable[[SourceHttp, dict, datetime], Announcement | None]
-    fetch_series: Callable[..., list[Announcement]] | None = None
+    fetch_series: Callable[..., Series | list[Announcement]] | None = None
     renew: Callable[[dict], dict] | None = None  # a stored record in this version's words (figures renamed)
 
     def words(self, lang: str) -> SourceTexts:
@@ -59,12 +97,12 @@ class Source:
         """Whether one answer holds earlier periods too (a year of history in one request)."""
         return self.fetch_series is not None
 
-    def series(self, http: SourceHttp, cache: dict, now: datetime, weeks: int = 0) -> list[Announcement]:
+    def series(self, http: SourceHttp, cache: dict, now: datetime, weeks: int = 0) -> Series:
         """The periods one answer shows, oldest first (the last is the current announcement): ``weeks`` of
         them for a backfill, else the source's usual few; a source that publishes one period at a time
         gives it alone (or nothing when not modified)."""
         if self.fetch_series is not None:
             extra: dict[str, Any] = {"weeks": weeks} if weeks else {}
-            return self.fetch_series(http, cache, now, **extra)
+            return Series.of(self.fetch_series(http, cache, now, **extra))
         current = self.fetch(http, cache, now)
-        return [current] if current is not None else []
+        return Series((current,) if current is not None else ())

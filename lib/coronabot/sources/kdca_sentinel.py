@@ -18,7 +18,7 @@ from .. import texts
 from ..announcement import Announcement, Figure
 from ..weeks import Week
 from ._errors import FetchError, LayoutError, UnexpectedPageError, parse_count
-from ._source import Source, SourceTexts
+from ._source import Pending, Series, Source, SourceTexts
 
 if TYPE_CHECKING:
     from ._http import SourceHttp
@@ -37,6 +37,18 @@ FORMER_FIGURES = {"covid_detections": FIGURE, "covid_detections_prev": PREVIOUS_
 HEADLINE = "코로나19 입원환자 주간 발표 (표본감시)"
 NOTE = ("전국 약 220개 병원급 표본감시 의료기관에 그 주 입원한 코로나19 환자 수입니다. "
         "일부 병원의 표본 수치라 국내 전체 환자 수가 아니며, 잠정 통계라 나중에 바뀔 수 있습니다.")
+
+
+# What the portal writes in a cell without a figure (docs/sources.md, "The portal's states"): every cell of a
+# week that has ended but is not published yet reads "집계 중" (being counted); "-" marks a missing or negative
+# value, and a cell can be empty. Compared without spaces.
+COUNTING, NO_VALUE = "counting", "no value"
+COUNTING_TEXT = "집계중"
+NO_VALUE_TEXTS = ("", "-", "--")
+
+
+class EmptyAnswerError(LayoutError):
+    """An answer without rows: what the portal gives a session that has expired (or a page that broke)."""
 
 
 RECENT_WEEKS = 6  # what a tick asks for: enough to see the latest week, its previous one and late revisions
@@ -76,33 +88,60 @@ def _year_week(row: dict) -> tuple[int, int]:
     return int(year_text), int(week_text)
 
 
-def parse_series(data: object) -> list[Announcement]:
-    """Every week with a COVID-19 figure, oldest first, each with the week before it when the answer has it."""
+def _placeholder(cell: object) -> str | None:
+    """Which of the portal's placeholders a cell holds (``COUNTING`` or ``NO_VALUE``), or None for anything
+    else: only what the portal writes is a placeholder, never "anything that is not a number"."""
+    if not isinstance(cell, str):
+        return None
+    text = "".join(cell.split())
+    if text == COUNTING_TEXT:
+        return COUNTING
+    return NO_VALUE if text in NO_VALUE_TEXTS else None
+
+
+def read_answer(data: object) -> Series:
+    """Every week with a COVID-19 figure, oldest first, each with the week before it when the answer has it;
+    and the oldest week after the newest of them that the answer lists without a figure (being counted, or
+    "-"). A week whose cell is a placeholder is left out, never read as 0, and the week after it is marked
+    incomplete (its comparison is unknown); any other text that is not a count is a LayoutError. An answer
+    without rows is an :class:`EmptyAnswerError` (an expired session gets one)."""
     if not isinstance(data, dict) or data.get("result") is not True or not isinstance(data.get("value"), dict):
         raise LayoutError("answer is not {result: true, value: {...}}")
     value = data["value"]
     column = _covid_column(value)
     rows = value.get("data")
     if not isinstance(rows, list) or not rows:
-        raise LayoutError("data table is empty")
-    weeks = {}
+        raise EmptyAnswerError("data table is empty")
+    published: dict[Week, int] = {}
+    unpublished: dict[Week, str] = {}
     for row in rows:
         if not isinstance(row, dict):
             raise LayoutError("a data row is not an object")
-        year, week = _year_week(row)
+        week = Week(*_year_week(row))
         cell = row.get(column, "")
-        if isinstance(cell, str) and cell.strip() in ("", "-", "--"):
-            continue
-        weeks[(year, week)] = parse_count(row.get(column), f"{year}-W{week:02d} 코로나19 {column}")
-    if not weeks:
+        placeholder = _placeholder(cell)
+        if placeholder is not None:
+            unpublished[week] = placeholder
+        else:
+            published[week] = parse_count(cell, f"{week.order} 코로나19 {column}")
+    if not published:
         raise LayoutError(f"no week has a COVID-19 value in {column}")
-    return [announcement(Week(*year_week), value, weeks.get(Week(*year_week).previous()))
-            for year_week, value in sorted(weeks.items())]
+    newest = max(published)
+    later = sorted(week for week in unpublished if week > newest)
+    pending = Pending(later[0].order, unpublished[later[0]] == COUNTING) if later else None
+    return Series(tuple(announcement(week, count, published.get(week.previous()))
+                        for week, count in sorted(published.items())), pending,
+                  frozenset(week.order for week in published if week.previous() in unpublished))
+
+
+def parse_series(data: object) -> list[Announcement]:
+    """The published weeks of one answer, oldest first (see :func:`read_answer`)."""
+    return list(read_answer(data).periods)
 
 
 def parse(data: object) -> Announcement:
     """The latest week with a COVID-19 figure, and the week before it."""
-    return parse_series(data)[-1]
+    return read_answer(data).periods[-1]
 
 
 def announcement(week: Week, inpatients: int, previous: int | None = None) -> Announcement:
@@ -153,18 +192,18 @@ def _post(http: SourceHttp, now: datetime, weeks: int) -> object:
 
 
 def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
-    """The latest week (see :func:`fetch_series`)."""
-    return fetch_series(http, cache, now)[-1]
+    """The latest published week (see :func:`fetch_series`)."""
+    return fetch_series(http, cache, now).periods[-1]
 
 
-def fetch_series(http: SourceHttp, cache: dict, now: datetime, weeks: int = RECENT_WEEKS) -> list[Announcement]:
-    """POST the weekly query for the last ``weeks`` weeks; GET the portal page first for a session cookie
-    when there is none. Every week the answer has, oldest first (the last is the current announcement).
+def fetch_series(http: SourceHttp, cache: dict, now: datetime, weeks: int = RECENT_WEEKS) -> Series:
+    """POST the weekly query for the last ``weeks`` weeks on the portal's session, opening one first (GET
+    ``ari.do``, which sets the cookie the POST rides) when there is none: the published weeks, oldest first
+    (the last is the current announcement), and the week being counted after them.
 
-    The cookie is kept in ``cache`` (stored with the scraper state), so a tick
-    with a live session makes one request. A stale session may answer with an
-    HTML page or an empty result; then a new session is started, once, so an
-    expired cookie is never reported to the admins as a layout change.
+    The cookie is kept in ``cache`` (stored with the scraper state), so a tick with a live session makes one
+    request. An answer that shows the session expired (an HTML page, no rows) opens one new session, once: at
+    most three requests. Anything else, a week being counted or a layout change, keeps the session.
     """
     if not http.session.cookies:
         for name, value in stored_cookies(cache.get("cookies")):
@@ -172,15 +211,23 @@ def fetch_series(http: SourceHttp, cache: dict, now: datetime, weeks: int = RECE
     series = None
     if http.session.cookies:
         try:
-            series = parse_series(_post(http, now, weeks))
-        except (UnexpectedPageError, LayoutError):
+            series = read_answer(_post(http, now, weeks))
+        except (UnexpectedPageError, EmptyAnswerError):
             http.session.cookies.clear()
     if series is None:
-        http.request("GET", PAGE_URL, expect="html")
-        series = parse_series(_post(http, now, weeks))
+        _open_session(http)
+        series = read_answer(_post(http, now, weeks))
     cache["cookies"] = [{"name": cookie.name, "value": cookie.value}
                         for cookie in list(http.session.cookies)[:MAX_COOKIES] if cookie.value is not None]
     return series
+
+
+def _open_session(http: SourceHttp) -> None:
+    """GET the portal's screen for the session cookie its data POST rides; FetchError when it sets none."""
+    http.request("GET", PAGE_URL, expect="html")
+    if not http.session.cookies:
+        raise FetchError(f"GET {PAGE_URL}: the page set no session cookie (JSESSIONID), which the data "
+                         "request needs")
 
 
 def stored_cookies(stored: object) -> list[tuple[str, str]]:

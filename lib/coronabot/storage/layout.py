@@ -56,6 +56,12 @@ def chart(source: str, lang: str = "ko") -> str:
     return _join("charts" if lang == "ko" else f"charts_{lang}", source)
 
 
+def pending() -> str:
+    """``state/latest/pending``: ``{id, counting}`` of a later period the source lists without a figure yet,
+    beside the latest announcement (replaced with it), so /now reads both at once."""
+    return state("latest", "pending")
+
+
 def shared_chart(lang: str) -> str:
     """``state/latest/charts/{lang}``: the chart uploaded for the latest announcement, beside it, so inline
     mode finds both in one read (replaced with the announcement, as a new one has no chart yet)."""

@@ -21,7 +21,7 @@ from ._common import settings_keyboard as _keyboard
 
 if TYPE_CHECKING:
     from ..publication import Window
-    from ..sources._source import Source
+    from ..sources._source import Pending, Source
 
 LANGUAGE = "en"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -118,11 +118,26 @@ def expected_line(window_text: str | None) -> str:
     return f"• Next announcement expected: {escape(window_text)}"
 
 
-def about(source: Source, window_text: str | None = None, known: bool = True) -> str:
+def pending_line(pending: Pending) -> str:
+    """A period the source lists without its figure yet: 'KDCA is still counting 2026 week 40 (27 Sep – 3 Oct).'
+    ("" for an unreadable id)."""
+    key = order_key(pending.id)
+    if key is None:
+        return ""
+    label = escape(period_label(key, dates=True))
+    if pending.counting:
+        return f"KDCA is still counting {label}." if not key[2] else f"The figures of {label} are being counted."
+    return f"The figures of {label} are not published yet."
+
+
+def about(source: Source, window_text: str | None = None, known: bool = True, pending: Pending | None = None) -> str:
     """The answer to /about, naming the source this deployment reads and, when ``known``, when its next
-    announcement is expected (``window_text``, None while the bot has seen fewer than three)."""
+    announcement is expected (``window_text``, None while the bot has seen fewer than three) and the period
+    the source is counting (``pending``)."""
     description = source.words(LANGUAGE).description
     expected = expected_line(window_text) + "\n" if known else ""
+    if pending is not None and pending_line(pending):
+        expected += f"• {pending_line(pending)}\n"
     return (
         "<b>COVID-19 Korea alerts</b>\n"
         "The bot checks the COVID-19 figures the Korea Disease Control and Prevention Agency (KDCA) publishes "
@@ -243,8 +258,9 @@ def broadcast_text(kind: str, announcement: Announcement, source: Source) -> str
 
 
 def current_figures(announcement: Announcement | None, source: Source,
-                    recorded_at: datetime | None = None) -> str:
-    """The answer to /now: the latest stored announcement and when the bot saw it, or a plain 'nothing yet'."""
+                    recorded_at: datetime | None = None, pending: Pending | None = None) -> str:
+    """The answer to /now: the latest stored announcement and when the bot saw it, and the period the source
+    is counting after it (``pending``); or a plain 'nothing yet'."""
     if announcement is None:
         return NO_DATA_YET
     announcement = localized(announcement, source)
@@ -252,6 +268,8 @@ def current_figures(announcement: Announcement | None, source: Source,
         "\n".join(_body(announcement, source))
     if recorded_at is not None:
         text += f"\nSeen by the bot: {kst(recorded_at)}"
+    if pending is not None and pending_line(pending):
+        text += f"\n\n⏳ {pending_line(pending)} Subscribed chats get it as soon as it is published."
     return text
 
 

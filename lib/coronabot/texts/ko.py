@@ -10,7 +10,7 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING
 
-from ..announcement import Announcement, Figure
+from ..announcement import Announcement, Figure, order_key
 from ..history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
 from ..preferences import Preferences, callback_data
 from ..weeks import Week
@@ -19,7 +19,7 @@ from ._common import settings_keyboard as _keyboard
 
 if TYPE_CHECKING:
     from ..publication import Window
-    from ..sources._source import Source
+    from ..sources._source import Pending, Source
 
 LANGUAGE = "ko"
 
@@ -119,11 +119,26 @@ def expected_line(window_text: str | None) -> str:
     return f"• 다음 발표 예상 시각: {escape(window_text)}"
 
 
-def about(source: Source, window_text: str | None = None, known: bool = True) -> str:
+def pending_line(pending: Pending) -> str:
+    """A period the source lists without its figure yet: '2026년 40주 (9월 27일~10월 3일)는 질병관리청이 집계
+    중입니다.' ("" for an unreadable id)."""
+    key = order_key(pending.id)
+    if key is None:
+        return ""
+    label = escape(period_label(key, dates=True))
+    if pending.counting:
+        return f"{label}는 질병관리청이 집계 중입니다." if not key[2] else f"{label} 수치는 집계 중입니다."
+    return f"{label} 수치는 아직 공개되지 않았습니다."
+
+
+def about(source: Source, window_text: str | None = None, known: bool = True, pending: Pending | None = None) -> str:
     """The answer to /about, naming the source this deployment reads and, when ``known``, when its next
-    announcement is expected (``window_text``, None while the bot has seen fewer than three)."""
+    announcement is expected (``window_text``, None while the bot has seen fewer than three) and the period
+    the source is counting (``pending``)."""
     description = source.words(LANGUAGE).description
     expected = expected_line(window_text) + "\n" if known else ""
+    if pending is not None and pending_line(pending):
+        expected += f"• {pending_line(pending)}\n"
     return (
         "<b>코로나19 알림 봇</b>\n"
         "질병관리청(KDCA)이 공개하는 코로나19 수치를 정해진 시간마다 확인하고, "
@@ -215,8 +230,9 @@ def broadcast_text(kind: str, announcement: Announcement, source: Source) -> str
 
 
 def current_figures(announcement: Announcement | None, source: Source,
-                    recorded_at: datetime | None = None) -> str:
-    """The answer to /now: the latest stored announcement and when the bot saw it, or a plain 'nothing yet'."""
+                    recorded_at: datetime | None = None, pending: Pending | None = None) -> str:
+    """The answer to /now: the latest stored announcement and when the bot saw it, and the period the source
+    is counting after it (``pending``); or a plain 'nothing yet'."""
     if announcement is None:
         return NO_DATA_YET
     announcement = localized(announcement, source)
@@ -224,6 +240,8 @@ def current_figures(announcement: Announcement | None, source: Source,
         "\n".join(_body(announcement, source))
     if recorded_at is not None:
         text += f"\n봇이 발표를 확인한 시각: {kst(recorded_at)}"
+    if pending is not None and pending_line(pending):
+        text += f"\n\n⏳ {pending_line(pending)} 발표되면 알림을 구독한 대화방에 바로 보내 드립니다."
     return text
 
 
