@@ -33,6 +33,7 @@ VISITOR = {"id": 1544010377, "first_name": "Alex", "language_code": "en"}  # a T
 GROUP = {"id": -1001234567890, "type": "supergroup", "title": "우리 동네"}
 # Two years of weeks in the portal's format: the real 2026 weeks 35-39 after made-up earlier ones.
 SAMPLE = REPO / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json"
+COUNTING_ROWS = REPO / "tests" / "fixtures" / "kdca-dportal-ari-ListAjax-2026-w37-w41-rows-extracted.json"
 REPLY_WAIT_SECONDS = 15
 _update_ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
 
@@ -122,12 +123,15 @@ class Demo:
         return results
 
 
-def _serve_week(source_url: str, week: int | None = None, value: int = 0) -> None:
-    """Make the source stand-in publish the two years of weeks, and one more week when ``week`` is given
-    (whatever range a request asks for: the demo's weeks end in 2026-W40, whatever today is)."""
+def _serve_week(source_url: str, week: int, value: int | None = None) -> None:
+    """Make the source stand-in show the two years of weeks and one more, ``week``: published with ``value``,
+    or being counted (the portal's real "집계 중" row) without one; whatever range a request asks for, the
+    demo's weeks end in 2026-W40, whatever today is."""
     data = json.loads(SAMPLE.read_text(encoding="utf-8"))
     rows = data["value"]["data"]
-    if week is not None:
+    if value is None:
+        rows.append(dict(json.loads(COUNTING_ROWS.read_text(encoding="utf-8"))[-1], SUBTITLE=f"{week:02d}"))
+    else:
         rows.append(dict(rows[-1], SUBTITLE=f"{week:02d}", COLUMN12=f"{value:,}"))
     request = Request(f"{source_url}/__content/kdca", data=json.dumps(data, ensure_ascii=False).encode(),
                       method="PUT")
@@ -208,10 +212,10 @@ def _run_demo(folder: Path) -> int:
 
 def _play(demo: Demo, env: dict) -> None:
     """The scripted conversation: subscribe from a private chat and a group, ask, get a new week's alert."""
-    _serve_week(demo.source_url)
+    _serve_week(demo.source_url, 40)
     first = _tick(env)
     print(f"\nThe bot checks the source once: it stores the past year and records {first.get('announcement')} "
-          "(nobody subscribed yet).")
+          f"(nobody subscribed yet); KDCA is still counting {first.get('pending_week')}.")
     demo.say("/start")
     demo.say("/subscribe")
     demo.say(f"/subscribe@{BOT_USERNAME}", GROUP_ADMIN, GROUP)
