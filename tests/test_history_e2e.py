@@ -153,13 +153,14 @@ def test_the_alert_carries_the_chart_uploaded_once_then_sent_by_file_id(extra_sc
     assert len(captions) == 1 and "코로나19 입원환자 주간 발표" in captions.pop()
     Image = pytest.importorskip("PIL.Image")
     assert Image.open(io.BytesIO(telegram.file(file_id))).size == (1280, 720)
-    # /chart: the same picture by file_id, in the webhook's answer: one read, no Telegram request
+    # /chart: the same picture by file_id, in the webhook's answer: one round trip, no Telegram request
     before, calls = db.stats(), len(telegram.calls())
     status, body = post(message("/chart"))
     assert status == 200 and body["method"] == "sendPhoto" and body["photo"] == file_id
     assert "최근 1년 추이" in body["caption"] and body["chat_id"] == PRIVATE_CHAT
     after = db.stats()
-    assert after.get("GET", 0) - before.get("GET", 0) == 2 and len(telegram.calls()) == calls, "language, chart"
+    assert after.get("GET", 0) - before.get("GET", 0) == 3 and len(telegram.calls()) == calls, \
+        "the language and the chart of each language, side by side"
     assert sum(after.get(m, 0) - before.get(m, 0) for m in ("PUT", "PATCH", "POST", "DELETE")) == 0
 
 
@@ -168,7 +169,8 @@ def test_history_and_chart_answers_cost_one_read_and_say_when_there_is_nothing_y
     before = db.stats()
     assert post(message("/history"))[1]["text"].startswith("아직 쌓인 발표 기록이 없습니다.")
     assert "아직 그래프가 없습니다" in post(message("그래프"))[1]["text"]
-    assert db.stats().get("GET", 0) - before.get("GET", 0) == 4, "the language and the answer's one read, each"
+    assert db.stats().get("GET", 0) - before.get("GET", 0) == 5, \
+        "the language and the answer's one read (/chart's in each language), side by side"
     content, weeks = series_ending_last_week()
     records = {}
     for year_week, value in zip(weeks[-13:], (58, 65, 78, 94, 105, 105, 96, 115, 196, 308, 337, 400, 450),

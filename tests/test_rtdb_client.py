@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from conftest import start_function
 from coronabot.config import Settings
 from coronabot.storage import Database, DatabaseError, light_client_available
+from harness import http
 
 
 class Google(ThreadingHTTPServer):
@@ -23,7 +25,7 @@ class Google(ThreadingHTTPServer):
 
     def __init__(self, lifetime: int):
         self.requests: list[tuple[str, dict]] = []
-        self.lifetime, self.tokens = lifetime, 0
+        self.lifetime, self.tokens, self.connections = lifetime, 0, 0
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(handler):
@@ -46,6 +48,10 @@ class Google(ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def get_request(self):
+        self.connections += 1
+        return super().get_request()
 
 
 @pytest.fixture
@@ -98,3 +104,57 @@ def test_elsewhere_the_webhook_uses_firebase_admin(monkeypatch):
     assert not light_client_available(Settings(database_url="https://x-default-rtdb.firebaseio.com"))
     assert light_client_available(Settings(database_url="https://x-default-rtdb.firebaseio.com",
                                            emulator_host="127.0.0.1:9000"))
+
+
+def test_warming_fetches_the_token_and_opens_the_connections_the_next_reads_use(google):
+    db = Database(Settings(database_url=f"http://127.0.0.1:{google.server_port}/?ns=coronabot-prod-default-rtdb"),
+                  light=True)
+    db.warm()
+    deadline = time.monotonic() + 5
+    while google.connections < 3 and time.monotonic() < deadline:  # the server accepts on its own thread
+        time.sleep(0.01)
+    assert (google.tokens, google.connections) == (1, 3), "the token's connection, and two to the database"
+    with db.reads() as reads:
+        reads.at_once(lambda: db.subscription(1544010213), lambda: db.language(1544010213))
+    assert (google.tokens, google.connections) == (1, 3), "two reads side by side on the warmed connections"
+    assert len([p for p, _ in google.requests if not p.startswith("/computeMetadata/")]) == 2
+
+
+def test_a_cold_webhook_has_its_connections_open_before_the_first_update(google, vendored, bot_env, logs_dir,
+                                                                         webhook_secret):
+    """The function's import starts a background thread that opens the database's connections (and, on
+    Cloud Run, fetches the token: above); the first update then reads on one of them."""
+    function = start_function("webhook", dict(bot_env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:"
+                                                                                      f"{google.server_port}"),
+                              logs_dir)
+    try:
+        deadline = time.monotonic() + 10
+        while google.connections < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert google.connections == 2 and google.requests == [], "opened at start, before any update"
+        status, body, _ = http("POST", function.url, headers={"X-Telegram-Bot-Api-Secret-Token": webhook_secret},
+                               raw=json.dumps(_help()).encode())
+        assert status == 200 and body["method"] == "sendMessage"
+        assert google.connections == 2, "the first update opened no connection of its own"
+        assert [urlsplit(p).path for p, _ in google.requests] == ["/languages/1544010213.json"]
+    finally:
+        function.stop()
+
+
+def test_a_warm_up_that_fails_only_logs(vendored, bot_env, logs_dir, webhook_secret):
+    function = start_function("webhook", dict(bot_env, FIREBASE_DATABASE_EMULATOR_HOST="127.0.0.1:9"), logs_dir)
+    try:
+        status, body, _ = http("POST", function.url, headers={"X-Telegram-Bot-Api-Secret-Token": webhook_secret},
+                               raw=json.dumps(_help()).encode())
+        assert status == 200 and "/subscribe" in body["text"], "answered at once, in the chat's default language"
+    finally:
+        function.stop()
+    text = (logs_dir / "webhook.log").read_text()
+    assert "the database connection could not be warmed: ConnectionRefusedError" in text
+
+
+def _help() -> dict:
+    return {"update_id": 791_000_001, "message": {
+        "message_id": 1, "date": 1790000000, "text": "/help", "chat": {"id": 1544010213, "type": "private"},
+        "from": {"id": 1544010213, "is_bot": False, "first_name": "지민", "language_code": "ko"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}

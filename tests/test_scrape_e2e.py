@@ -32,6 +32,11 @@ def kdca_with(rows: list[tuple[int, int, str]], captions: list[str] | None = Non
     return json.dumps(data, ensure_ascii=False)
 
 
+# A deployed bot's state once its first call migrated the database (storage.Migrations): what a test that counts
+# a call's requests starts from.
+MIGRATED = {"languages": {"done_at": "2026-12-01T09:00:00+09:00"}}
+
+
 def subscribe(db, chat_ids) -> None:
     db.put("subscribers", {str(c): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private", "update_id": 1}
                            for c in chat_ids})
@@ -658,7 +663,8 @@ def test_a_call_that_does_not_fetch_costs_one_read_and_no_write(servers, adaptiv
     db, telegram, sources = servers
     now = kst_now()
     db.put("state", {"latest": recorded_week(), "seen": {"kdca-sentinel": seen_weekly(now - timedelta(hours=1))},
-                     "last_fetch_at": (now - timedelta(minutes=5)).isoformat(timespec="seconds")})
+                     "last_fetch_at": (now - timedelta(minutes=5)).isoformat(timespec="seconds"),
+                     "migrations": MIGRATED})
     function = adaptive()
     before, source_requests = db.stats(), len(sources.requests())
     for _ in range(3):

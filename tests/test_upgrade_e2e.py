@@ -14,8 +14,10 @@ from test_scrape_e2e import kdca_with, tick
 from test_settings_scrape_e2e import morning_now
 from test_webhook_e2e import message
 
-from conftest import FIXTURES
+from conftest import DATABASE_URL, FIXTURES
 from coronabot import sources as product_sources
+from coronabot.config import Settings
+from coronabot.storage import Database, key_order
 
 SNAPSHOT = json.loads((FIXTURES / "database-before-inpatients.json").read_text(encoding="utf-8"))
 SOURCE = "kdca-sentinel"
@@ -93,3 +95,27 @@ def test_a_correction_of_a_week_the_older_version_recorded_is_sent_once_in_the_n
     assert all(m["text"].startswith("✏️ <b>정정</b>: 2026년 39주 (9월 20일~26일)") and "251명" in m["text"]
                and "검출" not in m["text"] for m in corrections)
     assert tick(scrape)[1]["status"] == "unchanged" and len(telegram.sent()) == len(corrections)
+
+
+def test_the_languages_migration_marks_earlier_subscribers_korean_resumably_and_loses_nothing(upgraded,
+                                                                                           database_server):
+    """The database of before languages: a run cut short goes on where it stopped, a chat's own choice is
+    kept, a second run changes nothing, and the subscribers still read in key order."""
+    db = upgraded[0]
+    chose = sorted(CHATS)[3]
+    db.put("languages", {chose: "en", "5999999999": "en"})  # one subscriber chose English; one other chat did
+    database = Database(Settings(database_url=DATABASE_URL, emulator_host=database_server.base.removeprefix(
+        "http://")), light=True)
+    runs, marked, done = 0, 0, False
+    while not done:
+        progress = db.get("state/migrations/languages") or {}
+        done, count = database.mark_languages(progress.get("after"), pages=1, at="2026-12-08T10:00:00+09:00", size=3)
+        runs, marked = runs + 1, marked + count
+    assert runs > 2 and marked == len(CHATS) - 1
+    assert db.get("subscribers") == SNAPSHOT["subscribers"], "no subscription or choice changed"
+    assert db.get("languages") == {**{chat: "ko" for chat in CHATS}, chose: "en", "5999999999": "en"}
+    assert db.get("state/migrations/languages") == {"done_at": "2026-12-08T10:00:00+09:00"}
+    assert database.mark_languages(None, pages=100, at="later", size=3) == (True, 0), "idempotent"
+    assert db.get("languages") == {**{chat: "ko" for chat in CHATS}, chose: "en", "5999999999": "en"}
+    read = [chat for page in database.pages("subscribers", size=3) for chat in page]
+    assert read == sorted(CHATS, key=key_order), "a broadcast's pages still read the chats in key order"

@@ -74,15 +74,21 @@ def test_a_subscribe_link_subscribes_in_one_tap(post, servers):
     assert db.get(f"subscribers/{PRIVATE_CHAT}") is not None
 
 
-def test_subscribe_costs_two_reads_and_one_write(post, servers):
-    """The chat's language and its subscription; a Korean chat stores no language (Korean is the default)."""
+def test_subscribe_costs_two_reads_and_two_writes(post, servers):
+    """The chat's language and its subscription read, then both written (each conditionally): a chat stores
+    the language it subscribed in, Korean too, so no answer has to guess it later."""
     db, _, _ = servers
     before = db.stats()
     post(message("/subscribe"))
     after = db.stats()
     assert after.get("GET", 0) - before.get("GET", 0) == 2
     writes = sum(after.get(m, 0) - before.get(m, 0) for m in ("PUT", "PATCH", "POST", "DELETE"))
-    assert writes == 1
+    assert writes == 2 and db.get(f"languages/{PRIVATE_CHAT}") == "ko"
+    before = db.stats()
+    post(message("/subscribe"))
+    after = db.stats()
+    assert (after.get("GET", 0) - before.get("GET", 0), after.get("PUT", 0) - before.get("PUT", 0)) == (2, 0), \
+        "already subscribed: nothing written"
 
 
 SENDER = 1544010213  # the "from" of every message() above

@@ -64,6 +64,18 @@ class Handler(LoopbackHandler):
                                    "end": time.time()})
 
 
+def waits_in_a_row(requests: list[dict]) -> int:
+    """How many waits one after the other the recorded ``requests`` took: a request that starts before every
+    request of the current wait has ended was made side by side with them (with the proxy's delay, a request
+    made after another starts after its end). What an answer's "round trips" are."""
+    waits, ends = 0, []
+    for request in sorted(requests, key=lambda r: r["start"]):
+        if not ends or request["start"] >= min(ends):
+            waits, ends = waits + 1, []
+        ends.append(request["end"])
+    return waits
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")

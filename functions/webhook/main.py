@@ -10,11 +10,12 @@ gc.disable()
 import functions_framework  # noqa: E402  (after gc.disable)
 
 from coronabot.http_entry import json_response, limit_request_size  # noqa: E402
-from coronabot.webhook import MAX_UPDATE_BYTES, handle_request  # noqa: E402
+from coronabot.webhook import MAX_UPDATE_BYTES, handle_request, warm_up  # noqa: E402
 
 limit_request_size(MAX_UPDATE_BYTES)
 gc.freeze()
 gc.enable()
+warm_up()  # the database's token and connections, on a background thread: the first update finds them ready
 
 
 @functions_framework.http

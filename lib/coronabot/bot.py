@@ -95,18 +95,30 @@ class Bot:
             return Outcome(action="ignored:service")
         if command is None and not private:  # what a group says among itself: no answer, and no read
             return Outcome(action="ignored:chatter" if message.text is not None else "ignored:non_text")
-        lang, stored = self._languages.find(message.chat_id, message.chat_type, message.language_code,
-                                            message.update_id)
-        words = texts.of(lang)
-        if command is None and message.text is None:
-            return Outcome((Reply(message.chat_id, words.NON_TEXT_HINT),), action="non_text")
-        if command is None:
-            return Outcome((Reply(message.chat_id, words.UNRECOGNISED),), action="unrecognised")
-        handler = self._handlers(message, command, reply_to, lang, stored).get(command.action)
-        if handler is None:  # an action recognised but not wired up: never answered with something else
-            logger.error("no handler for the action %s", command.action.value)
-            return Outcome((Reply(message.chat_id, words.UNRECOGNISED, reply_to),), action="unhandled")
-        return handler()
+        with self.db.reads() as reads:  # the chat's language and what the answer reads: one round trip
+            reads.at_once(self._languages.read(message.chat_id),
+                          *(self._reads_ahead(message, command.action) if command is not None else ()))
+            lang, stored = self._languages.find(message.chat_id, message.chat_type, message.language_code,
+                                                message.update_id)
+            words = texts.of(lang)
+            if command is None and message.text is None:
+                return Outcome((Reply(message.chat_id, words.NON_TEXT_HINT),), action="non_text")
+            if command is None:
+                return Outcome((Reply(message.chat_id, words.UNRECOGNISED),), action="unrecognised")
+            handler = self._handlers(message, command, reply_to, lang, stored).get(command.action)
+            if handler is None:  # an action recognised but not wired up: never answered with something else
+                logger.error("no handler for the action %s", command.action.value)
+                return Outcome((Reply(message.chat_id, words.UNRECOGNISED, reply_to),), action="unhandled")
+            return handler()
+
+    def _reads_ahead(self, message: Message, action: Action) -> tuple[Callable[[], object], ...]:
+        """What the answer to ``action`` will read, made side by side with the chat's language."""
+        db, chat_id = self.db, message.chat_id
+        if action in (Action.SUBSCRIBE, Action.SETTINGS, Action.STATUS):
+            return (lambda: db.subscription(chat_id),)
+        if action is Action.UNSUBSCRIBE:
+            return (lambda: db.subscribed(chat_id), lambda: db.unsubscribed_by(chat_id))
+        return self._figures.reads(action)
 
     def _handlers(self, message: Message, command: Command, reply_to: int | None, lang: str,
                   stored: bool = True) -> dict[Action, Callable[[], Outcome]]:
@@ -140,9 +152,8 @@ class Bot:
             return refusal
         try:
             if subscribe:
-                self._languages.keep(message.chat_id, lang, stored)
-                now = seoul_time()
-                added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, now)
+                added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, seoul_time(),
+                                          None if stored else lang)
                 return words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED
             removed = self.db.unsubscribe(message.chat_id, message.update_id)
             return words.UNSUBSCRIBED if removed else words.NOT_SUBSCRIBED

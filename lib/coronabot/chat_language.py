@@ -26,27 +26,21 @@ class ChatLanguages:
     def find(self, chat_id: int, chat_type: str | None, language_code: str | None,
              update_id: int = 0) -> tuple[str, bool]:
         """The chat's language and whether it is stored: the one it chose (or subscribed in), else its
-        default. A private chat of a user whose Telegram is not Korean, subscribed before languages existed,
-        keeps Korean (stored at once, so the next answer needs one read). The default when the database
-        cannot be read."""
+        default (one read; every subscriber has one stored: chats subscribed before languages existed were
+        given Korean once, by ``storage.Migrations``). The default when the database cannot be read."""
         default = language.default_for(chat_type, language_code)
         try:
             stored = self.db().language(chat_id)
             if stored is not None:
                 return stored, True
-            if default != language.KOREAN and self.db().subscription(chat_id) is not None:
-                self.db().keep_language(chat_id, language.KOREAN)
-                return language.KOREAN, True
         except DATABASE_ERRORS as exc:
             logger.warning("the chat's language could not be read; answering in its default: %s", exc,
                            extra={"fields": {"update_id": update_id}})
         return default, False
 
-    def keep(self, chat_id: int, lang: str, stored: bool) -> None:
-        """Before a chat subscribes: store the language it reads unless it is stored, or Korean (what a chat
-        without one gets), so its alerts come in the language its answers did."""
-        if not stored and lang != language.KOREAN:
-            self.db().keep_language(chat_id, lang)
+    def read(self, chat_id: int) -> Callable[[], object]:
+        """The read ``find`` makes, to make ahead of it, side by side with the answer's own."""
+        return lambda: self.db().language(chat_id)
 
     def switch(self, chat_id: int, wanted: str, current: str, stored: bool) -> bool:
         """Make ``wanted`` the chat's language; True when that changed it. ``current`` and ``stored`` are what

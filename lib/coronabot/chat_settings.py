@@ -56,13 +56,19 @@ class ChatSettings:
         """A button of /settings or /lang: change one choice or the language (or subscribe, or close), edit
         that message in the webhook's response and answer the press directly, in the chat's language. Data
         is validated; a press that changes nothing (a redelivery, a second tap) writes nothing."""
-        def answer(text: str, alert: bool = False) -> dict:
-            return _answer(query, text, alert)
-
         press = preferences.parse_callback(query.data)
         if press is None or query.chat_id is None or query.message_id is None:
             return _unusable(query, press)
         chat_id, chat_type = query.chat_id, query.chat_type or ""
+        with self.db().reads() as reads:  # the chat's language and its subscription: one round trip
+            reads.at_once(self.languages.read(chat_id),
+                          *((lambda: self.db().subscription(chat_id)),) if press.action != "close" else ())
+            return self._pressed(query, press, chat_id, chat_type)
+
+    def _pressed(self, query: CallbackQuery, press: preferences.Press, chat_id: int, chat_type: str) -> Outcome:
+        def answer(text: str, alert: bool = False) -> dict:
+            return _answer(query, text, alert)
+
         lang, stored = self.languages.find(chat_id, chat_type, query.language_code, query.update_id)
         words = texts.of(lang)
         if press is not preferences.STALE and (needs_admin(chat_type) or chat_type == "channel"):
@@ -86,16 +92,16 @@ class ChatSettings:
             if press is preferences.STALE:
                 return edited(self.db().subscription(chat_id), words.BUTTON_STALE, "press:stale")
             if press.action == "subscribe":
-                self.languages.keep(chat_id, lang, stored)
                 now = seoul_time()
-                added = self.db().subscribe(chat_id, chat_type, query.update_id, now)
+                added = self.db().subscribe(chat_id, chat_type, query.update_id, now, None if stored else lang)
                 record = {"since": now} if added else self.db().subscription(chat_id)  # new: the defaults
                 return edited(record, words.SUBSCRIBED_BY_BUTTON, "press:subscribe")
             if press.field == "lang":
+                record = self.db().subscription(chat_id)  # read ahead; the switch's write forgets it
                 changed = self.languages.switch(chat_id, press.value, lang, stored)
                 chosen = texts.of(press.value)
                 said = chosen.SETTING_SAVED if changed else chosen.SETTING_UNCHANGED
-                return edited(self.db().subscription(chat_id), said,
+                return edited(record, said,
                               f"press:lang={press.value}" + ("" if changed else ":unchanged"), press.value)
             record, changed = self.db().set_preference(chat_id, press.field, press.value)
         except DATABASE_ERRORS as exc:

@@ -11,11 +11,13 @@ from .config import Settings
 from .errors import DatabaseError
 from .seoul import seoul_time
 from .sources import Source
+from .storage import LANGUAGES_MIGRATION as LANGUAGES
 from .storage import Database, TickState, layout
 
 logger = log.get("coronabot.scrape")
 
 PRUNE_INTERVAL_SECONDS = 24 * 3600
+MIGRATION_PAGES = 40  # subscribers' pages a tick migrates at most (20,000 chats); the next tick goes on
 BACKFILL_RETRY = timedelta(hours=24)  # after a failed backfill, ticks ask for the usual few weeks meanwhile
 
 
@@ -63,6 +65,22 @@ class HistoryRecorder:
         changes[layout.state("source_cache", self.source.name)] = cache
         changes.update(self.backfilled(weeks, len(periods), at))
         self.db.update(changes)
+
+    def migrate(self, state: TickState, now: datetime) -> None:
+        """Give every subscriber of before languages Korean, once (``storage.Migrations``): the first calls
+        after a deploy do it, a bounded number of pages each, so no answer ever has to ask whether a chat
+        subscribed before languages existed. A failure is logged and tried again by the next call."""
+        progress = state.migrations.get(LANGUAGES)
+        progress = progress if isinstance(progress, dict) else {}
+        if progress.get("done_at"):
+            return
+        try:
+            done, marked = self.db.mark_languages(progress.get("after"), MIGRATION_PAGES, seoul_time(now))
+        except DatabaseError as exc:
+            logger.error("the languages' migration failed; the next call goes on: %s", exc)
+            return
+        logger.info("languages migrated" if done else "languages' migration goes on at the next call",
+                    extra={"fields": {"chats_marked": marked}})
 
     @staticmethod
     def prune_due(state: TickState, now: datetime) -> bool:

@@ -72,6 +72,7 @@ class Ticker:
         now = now or datetime.now(UTC)
         state = TickState.of(self.db.state(), self.source.name)
         state = state._replace(latest=sources.renew(state.latest))  # a record of an older version, reworded once
+        self.recorder.migrate(state, now)
         timing = self._timing(state, now)
         morning_due = held.due(state.held, now, self.settings.quiet_hours)
         if not (force or timing.fetch or self.settings.polling == "always" or state.broadcast or morning_due):

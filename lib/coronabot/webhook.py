@@ -14,6 +14,7 @@ import hmac
 import importlib
 import json
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import BinaryIO
@@ -27,6 +28,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # pragma: allowlist secret (a
 
 logger = log.get("coronabot.webhook")
 _bot: Bot | None = None
+_db = None  # the database client, made once per instance (by warm_up, or the first update that reads)
+_db_lock = threading.Lock()
 
 
 def _load(module: str) -> ModuleType:
@@ -47,9 +50,37 @@ def _load(module: str) -> ModuleType:
 
 
 def _database(settings: config.Settings):
-    """The database client, made with the first update that needs it: REST on the standard library where it
-    can (an emulator, Cloud Run), so firebase-admin is not loaded (storage.Database)."""
-    return _load("coronabot.storage").Database(settings, light=True)
+    """The database client, made once: REST on the standard library where it can (an emulator, Cloud Run), so
+    firebase-admin is not loaded (storage.Database)."""
+    global _db
+    with _db_lock:
+        if _db is None:
+            _db = _load("coronabot.storage").Database(settings, light=True)
+        return _db
+
+
+def warm_up() -> threading.Thread | None:
+    """Start, on a background thread, what the first update would wait for: the access token (on Cloud Run)
+    and connections to the database opened (TCP and TLS). Called by ``main.py`` at import: it returns at
+    once, and a failure is only logged (the first update then connects itself). Nothing is started where
+    the REST client is not used (firebase-admin's import would compete with the first answer)."""
+    try:
+        settings = config.load()
+    except config.ConfigError as exc:
+        logger.warning("the database connection is not warmed: %s", exc)
+        return None
+    storage = _load("coronabot.storage")
+    if not (settings.database_url and storage.light_client_available(settings)):
+        return None
+
+    def warm() -> None:
+        try:
+            _database(settings).warm()
+        except Exception as exc:  # only ever a head start: the first update connects by itself
+            logger.warning("the database connection could not be warmed: %s: %s", type(exc).__name__, exc)
+    thread = threading.Thread(target=warm, name="warm-database", daemon=True)
+    thread.start()
+    return thread
 
 
 def _telegram(settings: config.Settings):

@@ -21,10 +21,12 @@ from ._database import (
     moved_subscription,
     new_owner_id,
 )
+from ._migrations import LANGUAGES as LANGUAGES_MIGRATION
 from ._state import TickState
 
 __all__ = [
     "APP_NAME",
+    "LANGUAGES_MIGRATION",
     "AlreadyDone",
     "Busy",
     "Database",

@@ -17,7 +17,8 @@ Layout (docs/architecture.md has the full table; storage/layout.py spells every 
     /history/{source}/{id}          every recorded announcement, and every period the backfill stored
     /charts/{source}                the newest chart's Telegram file_id, its announcement and period (Korean)
     /charts_en/{source}             the same for the chart drawn in English
-    /languages/{chat_id}            the language a chat chose or subscribed in ("ko", "en"; none: its default)
+    /languages/{chat_id}            the language a chat chose or subscribed in ("ko", "en"; none: its default);
+                                    every subscriber has one (state/migrations/languages gave the older Korean)
     /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
     /fanout/{key}/...               a broadcast fanned out on Cloud Tasks: its chunks and their leases (fanout.py)
     /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
@@ -45,6 +46,7 @@ from ..config import Settings
 from ..errors import AlreadyDone, Busy, DatabaseError
 from . import layout
 from ._housekeeping import Housekeeping
+from ._migrations import Migrations
 from ._records import child_items, child_keys, key_order, key_span, moved_subscription  # noqa: F401 (exported)
 from ._subscriptions import Subscriptions
 
@@ -97,13 +99,26 @@ class _Guarded:
         return call
 
 
+class _NoReadsAhead:
+    """``Database.reads`` through firebase-admin: every value is read where it is used."""
+
+    def __enter__(self) -> _NoReadsAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def at_once(self, *reads: Any) -> None:
+        return None
+
+
 def light_client_available(settings: Settings) -> bool:
     """Whether the REST client can reach the database without firebase-admin: against an emulator, or on
     Cloud Run (``K_SERVICE``), whose metadata server gives the function's own access token."""
     return bool(settings.emulator_host or os.environ.get("K_SERVICE"))
 
 
-class Database(Subscriptions, Housekeeping):
+class Database(Subscriptions, Housekeeping, Migrations):
     """The bot's data; every method is one or two requests, named for what it changes.
 
     ``light`` (the webhook) talks REST through ``_rtdb.py`` where it can (``light_client_available``), without
@@ -118,6 +133,40 @@ class Database(Subscriptions, Housekeeping):
             self._rest = _rtdb.Client(url, settings.emulator_host)
         else:
             self._app = _app(url)
+
+    def reads(self) -> Any:
+        """The scope of one update's reads (``with db.reads() as reads: reads.at_once(...)``): made side by
+        side and remembered until the scope ends or something is written (the REST client's ``Reads``);
+        through firebase-admin, a scope that reads nothing ahead (each value is read where it is used)."""
+        if self._rest is not None:
+            from . import _rtdb
+
+            return _rtdb.Reads()
+        return _NoReadsAhead()
+
+    def together(self, *calls: Any) -> list[Any]:
+        """Run independent calls (writes) at once through the REST client, one after the other otherwise;
+        their results in order, the first exception raised once all are done."""
+        if self._rest is not None:
+            from . import _rtdb
+
+            outcomes = _rtdb.side_by_side(*calls)
+        else:
+            outcomes = []
+            for call in calls:
+                try:
+                    outcomes.append(call())
+                except Exception as exc:  # raised below, once every call ran
+                    outcomes.append(exc)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+        return outcomes
+
+    def warm(self) -> None:
+        """Open what the first requests need (the REST client's token and connections) ahead of them."""
+        if self._rest is not None:
+            self._rest.warm()
 
     def ref(self, path: str = "/") -> Any:
         """A reference to ``path`` (firebase-admin's ``db.Reference`` interface), raising DatabaseError."""

@@ -9,16 +9,23 @@ with the current value and its ETag), 500 and 503 retried up to four times and a
 emulator it sends ``Authorization: Bearer owner`` and ``ns``; on Cloud Run an OAuth2 access token of the
 function's own account from the metadata server, with the Realtime Database scopes, kept until a minute
 before it expires. Anywhere else the bot uses firebase-admin (storage.Database decides).
+
+Connections are kept in a small pool shared by every thread, so reads made side by side (``Reads``) and a
+connection opened ahead of the first update (``Client.warm``) serve whichever thread asks next. Within one
+``Reads`` scope a GET answered once is answered again from memory (any write forgets them): an update reads
+what it needs at once, and the code that uses each value reads it as before.
 """
 
 from __future__ import annotations
 
+import contextvars
 import http.client
 import json
 import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -41,10 +48,82 @@ class RequestError(DatabaseError):
         self.status = status
 
 
-class _Connections(threading.local):
-    """One keep-alive connection per thread (the webhook serves concurrent requests on threads)."""
+MAX_IDLE_CONNECTIONS = 8
+SIDE_BY_SIDE = 4  # reads one update makes at once, at most
 
-    connection: http.client.HTTPConnection | None = None
+
+class _Pool:
+    """Idle keep-alive connections to one host, shared by every thread: a connection is used by one request
+    at a time, then handed back (the newest first, the likeliest to be alive)."""
+
+    def __init__(self, make: Callable[[], http.client.HTTPConnection]):
+        self._make, self._idle, self._lock = make, [], threading.Lock()
+
+    def take(self, fresh: bool = False) -> http.client.HTTPConnection:
+        """An idle connection, or a new one (always with ``fresh``: after one failed, the others may too)."""
+        with self._lock:
+            if self._idle and not fresh:
+                return self._idle.pop()
+        return self._make()
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+
+# The GET answers of the ``Reads`` scope the current context is in: request target -> (value, ETag or None,
+# whether the ETag was asked for), or the RequestError it raised.
+_remembered: contextvars.ContextVar[dict | None] = contextvars.ContextVar("remembered_reads", default=None)
+_side_by_side: ThreadPoolExecutor | None = None
+_side_by_side_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _side_by_side
+    with _side_by_side_lock:
+        if _side_by_side is None:
+            _side_by_side = ThreadPoolExecutor(SIDE_BY_SIDE, thread_name_prefix="rtdb-read")
+        return _side_by_side
+
+
+class Reads:
+    """One update's reads: ``at_once(*reads)`` makes them side by side (one round trip of wall time) and
+    remembers their answers until the scope ends or anything is written, so the code that needs a value
+    reads it as usual and gets it without a request. Never kept beyond one update: a figure read here is
+    never older than the database's at the start of the update."""
+
+    def __enter__(self) -> Reads:
+        self._token = _remembered.set({})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _remembered.reset(self._token)
+
+    def at_once(self, *reads: Callable[[], Any]) -> None:
+        """Run ``reads`` side by side; their failures are remembered, not raised: the code that reads the
+        value meets it."""
+        for outcome in side_by_side(*reads):
+            if isinstance(outcome, Exception) and not isinstance(outcome, RequestError):
+                raise outcome
+
+
+def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` at once (the first on this thread, in this context): each one's result, or the exception
+    it raised, in order. At most ``SIDE_BY_SIDE``."""
+    if len(calls) > SIDE_BY_SIDE:
+        raise ValueError(f"at most {SIDE_BY_SIDE} calls side by side")
+
+    def outcome(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as exc:  # handed to the caller, who decides
+            return exc
+    futures = [_executor().submit(contextvars.copy_context().run, outcome, call) for call in calls[1:]]
+    first = [outcome(calls[0])] if calls else []
+    return first + [future.result() for future in futures]
 
 
 class _MetadataToken:
@@ -101,42 +180,68 @@ class Client:
             namespace = parse_qs(url.query).get("ns")
             self._params = {"ns": namespace[0]} if namespace else {}
             self._authorization = _MetadataToken(timeout).header
-        self._connections = _Connections()
+        kind = http.client.HTTPSConnection if self._secure else http.client.HTTPConnection
+        self._pool = _Pool(lambda: kind(self._host, timeout=self.timeout))
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._connections.connection is None:
-            kind = http.client.HTTPSConnection if self._secure else http.client.HTTPConnection
-            self._connections.connection = kind(self._host, timeout=self.timeout)
-        return self._connections.connection
-
-    def _drop_connection(self) -> None:
-        if self._connections.connection is not None:
-            self._connections.connection.close()
-            self._connections.connection = None
+    def warm(self, connections: int = 2) -> None:
+        """Get ready for the first requests: the access token (on Cloud Run) and ``connections`` connections
+        opened (TCP and TLS) into the pool. Raises RequestError or OSError when it cannot."""
+        self._authorization()
+        opened = [self._pool.take() for _ in range(connections)]
+        try:
+            for connection in opened:
+                connection.connect()
+        finally:
+            for connection in opened:
+                self._pool.give_back(connection)
 
     def request(self, method: str, path: str, params: dict | None = None, body: Any = None,
                 headers: dict | None = None, expected: tuple[int, ...] = ()) -> tuple[int, Any, str | None]:
-        """(status, decoded body, ETag); a non-2xx status not in ``expected`` raises RequestError."""
+        """(status, decoded body, ETag); a non-2xx status not in ``expected`` raises RequestError. Inside a
+        ``Reads`` scope a GET it answered before is answered from memory, and any other method forgets them."""
         query = dict(self._params, **(params or {}))
         target = quote(f"/{path.strip('/')}.json", safe="/") + "?" + "&".join(
             f"{name}={quote(str(value), safe='')}" for name, value in sorted(query.items()))
+        remembered = _remembered.get()
+        if remembered is None:
+            return self._send(method, target, body, headers, expected)
+        if method != "GET":
+            remembered.clear()
+            return self._send(method, target, body, headers, expected)
+        with_etag = bool(headers and "X-Firebase-ETag" in headers)
+        known = remembered.get(target)
+        if isinstance(known, RequestError):
+            raise known
+        if known is not None and (known[2] or not with_etag):
+            return 200, known[0], known[1]
+        try:
+            status, value, tag = self._send(method, target, body, headers, expected)
+        except RequestError as exc:
+            remembered[target] = exc
+            raise
+        remembered[target] = (value, tag, with_etag)
+        return status, value, tag
+
+    def _send(self, method: str, target: str, body: Any, headers: dict | None,
+              expected: tuple[int, ...]) -> tuple[int, Any, str | None]:
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         sent = {"Authorization": self._authorization(), "User-Agent": "coronabot", **(headers or {})}
         if payload is not None:
             sent["Content-Type"] = "application/json"
         retries = dropped = 0
         while True:
+            connection = self._pool.take(fresh=dropped > 0)
             try:
-                connection = self._connection()
                 connection.request(method, target, body=payload, headers=sent)
                 response = connection.getresponse()
                 raw = response.read()
             except (OSError, http.client.HTTPException) as exc:
-                self._drop_connection()
+                connection.close()
                 if dropped < 1:
                     dropped += 1
                     continue
                 raise RequestError(f"the database could not be reached: {type(exc).__name__}: {exc}") from None
+            self._pool.give_back(connection)
             if response.status in RETRIED_STATUSES and retries < MAX_RETRIES:
                 retries += 1
                 time.sleep(0.1 * 2 ** (retries - 1))

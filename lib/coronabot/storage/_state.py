@@ -23,6 +23,7 @@ class TickState(NamedTuple):
     late_notice: object  # the open notice that the expected announcement is late
     last_fetch_at: object
     pruned_at: float
+    migrations: dict  # name -> {after: the last key done} while it runs, {done_at} once done
 
     @classmethod
     def of(cls, state: object, source: str) -> TickState:
@@ -40,4 +41,5 @@ class TickState(NamedTuple):
             late_notice=_section(state.get("late_notice")).get(source),
             last_fetch_at=state.get("last_fetch_at"),
             pruned_at=float(state.get("pruned_at") or 0) if isinstance(state.get("pruned_at"), (int, float)) else 0.0,
+            migrations=_section(state.get("migrations")),
         )

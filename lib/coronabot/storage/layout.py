@@ -26,7 +26,8 @@ def subscriber(chat_id: object, *fields: str) -> str:
 
 def state(section: str, *rest: object) -> str:
     """``state/{section}``: latest, broadcast, held, seen/{source}, health, backfill/{source},
-    source_cache/{source}, history_digest/{source}, late_notice/{source}, last_tick, last_fetch_at, pruned_at."""
+    source_cache/{source}, history_digest/{source}, late_notice/{source}, last_tick, last_fetch_at, pruned_at,
+    migrations/{name}."""
     return _join(STATE, section, *rest)
 
 
