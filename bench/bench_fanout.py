@@ -26,7 +26,7 @@ from bench_scrape import NAMESPACE, ROOT, Bench, cpu_seconds
 from bench_webhook_attack import memory_mib, worker_pids
 
 from coronabot.tasks import configure_emulated_queue
-from harness import OWNER, Process, free_port, http, markdown_table
+from harness import OWNER, Process, as_deployed, free_port, http, markdown_table
 
 QUEUE = "projects/coronabot-bench/locations/asia-northeast3/queues/coronabot-broadcast"
 
@@ -45,7 +45,7 @@ class FanOutBench(Bench):
         self.deliver = Process([str(Path(sys.executable).with_name("functions-framework")), "--source",
                                 "build/functions/deliver/main.py", "--target", "deliver", "--host", "127.0.0.1",
                                 "--port", str(port)], port, workdir / "deliver.log",
-                               dict(self.env, WORKERS=str(workers), THREADS="1", **common))
+                               as_deployed("deliver", dict(self.env, WORKERS=str(workers), THREADS="1", **common)))
         self.fanout_env = dict(common, BROADCAST_QUEUE=QUEUE, DELIVER_URL=self.deliver.url,
                                CLOUD_TASKS_EMULATOR_HOST=self.tasks_host)
         self._configure_queue()

@@ -17,6 +17,7 @@ pass/fail test: tests/test_round_trips_e2e.py counts the requests and waits.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
@@ -34,10 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from latency_proxy import waits_in_a_row  # noqa: E402
 
-from harness import OWNER, Process, database_command, free_port, http, markdown_table  # noqa: E402
+from harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
-LATENCY_MS = 40
 COLD_RUNS = 7
 WARM_SAMPLES = 40
 _ids = itertools.count(1)
@@ -80,7 +80,8 @@ def launch(source: str, target: str, env: dict, workdir: Path) -> tuple[subproce
     executable = Path(sys.executable).with_name("functions-framework")
     log = open(workdir / f"{target}.log", "ab")
     process = subprocess.Popen([str(executable), "--source", source, "--target", target, "--host", "127.0.0.1",
-                                "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                "--port", str(port)], cwd=ROOT, env=as_deployed(target, env), stdout=log,
+                               stderr=subprocess.STDOUT)
     return process, port, time.perf_counter()
 
 
@@ -119,15 +120,15 @@ def warm(source: str, target: str, make, headers: dict, env: dict, workdir: Path
     process, port, _ = launch(source, target, env, workdir)
     try:
         wait_until_up(port, process)
-        for i in range(5):  # imports, clients and connections made
-            post(f"http://127.0.0.1:{port}/", make(10_000 + i), headers)
+        for i in range(WARM_SAMPLES, WARM_SAMPLES + 5):  # imports, clients and connections made
+            post(f"http://127.0.0.1:{port}/", make(i), headers)
         return [post(f"http://127.0.0.1:{port}/", make(i), headers) for i in range(WARM_SAMPLES)]
     finally:
         process.terminate()
         process.wait(10)
 
 
-def main() -> None:
+def main(latency_ms: float, cold_runs: int) -> None:
     token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
     secret = secrets.token_urlsafe(24)
     subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)
@@ -136,21 +137,22 @@ def main() -> None:
         db_port, proxy_port, tg_port = free_port(), free_port(), free_port()
         database = Process(database_command(db_port), db_port, workdir / "rtdb.log")
         proxy = Process([sys.executable, "tools/latency_proxy.py", "--port", str(proxy_port), "--upstream",
-                         database.url, "--latency-ms", str(LATENCY_MS)], proxy_port, workdir / "proxy.log")
+                         database.url, "--latency-ms", str(latency_ms)], proxy_port, workdir / "proxy.log")
         telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(tg_port), "--token", token],
                            tg_port, workdir / "telegram.log")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIREBASE_", "SOURCE"))}
         env.update({"TELEGRAM_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": secret, "TELEGRAM_API_BASE": telegram.url,
                     "TELEGRAM_BOT_USERNAME": "CoronaAlertBenchBot", "LOG_LEVEL": "WARNING",
                     "FIREBASE_DATABASE_URL": f"https://{NAMESPACE}.firebaseio.com",
-                    "FIREBASE_DATABASE_EMULATOR_HOST": f"127.0.0.1:{proxy_port}"})
+                    # without added latency, the database itself: the proxy's hop is not part of the answer
+                    "FIREBASE_DATABASE_EMULATOR_HOST": f"127.0.0.1:{proxy_port if latency_ms else db_port}"})
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
         http("PUT", f"{database.url}/state/latest.json?ns={NAMESPACE}", headers=OWNER, body=json.loads(
             (ROOT / "bench" / "latest-sample.json").read_text()))
         webhook = "build/functions/webhook/main.py"
         try:
             cold: dict[str, list[float]] = {"hello world": [], **{name: [] for name in ANSWERS}}
-            for run in range(COLD_RUNS):
+            for run in range(cold_runs):
                 cold["hello world"].append(first_answer("bench/hello/main.py", "hello", b"{}", {}, env, workdir))
                 for name, make in ANSWERS.items():
                     cold[name].append(first_answer(webhook, "webhook", make(900 + run), headers, env, workdir))
@@ -160,12 +162,13 @@ def main() -> None:
                 warm_times[name] = warm(webhook, "webhook", lambda i, make=make: make(20_000 + i), headers, env,
                                         workdir)
                 http("DELETE", f"{proxy.url}/__proxy/requests")
-                process, port, _ = launch(webhook, "webhook", env, workdir)
+                counted = dict(env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{proxy_port}")  # the proxy records
+                process, port, _ = launch(webhook, "webhook", counted, workdir)
                 try:
                     wait_until_up(port, process)
-                    post(f"http://127.0.0.1:{port}/", make(30_000), headers)
+                    post(f"http://127.0.0.1:{port}/", make(90_000), headers)  # a new chat each time
                     http("DELETE", f"{proxy.url}/__proxy/requests")
-                    post(f"http://127.0.0.1:{port}/", make(30_001), headers)
+                    post(f"http://127.0.0.1:{port}/", make(90_001), headers)
                 finally:
                     process.terminate()
                     process.wait(10)
@@ -175,29 +178,35 @@ def main() -> None:
             for process in (telegram, proxy, database):
                 process.stop()
     floor_cold, floor_warm = statistics.median(cold["hello world"]), statistics.median(warm_times["hello world"])
-    results = {"latency_ms": LATENCY_MS, "answers": {}}
+    results = {"latency_ms": latency_ms, "answers": {}}
     for name in ANSWERS:
         c, w = statistics.median(cold[name]), statistics.median(warm_times[name])
         results["answers"][name] = {
             "cold_p50_ms": round(c * 1000, 1), "cold_over_floor_ms": round((c - floor_cold) * 1000, 1),
+            "cold_ratio": round(c / floor_cold, 2),
             "warm_p50_ms": round(w * 1000, 1), "warm_over_floor_ms": round((w - floor_warm) * 1000, 1),
             **counts[name]}
     results["floor"] = {"cold_p50_ms": round(floor_cold * 1000, 1), "warm_p50_ms": round(floor_warm * 1000, 2)}
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "round_trips.json").write_text(json.dumps(results, indent=2))
+    (out / f"round_trips_{latency_ms:g}ms.json").write_text(json.dumps(results, indent=2))
     print(markdown_table(
-        ["answer", "database requests", "waits in a row", "cold: over the floor", "warm: over the floor"],
+        ["answer", "database requests", "waits in a row", "cold: over the floor", "cold: × the floor",
+         "warm: over the floor"],
         [[f"`{name}`" if name.startswith("/") else name, r["requests"], r["waits"], f"+{r['cold_over_floor_ms']} ms",
-          f"+{r['warm_over_floor_ms']} ms"] for name, r in results["answers"].items()]))
+          f"{r['cold_ratio']}×", f"+{r['warm_over_floor_ms']} ms"] for name, r in results["answers"].items()]))
     floor = results["floor"]
     print(f"\nfloor (hello world): cold {floor['cold_p50_ms']} ms, warm {floor['warm_p50_ms']} ms; every database "
-          f"request {LATENCY_MS} ms away")
+          f"request {latency_ms:g} ms away")
 
 
 if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _parser.add_argument("--latency-ms", type=float, default=40.0, help="added to every database request")
+    _parser.add_argument("--cold-runs", type=int, default=COLD_RUNS)
+    _args = _parser.parse_args()
     _started = time.monotonic()
-    print(f"bench_round_trips: a database {LATENCY_MS} ms away; {COLD_RUNS} cold starts and {WARM_SAMPLES} warm "
-          "answers each ...", flush=True)
-    main()
+    print(f"bench_round_trips: a database {_args.latency_ms:g} ms away; {_args.cold_runs} cold starts and "
+          f"{WARM_SAMPLES} warm answers each ...", flush=True)
+    main(_args.latency_ms, _args.cold_runs)
     print(f"bench_round_trips: done in {time.monotonic() - _started:.0f} s\n", flush=True)

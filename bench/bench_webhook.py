@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import OWNER, Process, database_command, free_port, http, markdown_table  # noqa: E402
+from harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 SAMPLES = 200
@@ -143,7 +143,8 @@ def first_answer_seconds(source: str, target: str, body: bytes, headers: dict, w
     started = time.perf_counter()
     with open(workdir / f"cold-{target}.log", "ab") as log:
         process = subprocess.Popen([str(executable), "--source", source, "--target", target, "--host", "127.0.0.1",
-                                    "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                                    "--port", str(port)], cwd=ROOT, env=as_deployed(target), stdout=log,
+                                   stderr=subprocess.STDOUT)
     try:
         while True:
             request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, free_port, markdown_table  # noqa: E402
+from harness import Process, as_deployed, free_port, markdown_table  # noqa: E402
 
 BODY_BYTES = 32 * 1024 * 1024
 CONCURRENT = 8
@@ -106,7 +106,8 @@ def main() -> None:
     rows, results = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         server = Process([framework, "--source", "build/functions/webhook/main.py", "--target", "webhook",
-                          "--host", "127.0.0.1", "--port", str(port)], port, Path(tmp) / "webhook.log", env)
+                          "--host", "127.0.0.1", "--port", str(port)], port, Path(tmp) / "webhook.log",
+                         as_deployed("webhook", env))
         try:
             worker = worker_pids(server.proc.pid)[0]
             slow_status, slow_seconds = slow_body_seconds(port)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, Process, database_command, free_port, http
+from harness import ROOT, Process, as_deployed, database_command, free_port, http
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NAMESPACE = "coronabot-test-default-rtdb"
@@ -198,7 +198,7 @@ def start_function(name: str, env: dict, logs_dir: Path, port: int | None = None
     port = port or free_port()
     executable = Path(sys.executable).with_name("functions-framework")
     return Process([str(executable), "--source", f"build/functions/{name}/main.py", "--target", name,
-                    "--host", "127.0.0.1", "--port", str(port)], port, logs_dir / f"{name}.log", env)
+                    "--host", "127.0.0.1", "--port", str(port)], port, logs_dir / f"{name}.log", as_deployed(name, env))
 
 
 @pytest.fixture(scope="session")

@@ -220,7 +220,12 @@ def test_make_vendor_builds_each_function_outside_the_source_tree(tmp_path):
         built = ROOT / "build" / "functions" / name
         assert (built / "coronabot" / "__init__.py").read_text() == (ROOT / "lib/coronabot/__init__.py").read_text()
         assert (built / "main.py").read_text() == (ROOT / "functions" / name / "main.py").read_text()
-        assert not list(built.rglob("__pycache__"))
+        compiled = {p.relative_to(built).as_posix() for p in built.rglob("*.pyc")}
+        tag = sys.implementation.cache_tag
+        assert compiled == {f"{m.parent.relative_to(built).as_posix()}/__pycache__/{m.stem}.{tag}.pyc"
+                            for m in (built / "coronabot").rglob("*.py")}, "every module compiled, nothing else"
+        for pyc in built.rglob("*.pyc"):
+            assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, "checked by hash, not by the source's time"
         assert {p.name for p in built.iterdir()} == {"main.py", "requirements.txt", ".gcloudignore", "coronabot"}, \
             "neither the development tools nor the embedded database"
         assert not (ROOT / "functions" / name / "coronabot").exists(), "no second copy in the source tree"
@@ -279,7 +284,9 @@ def test_only_what_a_function_runs_is_uploaded(name, tmp_path):
             directory.rmdir()
     assert {"main.py", "requirements.txt", "coronabot/__init__.py", "coronabot/sources/__init__.py"} <= files
     assert all(f in ("main.py", "requirements.txt") or f.startswith("coronabot/") for f in files), files
-    assert not any("__pycache__" in f for f in files)
+    assert {f for f in files if "__pycache__" in f} == {f for f in files if f.endswith(".pyc")}, \
+        "only the package's compiled modules"
+    assert f"coronabot/__pycache__/bot.{sys.implementation.cache_tag}.pyc" in files
 
 
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")

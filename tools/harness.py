@@ -90,6 +90,16 @@ class Process:
         return self.log.read_text(errors="replace")
 
 
+def as_deployed(name: str, env: dict | None = None) -> dict:
+    """The environment of a function process serving ``build/functions/NAME`` as deployed: its folder first
+    on ``PYTHONPATH``, so its vendored (and compiled) package is imported, not the checkout's editable
+    ``lib/`` (functions-framework appends the source's folder to ``sys.path``, after site-packages)."""
+    env = dict(os.environ if env is None else env)
+    folder = str(ROOT / "build" / "functions" / name)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (folder, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
     """A Markdown table, as the benchmarks print it for the README."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

@@ -58,10 +58,10 @@ class Handler(LoopbackHandler):
             return self.send_json(502, {"error": "upstream unreachable"})
         passed = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length",
                                                                                           "content-type"}}
-        self.send_bytes(response.status, payload, response.getheader("Content-Type") or "application/json", passed)
-        with proxy.lock:
+        with proxy.lock:  # recorded before the answer goes out: whoever got it finds the request recorded
             proxy.requests.append({"method": method, "path": self.path.split("?")[0], "start": started,
                                    "end": time.time()})
+        self.send_bytes(response.status, payload, response.getheader("Content-Type") or "application/json", passed)
 
 
 def waits_in_a_row(requests: list[dict]) -> int:

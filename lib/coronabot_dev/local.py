@@ -288,9 +288,13 @@ def serve_functions(settings: config.Settings) -> int:
                 shown.append(f"Cloud Tasks: {fanned['CLOUD_TASKS_EMULATOR_HOST']}")
             started = {}
             for name, port in ports.items():
+                # Its own folder first: the vendored package, not this checkout's editable lib/ (functions-framework
+                # appends the source's folder to sys.path, after site-packages).
+                inherited = scrape_env if name == "scrape" else env
+                deployed = dict(inherited, PYTHONPATH=os.pathsep.join(
+                    p for p in (str(BUILD / name), inherited.get("PYTHONPATH", "")) if p))
                 started[name] = child([framework, "--source", str(BUILD / name / "main.py"), "--target", name,
-                                       "--host", "127.0.0.1", "--port", str(port)],
-                                      scrape_env if name == "scrape" else env, sys.stderr)  # logs: stderr, as make run
+                                       "--host", "127.0.0.1", "--port", str(port)], deployed, sys.stderr)  # as make run
                 children.append(started[name])
             for name, port in ports.items():
                 wait_for_port("127.0.0.1", port, started[name], f"the {name} function")
