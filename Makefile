@@ -70,6 +70,8 @@ deploy:
 
 bench: setup
 	$(PY) bench/bench_webhook.py
+	$(PY) bench/bench_round_trips.py --latency-ms 40
+	$(PY) bench/bench_round_trips.py --latency-ms 0
 	$(PY) bench/bench_webhook_attack.py
 	$(PY) bench/bench_polling.py
 	$(PY) bench/bench_scrape.py

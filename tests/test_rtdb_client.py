@@ -5,6 +5,9 @@ database, over real HTTP on loopback, and records what it is sent."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -158,3 +161,26 @@ def _help() -> dict:
         "message_id": 1, "date": 1790000000, "text": "/help", "chat": {"id": 1544010213, "type": "private"},
         "from": {"id": 1544010213, "is_bot": False, "first_name": "지민", "language_code": "ko"},
         "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+
+
+def test_a_forked_worker_never_inherits_a_client_its_parent_was_warming(bot_env):
+    """gunicorn imports the function in its master, then forks the worker: a lock the master's warming thread
+    held at that moment (the token's, the client's) would be held for ever in the worker. The worker drops
+    what it inherited and makes its own."""
+    script = textwrap.dedent("""
+        import os, sys
+        from coronabot import webhook
+        from coronabot.storage import _rtdb
+        webhook._db = "the parent's client"
+        webhook._db_lock.acquire()  # as the parent's warming thread holds it while it makes the client
+        _rtdb._side_by_side_lock.acquire()
+        pid = os.fork()
+        if pid == 0:
+            fresh = webhook._db is None and webhook._db_lock.acquire(timeout=2)
+            fresh = fresh and _rtdb._side_by_side_lock.acquire(timeout=2)
+            os._exit(0 if fresh else 1)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], env=bot_env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr

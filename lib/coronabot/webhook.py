@@ -13,6 +13,7 @@ import gc
 import hmac
 import importlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -28,8 +29,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # pragma: allowlist secret (a
 
 logger = log.get("coronabot.webhook")
 _bot: Bot | None = None
-_db = None  # the database client, made once per instance (by warm_up, or the first update that reads)
+_db = None  # the database client, made once per process (by warm_up, or the first update that reads)
 _db_lock = threading.Lock()
+_warming: config.Settings | None = None  # what warm_up warms with, in the process that serves
+_forked = threading.Event()  # this process forked a worker (gunicorn's master): the worker warms, not this one
+FORK_GRACE_SECONDS = 0.2  # gunicorn forks its worker within milliseconds of loading the function
 
 
 def _load(module: str) -> ModuleType:
@@ -62,8 +66,10 @@ def _database(settings: config.Settings):
 def warm_up() -> threading.Thread | None:
     """Start, on a background thread, what the first update would wait for: the access token (on Cloud Run)
     and connections to the database opened (TCP and TLS). Called by ``main.py`` at import: it returns at
-    once, and a failure is only logged (the first update then connects itself). Nothing is started where
-    the REST client is not used (firebase-admin's import would compete with the first answer)."""
+    once, and a failure is only logged (the first update then connects itself). Under gunicorn (how
+    functions-framework serves) the function is imported by the master, which then forks the worker that
+    serves: the worker warms itself as it starts, and the master, once it forked, does not. Nothing is started
+    where the REST client is not used (firebase-admin's import would compete with the first answer)."""
     try:
         settings = config.load()
     except config.ConfigError as exc:
@@ -72,8 +78,15 @@ def warm_up() -> threading.Thread | None:
     storage = _load("coronabot.storage")
     if not (settings.database_url and storage.light_client_available(settings)):
         return None
+    global _warming
+    _warming = settings
+    return _start_warming(settings, unless_forked=True)
 
+
+def _start_warming(settings: config.Settings, unless_forked: bool = False) -> threading.Thread:
     def warm() -> None:
+        if unless_forked and _forked.wait(FORK_GRACE_SECONDS):
+            return  # a worker was forked to serve: it warms its own
         try:
             _database(settings).warm()
         except Exception as exc:  # only ever a head start: the first update connects by itself
@@ -81,6 +94,19 @@ def warm_up() -> threading.Thread | None:
     thread = threading.Thread(target=warm, name="warm-database", daemon=True)
     thread.start()
     return thread
+
+
+def _after_fork_in_child() -> None:
+    """gunicorn loads the function in its master process, then forks the worker that serves: the worker drops
+    the client it inherited (its locks may have been held by the master's warming thread, which did not come
+    along) and warms its own."""
+    global _db, _db_lock, _forked
+    _db, _db_lock, _forked = None, threading.Lock(), threading.Event()
+    if _warming is not None:
+        _start_warming(_warming)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child, after_in_parent=lambda: _forked.set())
 
 
 def _telegram(settings: config.Settings):

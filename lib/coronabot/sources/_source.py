@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from ..announcement import Announcement
@@ -31,8 +31,7 @@ class SourceTexts:
     figures: Mapping[str, str] = field(default_factory=dict)  # a figure's key -> its label
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """A period the source already lists but has not published a figure for: ``counting`` when it says so
     ("집계 중", being counted), else its cell is empty or "-" (no value yet)."""
 
@@ -51,8 +50,7 @@ class Pending:
         return cls(value["id"], value.get("counting") is not False)
 
 
-@dataclass(frozen=True)
-class Series:
+class Series(NamedTuple):
     """What one answer of a source shows: the published periods, oldest first (the last is the current
     announcement), and the first period it lists after them without a figure yet (``pending``)."""
 

@@ -81,6 +81,15 @@ _side_by_side: ThreadPoolExecutor | None = None
 _side_by_side_lock = threading.Lock()
 
 
+def _forget_executor() -> None:
+    """A forked child has none of its parent's threads: it makes its own executor (and lock) when it needs one."""
+    global _side_by_side, _side_by_side_lock
+    _side_by_side, _side_by_side_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_executor)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _side_by_side
     with _side_by_side_lock:
