@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from html import escape, unescape
+from typing import TYPE_CHECKING
 
-from ..announcement import Announcement, Figure
+from ..announcement import Announcement, Figure, order_key
 from ..history import Point, change
 from ..language import LANGUAGES
 from ..preferences import CHOICES, Preferences, callback_data
 from ..seoul import KST  # noqa: F401 (the texts' clock, exported)
+
+if TYPE_CHECKING:
+    from ..sources._source import Pending
 
 MAX_MESSAGE_CHARS = 4096
 MAX_CAPTION_CHARS = 1024
@@ -87,6 +91,18 @@ def body(announcement: Announcement, source_word: str, source_name: str, figure_
         lines += ["", f"※ {escape(announcement.note)}"]
     lines.append(f'{source_word}: <a href="{escape(announcement.url, quote=True)}">{escape(source_name)}</a>')
     return lines
+
+
+def pending_sentence(pending: Pending | None, label: Callable[[tuple[int, int, int]], str],
+                     phrases: Mapping[str, str]) -> str:
+    """The sentence saying a period the source lists has no figure yet, in the language of ``phrases``
+    (``counting_week``, ``counting``, ``not_published``, each with ``{period}``); "" for none or an
+    unreadable id."""
+    key = order_key(pending.id) if pending is not None else None
+    if key is None:
+        return ""
+    phrase = ("counting" if key[2] else "counting_week") if pending.counting else "not_published"
+    return phrases[phrase].format(period=escape(label(key)))
 
 
 def change_mark(delta: int | None) -> str:

@@ -16,7 +16,7 @@ from ..announcement import Announcement, Figure, order_key
 from ..history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
 from ..preferences import Preferences, callback_data
 from ..weeks import Week
-from ._common import KST, LANGUAGE_NAMES, body, language_row, number, table
+from ._common import KST, LANGUAGE_NAMES, body, language_row, number, pending_sentence, table
 from ._common import settings_keyboard as _keyboard
 
 if TYPE_CHECKING:
@@ -118,16 +118,15 @@ def expected_line(window_text: str | None) -> str:
     return f"• Next announcement expected: {escape(window_text)}"
 
 
-def pending_line(pending: Pending) -> str:
+PENDING = {"counting_week": "KDCA is still counting {period}.",
+           "counting": "The figures of {period} are being counted.",
+           "not_published": "The figures of {period} are not published yet."}
+
+
+def pending_line(pending: Pending | None) -> str:
     """A period the source lists without its figure yet: 'KDCA is still counting 2026 week 40 (27 Sep – 3 Oct).'
-    ("" for an unreadable id)."""
-    key = order_key(pending.id)
-    if key is None:
-        return ""
-    label = escape(period_label(key, dates=True))
-    if pending.counting:
-        return f"KDCA is still counting {label}." if not key[2] else f"The figures of {label} are being counted."
-    return f"The figures of {label} are not published yet."
+    ("" for none)."""
+    return pending_sentence(pending, lambda key: period_label(key, dates=True), PENDING)
 
 
 def about(source: Source, window_text: str | None = None, known: bool = True, pending: Pending | None = None) -> str:
@@ -136,7 +135,7 @@ def about(source: Source, window_text: str | None = None, known: bool = True, pe
     the source is counting (``pending``)."""
     description = source.words(LANGUAGE).description
     expected = expected_line(window_text) + "\n" if known else ""
-    if pending is not None and pending_line(pending):
+    if pending_line(pending):
         expected += f"• {pending_line(pending)}\n"
     return (
         "<b>COVID-19 Korea alerts</b>\n"
@@ -268,7 +267,7 @@ def current_figures(announcement: Announcement | None, source: Source,
         "\n".join(_body(announcement, source))
     if recorded_at is not None:
         text += f"\nSeen by the bot: {kst(recorded_at)}"
-    if pending is not None and pending_line(pending):
+    if pending_line(pending):
         text += f"\n\n⏳ {pending_line(pending)} Subscribed chats get it as soon as it is published."
     return text
 

@@ -10,11 +10,11 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING
 
-from ..announcement import Announcement, Figure, order_key
+from ..announcement import Announcement, Figure
 from ..history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
 from ..preferences import Preferences, callback_data
 from ..weeks import Week
-from ._common import KST, LANGUAGE_NAMES, body, language_row, number, table
+from ._common import KST, LANGUAGE_NAMES, body, language_row, number, pending_sentence, table
 from ._common import settings_keyboard as _keyboard
 
 if TYPE_CHECKING:
@@ -119,16 +119,14 @@ def expected_line(window_text: str | None) -> str:
     return f"• 다음 발표 예상 시각: {escape(window_text)}"
 
 
-def pending_line(pending: Pending) -> str:
+PENDING = {"counting_week": "{period}는 질병관리청이 집계 중입니다.", "counting": "{period} 수치는 집계 중입니다.",
+           "not_published": "{period} 수치는 아직 공개되지 않았습니다."}
+
+
+def pending_line(pending: Pending | None) -> str:
     """A period the source lists without its figure yet: '2026년 40주 (9월 27일~10월 3일)는 질병관리청이 집계
-    중입니다.' ("" for an unreadable id)."""
-    key = order_key(pending.id)
-    if key is None:
-        return ""
-    label = escape(period_label(key, dates=True))
-    if pending.counting:
-        return f"{label}는 질병관리청이 집계 중입니다." if not key[2] else f"{label} 수치는 집계 중입니다."
-    return f"{label} 수치는 아직 공개되지 않았습니다."
+    중입니다.' ("" for none)."""
+    return pending_sentence(pending, lambda key: period_label(key, dates=True), PENDING)
 
 
 def about(source: Source, window_text: str | None = None, known: bool = True, pending: Pending | None = None) -> str:
@@ -137,7 +135,7 @@ def about(source: Source, window_text: str | None = None, known: bool = True, pe
     the source is counting (``pending``)."""
     description = source.words(LANGUAGE).description
     expected = expected_line(window_text) + "\n" if known else ""
-    if pending is not None and pending_line(pending):
+    if pending_line(pending):
         expected += f"• {pending_line(pending)}\n"
     return (
         "<b>코로나19 알림 봇</b>\n"
@@ -240,7 +238,7 @@ def current_figures(announcement: Announcement | None, source: Source,
         "\n".join(_body(announcement, source))
     if recorded_at is not None:
         text += f"\n봇이 발표를 확인한 시각: {kst(recorded_at)}"
-    if pending is not None and pending_line(pending):
+    if pending_line(pending):
         text += f"\n\n⏳ {pending_line(pending)} 발표되면 알림을 구독한 대화방에 바로 보내 드립니다."
     return text
 
