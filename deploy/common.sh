@@ -45,6 +45,8 @@ ADMIN_CHAT_IDS=${ADMIN_CHAT_IDS:-}
 # Both functions read it: the scrape to send silently or hold until its end, the webhook to show it in /settings.
 QUIET_HOURS=${QUIET_HOURS:-22-8}
 TELEGRAM_BOT_USERNAME=${TELEGRAM_BOT_USERNAME:-}
+# Every function's logging (DEBUG shows each request to the sources and the database).
+LOG_LEVEL=${LOG_LEVEL:-INFO}
 WORKSPACE=${WORKSPACE:-/workspace}
 
 run() {

@@ -13,7 +13,7 @@ scrape_secrets="TELEGRAM_TOKEN=${TOKEN_SECRET}:latest"  # pragma: allowlist secr
 # `python3 -m coronabot.config deploy-env NAME` prints those the function gets, ^|^-separated so values may
 # hold commas and @). The deploy's own names are given the settings' names here.
 export FIREBASE_DATABASE_URL="$DATABASE_URL" ADMIN_CHAT_IDS TELEGRAM_BOT_USERNAME SOURCE QUIET_HOURS \
-  BROADCAST_RATE BROADCAST_CONCURRENCY POLLING LATE_NOTICE_HOURS
+  BROADCAST_RATE BROADCAST_CONCURRENCY POLLING LATE_NOTICE_HOURS LOG_LEVEL
 env_vars() { PYTHONPATH="build/functions/$1" python3 -m coronabot.config deploy-env "$1"; }
 
 deploy_webhook() {

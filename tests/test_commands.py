@@ -59,19 +59,6 @@ def test_long_and_hostile_texts_are_read_up_to_telegrams_limit():
     assert recognise(" " * 5000 + "/help", True, bot_name) is None, "only the first 4,096 characters are read"
 
 
-def test_every_action_has_its_own_answer():
-    """/now was the fall-through once: an action nobody wired up would have answered with the figures."""
-    from coronabot.bot import Bot
-    from coronabot.updates import Message
-
-    def no_client():
-        raise AssertionError("building the map of answers reads nothing")
-
-    bot = Bot(no_client, None, "CoronaAlertTestBot")
-    message = Message(1, 1, 1544010213, "private", "/now", "지민")
-    assert set(bot._handlers(message, Command(Action.NOW, "now"), None, "ko")) == set(Action)
-
-
 @pytest.mark.parametrize("text, private, expected", [
     ("/lang", True, Command(Action.LANGUAGE, "lang", "")),
     ("/lang en", True, Command(Action.LANGUAGE, "lang", "en")),

@@ -112,3 +112,14 @@ def test_a_database_outage_answers_an_empty_list_never_a_5xx(vendored, bot_env, 
     assert status == 200 and results(body) == [] and body["cache_time"] <= 10
     _, telegram, _ = servers
     assert telegram.execute(body)[0] == 200
+
+
+def test_a_result_that_fails_unexpectedly_is_an_empty_answer_telegram_keeps_briefly(post, servers, telegram_server):
+    db, _, _ = servers
+    db.put("state/latest", {"source": "kdca-sentinel", "id": "2026-W39", "order": "2026-W39", "period": "x",
+                            "url": "https://example.invalid", "headline": "h",
+                            "figures": [{"key": "k", "label": "l", "value": "not a number", "kind": "weekly"}]})
+    status, body = post(inline())
+    assert status == 200 and body == {"method": "answerInlineQuery", "inline_query_id": body["inline_query_id"],
+                                      "results": [], "cache_time": 10}
+    assert telegram_server.execute(body)[0] == 200, "valid for the Bot API"

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, start_function
+from coronabot.commands import Action
 from harness import http
 
 _update_ids = itertools.count(700_000_001)
@@ -469,16 +470,23 @@ def test_deeply_nested_json_is_answered_200_with_a_log_line(post, servers, webho
     assert "nested too deeply" in webhook_function.output()
 
 
-def test_a_poison_update_is_logged_with_its_id_and_answered_200(post, servers, webhook_function):
+def test_an_answer_that_fails_unexpectedly_is_logged_with_its_traceback_and_still_answered(post, servers,
+                                                                                           webhook_function):
+    """A record no reader anticipated makes a text fail (a ValueError): that is no database outage. The chat is
+    told to try again, the log says what failed with its traceback, and Telegram gets its 200."""
     db, _, _ = servers
     db.put("state/latest", {"source": "kdca-sentinel", "id": "2026-W39", "order": "2026-W39", "period": "x",
                             "url": "https://example.invalid", "headline": "h",
                             "figures": [{"key": "k", "label": "l", "value": "not a number", "kind": "weekly"}]})
     update = message("/now")
     status, body = post(update)
-    assert status == 200 and body == {}
+    assert status == 200 and body["method"] == "sendMessage" and body["chat_id"] == PRIVATE_CHAT
+    assert body["text"] == "⚠️ 지금은 요청을 처리할 수 없습니다. 잠시 후 다시 시도해 주세요."
     logged = [json.loads(line) for line in webhook_function.output().splitlines() if line.startswith("{")]
-    assert any(e.get("update_id") == update["update_id"] and "failed unexpectedly" in e["message"] for e in logged)
+    mine = [e for e in logged if e.get("update_id") == update["update_id"]]
+    [failure] = [e for e in mine if "failed unexpectedly" in e["message"]]
+    assert "Traceback" in failure["exception"] and "ValueError" in failure["exception"]
+    assert not any("database unavailable" in e["message"] for e in mine), "never reported as a database outage"
 
 
 @pytest.mark.parametrize("service", [
@@ -601,3 +609,23 @@ def test_an_oversized_body_with_the_right_secret_is_ignored_without_being_read(w
     status, body = answer_before_the_body_ends(webhook_function.url, chunked, b"%x\r\n%s\r\n" % (len(piece), piece))
     assert (status, body) == (200, b"{}"), "a chunked body stops being read at the cap"
     assert db.get("subscribers") is None and telegram.calls() == []
+
+
+ONE_COMMAND_EACH = {Action.HELP: "/help", Action.SUBSCRIBE: "/subscribe", Action.UNSUBSCRIBE: "/unsubscribe",
+                    Action.NOW: "/now", Action.HISTORY: "/history", Action.CHART: "/chart",
+                    Action.SETTINGS: "/settings", Action.STATUS: "/status", Action.ABOUT: "/about",
+                    Action.LANGUAGE: "/lang", Action.UNKNOWN: "/frobnicate"}
+
+
+def test_every_action_has_its_own_answer(post, servers, webhook_function):
+    """/now was the fall-through once: an action nobody wired up would have answered with the figures. Each
+    action's command is answered as that action, as the webhook's log line says."""
+    assert set(ONE_COMMAND_EACH) == set(Action)
+    for action, text in ONE_COMMAND_EACH.items():
+        update = message(text)
+        status, body = post(update)
+        assert status == 200 and body.get("chat_id") == PRIVATE_CHAT, text
+        logged = [json.loads(line) for line in webhook_function.output().splitlines() if line.startswith("{")]
+        [handled] = [e["message"] for e in logged if e.get("update_id") == update["update_id"]
+                     and e["message"].startswith("update handled: ")]
+        assert handled == f"update handled: {action.value}", text

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import config, log, sources, texts
+from . import config, language, log, sources, texts
 from .answers import Outcome, Reply
 from .botapi import TelegramError
 from .chat_language import ChatLanguages
@@ -15,11 +15,11 @@ from .chats import AdminCache, AdminGate
 from .commands import Action, Command, recognise
 from .errors import DATABASE_ERRORS
 from .figure_answers import FigureAnswers
-from .inline import InlineAnswers
+from .inline import RETRY_SECONDS, InlineAnswers
 from .seoul import seoul_time
 from .updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
 
-if TYPE_CHECKING:  # loaded on first use: /help and the other answers without data need neither
+if TYPE_CHECKING:  # types only: telepot loads with the first direct Bot API call (the storage with the sources)
     from .storage import Database
     from .telegram import Telegram
 
@@ -74,7 +74,17 @@ class Bot:
             return ""
 
     def handle(self, update: Update) -> Outcome:
-        """Decide the answer to one parsed update."""
+        """Decide the answer to one parsed update. What no answer anticipated (a bug, a record no reader
+        expected) is logged with its traceback and still answered: "try again later", in the chat's default
+        language, never silence and never a database outage it was not."""
+        try:
+            return self._route(update)
+        except Exception:
+            logger.exception("the answer failed unexpectedly; told to try again later",
+                             extra={"fields": {"update_id": update.update_id, "kind": type(update).__name__}})
+            return failed_answer(update)
+
+    def _route(self, update: Update) -> Outcome:
         if isinstance(update, Message):
             return self._message(update)
         if isinstance(update, MemberChange):
@@ -216,3 +226,21 @@ class Bot:
                 self.telegram.call(method, **params)
             except TelegramError as exc:
                 logger.info("%s not accepted: %s", method, exc)
+
+
+def failed_answer(update: Update) -> Outcome:
+    """The answer to an update whose answer failed unexpectedly, in the sender's default language (the chat's
+    own may be what failed): a message, a press's pop-up, an empty inline answer Telegram keeps briefly."""
+    lang = language.default_for(getattr(update, "chat_type", None) or "private",
+                                getattr(update, "language_code", None))
+    words = texts.of(lang)
+    if isinstance(update, Message):
+        reply_to = None if update.chat_type == "private" else update.message_id
+        return Outcome((Reply(update.chat_id, words.TRY_AGAIN_LATER, reply_to),), action="error")
+    if isinstance(update, CallbackQuery):
+        return Outcome(method_call={"method": "answerCallbackQuery", "callback_query_id": update.query_id,
+                                    "text": words.BUTTON_TRY_AGAIN}, action="press:error")
+    if isinstance(update, InlineQuery):
+        return Outcome(method_call={"method": "answerInlineQuery", "inline_query_id": update.query_id,
+                                    "results": [], "cache_time": RETRY_SECONDS}, action="inline:error")
+    return Outcome(action=f"{type(update).__name__}:error")

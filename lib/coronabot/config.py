@@ -143,6 +143,8 @@ class Variable(NamedTuple):
     #                           run, serve, demo (the local tools), secret (set-webhook)
     secret: bool = False  # from Secret Manager when deployed: never in an env list, never printed
     shown_default: str = ""  # the README's default column, where the value alone would not say it
+    deployed: bool = True  # False: the functions read it, but it is never in their env lists (the platform sets
+    #                        it, or its default is production's)
 
     def read(self, environ: Mapping[str, str]) -> Any:
         raw = environ.get(self.name, "").strip()
@@ -160,8 +162,8 @@ VARIABLES: tuple[Variable, ...] = (
              "the `secret_token` given to `setWebhook`, 1–256 of `A-Za-z0-9_-`; without it the webhook refuses "
              "every update", ("webhook",), ("secret", "serve"), secret=True, shown_default="required"),
     Variable("TELEGRAM_API_BASE", "api_base", _url, DEFAULT_API_BASE,
-             "the Bot API's address (read by every function; only the tests and the demo point it elsewhere)", (),
-             ("telegram", "run", "serve")),
+             "the Bot API's address (only the tests and the demo point it elsewhere; never deployed)", _ALL,
+             ("telegram", "run", "serve"), deployed=False),
     Variable("TELEGRAM_BOT_USERNAME", "bot_username", _username, "",
              "the bot's username, for `/cmd@BotName`; else asked once with `getMe`", ("webhook",), ("run",),
              shown_default="`getMe`"),
@@ -227,7 +229,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CHARTS", "charts", _switch, True,
              "`on`: an alert is its chart with the text as caption; `off`: text only", (), _TICK,
              shown_default="`on`"),
-    Variable("LOG_LEVEL", "log_level", _level, "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`", (),
+    Variable("LOG_LEVEL", "log_level", _level, "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`: every "
+             "process's logging, from its start (`make deploy` passes it to the functions)", _ALL,
              ("telegram", "database", "run", "serve", "demo")),
     # Read by the local tools (make run, serve, demo) and the platform only.
     Variable("SCRAPE_SCHEDULE", None, _text, "", "cron expressions separated by `;`, Asia/Seoul", (), ("run",),
@@ -249,10 +252,11 @@ VARIABLES: tuple[Variable, ...] = (
              ("serve",)),
     Variable("DEMO_TELEGRAM_PORT", None, _text, "8481", "`make demo`: the fake Bot API's port", (), ("demo",)),
     Variable("DEMO_SOURCES_PORT", None, _text, "8482", "`make demo`: the source stand-in's port", (), ("demo",)),
+    # Set by the platform, read by the deployed webhook: never in an env list.
     Variable("K_SERVICE", None, _text, "", "set by Cloud Run: the webhook's REST client then asks the metadata "
-             "server for the function's access token", (), ()),
-    Variable("GCE_METADATA_HOST", None, _text, "", "the metadata server's host, as Google's libraries allow", (),
-             (), shown_default="`metadata.google.internal`"),
+             "server for the function's access token", ("webhook",), (), deployed=False),
+    Variable("GCE_METADATA_HOST", None, _text, "", "the metadata server's host, as Google's libraries allow",
+             ("webhook",), (), shown_default="`metadata.google.internal`", deployed=False),
 )
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 
@@ -324,7 +328,7 @@ def deploy_env(function: str, environ: Mapping[str, str] | None = None) -> str:
     ``--set-secrets``."""
     environ = os.environ if environ is None else environ
     pairs = [f"{v.name}={environ[v.name].strip()}" for v in VARIABLES
-             if function in v.functions and not v.secret and environ.get(v.name, "").strip()]
+             if function in v.functions and v.deployed and not v.secret and environ.get(v.name, "").strip()]
     return "^|^" + "|".join(pairs)
 
 

@@ -17,5 +17,6 @@ class AlreadyDone(Exception):
     """The work was completed by an earlier run."""
 
 
-# What a failed database call raises: DatabaseError, whichever client failed, or ValueError for a refused value.
-DATABASE_ERRORS = (DatabaseError, ValueError)
+# What a failed database call raises, whichever client failed. Nothing else: a ValueError (a value a client
+# refused, a bug in a text) is no database outage, and is logged and answered as the unexpected error it is.
+DATABASE_ERRORS = (DatabaseError,)
