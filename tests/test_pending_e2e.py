@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import itertools
 import os
+from datetime import timedelta
 
 import portal_answers as portal
 import pytest
-from test_scrape_e2e import ADMIN, alerts_by_chat, subscribe, tick
+from test_scrape_e2e import ADMIN, MIGRATED, alerts_by_chat, kst_now, recorded_week, seen_weekly, subscribe, tick
 
 from conftest import GROUP_CHAT, PRIVATE_CHAT
 from harness import ROOT
@@ -203,3 +204,28 @@ def test_a_week_being_counted_at_the_year_boundary_has_its_right_days(scrape_at,
     assert "2026년 52주 (12월 20일~26일)는 질병관리청이 집계 중입니다." in post(said("/now"))[1]["text"]
     assert "KDCA is still counting 2026 week 52 (20–26 Dec)." in post(said("/now", code="en"))[1]["text"]
     assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1} and notices(telegram) == []
+
+
+def test_a_week_counted_past_its_expected_window_is_late_not_failing(servers, extra_scrape):
+    """The publication model counts a tick that finds the week being counted as "not published yet": past the
+    expected window by LATE_NOTICE_HOURS the admins hear once that it is late (never that the source fails),
+    and once more when it comes."""
+    db, telegram, sources = servers
+    subscribe(db, [PRIVATE_CHAT])
+    now = kst_now()
+    window_day = (now - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    db.put("state", {"latest": recorded_week(39), "migrations": MIGRATED,
+                     "seen": {"kdca-sentinel": seen_weekly(window_day - timedelta(weeks=1))}})
+    sources.serve("kdca", portal.text(portal.ROWS_W37_W41))
+    function = extra_scrape(POLLING="adaptive", TZ="America/Los_Angeles")
+    status, summary = tick(function)
+    assert (status, summary["status"], summary["pending_week"]) == (200, "pending", "2026-W40"), summary
+    [late] = notices(telegram)
+    assert "예상 시각보다 늦어지고 있습니다" in late and "출처 확인 실패" not in late
+    assert db.get("state/health") is None and db.get("state/seen/kdca-sentinel") == seen_weekly(
+        window_day - timedelta(weeks=1)), "a week being counted is no publication the model learns from"
+    sources.serve("kdca", portal.text(W40_PUBLISHED))
+    db.put("state/last_fetch_at", None)
+    assert tick(function)[1]["status"] == "alerted"
+    assert len(notices(telegram)) == 2 and "늦어진 발표가 나왔습니다" in notices(telegram)[1]
+    assert alerts_by_chat(telegram) == {str(PRIVATE_CHAT): 1}
