@@ -33,9 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from latency_proxy import waits_in_a_row  # noqa: E402
-
 from harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
+from latency_proxy import waits_in_a_row  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 COLD_RUNS = 7

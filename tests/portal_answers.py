@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from support import FIXTURES
+
 ENVELOPE = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text())
 # A call on Tuesday 2026-10-06: W37-W39 published, W40 (ended 10-03) every cell "집계 중", no row for W41.
 ROWS_W37_W41 = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w37-w41-rows-extracted.json").read_text())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
 from coronabot.broadcast import Broadcast, BroadcastOptions, Letter, one_page, worker_count
 from coronabot.config import Settings
 from coronabot.storage import Database, Lease
 from coronabot.telegram import Telegram
+from support import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import warnings
 
 import pytest
 
-from conftest import FIXTURES
 from coronabot import history
 from coronabot.sources import REGISTRY, kdca_sentinel
+from support import FIXTURES
 
 chart = pytest.importorskip("coronabot.chart")
 Image = pytest.importorskip("PIL.Image")

@@ -7,11 +7,11 @@ import re
 import subprocess
 import sys
 
-import portal_answers
 import pytest
 
-from conftest import PRIVATE_CHAT
+import portal_answers
 from harness import ROOT
+from support import PRIVATE_CHAT
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from collections import Counter
 from test_history_e2e import portal, uploads  # noqa: F401  (portal: the fixture)
 from test_scrape_e2e import alerts_by_chat, many_chats, subscribe, tick
 
-from conftest import QUEUE
 from coronabot.broadcast import worker_count
 from harness import free_port, http
+from support import QUEUE
 
 
 def fanning_scrape(extra_scrape, tasks, deliver, **env):

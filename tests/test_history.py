@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from conftest import FIXTURES
 from coronabot import history, texts
 from coronabot.commands import Action, recognise
 from coronabot.sources import REGISTRY, kdca_sentinel
+from support import FIXTURES
 
 TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text(encoding="utf-8"))
 

@@ -15,10 +15,10 @@ import pytest
 from test_scrape_e2e import many_chats, subscribe, tick, tick_together
 from test_webhook_e2e import message
 
-from conftest import FIXTURES, PRIVATE_CHAT
 from coronabot.texts import KST
 from coronabot.weeks import Week
 from harness import ROOT, http
+from support import FIXTURES, PRIVATE_CHAT
 
 TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text(encoding="utf-8"))
 SOURCE = "kdca-sentinel"

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import FIXTURES
 from coronabot import language, preferences, texts
 from coronabot.history import Direction, Point
 from coronabot.sources import REGISTRY, data_portal, kdca_sentinel, mohw_daily
 from coronabot.weeks import Week
+from support import FIXTURES
 
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 KEPT = ("한국어",)  # the one Korean word English texts keep: the language's own name, where it is offered

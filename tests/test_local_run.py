@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GROUP_CHAT, PRIVATE_CHAT
 from harness import OWNER, ROOT, free_port, http
+from support import GROUP_CHAT, PRIVATE_CHAT
 
 LOCAL_NS = "coronabot-local-default-rtdb"
 

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import DATABASE_URL, PRIVATE_CHAT
 from coronabot import sources, texts
 from coronabot.announcement import Announcement, Figure
 from coronabot.config import Settings
 from coronabot.scrape import Ticker
 from coronabot.sources import Source, SourceTexts
 from coronabot.weeks import Week
+from support import DATABASE_URL, PRIVATE_CHAT
 
 PUBLISHED = {Week(2026, 47): 120, Week(2026, 48): 150}
 

@@ -8,12 +8,12 @@ import itertools
 import os
 from datetime import timedelta
 
-import portal_answers as portal
 import pytest
 from test_scrape_e2e import ADMIN, MIGRATED, alerts_by_chat, kst_now, recorded_week, seen_weekly, subscribe, tick
 
-from conftest import GROUP_CHAT, PRIVATE_CHAT
+import portal_answers as portal
 from harness import ROOT
+from support import GROUP_CHAT, PRIVATE_CHAT
 
 POST = ("POST", "/pot/is/st/ariListAjax.do")
 PAGE = ("GET", "/pot/is/st/ari.do")

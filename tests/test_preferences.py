@@ -8,10 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from conftest import FIXTURES
 from coronabot import held, preferences, texts
 from coronabot.preferences import DEFAULTS, STALE, Comparison, Preferences, Press, condition_holds, plan
 from coronabot.sources import REGISTRY, data_portal, kdca_sentinel, mohw_daily
+from support import FIXTURES
 
 
 @pytest.mark.parametrize("record, expected", [

@@ -10,10 +10,10 @@ import json
 import sys
 
 import pytest
-from latency_proxy import waits_in_a_row
 
-from conftest import ROOT, start_function
-from harness import Process, free_port, http
+from harness import ROOT, Process, free_port, http
+from latency_proxy import waits_in_a_row
+from support import start_function
 
 CHAT, SUBSCRIBED, GROUP, ADMIN = 1544090001, 1544090002, -1001544090003, 1544090009
 _ids = itertools.count(790_000_001)

@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import start_function
 from coronabot.config import Settings
 from coronabot.storage import Database, DatabaseError, light_client_available
 from harness import http
+from support import start_function
 
 
 class Google(ThreadingHTTPServer):

@@ -12,8 +12,8 @@ import firebase_admin
 import pytest
 from firebase_admin import db, exceptions
 
-from conftest import DATABASE_URL
 from harness import OWNER, Process, database_command, free_port, http
+from support import DATABASE_URL
 
 
 def _root(host: str, monkeypatch):

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database
 from coronabot import texts
 from coronabot.texts import KST
 from harness import Process, database_command, free_port, http
+from support import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database
 
 ADMIN = "1700000001"
 KDCA = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text())

@@ -9,7 +9,7 @@ import itertools
 import pytest
 from test_webhook_e2e import message
 
-from conftest import PRIVATE_CHAT
+from support import PRIVATE_CHAT
 
 _update_ids = itertools.count(720_000_001)
 _query_ids = itertools.count(1)

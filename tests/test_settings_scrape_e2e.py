@@ -11,8 +11,8 @@ import pytest
 from test_history_e2e import portal, uploads  # noqa: F401 (the fixture)
 from test_scrape_e2e import kdca_with, tick, tick_together
 
-from conftest import PRIVATE_CHAT
 from coronabot.texts import KST
+from support import PRIVATE_CHAT
 
 KEY = "kdca-sentinel_2026-W39"
 HOST_ZONE = "America/Los_Angeles"

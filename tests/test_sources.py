@@ -6,10 +6,9 @@ import json
 import re
 from datetime import date, datetime
 
-import portal_answers as portal
 import pytest
 
-from conftest import FIXTURES
+import portal_answers as portal
 from coronabot.sources import (
     LayoutError,
     Pending,
@@ -25,6 +24,7 @@ from coronabot.sources import (
 from coronabot.sources._errors import parse_count
 from coronabot.texts import KST
 from coronabot.weeks import Week
+from support import FIXTURES
 
 
 def fixture(name: str) -> bytes:

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from conftest import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
 from coronabot.config import Settings
 from coronabot.storage import AlreadyDone, Busy, Database, key_order, key_span
+from support import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
 
 
 @pytest.fixture(params=["firebase-admin", "rest"])

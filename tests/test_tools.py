@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from conftest import PRIVATE_CHAT
 from harness import http
+from support import PRIVATE_CHAT
 
 
 def test_json_urlencoded_and_multipart_bodies(servers, token):
@@ -71,9 +71,9 @@ def test_the_tasks_emulator_retries_with_backoff_refuses_repeated_names_and_send
     import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from conftest import QUEUE
     from coronabot import config
     from coronabot.tasks import TaskQueue, task_id
+    from support import QUEUE
 
     seen: list[tuple[float, dict, bytes]] = []
 

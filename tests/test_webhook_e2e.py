@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from conftest import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, start_function
 from coronabot.commands import Action
 from harness import http
+from support import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, start_function
 
 _update_ids = itertools.count(700_000_001)
 
@@ -387,8 +387,8 @@ def test_the_webhook_loads_each_client_on_first_use(bot_env, vendored, servers, 
 
 
 def test_a_database_outage_gets_a_clear_answer_and_no_5xx(vendored, bot_env, logs_dir, webhook_secret, servers):
-    from conftest import start_function
     from harness import free_port
+    from support import start_function
     env = dict(bot_env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{free_port()}")
     process = start_function("webhook", env, logs_dir)
     headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": webhook_secret}
@@ -404,7 +404,7 @@ def test_a_database_outage_gets_a_clear_answer_and_no_5xx(vendored, bot_env, log
 
 
 def test_the_username_comes_from_one_cached_getme(vendored, bot_env, logs_dir, webhook_secret, servers):
-    from conftest import start_function
+    from support import start_function
     _, telegram, _ = servers
     env = {k: v for k, v in bot_env.items() if k != "TELEGRAM_BOT_USERNAME"}
     process = start_function("webhook", env, logs_dir)

@@ -1,31 +1,8 @@
 """All Realtime Database access: through firebase-admin's ``db`` module, or in the webhook through the REST
 client ``_rtdb.py`` (the same reference interface, without firebase-admin's imports).
 
-Layout (docs/architecture.md has the full table; storage/layout.py spells every path)::
-
-    /subscribers/{chat_id}          {"since", "chat_type", "update_id", "prefs": {"when", "night", "format"}}
-    /state/latest                   the newest recorded announcement
-    /state/broadcast                the broadcast still in progress, if any
-    /state/health                   the source's failure streak, for admin notices
-    /state/source_cache             validators and cookies for conditional fetches
-    /state/last_tick                the last scrape tick's summary
-    /state/last_fetch_at            when a tick last fetched the source (KST ISO)
-    /state/seen/{source}            when the bot first saw each recent announcement (KST ISO, the newest 12)
-    /state/late_notice/{source}     the expected window the admins were told is late, and when it arrived
-    /state/backfill/{source}        when the first tick stored the past year (or when it last failed)
-    /state/history_digest/{source}  fingerprint of the earlier periods the source showed last
-    /history/{source}/{id}          every recorded announcement, and every period the backfill stored
-    /charts/{source}                the newest chart's Telegram file_id, its announcement and period (Korean)
-    /charts_en/{source}             the same for the chart drawn in English
-    /languages/{chat_id}            the language a chat chose or subscribed in ("ko", "en"; none: its default);
-                                    every subscriber has one (state/migrations/languages gave the older Korean)
-    /broadcasts/{key}               lease, kind, text, done flag, finished_at (kept 30 days after the end)
-    /fanout/{key}/...               a broadcast fanned out on Cloud Tasks: its chunks and their leases (fanout.py)
-    /deliveries/{key}/{chat_id}     the delivery ledger: "sent", "removed" or "failed:<code>" (as long)
-    /handled_updates/{update_id}    updates answered through sendMessage (kept 2 days)
-    /unsubscribed/{chat_id}         the update that unsubscribed the chat, for redeliveries (kept 2 days)
-    /held/{chat_id}/{broadcast}     an alert held for the morning (see held.py); /state/held marks any
-    /polling/offset                 getUpdates offset of the local long-polling runner
+The layout is described in one place, docs/architecture.md ("Realtime Database layout"), and spelt in one,
+``storage/layout.py``: no other module writes a path.
 
 Chat ids are string keys (a negative or large integer). Realtime Database still returns a collection
 whose keys are all small integers as a JSON array, so every read of a collection goes through
