@@ -354,9 +354,10 @@ def test_the_webhook_entry_imports_nothing_it_does_not_need():
     code = ("import sys; sys.path.insert(0, 'build/functions/webhook'); import main; "
             "print(sorted(m for m in sys.modules if m.startswith(('bs4', 'requests', 'urllib3', 'coronabot.scrape', "
             "'coronabot.sources._http', 'coronabot.broadcast', 'coronabot.held', 'coronabot_dev', 'rtdb_emulator', "
-            "'coronabot.cli'))))")
+            "'coronabot.cli', 'coronabot.bot', 'coronabot.texts', 'coronabot.sources'))))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "[]", "the bot, its texts and the sources load with the first update, while " \
+        "its reads are on their way (webhook._reads_ahead)"
 
 
 @pytest.mark.parametrize("text, loaded", [

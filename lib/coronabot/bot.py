@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import config, language, log, sources, texts
+from . import ahead, config, language, log, sources, texts
 from .answers import Outcome, Reply
 from .botapi import TelegramError
 from .chat_language import ChatLanguages
@@ -106,8 +106,8 @@ class Bot:
         if command is None and not private:  # what a group says among itself: no answer, and no read
             return Outcome(action="ignored:chatter" if message.text is not None else "ignored:non_text")
         with self.db.reads() as reads:  # the chat's language and what the answer reads: one round trip
-            reads.at_once(self._languages.read(message.chat_id),
-                          *(self._reads_ahead(message, command.action) if command is not None else ()))
+            reads.at_once(ahead.chat_language(self.db, message.chat_id), *(ahead.for_action(
+                self.db, command.action, message.chat_id, self._source.name) if command is not None else ()))
             lang, stored = self._languages.find(message.chat_id, message.chat_type, message.language_code,
                                                 message.update_id)
             words = texts.of(lang)
@@ -120,15 +120,6 @@ class Bot:
                 logger.error("no handler for the action %s", command.action.value)
                 return Outcome((Reply(message.chat_id, words.UNRECOGNISED, reply_to),), action="unhandled")
             return handler()
-
-    def _reads_ahead(self, message: Message, action: Action) -> tuple[Callable[[], object], ...]:
-        """What the answer to ``action`` will read, made side by side with the chat's language."""
-        db, chat_id = self.db, message.chat_id
-        if action in (Action.SUBSCRIBE, Action.SETTINGS, Action.STATUS):
-            return (lambda: db.subscription(chat_id),)
-        if action is Action.UNSUBSCRIBE:
-            return (lambda: db.subscribed(chat_id), lambda: db.unsubscribed_by(chat_id))
-        return self._figures.reads(action)
 
     def _handlers(self, message: Message, command: Command, reply_to: int | None, lang: str,
                   stored: bool = True) -> dict[Action, Callable[[], Outcome]]:

@@ -38,10 +38,6 @@ class ChatLanguages:
                            extra={"fields": {"update_id": update_id}})
         return default, False
 
-    def read(self, chat_id: int) -> Callable[[], object]:
-        """The read ``find`` makes, to make ahead of it, side by side with the answer's own."""
-        return lambda: self.db().language(chat_id)
-
     def switch(self, chat_id: int, wanted: str, current: str, stored: bool) -> bool:
         """Make ``wanted`` the chat's language; True when that changed it. ``current`` and ``stored`` are what
         ``find`` read for this update, so only a change is written, and nothing is read again."""

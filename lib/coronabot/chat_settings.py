@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import language, log, preferences, texts
+from . import ahead, language, log, preferences, texts
 from .answers import Outcome, Reply
 from .chat_language import ChatLanguages
 from .chats import AdminGate, needs_admin
@@ -61,8 +61,7 @@ class ChatSettings:
             return _unusable(query, press)
         chat_id, chat_type = query.chat_id, query.chat_type or ""
         with self.db().reads() as reads:  # the chat's language and its subscription: one round trip
-            reads.at_once(self.languages.read(chat_id),
-                          *((lambda: self.db().subscription(chat_id)),) if press.action != "close" else ())
+            reads.at_once(*ahead.for_press(query, self.db()))
             return self._pressed(query, press, chat_id, chat_type)
 
     def _pressed(self, query: CallbackQuery, press: preferences.Press, chat_id: int, chat_type: str) -> Outcome:

@@ -28,20 +28,6 @@ class FigureAnswers:
     def __init__(self, db: Callable[[], Database], source: Source):
         self.db, self.source = db, source
 
-    def reads(self, action: Action) -> tuple[Callable[[], object], ...]:
-        """What the answer to ``action`` reads, to make ahead of it side by side with the chat's language
-        (/chart's in every language: which one is known only once the language is read)."""
-        db, name = self.db, self.source.name
-        if action is Action.NOW:
-            return (lambda: db().latest(),)
-        if action is Action.ABOUT:
-            return (lambda: db().get(layout.state("seen", name)), lambda: db().get(layout.pending()))
-        if action is Action.HISTORY:
-            return (lambda: db().history_window(name, history.TABLE_PERIODS + 1),)
-        if action is Action.CHART:
-            return tuple((lambda lang=lang: db().chart(name, lang)) for lang in texts.BY_LANGUAGE)
-        return ()
-
     def now(self, update_id: int, lang: str) -> str:
         """/now: the latest stored announcement, in this version's words, and the period the source is
         counting after it (one read: the marker is kept beside the announcement)."""

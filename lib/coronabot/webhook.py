@@ -9,6 +9,7 @@ body is read, and the body is never read past ``MAX_UPDATE_BYTES``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hmac
 import importlib
@@ -16,13 +17,15 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from . import config, log
-from .bot import Bot
+from . import ahead, config, log
 from .updates import MalformedUpdate, Update, parse
+
+if TYPE_CHECKING:  # the bot and what it answers with load with the first update, while its reads are on their way
+    from .bot import Bot
 
 MAX_UPDATE_BYTES = 256 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # pragma: allowlist secret (a header name)
@@ -117,9 +120,27 @@ def _telegram(settings: config.Settings):
 def _get_bot(settings: config.Settings) -> Bot:
     global _bot
     if _bot is None:
-        _bot = Bot(lambda: _database(settings), (lambda: _telegram(settings)) if settings.telegram_token else None,
-                   settings.bot_username, settings.source, settings.quiet_hours)
+        telegram = (lambda: _telegram(settings)) if settings.telegram_token else None
+        _bot = _load("coronabot.bot").Bot(lambda: _database(settings), telegram, settings.bot_username,
+                                          settings.source, settings.quiet_hours)
     return _bot
+
+
+@contextlib.contextmanager
+def _reads_ahead(settings: config.Settings, update: Update) -> Iterator[None]:
+    """The reads the answer will make, sent before anything else (on a cold instance, before the bot's code is
+    loaded: loading it and the database's round trip overlap), and remembered for the answer's code while it
+    runs. A database that cannot even be set up is the answer's to meet and say."""
+    try:
+        db = _database(settings)
+        scope = db.reads()
+    except Exception as exc:  # the answer reads as usual, and fails as usual
+        logger.warning("reads ahead not started: %s: %s", type(exc).__name__, exc)
+        yield
+        return
+    with scope as reads:
+        reads.start(*ahead.reads(update, db, settings.source, lambda: settings.bot_username))
+        yield
 
 
 def handle_request(method: str, headers: Mapping[str, str], open_body: Callable[[], BinaryIO],
@@ -176,8 +197,9 @@ def _answer(settings: config.Settings, update: Update) -> tuple[int, dict]:
     """The bot's answer to a parsed update: a method call riding the response, or replies sent directly."""
     update_id = update.update_id
     fields = {"update_id": update_id}
-    bot = _get_bot(settings)
-    outcome = bot.handle(update)
+    with _reads_ahead(settings, update):
+        bot = _get_bot(settings)
+        outcome = bot.handle(update)
     logger.info("update handled: %s", outcome.action, extra={"fields": fields})
     bot.call_first(outcome)
     if outcome.method_call is not None:

@@ -50,6 +50,7 @@ class RequestError(DatabaseError):
 
 MAX_IDLE_CONNECTIONS = 8
 SIDE_BY_SIDE = 4  # reads one update makes at once, at most
+READING_THREADS = 16  # shared by the updates a process answers at once (gunicorn's threads)
 
 
 class _Pool:
@@ -74,8 +75,25 @@ class _Pool:
         connection.close()
 
 
-# The GET answers of the ``Reads`` scope the current context is in: request target -> (value, ETag or None,
-# whether the ETag was asked for), or the RequestError it raised.
+class _Answer:
+    """One GET of a ``Reads`` scope, made once: its value and ETag, or what it raised, once it is done (a reader
+    that asks for it meanwhile waits for it instead of asking again)."""
+
+    def __init__(self, with_etag: bool):
+        self.with_etag = with_etag
+        self.done = threading.Event()
+        self.value: Any = None
+        self.tag: str | None = None
+        self.error: Exception | None = None
+
+    def result(self) -> tuple[int, Any, str | None]:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return 200, self.value, self.tag
+
+
+# The GET answers of the ``Reads`` scope the current context is in: request target -> its _Answer.
 _remembered: contextvars.ContextVar[dict | None] = contextvars.ContextVar("remembered_reads", default=None)
 _side_by_side: ThreadPoolExecutor | None = None
 _side_by_side_lock = threading.Lock()
@@ -94,29 +112,46 @@ def _executor() -> ThreadPoolExecutor:
     global _side_by_side
     with _side_by_side_lock:
         if _side_by_side is None:
-            _side_by_side = ThreadPoolExecutor(SIDE_BY_SIDE, thread_name_prefix="rtdb-read")
+            _side_by_side = ThreadPoolExecutor(READING_THREADS, thread_name_prefix="rtdb-read")
         return _side_by_side
 
 
 class Reads:
-    """One update's reads: ``at_once(*reads)`` makes them side by side (one round trip of wall time) and
-    remembers their answers until the scope ends or anything is written, so the code that needs a value
-    reads it as usual and gets it without a request. Never kept beyond one update: a figure read here is
-    never older than the database's at the start of the update."""
+    """One update's reads: ``start(*reads)`` sends them side by side without waiting (``at_once`` waits for
+    them), and the scope remembers each answer until it ends or anything is written, so the code that needs a
+    value reads it as usual and gets it without a request (waiting for it if it is still on its way). Never
+    kept beyond one update: a figure read here is never older than the database's at the start of the update.
+    A scope opened inside another is the same scope."""
 
     def __enter__(self) -> Reads:
-        self._token = _remembered.set({})
+        outer = _remembered.get()
+        self._token = _remembered.set(outer if outer is not None else {})
         return self
 
     def __exit__(self, *exc: object) -> None:
         _remembered.reset(self._token)
 
+    def start(self, *reads: Callable[[], Any]) -> None:
+        """Send ``reads`` side by side and go on: the code that reads their values meets their answers (or
+        their failures) when it asks."""
+        if len(reads) > SIDE_BY_SIDE:
+            raise ValueError(f"at most {SIDE_BY_SIDE} reads side by side")
+        for read in reads:
+            _executor().submit(contextvars.copy_context().run, _quietly, read)
+
     def at_once(self, *reads: Callable[[], Any]) -> None:
-        """Run ``reads`` side by side; their failures are remembered, not raised: the code that reads the
-        value meets it."""
+        """Run ``reads`` side by side and wait for them; their failures are remembered, not raised: the code
+        that reads the value meets it."""
         for outcome in side_by_side(*reads):
             if isinstance(outcome, Exception) and not isinstance(outcome, RequestError):
                 raise outcome
+
+
+def _quietly(read: Callable[[], Any]) -> None:
+    try:
+        read()
+    except Exception:  # remembered with its request: the code that reads the value meets it
+        pass
 
 
 def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
@@ -218,18 +253,19 @@ class Client:
             remembered.clear()
             return self._send(method, target, body, headers, expected)
         with_etag = bool(headers and "X-Firebase-ETag" in headers)
-        known = remembered.get(target)
-        if isinstance(known, RequestError):
-            raise known
-        if known is not None and (known[2] or not with_etag):
-            return 200, known[0], known[1]
+        mine = _Answer(with_etag)
+        known = remembered.setdefault(target, mine)
+        if known is not mine and (known.with_etag or not with_etag):
+            return known.result()  # made (or being made) by another reader of this update
+        remembered[target] = mine
         try:
-            status, value, tag = self._send(method, target, body, headers, expected)
-        except RequestError as exc:
-            remembered[target] = exc
+            status, mine.value, mine.tag = self._send(method, target, body, headers, expected)
+        except Exception as exc:
+            mine.error = exc
             raise
-        remembered[target] = (value, tag, with_etag)
-        return status, value, tag
+        finally:
+            mine.done.set()
+        return status, mine.value, mine.tag
 
     def _send(self, method: str, target: str, body: Any, headers: dict | None,
               expected: tuple[int, ...]) -> tuple[int, Any, str | None]:
