@@ -90,6 +90,7 @@ def test_the_tasks_emulator_retries_with_backoff_refuses_repeated_names_and_send
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    began = time.time()  # a dispatch an earlier test left on its way may still be recorded after the reset
     try:
         tasks.configure(concurrency=1, min_backoff=0.3, max_backoff=0.6)
         for name, value in {"BROADCAST_QUEUE": QUEUE, "DELIVER_URL": f"http://127.0.0.1:{server.server_port}/",
@@ -107,7 +108,7 @@ def test_the_tasks_emulator_retries_with_backoff_refuses_repeated_names_and_send
         assert queue.enqueue("kdca-sentinel_2026-W39", 4, generation=1) is True
     finally:
         server.shutdown()
-        statuses = [d["status"] for d in tasks.dispatches()]
+        statuses = [d["status"] for d in tasks.dispatches() if d["started"] >= began]
         tasks.reset()  # the last task would be retried against the stopped server
     (first, headers, body), (second, retried, _), (third, last, _) = seen[:3]
     assert json.loads(body) == {"broadcast": "kdca-sentinel_2026-W39", "chunk": 4, "generation": 0}
