@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from . import history, log, publication, sources, texts
-from .announcement import order_key
 from .answers import Outcome, Reply
 from .botapi import photo_params
 from .commands import Action
@@ -93,7 +92,5 @@ def pending_after(record: object, announcement: Announcement | None) -> Pending 
     """The marker of the period the source is counting, kept beside the latest announcement, when it is
     after that announcement (anything else, damaged or older, is not shown)."""
     pending = Pending.from_record(record.get("pending")) if isinstance(record, dict) else None
-    if pending is None or announcement is None:
-        return None
-    after, shown = order_key(pending.id), order_key(announcement.order)
-    return pending if after is not None and shown is not None and after > shown else None
+    return pending if pending is not None and announcement is not None and pending.follows(announcement.order) \
+        else None

@@ -136,15 +136,16 @@ class Ticker:
                               morning=morning, notes={"error": error})
         return self._finish(summary, changes, now)
 
-    def _recorded_order(self, state: TickState) -> tuple[int, int, int] | None:
-        """The order of the latest recorded announcement of this source (None: none recorded)."""
-        return order_key(state.latest.get("order")) if state.latest.get("source") == self.source.name else None
+    def _recorded_order(self, state: TickState) -> object:
+        """The order of the latest recorded announcement of this source, as stored (None: none recorded)."""
+        return state.latest.get("order") if state.latest.get("source") == self.source.name else None
 
     def _decide(self, state: TickState, reading: Reading, now: datetime) -> tuple[TickSummary, dict]:
         """New (alert), the same with other figures (correction), or nothing new (resume what is unfinished;
         ``pending`` while the source counts a newer period). The summary, and the marker of the period being
         counted to write beside the latest announcement when it changed (an announcement writes its own)."""
-        announcement, recorded = reading.current, self._recorded_order(state)
+        announcement, recorded_order = reading.current, self._recorded_order(state)
+        recorded = order_key(recorded_order)
         kind = None
         if announcement is not None:
             if recorded is not None and order_key(announcement.order) < recorded:
@@ -154,11 +155,11 @@ class Ticker:
                 kind = "alert"
             elif announcement.revises(state.latest):
                 kind = "correction"
+        latest_order = announcement.order if kind is not None else recorded_order
+        pending = reading.pending if reading.pending is not None and reading.pending.follows(latest_order) else None
         if kind is not None:
-            pending = newer_pending(reading.pending, order_key(announcement.order))
             summary, changes = self._announce(state, announcement, kind, pending, now), {}
         else:
-            pending = newer_pending(reading.pending, recorded)
             resumed = self.broadcaster.resume(state.broadcast)
             about = announcement.id if announcement is not None else state.latest.get("id")
             status = "resumed" if resumed.happened else "pending" if pending else "unchanged"
@@ -207,14 +208,6 @@ class Ticker:
         logger.info("tick %s%s", summary.status, unfinished,
                     extra={"fields": {k: v for k, v in written.items() if v not in (None, 0)}})
         return summary
-
-
-def newer_pending(pending: Pending | None, recorded: tuple[int, int, int] | None) -> Pending | None:
-    """The period the source is counting, if it is newer than the latest recorded announcement: a week that
-    KDCA turns back into "being counted" after publishing keeps its recorded figures, with no marker."""
-    if pending is None or (recorded is not None and order_key(pending.id) <= recorded):
-        return None
-    return pending
 
 
 _ticker: Ticker | None = None

@@ -10,6 +10,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..announcement import order_key
+
 if TYPE_CHECKING:
     from ..announcement import Announcement
     from ._http import SourceHttp
@@ -39,6 +41,13 @@ class Pending(NamedTuple):
 
     id: str  # the period's id, as its announcement will have it ("2026-W40")
     counting: bool = True
+
+    def follows(self, order: object) -> bool:
+        """Whether this period comes after the announcement of ``order`` (None or unreadable: nothing to
+        follow, so it does). A week that KDCA turns back into "being counted" after publishing does not: it
+        keeps its recorded figures, shown without a marker."""
+        mine, other = order_key(self.id), order_key(order)
+        return mine is not None and (other is None or mine > other)
 
     def as_record(self) -> dict:
         """The form kept beside the latest announcement (``state/latest/pending``)."""

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -108,6 +108,11 @@ def _forget_executor() -> None:
 os.register_at_fork(after_in_child=_forget_executor)
 
 
+def _submit(function: Callable[[Callable[[], Any]], Any], call: Callable[[], Any]) -> Future:
+    """``function(call)`` on a reading thread, in a copy of this context (the update's ``Reads`` scope)."""
+    return _executor().submit(contextvars.copy_context().run, function, call)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _side_by_side
     with _side_by_side_lock:
@@ -137,7 +142,7 @@ class Reads:
         if len(reads) > SIDE_BY_SIDE:
             raise ValueError(f"at most {SIDE_BY_SIDE} reads side by side")
         for read in reads:
-            _executor().submit(contextvars.copy_context().run, _quietly, read)
+            _submit(_quietly, read)
 
     def at_once(self, *reads: Callable[[], Any]) -> None:
         """Run ``reads`` side by side and wait for them; their failures are remembered, not raised: the code
@@ -165,7 +170,7 @@ def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
             return call()
         except Exception as exc:  # handed to the caller, who decides
             return exc
-    futures = [_executor().submit(contextvars.copy_context().run, outcome, call) for call in calls[1:]]
+    futures = [_submit(outcome, call) for call in calls[1:]]
     first = [outcome(calls[0])] if calls else []
     return first + [future.result() for future in futures]
 

@@ -135,8 +135,8 @@ def about(source: Source, window_text: str | None = None, known: bool = True, pe
     the source is counting (``pending``)."""
     description = source.words(LANGUAGE).description
     expected = expected_line(window_text) + "\n" if known else ""
-    if pending_line(pending):
-        expected += f"• {pending_line(pending)}\n"
+    if line := pending_line(pending):
+        expected += f"• {line}\n"
     return (
         "<b>COVID-19 Korea alerts</b>\n"
         "The bot checks the COVID-19 figures the Korea Disease Control and Prevention Agency (KDCA) publishes "
@@ -267,8 +267,8 @@ def current_figures(announcement: Announcement | None, source: Source,
         "\n".join(_body(announcement, source))
     if recorded_at is not None:
         text += f"\nSeen by the bot: {kst(recorded_at)}"
-    if pending_line(pending):
-        text += f"\n\n⏳ {pending_line(pending)} Subscribed chats get it as soon as it is published."
+    if line := pending_line(pending):
+        text += f"\n\n⏳ {line} Subscribed chats get it as soon as it is published."
     return text
 
 

@@ -135,8 +135,8 @@ def about(source: Source, window_text: str | None = None, known: bool = True, pe
     the source is counting (``pending``)."""
     description = source.words(LANGUAGE).description
     expected = expected_line(window_text) + "\n" if known else ""
-    if pending_line(pending):
-        expected += f"• {pending_line(pending)}\n"
+    if line := pending_line(pending):
+        expected += f"• {line}\n"
     return (
         "<b>코로나19 알림 봇</b>\n"
         "질병관리청(KDCA)이 공개하는 코로나19 수치를 정해진 시간마다 확인하고, "
@@ -238,8 +238,8 @@ def current_figures(announcement: Announcement | None, source: Source,
         "\n".join(_body(announcement, source))
     if recorded_at is not None:
         text += f"\n봇이 발표를 확인한 시각: {kst(recorded_at)}"
-    if pending_line(pending):
-        text += f"\n\n⏳ {pending_line(pending)} 발표되면 알림을 구독한 대화방에 바로 보내 드립니다."
+    if line := pending_line(pending):
+        text += f"\n\n⏳ {line} 발표되면 알림을 구독한 대화방에 바로 보내 드립니다."
     return text
 
 
