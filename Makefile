@@ -27,7 +27,8 @@ test: setup lint secret-scan
 	$(PY) -m pytest -q tests
 
 lint: setup
-	$(VENV)/bin/ruff check lib tools tests bench functions
+	$(VENV)/bin/ruff check lib tests bench functions
+	$(VENV)/bin/lint-imports
 
 # Fails on anything that looks like a key or token in a tracked file; a reviewed false positive
 # carries an inline "pragma: allowlist secret" comment. The one file left out is a database snapshot whose
@@ -39,7 +40,7 @@ secret-scan: setup
 # The long-running targets exec their program, so a signal to make (Ctrl-C, or a supervisor's SIGTERM to make
 # alone) reaches it directly: it stops in order, exits 0, and leaves no child behind.
 emulator: setup
-	exec $(PY) -m rtdb_emulator --port $(RTDB_PORT) --rules database.rules.json $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
+	exec $(PY) -m coronabot_dev.rtdb --port $(RTDB_PORT) --rules database.rules.json $(if $(RTDB_DATA_FILE),--data $(RTDB_DATA_FILE),)
 
 # Each function as it is deployed, outside the source tree: its folder (main.py, requirements.txt) and the
 # product's package, nothing else (not the development tools, not the embedded database). The package is
@@ -54,13 +55,13 @@ vendor:
 	  && $(PYTHON) -m compileall -q --invalidation-mode unchecked-hash build/functions/$$f/coronabot; done
 
 serve: setup vendor
-	exec env RTDB_PORT=$(RTDB_PORT) WEBHOOK_PORT=$(WEBHOOK_PORT) SCRAPE_PORT=$(SCRAPE_PORT) $(PY) -m coronabot serve
+	exec env RTDB_PORT=$(RTDB_PORT) WEBHOOK_PORT=$(WEBHOOK_PORT) SCRAPE_PORT=$(SCRAPE_PORT) $(PY) -m coronabot_dev serve
 
 run: setup
-	exec env RTDB_PORT=$(RTDB_PORT) $(PY) -m coronabot run
+	exec env RTDB_PORT=$(RTDB_PORT) $(PY) -m coronabot_dev run
 
 demo: setup
-	exec $(PY) -m coronabot demo
+	exec $(PY) -m coronabot_dev demo
 
 bootstrap:
 	bash deploy/bootstrap.sh

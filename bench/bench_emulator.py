@@ -1,7 +1,7 @@
 """Local database benchmark: what a ledger write costs as the ledger grows.
 
 Run with `make bench` (or `.venv/bin/python bench/bench_emulator.py [--sizes 1000,100000]`). It starts
-the embedded database (`python -m rtdb_emulator`) on loopback, fills `/deliveries/k` with N entries, then
+the embedded database (`python -m coronabot_dev.rtdb`) on loopback, fills `/deliveries/k` with N entries, then
 times 50-entry multi-path PATCHes (what a broadcast's ledger writer sends) and plain GETs of one entry, through the real
 firebase-admin client. With `--compare REV` it runs the same against the emulator of that git revision
 too, side by side. Results go to bench/results/emulator.json and a Markdown table on stdout.
@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from harness import OWNER, Process, free_port, http, markdown_table  # noqa: E402
+from coronabot_dev.harness import OWNER, Process, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 WRITES = 40
@@ -70,12 +69,12 @@ def main() -> None:
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        emulators = {"this checkout": [sys.executable, "-m", "rtdb_emulator"]}
+        emulators = {"this checkout": [sys.executable, "-m", "coronabot_dev.rtdb"]}
         if args.compare:
-            old = workdir / "rtdb_emulator_old.py"
-            old.write_text(subprocess.run(["git", "show", f"{args.compare}:tools/rtdb_emulator.py"], cwd=ROOT,
+            old = workdir / "coronabot_dev.rtdb_old.py"
+            old.write_text(subprocess.run(["git", "show", f"{args.compare}:tools/coronabot_dev.rtdb.py"], cwd=ROOT,
                                           capture_output=True, text=True, check=True).stdout)
-            (workdir / "harness.py").write_text((ROOT / "lib" / "rtdb_emulator" / "loopback.py").read_text())
+            (workdir / "harness.py").write_text((ROOT / "lib" / "coronabot_dev.rtdb" / "loopback.py").read_text())
             emulators[args.compare] = [sys.executable, str(old)]  # the revision's single-file emulator
         for name, emulator in emulators.items():
             results[name] = [measure(emulator, size, workdir) for size in sizes]

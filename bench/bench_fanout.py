@@ -2,7 +2,7 @@
 
 Run with `make bench` (or `.venv/bin/python bench/bench_fanout.py [--subscribers 10000,100000] [--rate 1000]
 [--workers 4]`). It starts the local database, the fake Telegram server (30 ms per call), the source stand-in,
-the Cloud Tasks emulator (tools/tasks_emulator.py) and the deliver function under functions-framework with
+the Cloud Tasks emulator (lib/coronabot_dev/tasks_emulator.py) and the deliver function under functions-framework with
 ``--workers`` gunicorn worker processes of one thread each (Cloud Run's concurrency 1: one chunk per instance),
 the queue allowing that many dispatches at once. A scrape tick (its own process) plans the chunks and enqueues
 them; the deliver workers send. Measured at the servers: time from the tick's start to the last subscriber's
@@ -25,8 +25,8 @@ from pathlib import Path
 from bench_scrape import NAMESPACE, ROOT, Bench, cpu_seconds
 from bench_webhook_attack import memory_mib, worker_pids
 
-from coronabot.tasks import configure_emulated_queue
-from harness import OWNER, Process, as_deployed, free_port, http, markdown_table
+from coronabot.adapters.tasks import configure_emulated_queue
+from coronabot_dev.harness import OWNER, Process, as_deployed, free_port, http, markdown_table
 
 QUEUE = "projects/coronabot-bench/locations/asia-northeast3/queues/coronabot-broadcast"
 
@@ -36,7 +36,8 @@ class FanOutBench(Bench):
         super().__init__(workdir)
         self.workers, self.rate = workers, rate
         grpc_port, status_port = free_port(), free_port()
-        self.tasks = Process([sys.executable, "tools/tasks_emulator.py", "--port", str(grpc_port), "--http-port",
+        self.tasks = Process([sys.executable,
+                              "-m", "coronabot_dev.tasks_emulator", "--port", str(grpc_port), "--http-port",
                               str(status_port)], status_port, workdir / "tasks.log")
         self.tasks_host = f"127.0.0.1:{grpc_port}"
         subprocess.run(["make", "--no-print-directory", "vendor"], cwd=ROOT, check=True, capture_output=True)

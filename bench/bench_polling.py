@@ -2,7 +2,7 @@
 
 Run with `make bench` (or `.venv/bin/python bench/bench_polling.py`). It simulates 26 weeks of publications on
 a fake clock, one call a minute as Cloud Scheduler makes them, through the real decision code
-(`coronabot.publication`, as `scrape.Ticker` calls it): a weekly source on Thursdays between 09:00 and 11:30
+(`coronabot.model.publication`, as `scrape.Ticker` calls it): a weekly source on Thursdays between 09:00 and 11:30
 KST with one week skipped and one two days late, and a daily source around 09:30 with one day skipped and one
 five hours late. It reports latency from publication to the fetch that saw it, requests per week and the late
 notices the admins would get. Figures go to bench/results/polling.json; the README quotes them.
@@ -19,12 +19,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "lib"))
-from coronabot.publication import decide, expectation, is_late  # noqa: E402
-from coronabot.schedule import DEFAULT_SCHEDULES, Schedule  # noqa: E402
+from coronabot.model.publication import decide, expectation, is_late  # noqa: E402
+from coronabot.model.schedule import DEFAULT_SCHEDULES, Schedule  # noqa: E402
 from coronabot.texts import KST  # noqa: E402
-from harness import markdown_table  # noqa: E402
+from coronabot_dev.harness import markdown_table  # noqa: E402
 
 WEEKS = 26
 LATE_AFTER = timedelta(hours=3)

@@ -1,7 +1,7 @@
 """Round trips: how long an answer waits on a database 40 ms away, against a hello-world function.
 
 Run with `make bench` (or `.venv/bin/python bench/bench_round_trips.py`). The local database sits behind
-tools/latency_proxy.py, which adds 40 ms to every request (a function and its database in nearby regions);
+lib/coronabot_dev/latency_proxy.py, which adds 40 ms to every request (a function and its database in nearby regions);
 the webhook runs under functions-framework as deployed (build/functions/webhook). For /help, /now, an
 inline query and /subscribe it measures, as medians:
 
@@ -32,9 +32,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
-from latency_proxy import waits_in_a_row  # noqa: E402
+from coronabot_dev.harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
+from coronabot_dev.latency_proxy import waits_in_a_row  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 COLD_RUNS = 7
@@ -135,9 +134,10 @@ def main(latency_ms: float, cold_runs: int) -> None:
         workdir = Path(tmp)
         db_port, proxy_port, tg_port = free_port(), free_port(), free_port()
         database = Process(database_command(db_port), db_port, workdir / "rtdb.log")
-        proxy = Process([sys.executable, "tools/latency_proxy.py", "--port", str(proxy_port), "--upstream",
+        proxy = Process([sys.executable, "-m", "coronabot_dev.latency_proxy", "--port", str(proxy_port), "--upstream",
                          database.url, "--latency-ms", str(latency_ms)], proxy_port, workdir / "proxy.log")
-        telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(tg_port), "--token", token],
+        telegram = Process([sys.executable,
+                            "-m", "coronabot_dev.fake_telegram", "--port", str(tg_port), "--token", token],
                            tg_port, workdir / "telegram.log")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIREBASE_", "SOURCE"))}
         env.update({"TELEGRAM_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": secret, "TELEGRAM_API_BASE": telegram.url,

@@ -27,15 +27,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from harness import OWNER, Process, database_command, free_port, http, markdown_table  # noqa: E402
+from coronabot_dev.harness import OWNER, Process, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 LATENCY_MS = 30
-DATABASE_LATENCY_MS = 80  # roughly Seoul to a database in Singapore, added by tools/latency_proxy.py
+DATABASE_LATENCY_MS = 80  # roughly Seoul to a database in Singapore, added by lib/coronabot_dev/latency_proxy.py
 # Peak RSS is the tick's own VmHWM: getrusage's ru_maxrss survives exec, so a child forked by a large bench
 # process reports the parent's size (the earlier figures of 98-125 MiB for a 10,000-chat tick were that).
-TICK = ("import json, resource; from coronabot import config; from coronabot.scrape import Ticker; "
+TICK = ("import json, resource; from coronabot import config; from coronabot.tick.ticker import Ticker; "
         "summary = Ticker(config.load()).tick().as_dict(); usage = resource.getrusage(resource.RUSAGE_SELF); "
         "hwm = [line for line in open('/proc/self/status') if line.startswith('VmHWM')][0].split()[1]; "
         "print(json.dumps({'summary': summary, 'maxrss_kb': int(hwm), "
@@ -55,16 +54,18 @@ class Bench:
         ports = [free_port() for _ in range(3)]
         self.database = Process(database_command(ports[0]), ports[0],
                                 workdir / "rtdb.log")
-        self.telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(ports[1]), "--token",
+        self.telegram = Process([sys.executable,
+                                 "-m", "coronabot_dev.fake_telegram", "--port", str(ports[1]), "--token",
                                  self.token, "--latency-ms", str(LATENCY_MS)], ports[1], workdir / "telegram.log")
-        self.sources = Process([sys.executable, "tools/source_server.py", "--port", str(ports[2])], ports[2],
+        self.sources = Process([sys.executable, "-m", "coronabot_dev.source_server", "--port", str(ports[2])], ports[2],
                                workdir / "sources.log")
         self.env = dict(os.environ, TELEGRAM_TOKEN=self.token, TELEGRAM_API_BASE=self.telegram.url,
                         FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{ports[0]}",
                         FIREBASE_DATABASE_URL=f"https://{NAMESPACE}.firebaseio.com", SOURCE="kdca-sentinel",
                         SOURCE_BASE_URL=self.sources.url, LOG_LEVEL="WARNING", POLLING="always")
         port = free_port()
-        self.slow_database = Process([sys.executable, "tools/latency_proxy.py", "--port", str(port), "--upstream",
+        self.slow_database = Process([sys.executable,
+                                      "-m", "coronabot_dev.latency_proxy", "--port", str(port), "--upstream",
                                       self.database.url, "--latency-ms", str(DATABASE_LATENCY_MS)], port,
                                      workdir / "latency-proxy.log")
 
@@ -195,10 +196,10 @@ class Bench:
         quiet_rss = max(q["maxrss_kb"] for q in quiet)
         png = http("GET", f"{self.telegram.url}/__calls?method=sendPhoto")[1][0]["params"]["photo"]["bytes"]
         sys.path.insert(0, str(ROOT / "lib"))
-        from coronabot import history
+        from coronabot.model import history
         from coronabot.sources import kdca_sentinel
         started = time.monotonic()
-        from coronabot import chart
+        from coronabot.alerts import chart
         import_seconds = time.monotonic() - started
         answer = json.loads((ROOT / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text())
         records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(answer)}

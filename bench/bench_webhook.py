@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
+from coronabot_dev.harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
 
 NAMESPACE = "coronabot-bench-default-rtdb"
 SAMPLES = 200
@@ -32,7 +31,7 @@ def start_servers(workdir: Path, token: str) -> tuple[Process, Process]:
     db_port, tg_port = free_port(), free_port()
     database = Process(database_command(db_port), db_port,
                        workdir / "rtdb.log")
-    telegram = Process([sys.executable, "tools/fake_telegram.py", "--port", str(tg_port), "--token", token],
+    telegram = Process([sys.executable, "-m", "coronabot_dev.fake_telegram", "--port", str(tg_port), "--token", token],
                        tg_port, workdir / "telegram.log")
     return database, telegram
 
@@ -71,7 +70,7 @@ def counts(database: Process, telegram: Process) -> tuple[int, int, int]:
 
 
 def handling(database: Process, telegram: Process, secret: str) -> dict:
-    from coronabot.webhook import handle_request
+    from coronabot.entry.webhook import handle_request
 
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
 

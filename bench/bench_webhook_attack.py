@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from harness import Process, as_deployed, free_port, markdown_table  # noqa: E402
+from coronabot_dev.harness import Process, as_deployed, free_port, markdown_table  # noqa: E402
 
 BODY_BYTES = 32 * 1024 * 1024
 CONCURRENT = 8

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, Process, database_command, free_port, http
+from coronabot_dev.harness import ROOT, Process, database_command, free_port, http
 from support import (
     BOT_USERNAME,
     DATABASE_URL,
@@ -61,7 +61,7 @@ def database_server(logs_dir):
 @pytest.fixture(scope="session")
 def telegram_server(logs_dir, token):
     port = free_port()
-    process = Process([sys.executable, "tools/fake_telegram.py", "--port", str(port), "--token", token,
+    process = Process([sys.executable, "-m", "coronabot_dev.fake_telegram", "--port", str(port), "--token", token,
                        "--username", BOT_USERNAME], port, logs_dir / "telegram.log")
     yield FakeTelegram(process.url, token)
     process.stop()
@@ -70,7 +70,7 @@ def telegram_server(logs_dir, token):
 @pytest.fixture(scope="session")
 def source_server(logs_dir):
     port = free_port()
-    process = Process([sys.executable, "tools/source_server.py", "--port", str(port)], port,
+    process = Process([sys.executable, "-m", "coronabot_dev.source_server", "--port", str(port)], port,
                       logs_dir / "sources.log")
     yield Sources(process.url)
     process.stop()
@@ -123,7 +123,7 @@ def extra_scrape(vendored, bot_env, logs_dir):
 @pytest.fixture(scope="session")
 def tasks_server(logs_dir):
     grpc_port, status_port = free_port(), free_port()
-    process = Process([sys.executable, "tools/tasks_emulator.py", "--port", str(grpc_port), "--http-port",
+    process = Process([sys.executable, "-m", "coronabot_dev.tasks_emulator", "--port", str(grpc_port), "--http-port",
                        str(status_port)], status_port, logs_dir / "tasks.log")
     yield TasksEmulator(f"127.0.0.1:{grpc_port}", process.url)
     process.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Process, as_deployed, free_port, http
+from coronabot_dev.harness import Process, as_deployed, free_port, http
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NAMESPACE = "coronabot-test-default-rtdb"
@@ -126,7 +126,7 @@ QUEUE = "projects/coronabot-test/locations/asia-northeast3/queues/coronabot-broa
 
 
 class TasksEmulator:
-    """tools/tasks_emulator.py: Cloud Tasks over gRPC for the product, its record of dispatches for the tests."""
+    """coronabot_dev.tasks_emulator: Cloud Tasks over gRPC for the product, its record of dispatches for the tests."""
 
     def __init__(self, host: str, status_url: str):
         self.host, self.status_url = host, status_url
@@ -136,7 +136,7 @@ class TasksEmulator:
                   max_doublings: int = 4) -> None:
         """Create or update the queue, as the deployment's `gcloud tasks queues create/update` does (with the
         tests' short back-off; max_attempts=-1 retries for ever)."""
-        from coronabot.tasks import configure_emulated_queue
+        from coronabot.adapters.tasks import configure_emulated_queue
 
         configure_emulated_queue(self.host, QUEUE, concurrency, dispatches_per_second, min_backoff, max_backoff,
                                  max_attempts, max_retry_duration, max_doublings)

@@ -1,13 +1,13 @@
-"""coronabot.broadcast against the fake Telegram server and the local database (in-process sender)."""
+"""coronabot.alerts.sending against the fake Telegram server and the local database (in-process sender)."""
 
 from __future__ import annotations
 
 import pytest
 
-from coronabot.broadcast import Broadcast, BroadcastOptions, Letter, one_page, worker_count
+from coronabot.adapters.storage import Database, Lease
+from coronabot.adapters.telegram import Telegram
+from coronabot.alerts.sending import Broadcast, BroadcastOptions, Letter, one_page, worker_count
 from coronabot.config import Settings
-from coronabot.storage import Database, Lease
-from coronabot.telegram import Telegram
 from support import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
 
 
@@ -92,9 +92,8 @@ def test_progress_is_reported_while_the_run_lasts_and_once_at_its_end(clients, s
 def test_the_terminal_bar_draws_and_closes(tmp_path):
     import io
 
+    from coronabot.alerts.sending import Progress
     from coronabot_dev.local import TerminalProgress
-
-    from coronabot.broadcast import Progress
     screen = io.StringIO()
     bar = TerminalProgress(screen)
     bar(Progress("k", 10, 40, 10, 20.0, 1.5))

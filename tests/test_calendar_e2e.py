@@ -9,7 +9,7 @@ import os
 import pytest
 from test_scrape_e2e import ADMIN, alerts_by_chat, kdca_with, subscribe, tick
 
-from harness import ROOT
+from coronabot_dev.harness import ROOT
 from support import GROUP_CHAT, PRIVATE_CHAT
 
 CLOCK = str(ROOT / "tests" / "clock")

@@ -10,11 +10,11 @@ import warnings
 
 import pytest
 
-from coronabot import history
+from coronabot.model import history
 from coronabot.sources import REGISTRY, kdca_sentinel
 from support import FIXTURES
 
-chart = pytest.importorskip("coronabot.chart")
+chart = pytest.importorskip("coronabot.alerts.chart")
 Image = pytest.importorskip("PIL.Image")
 
 TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text(encoding="utf-8"))

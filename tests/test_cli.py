@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import portal_answers
-from harness import ROOT
+from coronabot_dev.harness import ROOT
 from support import PRIVATE_CHAT
 
 
@@ -193,9 +193,23 @@ def test_settings_of_the_wrong_form_are_one_line_naming_the_variable(cli, webhoo
                                             ("stats", "FIREBASE_DATABASE_URL"), ("scrape-once", "POLLING"),
                                             ("scrape-once", "BROADCAST_QUEUE"), ("scrape-once", "DELIVER_URL"),
                                             ("scrape-once", "BROADCAST_PAGE_SIZE"),
-                                            ("run", "RTDB_PORT"), ("serve", "WEBHOOK_PORT"),
                                             ("send-test", "TELEGRAM_TOKEN (secret, required to send)")])
 def test_each_command_lists_the_environment_it_reads(cli, command, needs):
     result = cli(command, "--help")
     assert result.returncode == 0 and "environment:" in result.stdout and needs in result.stdout
     assert "LOG_LEVEL" in result.stdout
+
+
+@pytest.mark.parametrize("command, needs", [("run", "RTDB_PORT"), ("serve", "WEBHOOK_PORT"),
+                                            ("demo", "DEMO_TELEGRAM_PORT")])
+def test_each_development_command_lists_the_environment_it_reads(command, needs):
+    result = subprocess.run([sys.executable, "-m", "coronabot_dev", command, "--help"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "environment:" in result.stdout and needs in result.stdout
+
+
+def test_the_operator_commands_are_not_the_development_ones():
+    result = subprocess.run([sys.executable, "-m", "coronabot", "run"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and result.stderr == \
+        "error: run is a development command: `python -m coronabot_dev run` (or `make run`)\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coronabot.commands import Action, Command, recognise
+from coronabot.chat.commands import Action, Command, recognise
 
 
 def bot_name() -> str:

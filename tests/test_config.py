@@ -7,11 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import types
+import typing
 
 import pytest
 
 from coronabot import config
-from harness import ROOT
+from coronabot_dev.harness import ROOT
 
 
 def test_every_setting_is_read_by_the_product():
@@ -26,14 +28,47 @@ def test_every_setting_is_read_by_the_product():
     assert config.load({}) == config.Settings(), "an empty environment is every default"
 
 
-def test_every_variable_the_product_reads_is_declared():
-    """A name read from the environment anywhere in the product is one of VARIABLES (or what a library reads)."""
+def test_settings_has_one_typed_field_per_declared_variable_with_its_default():
+    """Settings is written out for the type checker; here it is held to the declarations, field by field."""
+    declared = [(v.field, v.default) for v in config.VARIABLES if v.field]
+    assert [(name, config.Settings._field_defaults[name]) for name in config.Settings._fields] == declared
+    hints = typing.get_type_hints(config.Settings)
+    assert all(_accepts(hints[name], default) for name, default in declared)
+
+
+def _accepts(hint: object, value: object) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(arg, value) for arg in typing.get_args(hint))
+    return isinstance(value, origin or hint)  # type: ignore[arg-type]
+
+
+def _read_in(folder: str) -> set[str]:
     read = set()
-    for path in [*(ROOT / "lib" / "coronabot").rglob("*.py"), *(ROOT / "lib" / "coronabot_dev").rglob("*.py")]:
-        read |= set(re.findall(r'environ(?:\.get\(|\[)"([A-Z][A-Z0-9_]+)"', path.read_text(encoding="utf-8")))
-        read |= set(re.findall(r'BY_NAME\["([A-Z][A-Z0-9_]+)"\]', path.read_text(encoding="utf-8")))
-    libraries = {"MPLCONFIGDIR"}  # matplotlib's cache folder, set by chart.py
-    assert read - libraries <= set(config.BY_NAME), read - libraries - set(config.BY_NAME)
+    for path in (ROOT / "lib" / folder).rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        read |= set(re.findall(r'environ(?:\.get\(|\[)"([A-Z][A-Z0-9_]+)"', text))
+        read |= set(re.findall(r'BY_NAME\["([A-Z][A-Z0-9_]+)"\]', text))
+        read |= set(re.findall(r'verbose_env = "([A-Z][A-Z0-9_]+)"', text))
+    return read
+
+
+def test_every_variable_the_product_reads_is_declared():
+    """A name read from the environment anywhere in the product is one of VARIABLES (or what a library reads),
+    and none of the development tools' settings."""
+    from coronabot_dev import settings as development
+
+    read = _read_in("coronabot") - {"MPLCONFIGDIR"}  # matplotlib's cache folder, set by chart.py
+    assert read and read <= set(config.BY_NAME), read - set(config.BY_NAME)
+    assert not set(config.BY_NAME) & set(development.BY_NAME), "a setting is the product's or a tool's, not both"
+
+
+def test_every_variable_the_development_tools_read_is_declared():
+    from coronabot_dev import settings as development
+
+    read = _read_in("coronabot_dev")
+    assert read and read <= set(config.BY_NAME) | set(development.BY_NAME), \
+        read - set(config.BY_NAME) - set(development.BY_NAME)
 
 
 @pytest.mark.parametrize("raw, error", [
@@ -47,10 +82,20 @@ def test_every_setting_is_checked_once_where_it_is_read(raw, error):
         config.load(raw)
 
 
-def test_the_readme_table_is_the_declared_one():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("<!-- configuration table: python -m coronabot.config table -->\n")[1].split("\n\n")[0]
-    assert table == config.markdown_table()
+def _table(document: str, marker: str) -> str:
+    return (ROOT / document).read_text(encoding="utf-8").split(f"<!-- {marker} -->\n")[1].split("\n\n")[0].rstrip()
+
+
+def test_the_configuration_tables_are_the_declared_ones():
+    from coronabot_dev import settings as development
+
+    assert _table("docs/configuration.md", "configuration table: python -m coronabot.config table") == \
+        config.markdown_table()
+    assert _table("docs/configuration.md", "development table: python -m coronabot_dev.settings") == \
+        config.markdown_table(development.VARIABLES)
+    essential = _table("README.md", "configuration table: python -m coronabot.config table essential")
+    assert essential == config.markdown_table([config.BY_NAME[name] for name in config.ESSENTIAL])
+    assert essential.count("\n| `") == len(config.ESSENTIAL) == 10
 
 
 @pytest.mark.parametrize("function", config.FUNCTIONS)
@@ -70,10 +115,14 @@ def test_each_function_is_deployed_with_the_variables_declared_for_it(function):
 
 
 def test_each_commands_help_lists_what_it_reads():
-    for command, readers in {"scrape-once": ("tick",), "stats": ("database",), "serve": ("serve",)}.items():
-        shown = subprocess.run([sys.executable, "-m", "coronabot", command, "--help"], cwd=ROOT, capture_output=True,
+    from coronabot_dev import settings as development
+
+    for tool, command, readers in (("coronabot", "scrape-once", ("tick",)), ("coronabot", "stats", ("database",)),
+                                   ("coronabot_dev", "serve", ("serve",)), ("coronabot_dev", "demo", ("demo",))):
+        shown = subprocess.run([sys.executable, "-m", tool, command, "--help"], cwd=ROOT, capture_output=True,
                                text=True, check=True).stdout
-        assert all(v.name in shown for v in config.reading(*readers)), command
+        wanted = [*config.reading(*readers), *(development.reading(*readers) if tool == "coronabot_dev" else ())]
+        assert wanted and all(v.name in shown for v in wanted), command
 
 
 def test_a_source_the_registry_does_not_have_is_refused_by_every_command_alike():

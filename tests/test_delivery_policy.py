@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from coronabot.botapi import TelegramError
-from coronabot.delivery_policy import DeliveryPolicy, Step, Tries
+from coronabot.adapters.botapi import TelegramError
+from coronabot.alerts.policy import DeliveryPolicy, Step, Tries
 
 POLICY = DeliveryPolicy()
 

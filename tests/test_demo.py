@@ -9,7 +9,7 @@ import sys
 
 from test_local_run import all_ended, descendants, wait_until
 
-from harness import ROOT, free_port
+from coronabot_dev.harness import ROOT, free_port
 
 
 def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
@@ -38,7 +38,7 @@ def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
             assert "최근 4주: 📈 증가 추세" in shown and "2026년 39주 9.20~9.26  248명  ▼89" in shown, \
                 "the trend table, each week with its days"
             assert shown.count("[그래프 사진]") == 4, "the three alerts carry the chart, and /chart shows it"
-            said = subprocess.run([sys.executable, "-m", "coronabot", "demo-say", "/now"], cwd=ROOT, env=env,
+            said = subprocess.run([sys.executable, "-m", "coronabot_dev", "demo-say", "/now"], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=60)
             assert said.returncode == 0 and "[1:1] 지민: /now" in said.stdout
             assert "2026년 40주 (9월 27일~10월 3일)" in said.stdout
@@ -51,6 +51,6 @@ def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):
             if demo.poll() is None:
                 os.killpg(demo.pid, signal.SIGKILL)
     assert "demo stopped." in log.read_text() and "Interrupt" not in log.read_text()
-    after = subprocess.run([sys.executable, "-m", "coronabot", "demo-say", "/now"], cwd=ROOT, env=env,
+    after = subprocess.run([sys.executable, "-m", "coronabot_dev", "demo-say", "/now"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=60)
     assert after.returncode == 2 and "no demo is running: start one with `make demo`" in after.stderr

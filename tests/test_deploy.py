@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coronabot import fanout, tasks
-from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES
-from harness import ROOT
+from coronabot.adapters import tasks
+from coronabot.alerts import fanout
+from coronabot.model.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES
+from coronabot_dev.harness import ROOT
 
 
 def printed_commands(tmp_path_factory, **settings) -> list[list[str]]:
@@ -229,7 +230,7 @@ def test_make_vendor_builds_each_function_outside_the_source_tree(tmp_path):
         assert {p.name for p in built.iterdir()} == {"main.py", "requirements.txt", ".gcloudignore", "coronabot"}, \
             "neither the development tools nor the embedded database"
         assert not (ROOT / "functions" / name / "coronabot").exists(), "no second copy in the source tree"
-    ignored = subprocess.run(["git", "check-ignore", "build/functions/webhook/coronabot/bot.py"], cwd=ROOT,
+    ignored = subprocess.run(["git", "check-ignore", "build/functions/webhook/coronabot/chat/bot.py"], cwd=ROOT,
                              capture_output=True, text=True)
     assert ignored.returncode == 0, "the build is git-ignored"
 
@@ -286,7 +287,7 @@ def test_only_what_a_function_runs_is_uploaded(name, tmp_path):
     assert all(f in ("main.py", "requirements.txt") or f.startswith("coronabot/") for f in files), files
     assert {f for f in files if "__pycache__" in f} == {f for f in files if f.endswith(".pyc")}, \
         "only the package's compiled modules"
-    assert f"coronabot/__pycache__/bot.{sys.implementation.cache_tag}.pyc" in files
+    assert f"coronabot/chat/__pycache__/bot.{sys.implementation.cache_tag}.pyc" in files
 
 
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
@@ -301,7 +302,7 @@ def test_the_build_upload_leaves_local_state_behind(tmp_path):
         debug_log.unlink()
     assert listed.returncode == 0, listed.stderr
     files = listed.stdout.split()
-    assert "cloudbuild.yaml" in files and "deploy/functions.sh" in files and "lib/coronabot/bot.py" in files
+    assert "cloudbuild.yaml" in files and "deploy/functions.sh" in files and "lib/coronabot/chat/bot.py" in files
     assert not [f for f in files if f.startswith((".venv/", ".data/", ".git/")) or f.endswith(".env")]
     assert "firebase-debug.log" not in files
 

@@ -14,7 +14,7 @@ from test_language import hangul
 from test_scrape_e2e import tick
 from test_settings_scrape_e2e import morning_now, quiet_now, subscribe_with
 
-from harness import free_port, http
+from coronabot_dev.harness import free_port, http
 from support import GROUP_CHAT, PRIVATE_CHAT, start_function
 
 ENGLISH_CHAT = 1544020001

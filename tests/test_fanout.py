@@ -9,8 +9,10 @@ import time
 import pytest
 from test_storage import db  # noqa: F401  (the fixture)
 
-from coronabot import config, fanout, tasks
-from coronabot.storage import key_order
+from coronabot import config
+from coronabot.adapters import tasks
+from coronabot.adapters.storage import key_order
+from coronabot.alerts import fanout
 
 
 class RecordingQueue:

@@ -1,5 +1,5 @@
 """A broadcast fanned out on Cloud Tasks, through real processes: the scrape function plans the chunks and
-enqueues them on the local Cloud Tasks emulator (tools/tasks_emulator.py), which dispatches each to the
+enqueues them on the local Cloud Tasks emulator (lib/coronabot_dev/tasks_emulator.py), which dispatches each to the
 deliver function under functions-framework, with the queue's concurrency, backoff and retries."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections import Counter
 from test_history_e2e import portal, uploads  # noqa: F401  (portal: the fixture)
 from test_scrape_e2e import alerts_by_chat, many_chats, subscribe, tick
 
-from coronabot.broadcast import worker_count
-from harness import free_port, http
+from coronabot.alerts.sending import worker_count
+from coronabot_dev.harness import free_port, http
 from support import QUEUE
 
 
@@ -219,10 +219,10 @@ def test_chunks_send_each_chat_its_language_with_one_upload_per_language(servers
 
 
 def test_deliver_loads_neither_the_scraper_nor_the_chart_and_the_scrape_loads_cloud_tasks_only_to_fan_out():
-    probe = ("import sys; import coronabot.deliver, coronabot.scrape; "
+    probe = ("import sys; import coronabot.alerts.chunks, coronabot.tick.ticker; "
              "print(sorted(m for m in sys.modules if m.startswith(('coronabot.sources._http', 'bs4', 'requests', "
              "'matplotlib', 'google.cloud.tasks'))))")
-    deliver_only = probe.replace(", coronabot.scrape", "")
+    deliver_only = probe.replace(", coronabot.tick.ticker", "")
     loaded = subprocess.run([sys.executable, "-c", deliver_only], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -285,7 +285,7 @@ def test_the_queue_stops_retrying_only_when_both_limits_are_met(servers, tasks):
     """Cloud Tasks' documented rule, as the emulator keeps it: max_attempts alone does not stop a task while
     max_retry_duration has not passed, and max_attempts=-1 never does."""
     from coronabot import config
-    from coronabot.tasks import TaskQueue
+    from coronabot.adapters.tasks import TaskQueue
 
     nowhere = f"http://127.0.0.1:{free_port()}/"  # a refused connection: a failure the queue retries
     settings = config.Settings(broadcast_queue=QUEUE, deliver_url=nowhere, tasks_emulator_host=tasks.host)

@@ -7,8 +7,10 @@ import json
 
 import pytest
 
-from coronabot import history, texts
-from coronabot.commands import Action, recognise
+from coronabot import texts
+from coronabot.adapters.storage import history_changes
+from coronabot.chat.commands import Action, recognise
+from coronabot.model import history
 from coronabot.sources import REGISTRY, kdca_sentinel
 from support import FIXTURES
 
@@ -118,7 +120,7 @@ def test_the_chart_series_is_the_last_52_up_to_the_announcement_with_the_year_be
 
 def test_revised_periods_are_written_field_by_field_so_first_seen_stays():
     announcement = kdca_sentinel.parse_series(TWO_YEARS)[-2]
-    changes = history.record_changes([announcement], "2026-10-01T14:00:00+09:00")
+    changes = history_changes([announcement], "2026-10-01T14:00:00+09:00")
     assert "history/kdca-sentinel/2026-W38/figures" in changes
     assert not any(path.endswith(("/first_seen", "/recorded_at")) for path in changes)
     assert changes["history/kdca-sentinel/2026-W38/synced_at"] == "2026-10-01T14:00:00+09:00"

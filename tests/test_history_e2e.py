@@ -15,9 +15,9 @@ import pytest
 from test_scrape_e2e import many_chats, subscribe, tick, tick_together
 from test_webhook_e2e import message
 
+from coronabot.model.weeks import Week
 from coronabot.texts import KST
-from coronabot.weeks import Week
-from harness import ROOT, http
+from coronabot_dev.harness import ROOT, http
 from support import FIXTURES, PRIVATE_CHAT
 
 TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text(encoding="utf-8"))
@@ -243,7 +243,7 @@ def test_with_too_little_history_the_alert_goes_as_text(extra_scrape, servers):
 
 def test_the_webhook_never_loads_matplotlib_and_the_scrape_function_only_to_draw():
     code = ("import sys; sys.path.insert(0, 'functions/{name}'); import main; "
-            "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'coronabot.chart', 'numpy', "
+            "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'coronabot.alerts.chart', 'numpy', "
             "'PIL'))))")
     for name in ("webhook", "scrape"):
         result = subprocess.run([sys.executable, "-c", code.format(name=name)], cwd=ROOT, capture_output=True,

@@ -12,7 +12,7 @@ from test_english_e2e import english
 from test_history_e2e import portal, uploads  # noqa: F401 (the fixture)
 from test_scrape_e2e import tick
 
-from harness import free_port, http
+from coronabot_dev.harness import free_port, http
 from support import BOT_USERNAME, PRIVATE_CHAT, start_function
 
 _ids = itertools.count(770_000_001)

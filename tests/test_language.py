@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from coronabot import language, preferences, texts
-from coronabot.history import Direction, Point
+from coronabot import texts
+from coronabot.model import language, preferences
+from coronabot.model.history import Direction, Point
+from coronabot.model.weeks import Week
 from coronabot.sources import REGISTRY, data_portal, kdca_sentinel, mohw_daily
-from coronabot.weeks import Week
 from support import FIXTURES
 
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")

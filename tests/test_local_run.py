@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import OWNER, ROOT, free_port, http
+from coronabot_dev.harness import OWNER, ROOT, free_port, http
 from support import GROUP_CHAT, PRIVATE_CHAT
 
 LOCAL_NS = "coronabot-local-default-rtdb"
@@ -213,14 +213,14 @@ def test_make_run_without_a_token(local_env):
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "TELEGRAM_TOKEN is not set" in result.stderr and "BotFather" in result.stderr
-    direct = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "run"], cwd=ROOT, env=env,
+    direct = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot_dev", "run"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert direct.returncode == 2 and "Traceback" not in direct.stderr
 
 
 def test_make_run_with_a_refused_token(local_env):
     env = dict(local_env, TELEGRAM_TOKEN="123456:not-the-right-token-at-all")
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot", "run"], cwd=ROOT, env=env,
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "coronabot_dev", "run"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "Telegram error: 401" in result.stderr and "TELEGRAM_TOKEN" in result.stderr
@@ -310,7 +310,7 @@ def test_a_sigterm_to_make_alone_stops_everything(local_env, servers, logs_dir, 
 @pytest.mark.parametrize("squatter", ["database", "web page"])
 def test_a_busy_database_port_is_one_clear_line(local_env, tmp_path, squatter):
     """Another local database, or any other server, on RTDB_PORT: one line naming the port, exit 2."""
-    from harness import Process, database_command
+    from coronabot_dev.harness import Process, database_command
     port = int(local_env["RTDB_PORT"])
     args = database_command(port) if squatter == "database" else \
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]

@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from coronabot import log
-from harness import ROOT
+from coronabot_dev.harness import ROOT
 
 TOKEN = f"{secrets.randbelow(9 * 10**9) + 10**9}:AA{secrets.token_urlsafe(30)}"  # made for this run only
 KEY = "Ab+cd/ef==gh%ij kl"  # pragma: allowlist secret (made up, with every character URLs encode)

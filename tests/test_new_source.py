@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from coronabot import sources, texts
-from coronabot.announcement import Announcement, Figure
 from coronabot.config import Settings
-from coronabot.scrape import Ticker
+from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.weeks import Week
 from coronabot.sources import Source, SourceTexts
-from coronabot.weeks import Week
+from coronabot.tick.ticker import Ticker
 from support import DATABASE_URL, PRIVATE_CHAT
 
 PUBLISHED = {Week(2026, 47): 120, Week(2026, 48): 150}

@@ -12,7 +12,7 @@ import pytest
 from test_scrape_e2e import ADMIN, MIGRATED, alerts_by_chat, kst_now, recorded_week, seen_weekly, subscribe, tick
 
 import portal_answers as portal
-from harness import ROOT
+from coronabot_dev.harness import ROOT
 from support import GROUP_CHAT, PRIVATE_CHAT
 
 POST = ("POST", "/pot/is/st/ariListAjax.do")

@@ -1,5 +1,5 @@
 """Per-chat choices as pure functions: the stored form, the buttons' data, the decision for one chat, and
-alerts held for the morning (coronabot.preferences, coronabot.held, their texts)."""
+alerts held for the morning (coronabot.model.preferences, coronabot.alerts.held, their texts)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from coronabot import held, preferences, texts
-from coronabot.preferences import DEFAULTS, STALE, Comparison, Preferences, Press, condition_holds, plan
+from coronabot import texts
+from coronabot.alerts import held
+from coronabot.model import preferences
+from coronabot.model.preferences import DEFAULTS, STALE, Comparison, Preferences, Press, condition_holds, plan
 from coronabot.sources import REGISTRY, data_portal, kdca_sentinel, mohw_daily
 from support import FIXTURES
 

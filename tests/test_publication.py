@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coronabot.publication import (
+from coronabot.model.publication import (
     Window,
     decide,
     expectation,

@@ -1,5 +1,5 @@
 """Every answer's database requests and round trips, counted (never timed) through the real webhook function
-whose database sits behind tools/latency_proxy.py: requests made side by side overlap at the proxy, so the
+whose database sits behind lib/coronabot_dev/latency_proxy.py: requests made side by side overlap at the proxy, so the
 waits an answer makes in a row are the "round trips" of its critical path. The table below is the one in
 docs/benchmarks.md; a change that adds a request or a wait fails here."""
 
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from harness import ROOT, Process, free_port, http
-from latency_proxy import waits_in_a_row
+from coronabot_dev.harness import ROOT, Process, free_port, http
+from coronabot_dev.latency_proxy import waits_in_a_row
 from support import start_function
 
 CHAT, SUBSCRIBED, GROUP, ADMIN = 1544090001, 1544090002, -1001544090003, 1544090009
@@ -67,7 +67,7 @@ EXPECTED = {
 def far_webhook(database_server, vendored, bot_env, logs_dir):
     """The webhook function with its database 40 ms away."""
     port = free_port()
-    proxy = Process([sys.executable, "tools/latency_proxy.py", "--port", str(port), "--upstream",
+    proxy = Process([sys.executable, "-m", "coronabot_dev.latency_proxy", "--port", str(port), "--upstream",
                      database_server.base, "--latency-ms", "40"], port, logs_dir / "latency-proxy-webhook.log")
     function = start_function("webhook", dict(bot_env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{port}"),
                               logs_dir)

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from coronabot.adapters.storage import Database, DatabaseError, light_client_available
 from coronabot.config import Settings
-from coronabot.storage import Database, DatabaseError, light_client_available
-from harness import http
+from coronabot_dev.harness import http
 from support import start_function
 
 
@@ -169,8 +169,8 @@ def test_a_forked_worker_never_inherits_a_client_its_parent_was_warming(bot_env)
     what it inherited and makes its own."""
     script = textwrap.dedent("""
         import os, sys
-        from coronabot import webhook
-        from coronabot.storage import _rtdb
+        from coronabot.entry import webhook
+        from coronabot.adapters.storage import _rtdb
         webhook._db = "the parent's client"
         webhook._db_lock.acquire()  # as the parent's warming thread holds it while it makes the client
         _rtdb._side_by_side_lock.acquire()

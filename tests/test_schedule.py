@@ -8,7 +8,7 @@ import pytest
 
 from coronabot import config
 from coronabot.config import ConfigError
-from coronabot.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES, Schedule, is_quiet, retry_delays
+from coronabot.model.schedule import DEFAULT_RETRY_DELAYS, DEFAULT_SCHEDULES, Schedule, is_quiet, retry_delays
 
 
 def test_the_original_schedule():

@@ -15,7 +15,7 @@ import pytest
 
 from coronabot import texts
 from coronabot.texts import KST
-from harness import Process, database_command, free_port, http
+from coronabot_dev.harness import Process, database_command, free_port, http
 from support import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database
 
 ADMIN = "1700000001"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT
+from coronabot_dev.harness import ROOT
 
 HOOK = Path(sys.executable).with_name("detect-secrets-hook")
 

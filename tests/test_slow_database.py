@@ -1,4 +1,4 @@
-"""A database 80 ms away (tools/latency_proxy.py in front of the local database), through the real scrape
+"""A database 80 ms away (lib/coronabot_dev/latency_proxy.py in front of the local database), through the real scrape
 function: the senders never wait for it, they keep sending while a ledger write is on its way, and a
 broadcast still reaches everyone once. Counts, not times."""
 
@@ -9,13 +9,13 @@ import sys
 import pytest
 from test_scrape_e2e import MIGRATED, alerts_by_chat, many_chats, subscribe, tick
 
-from harness import Process, free_port, http
+from coronabot_dev.harness import Process, free_port, http
 
 
 @pytest.fixture
 def slow_database(database_server, logs_dir):
     port = free_port()
-    proxy = Process([sys.executable, "tools/latency_proxy.py", "--port", str(port), "--upstream",
+    proxy = Process([sys.executable, "-m", "coronabot_dev.latency_proxy", "--port", str(port), "--upstream",
                      database_server.base, "--latency-ms", "80"], port, logs_dir / "latency-proxy.log")
     yield proxy
     proxy.stop()

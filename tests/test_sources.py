@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pytest
 
 import portal_answers as portal
+from coronabot.model.weeks import Week
 from coronabot.sources import (
     LayoutError,
     Pending,
@@ -23,7 +24,6 @@ from coronabot.sources import (
 )
 from coronabot.sources._errors import parse_count
 from coronabot.texts import KST
-from coronabot.weeks import Week
 from support import FIXTURES
 
 

@@ -1,4 +1,4 @@
-"""Database access (coronabot.storage) against the local Realtime Database, through firebase-admin."""
+"""Database access (coronabot.adapters.storage) against the local Realtime Database, through firebase-admin."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from coronabot.adapters.storage import AlreadyDone, Busy, Database, key_order, key_span
 from coronabot.config import Settings
-from coronabot.storage import AlreadyDone, Busy, Database, key_order, key_span
 from support import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
 
 

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from coronabot import history, preferences, texts
-from coronabot.announcement import Announcement, Figure
+from coronabot import texts
+from coronabot.model import history, preferences
+from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.weeks import Week
 from coronabot.sources import REGISTRY
-from coronabot.weeks import Week
 
 
 def sample(label: str = "누적 확진자") -> Announcement:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from harness import http
+from coronabot_dev.harness import http
 from support import PRIVATE_CHAT
 
 
@@ -39,13 +39,10 @@ def test_a_wrong_token_is_unauthorized(servers):
 def test_the_quick_multipart_reader_reads_what_urllib3_encodes_as_the_email_parser_does():
     import email.parser
     import email.policy
-    import sys
 
+    from fake_telegram import Upload, parse_multipart
     from urllib3.filepost import encode_multipart_formdata
 
-    from harness import ROOT
-    sys.path.insert(0, str(ROOT / "tools"))
-    from fake_telegram import Upload, parse_multipart
     png = bytes(range(256)) * 40 + b"\r\n--not-a-boundary\r\n"
     body, content_type = encode_multipart_formdata({
         "chat_id": "-1001234567890", "caption": "🦠 <b>주간</b>\r\n둘째 줄 \"따옴표\"", "parse_mode": "HTML",
@@ -62,7 +59,7 @@ def test_the_quick_multipart_reader_reads_what_urllib3_encodes_as_the_email_pars
 
 
 def test_the_tasks_emulator_retries_with_backoff_refuses_repeated_names_and_sends_the_headers(tasks, monkeypatch):
-    """tools/tasks_emulator.py through the product's own client (coronabot.tasks): a task answered 503 is
+    """coronabot_dev.tasks_emulator through the product's own client (coronabot.adapters.tasks): a task answered 503 is
     retried after the queue's back-off with the X-CloudTasks headers and the OIDC bearer token; a name that
     exists, or whose task already ran, is refused."""
     import base64
@@ -72,7 +69,7 @@ def test_the_tasks_emulator_retries_with_backoff_refuses_repeated_names_and_send
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from coronabot import config
-    from coronabot.tasks import TaskQueue, task_id
+    from coronabot.adapters.tasks import TaskQueue, task_id
     from support import QUEUE
 
     seen: list[tuple[float, dict, bytes]] = []

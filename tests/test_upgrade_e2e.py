@@ -15,8 +15,8 @@ from test_settings_scrape_e2e import morning_now
 from test_webhook_e2e import message
 
 from coronabot import sources as product_sources
+from coronabot.adapters.storage import Database, key_order
 from coronabot.config import Settings
-from coronabot.storage import Database, key_order
 from support import DATABASE_URL, FIXTURES
 
 SNAPSHOT = json.loads((FIXTURES / "database-before-inpatients.json").read_text(encoding="utf-8"))

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from coronabot.commands import Action
-from harness import http
+from coronabot.chat.commands import Action
+from coronabot_dev.harness import http
 from support import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, start_function
 
 _update_ids = itertools.count(700_000_001)
@@ -350,11 +350,11 @@ def test_the_webhook_entry_imports_nothing_it_does_not_need():
     import subprocess
     import sys
 
-    from harness import ROOT
+    from coronabot_dev.harness import ROOT
     code = ("import sys; sys.path.insert(0, 'build/functions/webhook'); import main; "
-            "print(sorted(m for m in sys.modules if m.startswith(('bs4', 'requests', 'urllib3', 'coronabot.scrape', "
-            "'coronabot.sources._http', 'coronabot.broadcast', 'coronabot.held', 'coronabot_dev', 'rtdb_emulator', "
-            "'coronabot.cli', 'coronabot.bot', 'coronabot.texts', 'coronabot.sources'))))")
+            "print(sorted(m for m in sys.modules if m.startswith(('bs4', 'requests', 'urllib3', 'coronabot.tick', "
+            "'coronabot.sources._http', 'coronabot.alerts', 'coronabot_dev', 'coronabot_dev.rtdb', "
+            "'coronabot.cli', 'coronabot.chat.bot', 'coronabot.texts', 'coronabot.sources'))))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", "the bot, its texts and the sources load with the first update, while " \
         "its reads are on their way (webhook._reads_ahead)"
@@ -372,9 +372,9 @@ def test_the_webhook_loads_each_client_on_first_use(bot_env, vendored, servers, 
     import subprocess
     import sys
 
-    from harness import ROOT
+    from coronabot_dev.harness import ROOT
     code = ("import io, json, sys; sys.path.insert(0, 'build/functions/webhook'); import main; "
-            "from coronabot.webhook import handle_request; "
+            "from coronabot.entry.webhook import handle_request; "
             f"body = {json.dumps(message(text))!r}.encode(); "
             f"status, answer = handle_request('POST', {{'X-Telegram-Bot-Api-Secret-Token': {webhook_secret!r}}}, "
             "lambda: io.BytesIO(body), len(body)); "
@@ -388,7 +388,7 @@ def test_the_webhook_loads_each_client_on_first_use(bot_env, vendored, servers, 
 
 
 def test_a_database_outage_gets_a_clear_answer_and_no_5xx(vendored, bot_env, logs_dir, webhook_secret, servers):
-    from harness import free_port
+    from coronabot_dev.harness import free_port
     from support import start_function
     env = dict(bot_env, FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{free_port()}")
     process = start_function("webhook", env, logs_dir)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from coronabot.weeks import Week, first_sunday, weeks_in
+from coronabot.model.weeks import Week, first_sunday, weeks_in
 
 
 @pytest.mark.parametrize("year, weeks", [(2020, 52), (2021, 52), (2022, 53), (2023, 52), (2024, 52), (2025, 52),

@@ -2,9 +2,9 @@
 
 import functions_framework
 
-from coronabot.deliver import handle_request
-from coronabot.http_entry import json_response, limit_request_size
-from coronabot.storage import load_admin_sdk
+from coronabot.adapters.storage import load_admin_sdk
+from coronabot.entry.deliver import handle_request
+from coronabot.entry.http import json_response, limit_request_size
 
 load_admin_sdk()  # every call needs the database
 limit_request_size(64 * 1024)

@@ -9,8 +9,8 @@ gc.disable()
 
 import functions_framework  # noqa: E402  (after gc.disable)
 
-from coronabot.http_entry import json_response, limit_request_size  # noqa: E402
-from coronabot.webhook import MAX_UPDATE_BYTES, handle_request, warm_up  # noqa: E402
+from coronabot.entry.http import json_response, limit_request_size  # noqa: E402
+from coronabot.entry.webhook import MAX_UPDATE_BYTES, handle_request, warm_up  # noqa: E402
 
 limit_request_size(MAX_UPDATE_BYTES)
 gc.freeze()

@@ -18,8 +18,10 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import config, log, preferences, publication, sources, texts
-from .telegram import Telegram, TelegramError
+from coronabot import config, log, sources, texts
+from coronabot.adapters.telegram import Telegram, TelegramError
+from coronabot.errors import DatabaseError
+from coronabot.model import preferences, publication
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -34,7 +36,7 @@ def _print(value: object) -> None:
 
 def set_webhook(settings: config.Settings, args: argparse.Namespace) -> int:
     """Register the webhook URL with the secret token and the update kinds the bot handles."""
-    from .updates import ALLOWED_UPDATES
+    from coronabot.chat.updates import ALLOWED_UPDATES
 
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: generate one with "
@@ -86,7 +88,7 @@ def set_commands(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def scrape_once(settings: config.Settings, args: argparse.Namespace) -> int:
     """Run one scrape tick here and print its summary."""
-    from .scrape import Ticker
+    from coronabot.tick.ticker import Ticker
 
     summary = Ticker(settings).tick(force=True).as_dict()
     _print(summary)
@@ -95,8 +97,8 @@ def scrape_once(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def backfill(settings: config.Settings, args: argparse.Namespace) -> int:
     """Fetch the past weeks in one request and store them in history, without alerting anyone."""
-    from .scrape import Ticker
-    from .sources import SourceError
+    from coronabot.sources import SourceError
+    from coronabot.tick.ticker import Ticker
 
     try:
         periods = Ticker(settings).backfill(args.weeks)
@@ -116,8 +118,8 @@ def send_test(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     """Subscribers, the last announcement, the last tick's outcome."""
-    from . import fanout
-    from .storage import Database, child_items, child_keys, key_span, layout
+    from coronabot.adapters.storage import Database, child_items, child_keys, key_span, layout
+    from coronabot.alerts import fanout
 
     database = Database(settings)
     state = database.state()
@@ -160,35 +162,6 @@ def _figure_lines(record: dict) -> list[str]:
         return ["(damaged record)"]
 
 
-def run(settings: config.Settings, args: argparse.Namespace) -> int:
-    """The whole bot on this machine: local database, long polling and the schedule."""
-    from coronabot_dev.local import run_local
-
-    return run_local(settings, run_schedule_now=args.now)
-
-
-def demo(settings: config.Settings, args: argparse.Namespace) -> int:
-    """The whole bot offline, against the fake Bot API and the source stand-in (make demo)."""
-    from coronabot_dev.demo import run_demo
-
-    return run_demo()
-
-
-def demo_say(settings: config.Settings, args: argparse.Namespace) -> int:
-    """Send one message to the running demo and print the bot's answer."""
-    from coronabot_dev.demo import demo_say as say
-
-    return say(args.text, group=args.group)
-
-
-def serve(settings: config.Settings, args: argparse.Namespace) -> int:
-    """The functions under functions-framework against the local database (FANOUT=on: with deliver and the
-    Cloud Tasks emulator)."""
-    from coronabot_dev.local import serve_functions
-
-    return serve_functions(settings)
-
-
 COMMANDS: dict[str, tuple[Callable, str]] = {
     "set-webhook": (set_webhook, "register the webhook URL with Telegram"),
     "webhook-info": (webhook_info, "show Telegram's webhook status"),
@@ -198,10 +171,6 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "backfill": (backfill, "store the past weeks of figures in history without alerting (default 52)"),
     "send-test": (send_test, "send a test message to a chat"),
     "stats": (stats, "subscribers, last announcement, last tick, next expected announcement"),
-    "run": (run, "run the whole bot locally (make run)"),
-    "serve": (serve, "serve both functions locally (make serve)"),
-    "demo": (demo, "the whole bot offline with a scripted conversation, no token needed (make demo)"),
-    "demo-say": (demo_say, "send a message to the running demo and print the answer"),
 }
 
 # What each command reads, by the readers of config.VARIABLES (its --help lists those variables).
@@ -214,16 +183,13 @@ READERS: dict[str, tuple[str, ...]] = {
     "backfill": ("database", "source"),
     "send-test": ("telegram",),
     "stats": ("database", "source"),
-    "run": ("run",),
-    "demo": ("demo",),
-    "demo-say": ("demo",),
-    "serve": ("serve",),
 }
 
 
-def _environment(command: str) -> str:
+def environment_help(variables: list[config.Variable]) -> str:
+    """A command's ``--help`` epilog: the variables it reads, each with what it means."""
     lines = []
-    for v in config.reading(*READERS[command]):
+    for v in variables:
         notes = ["secret"] if v.secret else []
         if v.shown_default.startswith("required"):
             notes.append(v.shown_default)
@@ -237,7 +203,7 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text,
-                                  epilog=f"environment:\n{_environment(name)}",
+                                  epilog=f"environment:\n{environment_help(config.reading(*READERS[name]))}",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "set-webhook":
             sub.add_argument("url", help="the webhook function's https URL")
@@ -248,12 +214,6 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--weeks", type=_weeks, default=52, help="how many weeks back (1–520, default 52)")
         if name == "send-test":
             sub.add_argument("chat_id", type=int, help="numeric chat id, for example 1544010213")
-        if name == "demo-say":
-            sub.add_argument("text", help='what to say, for example "/now" or "알림 등록"')
-            sub.add_argument("--group", action="store_true", help="say it in the demo's group, as its admin")
-        if name == "run":
-            sub.add_argument("--now", action="store_true", default=None,
-                             help="also run one scrape tick at start (or RUN_SCHEDULE_NOW=1)")
     return main
 
 
@@ -263,40 +223,56 @@ def _weeks(raw: str) -> int:
     return int(raw)
 
 
-def _is_database_error(exc: Exception) -> bool:
-    """A database failure, recognised without importing the database client where no command loaded it."""
-    storage = sys.modules.get(f"{__package__}.storage")
-    return storage is not None and isinstance(exc, storage.DatabaseError)
-
-
 def _with_a_database(settings: config.Settings) -> config.Settings:
-    """The settings of a command that reads the database: the configured one, else the one the `make run` or
-    `make serve` holding the data folder started (as `make run` found it), else one line saying there is none."""
+    """The settings of a command that reads the database: the configured one, else the local one a development
+    tool started (``make run``, ``make serve``), found through the development package's entry point
+    (``coronabot.development``: absent where only the product is installed), else one line saying there is none."""
     if settings.database_url or settings.emulator_host:
         return settings
-    from coronabot_dev.processes import data_dir, holder
-
-    running = holder(data_dir()) or {}
-    if not running.get("database"):
-        raise config.ConfigError(f"FIREBASE_DATABASE_URL is not set and no `make run` is running on {data_dir()}: "
-                                 "start one, or set FIREBASE_DATABASE_URL (https://PROJECT-default-rtdb.REGION."
+    host, where = _local_database()
+    if not host:
+        raise config.ConfigError(f"FIREBASE_DATABASE_URL is not set{where}: "
+                                 f"{'start one, or ' if where else ''}set FIREBASE_DATABASE_URL (https://PROJECT-default-rtdb.REGION."
                                  "firebasedatabase.app, or https://PROJECT-default-rtdb.firebaseio.com for a "
                                  "database in the United States; the Firebase console shows yours)")
-    os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = running["database"]  # firebase-admin reads it from here
-    return settings._replace(emulator_host=running["database"])
+    os.environ["FIREBASE_DATABASE_EMULATOR_HOST"] = host  # firebase-admin reads it from here
+    return settings._replace(emulator_host=host)
+
+
+def _local_database() -> tuple[str, str]:
+    """The local database a development tool runs (its host, or ""), and where it was looked for."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="coronabot.development", name="local_database"):
+        return point.load()()
+    return "", ""
+
+
+DEVELOPMENT_COMMANDS = ("run", "serve", "demo", "demo-say")  # python -m coronabot_dev, with the make targets
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in DEVELOPMENT_COMMANDS:
+        print(f"error: {argv[0]} is a development command: `python -m coronabot_dev {argv[0]}` (or `make "
+              f"{argv[0].split('-')[0]}`)", file=sys.stderr)
+        return EXIT_USAGE
     args = parser().parse_args(argv)
+    return execute(COMMANDS[args.command][0], args, READERS[args.command])
+
+
+def execute(handler: Callable[[config.Settings, argparse.Namespace], int], args: argparse.Namespace,
+            readers: tuple[str, ...]) -> int:
+    """Run one command with the checked settings; a user's mistake is one line on stderr and an exit code, an
+    unexpected failure one logged traceback (shared by ``python -m coronabot_dev``)."""
     log.setup(sys.stderr)
-    handler = COMMANDS[args.command][0]
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # a retried connection is the one error line below
     settings = config.Settings()
     try:
         settings = config.load()
         sources.get(settings.source)  # the one check of SOURCE's name, the same for every command
-        if "database" in READERS[args.command]:
+        if "database" in readers:
             settings = _with_a_database(settings)
         return handler(settings, args)
     except config.ConfigError as exc:
@@ -310,10 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         hint = " (is TELEGRAM_TOKEN right?)" if exc.code in (401, 404) else ""
         print(f"Telegram error: {exc}{hint}", file=sys.stderr)
         return EXIT_FAILED
+    except DatabaseError as exc:
+        print(f"database error: {log.redact(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:
-        if _is_database_error(exc):
-            print(f"database error: {log.redact(str(exc))}", file=sys.stderr)
-            return EXIT_FAILED
         log.get("coronabot.cli").exception("%s failed unexpectedly", args.command)
         print(f"error: {args.command} failed unexpectedly: {log.redact(f'{type(exc).__name__}: {exc}')}",
               file=sys.stderr)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 LOCAL_DATABASE_URL = "https://coronabot-local-default-rtdb.firebaseio.com"
@@ -26,7 +25,8 @@ class ConfigError(Exception):
 
 
 # -- parsers: each takes the variable's name and its raw text (stripped, never empty) ------------------------
-def _text(name: str, raw: str) -> str:
+def plain(name: str, raw: str) -> str:
+    """Any text, as given."""
     return raw
 
 
@@ -86,7 +86,8 @@ def _level(name: str, raw: str) -> str:
     return level
 
 
-def _one_of(*choices: str) -> Callable[[str, str], str]:
+def one_of(*choices: str) -> Callable[[str, str], str]:
+    """One of ``choices``, in any case."""
     def parse(name: str, raw: str) -> str:
         if raw.lower() not in choices:
             raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw.lower()!r}")
@@ -95,7 +96,7 @@ def _one_of(*choices: str) -> Callable[[str, str], str]:
 
 
 def _switch(name: str, raw: str) -> bool:
-    return _one_of(*CHART_MODES)(name, raw) == "on"
+    return one_of(*CHART_MODES)(name, raw) == "on"
 
 
 def _number(minimum: float, whole: bool = False, maximum: float | None = None) -> Callable[[str, str], float]:
@@ -156,7 +157,7 @@ _ALL = ("webhook", "scrape", "deliver")
 _SENDERS = ("scrape", "deliver")
 _TICK = ("tick", "run", "serve")  # a scrape tick outside the cloud: scrape-once, make run, make serve
 VARIABLES: tuple[Variable, ...] = (
-    Variable("TELEGRAM_TOKEN", "telegram_token", _text, "", "the bot token from @BotFather", _ALL,
+    Variable("TELEGRAM_TOKEN", "telegram_token", plain, "", "the bot token from @BotFather", _ALL,
              ("telegram", "run", "serve"), secret=True, shown_default="required to send"),
     Variable("TELEGRAM_WEBHOOK_SECRET", "webhook_secret", _webhook_secret, "",
              "the `secret_token` given to `setWebhook`, 1–256 of `A-Za-z0-9_-`; without it the webhook refuses "
@@ -171,7 +172,7 @@ VARIABLES: tuple[Variable, ...] = (
              "`https://PROJECT-default-rtdb.REGION.firebasedatabase.app`, or `https://PROJECT-default-rtdb."
              "firebaseio.com` for a database in the United States", _ALL, ("database",),
              shown_default="required, except against an emulator"),
-    Variable("FIREBASE_DATABASE_EMULATOR_HOST", "emulator_host", _text, "",
+    Variable("FIREBASE_DATABASE_EMULATOR_HOST", "emulator_host", plain, "",
              "`127.0.0.1:9000`: talk to a local database (the embedded one, or Google's emulator)", (),
              ("database", "run", "serve")),
     Variable("ADMIN_CHAT_IDS", "admin_chat_ids", _int_list, (),
@@ -185,7 +186,7 @@ VARIABLES: tuple[Variable, ...] = (
              ("source", *_TICK)),
     Variable("SOURCE_TIMEOUT", "source_timeout", _number(0.1), 15.0, "seconds per source request", (),
              ("source", *_TICK)),
-    Variable("DATA_PORTAL_SERVICE_KEY", None, _text, "", "the public data portal's key, for `SOURCE=data-portal`",
+    Variable("DATA_PORTAL_SERVICE_KEY", None, plain, "", "the public data portal's key, for `SOURCE=data-portal`",
              (), ("source", *_TICK), secret=True),
     Variable("BROADCAST_RATE", "broadcast_rate", _number(0.1), 25.0,
              "messages per second across all chats (with `BROADCAST_QUEUE`, across all deliver invocations)",
@@ -193,17 +194,18 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BROADCAST_QUEUE", "broadcast_queue", _queue, "",
              "the Cloud Tasks queue a broadcast fans out on, `projects/P/locations/L/queues/Q`; unset: the "
              "scrape sends the whole broadcast itself", ("scrape",), ("tick",)),
-    Variable("DELIVER_URL", "deliver_url", _text, "", "the deliver function's URL, where each chunk's task goes",
+    Variable("DELIVER_URL", "deliver_url", plain, "", "the deliver function's URL, where each chunk's task goes",
              ("scrape",), ("tick",), shown_default="required with `BROADCAST_QUEUE`"),
-    Variable("TASKS_SERVICE_ACCOUNT", "tasks_service_account", _text, "",
+    Variable("TASKS_SERVICE_ACCOUNT", "tasks_service_account", plain, "",
              "the account whose OIDC token Cloud Tasks presents to the private deliver function", ("scrape",),
              ("tick",),
              shown_default="required with `BROADCAST_QUEUE`"),
     Variable("BROADCAST_CONCURRENCY", "broadcast_concurrency", _number(1, whole=True), 4,
              "deliver invocations at once (the queue's `max-concurrent-dispatches`); each sends at "
              "`BROADCAST_RATE / BROADCAST_CONCURRENCY`", _SENDERS, _TICK),
-    Variable("CLOUD_TASKS_EMULATOR_HOST", "tasks_emulator_host", _text, "",
-             "`127.0.0.1:8123`: talk plain gRPC to `tools/tasks_emulator.py` instead of Cloud Tasks", (), ("tick",)),
+    Variable("CLOUD_TASKS_EMULATOR_HOST", "tasks_emulator_host", plain, "",
+             "`127.0.0.1:8123`: talk plain gRPC to `coronabot_dev.tasks_emulator` instead of Cloud Tasks", (),
+             ("tick",)),
     Variable("BROADCAST_LEASE_SECONDS", "lease_seconds", _number(1.0), 90.0,
              "how long a broadcaster's (or a chunk's) claim lives without renewal", (), _TICK),
     Variable("LEDGER_BATCH", "ledger_batch", _number(1, whole=True), 50, "delivery outcomes per ledger write",
@@ -218,7 +220,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("QUIET_HOURS", "quiet_hours", _quiet_hours, DEFAULT_QUIET_HOURS,
              "hours on the Korean clock when alerts come silently or wait for the morning, as each chat "
              "chose: `START-END`, or `none`", _ALL, _TICK, shown_default="`22-8`"),
-    Variable("POLLING", "polling", _one_of(*POLLING_MODES), "adaptive",
+    Variable("POLLING", "polling", one_of(*POLLING_MODES), "adaptive",
              "`adaptive`: called every minute, the scrape decides from when the source published before whether "
              "to fetch; `always`: every call fetches", ("scrape",), _TICK),
     Variable("LATE_NOTICE_HOURS", "late_notice_hours", _number(0.0), 3.0,
@@ -233,42 +235,50 @@ VARIABLES: tuple[Variable, ...] = (
              "process's logging, from its start (`make deploy` passes it to the functions)", _ALL,
              ("telegram", "database", "run", "serve", "demo")),
     # Read by the local tools (make run, serve, demo) and the platform only.
-    Variable("SCRAPE_SCHEDULE", None, _text, "", "cron expressions separated by `;`, Asia/Seoul", (), ("run",),
+    Variable("SCRAPE_SCHEDULE", None, plain, "", "cron expressions separated by `;`, Asia/Seoul", (), ("run",),
              shown_default="every minute; with `POLLING=always` the original bot's two"),
-    Variable("SCRAPE_RETRY_SECONDS", None, _text, "60,120",
+    Variable("SCRAPE_RETRY_SECONDS", None, plain, "60,120",
              "seconds before each retry of a tick the function would answer with a non-200", (), ("run",)),
-    Variable("RUN_SCHEDULE_NOW", None, _text, "", "`1`: also run one tick at start", (), ("run",)),
-    Variable("RTDB_PORT", None, _text, "9000", "the embedded database's port", (), ("run", "serve", "demo")),
-    Variable("LOCAL_DATA_DIR", None, _text, ".data", "the folder of the local data", (), ("run", "serve", "demo")),
-    Variable("WEBHOOK_PORT", None, _text, "8080", "`make serve`: the webhook's port", (), ("serve",)),
-    Variable("SCRAPE_PORT", None, _text, "8090", "`make serve`: the scrape's port", (), ("serve",)),
-    Variable("FANOUT", None, _one_of("off", "on"), "off",
-             "`make serve`: `on` also serves deliver and the Cloud Tasks emulator", (), ("serve",)),
-    Variable("DELIVER_PORT", None, _text, "8091", "`FANOUT=on make serve`: the deliver function's port", (),
-             ("serve",)),
-    Variable("TASKS_PORT", None, _text, "8123", "`FANOUT=on make serve`: the Cloud Tasks emulator's port", (),
-             ("serve",)),
-    Variable("TASKS_STATUS_PORT", None, _text, "8124", "`FANOUT=on make serve`: the emulator's status port", (),
-             ("serve",)),
-    Variable("DEMO_TELEGRAM_PORT", None, _text, "8481", "`make demo`: the fake Bot API's port", (), ("demo",)),
-    Variable("DEMO_SOURCES_PORT", None, _text, "8482", "`make demo`: the source stand-in's port", (), ("demo",)),
     # Set by the platform, read by the deployed webhook: never in an env list.
-    Variable("K_SERVICE", None, _text, "", "set by Cloud Run: the webhook's REST client then asks the metadata "
+    Variable("K_SERVICE", None, plain, "", "set by Cloud Run: the webhook's REST client then asks the metadata "
              "server for the function's access token", ("webhook",), (), deployed=False),
-    Variable("GCE_METADATA_HOST", None, _text, "", "the metadata server's host, as Google's libraries allow",
+    Variable("GCE_METADATA_HOST", None, plain, "", "the metadata server's host, as Google's libraries allow",
              ("webhook",), (), shown_default="`metadata.google.internal`", deployed=False),
 )
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 
 
-_SettingsFields = namedtuple("_SettingsFields", [v.field for v in VARIABLES if v.field],
-                             defaults=[v.default for v in VARIABLES if v.field])
+class Settings(NamedTuple):
+    """Every setting the bot reads, one field per variable of VARIABLES that has one, with the same default
+    (tests/test_config.py holds the two to each other): typed, so the type checker knows each field."""
 
-
-class Settings(_SettingsFields):
-    """Every setting the bot reads, one field per variable of VARIABLES, with its default."""
-
-    __slots__ = ()
+    telegram_token: str = ""
+    webhook_secret: str = ""
+    api_base: str = DEFAULT_API_BASE
+    bot_username: str = ""
+    database_url: str = ""
+    emulator_host: str = ""
+    admin_chat_ids: tuple[int, ...] = ()
+    source: str = DEFAULT_SOURCE
+    source_base_url: str = ""
+    source_timeout: float = 15.0
+    broadcast_rate: float = 25.0
+    broadcast_queue: str = ""
+    deliver_url: str = ""
+    tasks_service_account: str = ""
+    broadcast_concurrency: int = 4
+    tasks_emulator_host: str = ""
+    lease_seconds: float = 90.0
+    ledger_batch: int = 50
+    page_size: int = 500
+    broadcast_budget: float = 480.0
+    progress_seconds: float = 5.0
+    quiet_hours: tuple[int, int] | None = DEFAULT_QUIET_HOURS
+    polling: str = "adaptive"
+    late_notice_hours: float = 3.0
+    backfill_weeks: int = 52
+    charts: bool = True
+    log_level: str = "INFO"
 
     def __repr__(self) -> str:
         shown = {k: ("<set>" if v else "<unset>") if k in ("telegram_token", "webhook_secret") else v
@@ -332,11 +342,16 @@ def deploy_env(function: str, environ: Mapping[str, str] | None = None) -> str:
     return "^|^" + "|".join(pairs)
 
 
-def markdown_table() -> str:
-    """The README's configuration table."""
+# What a newcomer sets to run the bot (the README's short table; docs/configuration.md has every one).
+ESSENTIAL = ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_BOT_USERNAME", "FIREBASE_DATABASE_URL",
+             "ADMIN_CHAT_IDS", "SOURCE", "BROADCAST_RATE", "BROADCAST_QUEUE", "QUIET_HOURS", "LOG_LEVEL")
+
+
+def markdown_table(variables: Sequence[Variable] = VARIABLES) -> str:
+    """A configuration table (docs/configuration.md, the README's essentials) of ``variables``."""
     rows = ["| variable | read by | meaning | default |", "|---|---|---|---|"]
-    for v in VARIABLES:
-        readers = [*v.functions, *(f"`make {r}`" for r in v.readers if r in ("run", "serve", "demo"))]
+    for v in variables:
+        readers = [*v.functions, *(f"`make {r}`" for r in v.readers if r in ("run", "serve", "demo", "emulator"))]
         if set(v.readers) & {"telegram", "database", "source", "tick", "secret"}:
             readers.append("`python -m coronabot`")
         default = v.shown_default or ("unset" if v.default in ("", (), None) else f"`{_shown(v.default)}`")
@@ -360,5 +375,7 @@ if __name__ == "__main__":  # the deploy: python3 -m coronabot.config deploy-env
         print(deploy_env(sys.argv[2]))
     elif sys.argv[1:] == ["table"]:
         print(markdown_table())
+    elif sys.argv[1:] == ["table", "essential"]:
+        print(markdown_table([BY_NAME[name] for name in ESSENTIAL]))
     else:
-        sys.exit("usage: python -m coronabot.config deploy-env webhook|scrape|deliver | table")
+        sys.exit("usage: python -m coronabot.config deploy-env webhook|scrape|deliver | table [essential]")

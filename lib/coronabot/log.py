@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TextIO
 from urllib.parse import quote, quote_plus
 
-from .config import VARIABLES
+from coronabot.config import VARIABLES
 
 _TOKEN_IN_URL = re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{10,}")
 _TOKEN_SHAPE = re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b")

@@ -1,9 +1,9 @@
 """``make demo``: the whole bot on this machine with no token and no network.
 
-The real bot (``python -m coronabot run``: long polling, the local database, the scrape tick) talks to the
+The real bot (``python -m coronabot_dev run``: long polling, the local database, the scrape tick) talks to the
 fake Telegram Bot API and the stand-in for the official sources that the tests use, all on 127.0.0.1. A
 short scripted conversation plays first and is printed as a person would read it; then the demo keeps
-running, and ``python -m coronabot demo-say "/now"`` sends a message of your own until Ctrl-C.
+running, and ``python -m coronabot_dev demo-say "/now"`` sends a message of your own until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -172,16 +172,16 @@ def _run_demo(folder: Path) -> int:
     children = []
     log_file = open(folder / "demo.log", "ab")  # closed in finally
     try:
-        children.append(child([sys.executable, str(REPO / "tools" / "fake_telegram.py"), "--port",
+        children.append(child([sys.executable, "-m", "coronabot_dev.fake_telegram", "--port",
                                 str(ports["telegram"]), "--token", DEMO_TOKEN, "--username", BOT_USERNAME],
-                               dict(env, PYTHONPATH=str(REPO / "tools")), log_file))
-        children.append(child([sys.executable, str(REPO / "tools" / "source_server.py"), "--port",
-                                str(ports["sources"])], dict(env, PYTHONPATH=str(REPO / "tools")), log_file))
+                               env, log_file))
+        children.append(child([sys.executable, "-m", "coronabot_dev.source_server", "--port",
+                                str(ports["sources"])], env, log_file))
         wait_for_port("127.0.0.1", ports["telegram"], children[0], "the fake Telegram Bot API")
         wait_for_port("127.0.0.1", ports["sources"], children[1], "the source stand-in")
         _http("POST", f"{telegram_url}/__control",
               {"chat_members": {str(GROUP["id"]): {str(GROUP_ADMIN["id"]): "administrator"}}})
-        children.append(child([sys.executable, "-m", "coronabot", "run"], env, log_file))
+        children.append(child([sys.executable, "-m", "coronabot_dev", "run"], env, log_file))
         wait_for_port("127.0.0.1", ports["database"], children[2], "the local database")
         env["FIREBASE_DATABASE_EMULATOR_HOST"] = f"127.0.0.1:{ports['database']}"
         _state_file().write_text(json.dumps({"telegram": telegram_url, "sources": source_url}))
@@ -189,11 +189,11 @@ def _run_demo(folder: Path) -> int:
               f"  fake Telegram Bot API  {telegram_url}   (control paths: see docs/testing.md)\n"
               f"  official sources       {source_url}   (two years of weeks ending with the saved 2026-W35..W39)\n"
               f"  local database         http://127.0.0.1:{ports['database']}\n"
-              f"  the bot                python -m coronabot run, as @{BOT_USERNAME}, logs in {folder}/demo.log")
+              f"  the bot                python -m coronabot_dev run, as @{BOT_USERNAME}, logs in {folder}/demo.log")
         _play(Demo(telegram_url, source_url), env)
         print("\n이제 직접 해 보세요 (Try it yourself), in another terminal:\n"
-              '  .venv/bin/python -m coronabot demo-say "/now"\n'
-              '  .venv/bin/python -m coronabot demo-say "알림 취소"\n'
+              '  .venv/bin/python -m coronabot_dev demo-say "/now"\n'
+              '  .venv/bin/python -m coronabot_dev demo-say "알림 취소"\n'
               "Ctrl-C stops the demo.", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -235,7 +235,7 @@ def _play(demo: Demo, env: dict) -> None:
 
 
 def demo_say(text: str, group: bool = False) -> int:
-    """``python -m coronabot demo-say TEXT``: one message to the running demo, as 지민 (or in the group)."""
+    """``python -m coronabot_dev demo-say TEXT``: one message to the running demo, as 지민 (or in the group)."""
     try:
         where = json.loads(_state_file().read_text())
     except (OSError, ValueError):

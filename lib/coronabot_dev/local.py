@@ -1,10 +1,10 @@
 """Run the bot on one machine: ``make run`` (long polling + schedule) and ``make serve`` (both functions).
 
-Both start the embedded Realtime Database (``python -m rtdb_emulator``) with its
+Both start the embedded Realtime Database (``python -m coronabot_dev.rtdb``) with its
 data persisted under ``LOCAL_DATA_DIR`` (default ``.data/``) unless
 ``FIREBASE_DATABASE_EMULATOR_HOST`` already names a running one. The chat and
-alert behaviour is the functions' own code (:mod:`coronabot.bot`,
-:mod:`coronabot.scrape`); only the transport differs.
+alert behaviour is the functions' own code (:mod:`coronabot.chat.bot`,
+:mod:`coronabot.tick.ticker`); only the transport differs.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from coronabot import config, log
-from coronabot.answers import Outcome
-from coronabot.bot import Bot
-from coronabot.broadcast import Progress
+from coronabot.adapters.storage import Database, layout
+from coronabot.adapters.telegram import Telegram, TelegramError
+from coronabot.alerts.sending import Progress
+from coronabot.chat.answers import Answer
+from coronabot.chat.bot import Bot
+from coronabot.chat.updates import ALLOWED_UPDATES, MalformedUpdate, parse
 from coronabot.errors import DatabaseError
-from coronabot.schedule import Schedule, retry_delays
-from coronabot.scrape import Ticker
-from coronabot.storage import Database, layout
-from coronabot.telegram import Telegram, TelegramError
-from coronabot.updates import ALLOWED_UPDATES, MalformedUpdate, parse
+from coronabot.model.schedule import Schedule, retry_delays
+from coronabot.tick.ticker import Ticker
 
 from .processes import (
     BUILD,
@@ -43,6 +43,7 @@ from .processes import (
     stop_all,
     wait_for_port,
 )
+from .settings import BY_NAME
 
 logger = log.get("coronabot.local")
 POLL_TIMEOUT_SECONDS = 25
@@ -63,7 +64,7 @@ def local_database(settings: config.Settings, command: str,
             return
         port = free_local_port("RTDB_PORT", 9000)
         data_file = folder / "rtdb.json"
-        process = child([sys.executable, "-m", "rtdb_emulator", "--port", str(port), "--data", str(data_file),
+        process = child([sys.executable, "-m", "coronabot_dev.rtdb", "--port", str(port), "--data", str(data_file),
                          "--rules", str(REPO / "database.rules.json")])
         try:
             wait_for_port("127.0.0.1", port, process, "the local database")
@@ -148,7 +149,7 @@ class Poller:
             self._reply(outcome, update_id)
         return update_id + 1
 
-    def _reply(self, outcome: Outcome, update_id: int) -> None:
+    def _reply(self, outcome: Answer, update_id: int) -> None:
         for attempt in range(REPLY_ATTEMPTS):
             try:
                 self.bot.send(outcome)
@@ -249,9 +250,9 @@ def _local_queue(port: int, status_port: int, deliver_port: int, settings: confi
                  children: list[subprocess.Popen]) -> dict:
     """Start the Cloud Tasks emulator, make the broadcast queue as the deployment makes it, and return the
     scrape's settings for fanning out to the local deliver function."""
-    from coronabot.tasks import LOCAL_QUEUE, configure_emulated_queue
+    from coronabot.adapters.tasks import LOCAL_QUEUE, configure_emulated_queue
 
-    emulator = child([sys.executable, str(REPO / "tools" / "tasks_emulator.py"), "--port", str(port), "--http-port",
+    emulator = child([sys.executable, "-m", "coronabot_dev.tasks_emulator", "--port", str(port), "--http-port",
                        str(status_port)])
     children.append(emulator)
     wait_for_port("127.0.0.1", status_port, emulator, "the Cloud Tasks emulator")
@@ -265,7 +266,7 @@ def serve_functions(settings: config.Settings) -> int:
     deliver function and the Cloud Tasks emulator, the scrape fanning broadcasts out on its queue."""
     if not settings.webhook_secret:
         raise config.ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses every update without it")
-    fan_out = config.BY_NAME["FANOUT"].read(os.environ) == "on"
+    fan_out = BY_NAME["FANOUT"].read(os.environ) == "on"
     ports: dict[str, int] = {}
 
     def check_ports() -> None:

@@ -19,6 +19,8 @@ from urllib.request import urlopen
 
 from coronabot import config
 
+from .settings import port as port_setting
+
 REPO = Path(__file__).resolve().parents[2]  # children run from the repository's root
 BUILD = REPO / "build" / "functions"  # what `make vendor` makes: each function's folder as it is deployed
 
@@ -75,10 +77,7 @@ def stop_all(processes: list[subprocess.Popen]) -> None:
 
 def free_local_port(name: str, default: int) -> int:
     """The port setting ``name``, checked to be a port number nothing on 127.0.0.1 listens on yet."""
-    raw = os.environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise config.ConfigError(f"{name} must be a port number, got {raw!r}")
-    port = int(raw)
+    port = int(port_setting(name, os.environ.get(name, "").strip() or str(default)))
     with socket.socket() as probe:
         probe.settimeout(1)
         taken = probe.connect_ex(("127.0.0.1", port)) == 0
@@ -103,6 +102,14 @@ LOCK_NAME = "coronabot.lock"
 def data_dir(default: Path | None = None) -> Path:
     """LOCAL_DATA_DIR, or ``default`` (``.data`` in the repository)."""
     return Path(os.environ.get("LOCAL_DATA_DIR", "") or default or REPO / ".data")
+
+
+def running_database() -> tuple[str, str]:
+    """The database `make run` or `make serve` started on the data folder (its ``host:port``, or "" when none
+    runs), and where it looked: the operator command line finds it through the ``coronabot.development`` entry
+    point (lib/pyproject.toml)."""
+    folder = data_dir()
+    return (holder(folder) or {}).get("database", ""), f" and no `make run` is running on {folder}"
 
 
 def holder(folder: Path, lock_name: str = LOCK_NAME) -> dict | None:

@@ -5,7 +5,7 @@ fetches (``fetch``, and ``fetch_series`` when one answer holds many periods), wh
 daily, the figure its trend follows, whether its alert compares with the previous period), its words, and
 how it reads records of earlier versions. ``REGISTRY`` lists them; adding a source touches its own module,
 its fixture and one line here (docs/architecture.md, "How to add a source"). Fetching returns an
-:class:`~coronabot.announcement.Announcement`; every failure is a :class:`SourceError` saying what was
+:class:`~coronabot.model.announcement.Announcement`; every failure is a :class:`SourceError` saying what was
 missing. Importing this package loads no parser library (bs4) and no HTTP client (requests).
 """
 
@@ -14,14 +14,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from .. import history, texts
-from ..announcement import Announcement, order_key
-from ..config import ConfigError
-from ..storage import child_items
-from ..weeks import Week
+from coronabot import texts
+from coronabot.adapters.storage import child_items
+from coronabot.config import ConfigError
+from coronabot.model import history
+from coronabot.model.announcement import Announcement, order_key
+from coronabot.model.source import Pending, Series, Source, SourceTexts
+from coronabot.model.weeks import Week
+
 from . import data_portal, kdca_sentinel, mohw_daily
 from ._errors import FetchError, LayoutError, SanityError, SourceError
-from ._source import Pending, Series, Source, SourceTexts
 
 if TYPE_CHECKING:
     from ._http import SourceHttp, rebase_url

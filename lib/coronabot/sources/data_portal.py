@@ -11,10 +11,11 @@ import os
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..announcement import Announcement, Figure
-from ..config import BY_NAME
+from coronabot.config import BY_NAME
+from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.source import Source, SourceTexts
+
 from ._errors import FetchError, LayoutError, parse_count
-from ._source import Source, SourceTexts
 
 if TYPE_CHECKING:
     from ._http import SourceHttp

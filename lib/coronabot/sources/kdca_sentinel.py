@@ -5,7 +5,7 @@
 218 to 221), counted by pathogen, one row per surveillance week; COVID-19 joined the survey in 2024. Its
 COVID-19 column is the weekly "코로나19 입원환자 수" that KDCA's releases lead with (2025 W26-W37: 63, 101,
 ..., 460), a count of patients (명), not of detections: see docs/sources.md for the evidence. The column is
-found by its caption, never by its position. Weeks follow KDCA's calendar (:mod:`coronabot.weeks`).
+found by its caption, never by its position. Weeks follow KDCA's calendar (:mod:`coronabot.model.weeks`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .. import texts
-from ..announcement import Announcement, Figure
-from ..weeks import Week
+from coronabot import texts
+from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.source import Pending, Series, Source, SourceTexts
+from coronabot.model.weeks import Week
+
 from ._errors import FetchError, LayoutError, UnexpectedPageError, parse_count
-from ._source import Pending, Series, Source, SourceTexts
 
 if TYPE_CHECKING:
     from ._http import SourceHttp

@@ -11,9 +11,10 @@ import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from ..announcement import Announcement, Figure
+from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.source import Source, SourceTexts
+
 from ._errors import LayoutError, parse_count
-from ._source import Source, SourceTexts
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup

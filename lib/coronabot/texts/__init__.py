@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ..language import DEFAULT
+from coronabot.model.language import DEFAULT
+
 from . import en, ko, operator
 from ._common import (
     KST,

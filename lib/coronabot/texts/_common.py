@@ -8,14 +8,14 @@ from collections.abc import Callable, Mapping
 from html import escape, unescape
 from typing import TYPE_CHECKING
 
-from ..announcement import Announcement, Figure, order_key
-from ..history import Point, change
-from ..language import LANGUAGES
-from ..preferences import CHOICES, Preferences, callback_data
-from ..seoul import KST  # noqa: F401 (the texts' clock, exported)
+from coronabot.model.announcement import Announcement, Figure, order_key
+from coronabot.model.history import Point, change
+from coronabot.model.language import LANGUAGES
+from coronabot.model.preferences import CHOICES, Preferences, callback_data
+from coronabot.model.seoul import KST  # noqa: F401 (the texts' clock, exported)
 
 if TYPE_CHECKING:
-    from ..sources._source import Pending
+    from coronabot.model.source import Pending
 
 MAX_MESSAGE_CHARS = 4096
 MAX_CAPTION_CHARS = 1024

@@ -10,16 +10,17 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING
 
-from ..announcement import Announcement, Figure
-from ..history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
-from ..preferences import Preferences, callback_data
-from ..weeks import Week
+from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
+from coronabot.model.preferences import Preferences, callback_data
+from coronabot.model.weeks import Week
+
 from ._common import KST, LANGUAGE_NAMES, body, language_row, number, pending_sentence, table
 from ._common import settings_keyboard as _keyboard
 
 if TYPE_CHECKING:
-    from ..publication import Window
-    from ..sources._source import Pending, Source
+    from coronabot.model.publication import Window
+    from coronabot.model.source import Pending, Source
 
 LANGUAGE = "ko"
 

@@ -14,7 +14,7 @@ from ._common import MAX_QUOTED_ERROR_CHARS
 from .ko import kst
 
 if TYPE_CHECKING:
-    from ..sources._source import Source
+    from coronabot.model.source import Source
 
 
 def _name(source: Source) -> str:

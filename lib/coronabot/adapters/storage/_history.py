@@ -1,0 +1,20 @@
+"""The history of a source as multi-path changes: each period under ``history/{source}/{id}``."""
+
+from __future__ import annotations
+
+from coronabot.model.announcement import Announcement
+from coronabot.model.history import REVISED_FIELDS
+
+from . import layout
+
+
+def history_changes(announcements: list[Announcement], synced_at: str) -> dict:
+    """Multi-path changes that store or revise these periods in history, field by field, so a period the bot
+    alerted keeps its ``first_seen`` and ``recorded_at``."""
+    changes: dict = {}
+    for announcement in announcements:
+        record = announcement.to_record()
+        changes.update({layout.history(announcement.source, announcement.id, field): record[field]
+                        for field in REVISED_FIELDS})
+        changes[layout.history(announcement.source, announcement.id, "synced_at")] = synced_at
+    return changes

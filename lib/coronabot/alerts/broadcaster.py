@@ -1,0 +1,193 @@
+"""A broadcast from claim to finish, the same for every path: the alert or correction of a tick (in process,
+or planned into chunks for the deliver function), an unfinished one resumed, and the morning delivery.
+
+The broadcast's record (``broadcasts/{key}``) holds its text in every language (``text``, ``text_en``), its
+kind, announcement and the figures the chats' choices are decided on, so a resumed run (in process or
+through the queue) sends and decides alike; its lease lets one run at a time send it; its ledger
+(``deliveries/{key}``) says who is settled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from coronabot import log, sources, texts
+from coronabot.adapters.storage import Database, Lease, layout
+from coronabot.adapters.telegram import Telegram
+from coronabot.alerts import fanout
+from coronabot.alerts.letters import Letters
+from coronabot.alerts.result import NOTHING, BroadcastResult
+from coronabot.alerts.sending import Broadcast, BroadcastOptions, Page, Progress
+from coronabot.config import Settings
+from coronabot.errors import AlreadyDone, Busy
+from coronabot.model import preferences
+from coronabot.model.announcement import Announcement
+from coronabot.model.language import KOREAN, LANGUAGES, field
+
+logger = log.get("coronabot.scrape")
+
+
+class Broadcaster:
+    """Runs broadcasts for one process; ``deadline`` (a ``time.monotonic()`` value) is set by each tick."""
+
+    def __init__(self, db: Database, settings: Settings, telegram: Callable[[], Telegram],
+                 interrupt: threading.Event | None = None, progress: Callable[[Progress], None] | None = None,
+                 progress_every: float | None = None):
+        self.db, self.settings, self._telegram = db, settings, telegram
+        self.source = sources.get(settings.source)
+        self.letters = Letters(db, settings)
+        self.interrupt, self.progress, self.progress_every = interrupt, progress, progress_every
+        self.deadline: float | None = None
+        self._queue = None  # the Cloud Tasks client, made when a broadcast first fans out
+
+    def lease(self, key: str) -> Lease:
+        return Lease(layout.broadcast(key), self.settings.lease_seconds)
+
+    # -- an announcement's broadcast -------------------------------------------------------------------
+    def start(self, pointer: dict, messages: dict[str, str] | None, conditions: dict | None = None) -> BroadcastResult:
+        """Claim the broadcast ``pointer`` names (``messages``, its text in each language, and ``conditions``
+        for a new one, None to resume) and settle every subscriber its ledger does not record yet, as each
+        chose."""
+        key = pointer["key"]
+        lease = self.lease(key)
+        meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement"), **(conditions or {})}
+        if messages is not None:
+            meta.update({field("text", lang): text for lang, text in messages.items()}, wording=texts.WORDING)
+        try:
+            claimed = lease.claim(self.db, meta)
+        except Busy:
+            logger.info("another run is broadcasting this announcement", extra={"fields": {"broadcast": key}})
+            return BroadcastResult(busy=True)
+        except AlreadyDone:
+            self.db.update({layout.state("broadcast"): None})
+            return NOTHING
+        claimed, messages = self.messages(key, claimed)
+        if messages is None:
+            self.db.update({layout.state("broadcast"): None, layout.broadcast(key, "done"): True})
+            return NOTHING
+        if self.settings.broadcast_queue:
+            return self._fan_out(key, lease)
+        resumed = int(claimed.get("attempts") or 1) > 1  # only a resumed run can find chats in the ledger
+        if resumed and fanout.sending(self.db, key):  # fanned out before, and deliver is still at it
+            logger.warning("chunks of this broadcast are being sent through the queue; not resuming it here",
+                           extra={"fields": {"broadcast": key}})
+            self.db.update(lease.release())
+            return BroadcastResult(busy=True)
+        pages = self.letters.pages(key, claimed, messages, resumed, datetime.now(UTC))
+        return self.run(key, lease, pages, layout.state("broadcast"))
+
+    def resume(self, pointer: dict | None, unless_key: str | None = None) -> BroadcastResult:
+        """Go on with the unfinished broadcast ``pointer`` names (``state/broadcast``), unless it is ``unless_key``."""
+        if pointer is None or pointer["key"] == unless_key:
+            return NOTHING
+        logger.info("resuming an unfinished broadcast", extra={"fields": {"broadcast": pointer["key"]}})
+        return self.start(pointer, None)
+
+    @staticmethod
+    def conditions(announcement: Announcement, kind: str, latest: dict) -> dict:
+        """What the per-chat choices are decided on, stored with the broadcast so a resumed run decides
+        alike: its order and period, the published figures its message compares (for a correction, the
+        original's too, from ``latest``)."""
+        meta: dict = {"order": announcement.order, "period": announcement.period}
+        figures = preferences.comparison(announcement)
+        if figures is not None:
+            meta["compare"] = list(figures)
+        if kind == "correction":
+            try:
+                before = preferences.comparison(sources.restore(latest))
+            except (KeyError, TypeError, ValueError):
+                before = None
+            if before is not None:
+                meta["compare_before"] = list(before)
+        return meta
+
+    def messages(self, key: str, claimed: dict) -> tuple[dict, dict[str, str] | None]:
+        """The claimed broadcast (reworded when an older version began it) and its message in each language;
+        a language an older broadcast lacks and that cannot be rendered (its announcement is not recorded)
+        gets the Korean message, so nobody is left out. None, logged, when the Korean one is not a text
+        Telegram accepts (the broadcast cannot be sent)."""
+        if claimed.get("wording") != texts.WORDING or not all(isinstance(claimed.get(field("text", lang)), str)
+                                                              for lang in LANGUAGES):
+            claimed = self._reword(key, claimed)
+        korean = claimed.get(field("text", KOREAN))
+        if not texts.sendable(korean):
+            logger.error("broadcast has no text Telegram can accept; dropping it", extra={"fields": {
+                "broadcast": key, "chars": len(korean) if isinstance(korean, str) else None}})
+            return claimed, None
+        messages = {}
+        for lang in LANGUAGES:
+            text = claimed.get(field("text", lang))
+            if not texts.sendable(text):
+                logger.warning("the broadcast has no %s message; those chats get the Korean one", lang,
+                               extra={"fields": {"broadcast": key}})
+                text = korean
+            messages[lang] = text
+        return claimed, messages
+
+    def _reword(self, key: str, claimed: dict) -> dict:
+        """A broadcast begun by an older version, resumed in this version's words and languages: its text in
+        each language rendered anew from the announcement as recorded (its chart is drawn again too: see
+        ``Letters.photo``). Stored, so every chat it has left, in process or through the queue, gets the
+        same message."""
+        try:
+            record = self.db.get(layout.history(self.source.name, str(claimed.get("announcement"))))
+            announcement = sources.restore(record)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("an older broadcast's announcement is not recorded; it goes on in its own words",
+                           extra={"fields": {"broadcast": key}})
+            return claimed
+        kind = str(claimed.get("kind"))
+        changes: dict = {field("text", lang): texts.of(lang).broadcast_text(kind, announcement, self.source)
+                         for lang in LANGUAGES}
+        changes["wording"] = texts.WORDING
+        self.db.update({layout.broadcast(key, field): value for field, value in changes.items()})
+        logger.info("an older version's broadcast goes on in this version's words",
+                    extra={"fields": {"broadcast": key}})
+        return {**claimed, **changes}
+
+    def _fan_out(self, key: str, lease: Lease) -> BroadcastResult:
+        """BROADCAST_QUEUE: plan the broadcast's chunks and enqueue a task for each (or, on a later tick,
+        for a chunk left behind), then let the lease go; the deliver function sends. Unfinished planning
+        answers like an unfinished broadcast, so the next call goes on."""
+        from coronabot.adapters.tasks import (  # google-cloud-tasks: loaded by a process that fans out
+            QueueError,
+            TaskQueue,
+        )
+
+        if self._queue is None:
+            self._queue = TaskQueue(self.settings)
+        try:
+            planned = fanout.plan(self.db, self._queue, key, self.settings.page_size, self.deadline)
+            # Deliver finishes a broadcast with its last chunk; a tick only repairs one whose chunks are all
+            # settled already (that invocation stopped before marking it).
+            finished = planned.planned and planned.done >= planned.chunks and fanout.finish_if_complete(self.db,
+                                                                                                         key)
+            plan = planned.summary()
+        except QueueError as exc:
+            logger.error("the broadcast could not be enqueued; the next tick goes on: %s", exc,
+                         extra={"fields": {"broadcast": key}})
+            plan, finished = {"planned": False, "error": str(exc)}, False
+        finally:
+            self.db.update(lease.release())
+        logger.info("broadcast fanned out" if plan.get("planned") else "broadcast partly fanned out",
+                    extra={"fields": {"broadcast": key, **plan}})
+        return BroadcastResult({"broadcast": key, "fanout": plan, "finished": finished,
+                                "unread": not plan.get("planned")})
+
+    # -- every path ------------------------------------------------------------------------------------
+    def run(self, key: str, lease: Lease, pages: Iterable[Page], marker: str) -> BroadcastResult:
+        """Send a claimed broadcast; once every chat is settled it is marked done and the state's ``marker``
+        (what made ticks resume it) is cleared, in its last write."""
+        finish = {layout.broadcast(key, "done"): True, **lease.release(),
+                  layout.broadcast(key, "finished_at"): datetime.now(UTC).timestamp(), marker: None}
+        return BroadcastResult(self.send(key, lease, pages, finish).counts(key))
+
+    def send(self, key: str, lease: Lease, pages: Iterable[Page], finish: dict, rate: float | None = None):
+        """One Broadcast run with this process's options (a chunk sends at its ``rate`` share)."""
+        chosen = {"deadline": self.deadline, "interrupt": self.interrupt}
+        if self.progress is not None:
+            chosen.update(progress=self.progress, progress_every=self.progress_every or self.settings.progress_seconds)
+        options = BroadcastOptions.from_settings(self.settings, rate=rate, **chosen)
+        return Broadcast(self.db, self._telegram(), key, pages, lease, options, finish).run()

@@ -1,0 +1,98 @@
+"""The morning delivery: each chat holding alerts from the quiet hours gets one message, once.
+
+It is the broadcast ``held_{KST date}``, with its own ledger and lease, run by the same Broadcaster as an
+alert; a chat's held entries are deleted in the write that records its outcome (see held.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from coronabot import log, sources, texts
+from coronabot.adapters.storage import child_items, key_span, layout
+from coronabot.alerts import held
+from coronabot.alerts.broadcaster import Broadcaster
+from coronabot.alerts.letters import settled
+from coronabot.alerts.result import NOTHING, BroadcastResult
+from coronabot.alerts.sending import Letter, Page
+from coronabot.errors import AlreadyDone, Busy
+from coronabot.model import preferences
+from coronabot.model.language import KOREAN
+from coronabot.model.seoul import KST
+
+logger = log.get("coronabot.scrape")
+
+
+class MorningDelivery:
+    def __init__(self, broadcaster: Broadcaster):
+        self.broadcaster = broadcaster
+        self.db, self.settings, self.source = broadcaster.db, broadcaster.settings, broadcaster.source
+
+    def deliver(self, now: datetime) -> BroadcastResult:
+        """Send each chat with held alerts one message (the newest, with the periods it covers)."""
+        key = f"held_{now.astimezone(KST).date().isoformat()}"
+        lease = self.broadcaster.lease(key)
+        try:
+            claimed = lease.claim(self.db, {"kind": "held"})
+        except Busy:
+            logger.info("another run is delivering the held alerts", extra={"fields": {"broadcast": key}})
+            return BroadcastResult(busy=True)
+        except AlreadyDone:  # a concurrent tick just finished it; any alert held since waits for the next
+            logger.info("today's morning delivery is already finished", extra={"fields": {"broadcast": key}})
+            return NOTHING
+        resumed = int(claimed.get("attempts") or 1) > 1
+        made: dict[tuple, Letter | None] = {}
+
+        def pages() -> Iterator[Page]:
+            for waiting in self.db.pages(layout.HELD, self.settings.page_size):
+                subscribers = self.db.key_range(layout.SUBSCRIBERS, *key_span(waiting))
+                yield self._page(waiting, settled(self.db, key, waiting, resumed), subscribers, made)
+
+        logger.info("delivering held alerts", extra={"fields": {"broadcast": key}})
+        return self.broadcaster.run(key, lease, pages(), layout.state("held"))
+
+    def _page(self, waiting: dict, done: dict, subscribers: dict, made: dict) -> Page:
+        """One page of chats holding alerts: each one's morning letter, or its outcome without one."""
+        letters: dict[str, Letter] = {}
+        decided: dict[str, tuple[str, dict]] = {}
+        langs = self.broadcaster.letters.languages(waiting)
+        for chat, entries in waiting.items():
+            if chat in done:
+                continue
+            lang = langs.get(chat, KOREAN)
+            owed = held.collapse(chat, entries)
+            if owed is None or chat not in subscribers:
+                paths = owed.paths if owed else tuple(layout.held(chat, k) for k in child_items(entries))
+                decided[chat] = ("skipped:damaged" if owed is None else "skipped:unsubscribed", dict.fromkeys(paths))
+                continue
+            chart = preferences.from_subscription(subscribers[chat]).format == "chart"
+            shape = (owed.broadcast, owed.announcement, owed.kind, owed.periods, chart, lang)
+            if shape not in made:
+                made[shape] = self._letter(owed, chart, lang)
+            letter = made[shape]
+            if letter is None:
+                decided[chat] = ("skipped:damaged", dict.fromkeys(owed.paths))
+            else:
+                letters[chat] = letter._replace(settles=owed.paths)
+        return letters, decided
+
+    def _letter(self, owed: held.HeldAlert, chart: bool, lang: str) -> Letter | None:
+        """The morning message in ``lang`` for one shape of held alerts: the newest announcement as recorded
+        now (a correction in the night is in it), under a line naming every period it covers."""
+        try:
+            announcement = sources.restore(self.db.get(layout.history(self.source.name, owed.announcement)) or {})
+        except (KeyError, TypeError, ValueError):
+            logger.error("a held announcement's record is missing or damaged; its chats are skipped",
+                         extra={"fields": {"announcement": owed.announcement}})
+            return None
+        words = texts.of(lang)
+        body = words.broadcast_text(owed.kind, announcement, self.source)
+        end_hour = self.settings.quiet_hours[1] if self.settings.quiet_hours else 8
+        text = f"{words.held_line(owed.periods, end_hour)}\n\n{body}"
+        photo = None
+        if chart and owed.kind == "alert":
+            record = self.db.get(layout.broadcast(owed.broadcast))
+            photo = self.broadcaster.letters.photo(owed.broadcast, record if isinstance(record, dict) else {}, text,
+                                                   lang)
+        return Letter(text, photo)

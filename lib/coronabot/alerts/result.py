@@ -1,0 +1,30 @@
+"""What one broadcast attempt came to: the counts a tick, the morning delivery or a chunk report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BroadcastResult:
+    """What one broadcast attempt of a tick came to: its counts as reported (sent, failed, removed, pending,
+    the broadcast's key, a fan-out's plan...), or that another run holds it (``busy``)."""
+
+    counts: dict = field(default_factory=dict)
+    busy: bool = False
+
+    @property
+    def unfinished(self) -> bool:
+        """Chats are left (pending, unread or not planned yet): the next call goes on."""
+        return bool(self.counts.get("pending") or self.counts.get("unread"))
+
+    @property
+    def happened(self) -> bool:
+        """Something was resumed or sent (not nothing, not another run's)."""
+        return bool(self.counts) and not self.busy
+
+    def fields(self) -> dict:
+        return {**self.counts, **({"busy": True} if self.busy else {})}
+
+
+NOTHING = BroadcastResult()

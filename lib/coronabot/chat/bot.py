@@ -1,0 +1,239 @@
+"""What the bot does for one update: shared by the webhook and the local long-polling runner."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from coronabot import config, log, sources, texts
+from coronabot.adapters.botapi import TelegramError
+from coronabot.chat import ahead
+from coronabot.chat.admins import AdminCache, AdminGate
+from coronabot.chat.answers import Answer, Reply
+from coronabot.chat.commands import Action, Command, recognise
+from coronabot.chat.figures import FigureAnswers
+from coronabot.chat.inline import RETRY_SECONDS, InlineAnswers
+from coronabot.chat.lang import ChatLanguages
+from coronabot.chat.settings import ChatSettings
+from coronabot.chat.updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
+from coronabot.errors import DATABASE_ERRORS
+from coronabot.model import language
+from coronabot.model.seoul import seoul_time
+
+if TYPE_CHECKING:  # types only: telepot loads with the first direct Bot API call (the storage with the sources)
+    from coronabot.adapters.storage import Database
+    from coronabot.adapters.telegram import Telegram
+
+logger = log.get("coronabot.bot")
+
+
+class Bot:
+    """Routes updates to actions; ``db`` and ``telegram`` are used only by the actions that need them."""
+
+    def __init__(self, db_factory: Callable[[], Database], telegram_factory: Callable[[], Telegram] | None,
+                 bot_username: str = "", source: str = config.DEFAULT_SOURCE,
+                 quiet_hours: tuple[int, int] | None = config.DEFAULT_QUIET_HOURS):
+        """``db_factory`` and ``telegram_factory`` (None without a token) make each client on first use."""
+        self._db_factory = db_factory
+        self._db: Database | None = None
+        self._telegram_factory = telegram_factory
+        self._telegram: Telegram | None = None
+        self._clients_lock = threading.Lock()
+        self._username = bot_username
+        self._source = sources.get(source)
+        self._admins = AdminGate(AdminCache(lambda chat, user: self.telegram.chat_member_status(chat, user))
+                                 if telegram_factory is not None else None)
+        self._languages = ChatLanguages(lambda: self.db, self._admins)
+        self._settings = ChatSettings(lambda: self.db, self._source, quiet_hours, self._admins, self._languages)
+        self._inline = InlineAnswers(lambda: self.db, self._source, self.username)
+        self._figures = FigureAnswers(lambda: self.db, self._source)
+
+    @property
+    def telegram(self) -> Telegram | None:
+        if self._telegram is None and self._telegram_factory is not None:
+            with self._clients_lock:
+                if self._telegram is None:
+                    self._telegram = self._telegram_factory()
+        return self._telegram
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            with self._clients_lock:
+                if self._db is None:
+                    self._db = self._db_factory()
+        return self._db
+
+    def username(self) -> str:
+        """TELEGRAM_BOT_USERNAME, else the telepot wrapper's cached getMe; "" when neither is available."""
+        if self._username or self._telegram_factory is None:
+            return self._username
+        try:
+            return self.telegram.username()
+        except TelegramError as exc:
+            logger.warning("getMe failed; commands addressed with @ are ignored for now: %s", exc)
+            return ""
+
+    def handle(self, update: Update) -> Answer:
+        """Decide the answer to one parsed update. What no answer anticipated (a bug, a record no reader
+        expected) is logged with its traceback and still answered: "try again later", in the chat's default
+        language, never silence and never a database outage it was not."""
+        try:
+            return self._route(update)
+        except Exception:
+            logger.exception("the answer failed unexpectedly; told to try again later",
+                             extra={"fields": {"update_id": update.update_id, "kind": type(update).__name__}})
+            return failed_answer(update)
+
+    def _route(self, update: Update) -> Answer:
+        if isinstance(update, Message):
+            return self._message(update)
+        if isinstance(update, MemberChange):
+            return self._member_change(update)
+        if isinstance(update, ChatMigration):
+            return self._migration(update)
+        if isinstance(update, CallbackQuery):
+            return self._settings.press(update)
+        if isinstance(update, InlineQuery):
+            return self._inline.answer(update)
+        return Answer(action=f"ignored:{update.kind}")
+
+    def _message(self, message: Message) -> Answer:
+        private = message.chat_type == "private"
+        reply_to = None if private else message.message_id
+        command = recognise(message.text, private, self.username) if message.text is not None else None
+        if command is None and not message.content:  # a service message: no answer anywhere, and no read
+            return Answer(action="ignored:service")
+        if command is None and not private:  # what a group says among itself: no answer, and no read
+            return Answer(action="ignored:chatter" if message.text is not None else "ignored:non_text")
+        with self.db.reads() as reads:  # the chat's language and what the answer reads: one round trip
+            reads.at_once(ahead.chat_language(self.db, message.chat_id), *(ahead.for_action(
+                self.db, command.action, message.chat_id, self._source.name) if command is not None else ()))
+            lang, stored = self._languages.find(message.chat_id, message.chat_type, message.language_code,
+                                                message.update_id)
+            words = texts.of(lang)
+            if command is None and message.text is None:
+                return Answer((Reply(message.chat_id, words.NON_TEXT_HINT),), action="non_text")
+            if command is None:
+                return Answer((Reply(message.chat_id, words.UNRECOGNISED),), action="unrecognised")
+            handler = self._handlers(message, command, reply_to, lang, stored).get(command.action)
+            if handler is None:  # an action recognised but not wired up: never answered with something else
+                logger.error("no handler for the action %s", command.action.value)
+                return Answer((Reply(message.chat_id, words.UNRECOGNISED, reply_to),), action="unhandled")
+            return handler()
+
+    def _handlers(self, message: Message, command: Command, reply_to: int | None, lang: str,
+                  stored: bool = True) -> dict[Action, Callable[[], Answer]]:
+        """What answers each action, in the chat's language (called lazily: only the chosen one runs)."""
+        action, words = command.action, texts.of(lang)
+
+        def answer(text: str) -> Answer:
+            return Answer(tuple(Reply(message.chat_id, part, reply_to) for part in texts.split(text)),
+                           action=action.value)
+
+        return {
+            Action.HELP: lambda: answer(words.HELP),
+            Action.ABOUT: lambda: answer(self._figures.about(lang)),
+            Action.HISTORY: lambda: answer(self._figures.history(lang)),
+            Action.CHART: lambda: self._figures.chart(message.chat_id, reply_to, lang),
+            Action.SETTINGS: lambda: self._settings.show(message, action, reply_to, lang),
+            Action.STATUS: lambda: self._settings.show(message, action, reply_to, lang),
+            Action.LANGUAGE: lambda: self._languages.command(message, command.argument, lang, stored, reply_to),
+            Action.UNKNOWN: lambda: answer(words.unknown_command(message.first_name)),
+            Action.SUBSCRIBE: lambda: answer(self._subscription(message, True, lang, stored)),
+            Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, False, lang, stored)),
+            Action.NOW: lambda: answer(self._figures.now(message.update_id, lang)),
+        }
+
+    def _subscription(self, message: Message, subscribe: bool, lang: str, stored: bool) -> str:
+        """/subscribe and /unsubscribe (in groups, admins only); the answer's text. A chat subscribing keeps
+        the language it reads now, so its alerts come in it."""
+        words = texts.of(lang)
+        refusal = self._admins.subscription_refusal(message, lang)
+        if refusal is not None:
+            return refusal
+        try:
+            if subscribe:
+                added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, seoul_time(),
+                                          None if stored else lang)
+                return words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED
+            removed = self.db.unsubscribe(message.chat_id, message.update_id)
+            return words.UNSUBSCRIBED if removed else words.NOT_SUBSCRIBED
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
+                         extra={"fields": {"update_id": message.update_id}})
+            return words.TRY_AGAIN_LATER
+
+    def _member_change(self, change: MemberChange) -> Answer:
+        if change.status not in ("kicked", "left"):
+            return Answer(action=f"member:{change.status}")
+        try:
+            removed = self.db.unsubscribe(change.chat_id)
+        except DATABASE_ERRORS as exc:
+            logger.error("could not remove a chat that blocked the bot; the next broadcast will: %s", exc,
+                         extra={"fields": {"update_id": change.update_id}})
+            return Answer(action="blocked:database_error")
+        return Answer(action="blocked:unsubscribed" if removed else "blocked")
+
+    def _migration(self, migration: ChatMigration) -> Answer:
+        try:
+            moved = self.db.move_subscriber(migration.old_chat_id, migration.new_chat_id)
+        except DATABASE_ERRORS as exc:
+            logger.error("could not move a migrated group's subscription; the next broadcast will: %s", exc,
+                         extra={"fields": {"update_id": migration.update_id}})
+            return Answer(action="migrated:database_error")
+        return Answer(action="migrated:moved" if moved else "migrated")
+
+    def deliver(self, update_id: int, outcome: Answer) -> None:
+        """Send the replies through the Bot API, once per update even if Telegram redelivers it."""
+        if not outcome.replies:
+            return
+        if not self.db.claim_update(update_id):
+            logger.info("update already answered; not sending again", extra={"fields": {"update_id": update_id}})
+            return
+        self._answer_directly(outcome)
+
+    def send(self, outcome: Answer) -> None:
+        """Make all of the outcome's Bot API calls directly (long polling has no response body to ride)."""
+        self.call_first(outcome)
+        self._answer_directly(outcome)
+
+    def _answer_directly(self, outcome: Answer) -> None:
+        for reply in outcome.replies:
+            self.telegram.call("sendMessage", **reply.params())
+        if outcome.method_call is not None:
+            params = dict(outcome.method_call)
+            self.telegram.call(params.pop("method"), **params)
+
+    def call_first(self, outcome: Answer) -> None:
+        """The outcome's direct calls; a failure is logged, never raised (Telegram refuses to answer a press
+        twice, which a redelivered update tries)."""
+        for call in outcome.direct_calls:
+            params = dict(call)
+            method = params.pop("method")
+            if self.telegram is None:
+                logger.error("TELEGRAM_TOKEN is not set: %s cannot be called", method)
+                continue
+            try:
+                self.telegram.call(method, **params)
+            except TelegramError as exc:
+                logger.info("%s not accepted: %s", method, exc)
+
+
+def failed_answer(update: Update) -> Answer:
+    """The answer to an update whose answer failed unexpectedly, in the sender's default language (the chat's
+    own may be what failed): a message, a press's pop-up, an empty inline answer Telegram keeps briefly."""
+    lang = language.default_for(getattr(update, "chat_type", None) or "private",
+                                getattr(update, "language_code", None))
+    words = texts.of(lang)
+    if isinstance(update, Message):
+        reply_to = None if update.chat_type == "private" else update.message_id
+        return Answer((Reply(update.chat_id, words.TRY_AGAIN_LATER, reply_to),), action="error")
+    if isinstance(update, CallbackQuery):
+        return Answer(method_call={"method": "answerCallbackQuery", "callback_query_id": update.query_id,
+                                    "text": words.BUTTON_TRY_AGAIN}, action="press:error")
+    if isinstance(update, InlineQuery):
+        return Answer(method_call={"method": "answerInlineQuery", "inline_query_id": update.query_id,
+                                    "results": [], "cache_time": RETRY_SECONDS}, action="inline:error")
+    return Answer(action=f"{type(update).__name__}:error")

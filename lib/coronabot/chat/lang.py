@@ -1,0 +1,70 @@
+"""The language each chat reads: found for every answer, chosen with /lang, its buttons or a bare word."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from coronabot import log, texts
+from coronabot.chat.admins import AdminGate
+from coronabot.chat.answers import Answer, Reply
+from coronabot.chat.updates import Message
+from coronabot.errors import DATABASE_ERRORS
+from coronabot.model import language
+
+if TYPE_CHECKING:
+    from coronabot.adapters.storage import Database
+
+logger = log.get("coronabot.bot")
+
+
+class ChatLanguages:
+    """One read to find a chat's language; at most one write to change it (what the finding read says)."""
+
+    def __init__(self, db: Callable[[], Database], admins: AdminGate):
+        self.db, self.admins = db, admins
+
+    def find(self, chat_id: int, chat_type: str | None, language_code: str | None,
+             update_id: int = 0) -> tuple[str, bool]:
+        """The chat's language and whether it is stored: the one it chose (or subscribed in), else its
+        default (one read; every subscriber has one stored: chats subscribed before languages existed were
+        given Korean once, by ``storage.Migrations``). The default when the database cannot be read."""
+        default = language.default_for(chat_type, language_code)
+        try:
+            stored = self.db().language(chat_id)
+            if stored is not None:
+                return stored, True
+        except DATABASE_ERRORS as exc:
+            logger.warning("the chat's language could not be read; answering in its default: %s", exc,
+                           extra={"fields": {"update_id": update_id}})
+        return default, False
+
+    def switch(self, chat_id: int, wanted: str, current: str, stored: bool) -> bool:
+        """Make ``wanted`` the chat's language; True when that changed it. ``current`` and ``stored`` are what
+        ``find`` read for this update, so only a change is written, and nothing is read again."""
+        if stored and current == wanted:
+            return False
+        self.db().set_language(chat_id, wanted)
+        return True
+
+    def command(self, message: Message, argument: str, current: str, stored: bool, reply_to: int | None) -> Answer:
+        """/lang: without a language, what it does and a button for each; with one, switch (in groups, as
+        for subscribing, administrators only). The answer is in the language the chat reads afterwards."""
+        def say(text: str, action: str, markup: dict | None = None) -> Answer:
+            return Answer((Reply(message.chat_id, text, reply_to, markup=markup),), action=action)
+
+        wanted = language.chosen(argument)
+        if wanted is None:
+            text, markup = texts.of(current).language_prompt()
+            return say(text, "lang", markup)
+        refusal = self.admins.subscription_refusal(message, current, texts.of(current).LANGUAGE_ADMINS_ONLY)
+        if refusal is not None:
+            return say(refusal, "lang:refused")
+        try:
+            changed = self.switch(message.chat_id, wanted, current, stored)
+        except DATABASE_ERRORS as exc:
+            logger.error("database unavailable for /lang: %s", exc, extra={"fields": {"update_id": message.update_id}})
+            return say(texts.of(current).TRY_AGAIN_LATER, "lang:database_error")
+        chosen = texts.of(wanted)
+        return say(chosen.LANGUAGE_SET if changed else chosen.LANGUAGE_UNCHANGED,
+                   f"lang:{wanted}" + ("" if changed else ":unchanged"))

@@ -1,0 +1,11 @@
+"""The embedded Firebase Realtime Database: a local server speaking Realtime Database's REST protocol.
+
+``make run``, ``make serve`` and ``make demo`` start it (``python -m coronabot_dev.rtdb``), and the tests and
+benchmarks run against it; firebase-admin and the bot's REST client talk to it exactly as to Google's
+emulator, through ``FIREBASE_DATABASE_EMULATOR_HOST``. It passes firebase-admin's own database test suite
+(docs/testing.md). It is a development tool: never vendored into a function, never deployed.
+"""
+
+from .server import main, make_server
+
+__all__ = ["main", "make_server"]

@@ -1,7 +1,0 @@
-"""``python -m rtdb_emulator --port 9000 [--rules database.rules.json] [--data FILE]``."""
-
-import sys
-
-from .server import main
-
-sys.exit(main())
