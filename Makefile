@@ -29,6 +29,7 @@ test: setup lint secret-scan
 lint: setup
 	$(VENV)/bin/ruff check lib tests bench functions
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # Fails on anything that looks like a key or token in a tracked file; a reviewed false positive
 # carries an inline "pragma: allowlist secret" comment. The one file left out is a database snapshot whose

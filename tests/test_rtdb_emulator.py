@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -426,3 +427,13 @@ def test_an_etag_is_computed_only_for_a_request_that_uses_one(root, database_ser
     assert not written and work() == 2, "if-match: the current value's ETag (412, no write)"
     assert root.child("counter").transaction(lambda v: (v or 0) + 1) == 1
     assert work() > 2
+
+
+def test_a_rules_file_with_an_expression_is_refused_at_start(tmp_path):
+    """The emulator evaluates the rules the project deploys (true/false, .indexOn); an expression is refused by
+    name when it starts, never silently read as a rule that denies."""
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"rules": {"users": {"$uid": {".write": "auth.uid === $uid"}}}}))
+    started = subprocess.run(database_command(free_port(), rules), capture_output=True, text=True, timeout=60)
+    assert started.returncode == 2
+    assert "/users/$uid.write: 'auth.uid === $uid' (this emulator evaluates only true or false" in started.stderr

@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from coronabot import config, log, sources, texts
 from coronabot.adapters.telegram import Telegram, TelegramError
@@ -127,8 +128,8 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     subscribers = [record for page in pages for record in page.values()]
     chosen = {chat: lang for page in pages if page for chat, lang in database.languages(*key_span(page)).items()
               if chat in page}
-    latest = sources.renew(state.get("latest")) if isinstance(state.get("latest"), dict) else {}
-    seen = state.get("seen") if isinstance(state.get("seen"), dict) else {}
+    latest = sources.renew(state["latest"]) if isinstance(state.get("latest"), dict) else {}
+    seen = state["seen"] if isinstance(state.get("seen"), dict) else {}
     model = publication.stored_model(seen.get(settings.source), sources.get(settings.source).cadence)
     _print({
         "subscribers": len(subscribers),
@@ -154,7 +155,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _figure_lines(record: dict) -> list[str]:
+def _figure_lines(record: dict[str, Any]) -> list[str]:
     """A stored announcement's figures as the alert names them: '코로나19 입원환자: 248명'."""
     try:
         return [f"{f.label}: {texts.number(f.value)}{f.unit}" for f in sources.restore(record).figures]

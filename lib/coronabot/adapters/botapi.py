@@ -6,6 +6,8 @@ every reply that rides its response without loading telepot (a cold start is mos
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def json_number(value: object) -> float | None:
     """A JSON number (not a bool), else None."""
@@ -62,7 +64,7 @@ class TelegramError(Exception):
 
 
 def message_params(chat_id: int | str, text: str, reply_to: int | None = None, silent: bool = False,
-                   markup: dict | None = None) -> dict:
+                   markup: dict[str, Any] | None = None) -> dict[str, Any]:
     """sendMessage parameters as the bot always sends them: HTML, no link preview, quoting in groups;
     ``silent`` delivers without a notification sound (quiet hours); ``markup`` is an inline keyboard."""
     params = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
@@ -72,7 +74,7 @@ def message_params(chat_id: int | str, text: str, reply_to: int | None = None, s
 
 
 def photo_params(chat_id: int | str, photo: str | None, caption: str, reply_to: int | None = None,
-                 silent: bool = False) -> dict:
+                 silent: bool = False) -> dict[str, Any]:
     """sendPhoto parameters: a ``file_id`` (None when the picture is uploaded with the call), an HTML
     caption, and the same quoting and sound options as a message."""
     params = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML"}
@@ -81,7 +83,7 @@ def photo_params(chat_id: int | str, photo: str | None, caption: str, reply_to: 
     return _delivery_options(params, reply_to, silent)
 
 
-def _delivery_options(params: dict, reply_to: int | None, silent: bool) -> dict:
+def _delivery_options(params: dict[str, Any], reply_to: int | None, silent: bool) -> dict[str, Any]:
     if reply_to is not None:
         params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
     if silent:

@@ -27,12 +27,12 @@ _api_base = "https://api.telegram.org"
 _pool_lock = threading.Lock()
 
 
-def _methodurl(req: tuple, **user_kw: object) -> str:
+def _methodurl(req: tuple[Any, ...], **user_kw: object) -> str:
     token, method, _params, _files = req
     return f"{_api_base}/bot{token}/{method}"
 
 
-def _fileurl(req: tuple) -> str:
+def _fileurl(req: tuple[Any, ...]) -> str:
     token, path = req
     return f"{_api_base}/file/bot{token}/{path}"
 
@@ -83,12 +83,13 @@ def _sent_message(method: str, result: object) -> SentMessage:
     chat = result.get("chat") if isinstance(result, dict) else None
     message_id = result.get("message_id") if isinstance(result, dict) else None
     chat_id = chat.get("id") if isinstance(chat, dict) else None
-    if json_number(message_id) is None or json_number(chat_id) is None:
+    message_number, chat_number = json_number(message_id), json_number(chat_id)
+    if message_number is None or chat_number is None:
         raise TelegramError.malformed_answer(method, "the result is not a Message")
-    return SentMessage(message_id=int(message_id), chat_id=int(chat_id))
+    return SentMessage(message_id=int(message_number), chat_id=int(chat_number))
 
 
-def _jsonable(params: dict) -> dict:
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     """Drop None values and JSON-encode structured ones, as the Bot API's form encoding expects."""
     out = {}
     for key, value in params.items():
@@ -123,14 +124,14 @@ class Telegram:
         """Call any Bot API method with the given parameters; raises TelegramError."""
         return self._request(method, params)
 
-    def _request(self, method: str, params: dict, files: dict | None = None) -> Any:
+    def _request(self, method: str, params: dict[str, Any], files: dict[str, Any] | None = None) -> Any:
         try:
             if files:  # telepot would wait for an upload's answer without a time limit
                 return self._bot._api_request(method, _jsonable(params), files, timeout=UPLOAD_TIMEOUT_SECONDS)
             return self._bot._api_request(method, _jsonable(params))
         except telepot.exception.TelegramError as exc:
             data = exc.json if isinstance(exc.json, dict) else {}
-            parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+            parameters = data["parameters"] if isinstance(data.get("parameters"), dict) else {}
             retry_after = json_number(parameters.get("retry_after"))
             migrate_to = json_number(parameters.get("migrate_to_chat_id"))
             code = json_number(exc.error_code)
@@ -166,14 +167,14 @@ class Telegram:
             raise TelegramError.malformed_answer("sendPhoto", "the result is not a Message with a photo")
         return SentPhoto(sent.message_id, sent.chat_id, file_id)
 
-    def _object(self, method: str, **params: Any) -> dict:
+    def _object(self, method: str, **params: Any) -> dict[str, Any]:
         """Call a method whose result is an object; a result of another shape is a malformed answer."""
         result = self.call(method, **params)
         if not isinstance(result, dict):
             raise TelegramError.malformed_answer(method, "the result is not an object")
         return result
 
-    def get_me(self) -> dict:
+    def get_me(self) -> dict[str, Any]:
         return self._object("getMe")
 
     def username(self) -> str:
@@ -190,7 +191,7 @@ class Telegram:
             raise TelegramError.malformed_answer("getChatMember", "the result has no status")
         return status
 
-    def get_updates(self, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[dict]:
+    def get_updates(self, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[dict[str, Any]]:
         updates = self.call("getUpdates", offset=offset, timeout=timeout, allowed_updates=allowed_updates)
         if not isinstance(updates, list):
             raise TelegramError.malformed_answer("getUpdates", "the result is not a list")
@@ -204,6 +205,6 @@ class Telegram:
     def delete_webhook(self, drop_pending_updates: bool = False) -> bool:
         return self.call("deleteWebhook", drop_pending_updates=drop_pending_updates)
 
-    def get_webhook_info(self) -> dict:
+    def get_webhook_info(self) -> dict[str, Any]:
         return self._object("getWebhookInfo")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from coronabot import log, sources, texts
 from coronabot.adapters.storage import Database, Lease, layout
@@ -25,6 +26,9 @@ from coronabot.errors import AlreadyDone, Busy
 from coronabot.model import preferences
 from coronabot.model.announcement import Announcement
 from coronabot.model.language import KOREAN, LANGUAGES, field
+
+if TYPE_CHECKING:
+    from coronabot.adapters.tasks import TaskQueue
 
 logger = log.get("coronabot.scrape")
 
@@ -40,13 +44,14 @@ class Broadcaster:
         self.letters = Letters(db, settings)
         self.interrupt, self.progress, self.progress_every = interrupt, progress, progress_every
         self.deadline: float | None = None
-        self._queue = None  # the Cloud Tasks client, made when a broadcast first fans out
+        self._queue: TaskQueue | None = None  # the Cloud Tasks client, made when a broadcast first fans out
 
     def lease(self, key: str) -> Lease:
         return Lease(layout.broadcast(key), self.settings.lease_seconds)
 
     # -- an announcement's broadcast -------------------------------------------------------------------
-    def start(self, pointer: dict, messages: dict[str, str] | None, conditions: dict | None = None) -> BroadcastResult:
+    def start(self, pointer: dict[str, Any], messages: dict[str, str] | None, conditions: dict[str,
+              Any] | None = None) -> BroadcastResult:
         """Claim the broadcast ``pointer`` names (``messages``, its text in each language, and ``conditions``
         for a new one, None to resume) and settle every subscriber its ledger does not record yet, as each
         chose."""
@@ -78,7 +83,7 @@ class Broadcaster:
         pages = self.letters.pages(key, claimed, messages, resumed, datetime.now(UTC))
         return self.run(key, lease, pages, layout.state("broadcast"))
 
-    def resume(self, pointer: dict | None, unless_key: str | None = None) -> BroadcastResult:
+    def resume(self, pointer: dict[str, Any] | None, unless_key: str | None = None) -> BroadcastResult:
         """Go on with the unfinished broadcast ``pointer`` names (``state/broadcast``), unless it is ``unless_key``."""
         if pointer is None or pointer["key"] == unless_key:
             return NOTHING
@@ -86,11 +91,11 @@ class Broadcaster:
         return self.start(pointer, None)
 
     @staticmethod
-    def conditions(announcement: Announcement, kind: str, latest: dict) -> dict:
+    def conditions(announcement: Announcement, kind: str, latest: dict[str, Any]) -> dict[str, Any]:
         """What the per-chat choices are decided on, stored with the broadcast so a resumed run decides
         alike: its order and period, the published figures its message compares (for a correction, the
         original's too, from ``latest``)."""
-        meta: dict = {"order": announcement.order, "period": announcement.period}
+        meta: dict[str, Any] = {"order": announcement.order, "period": announcement.period}
         figures = preferences.comparison(announcement)
         if figures is not None:
             meta["compare"] = list(figures)
@@ -103,7 +108,7 @@ class Broadcaster:
                 meta["compare_before"] = list(before)
         return meta
 
-    def messages(self, key: str, claimed: dict) -> tuple[dict, dict[str, str] | None]:
+    def messages(self, key: str, claimed: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
         """The claimed broadcast (reworded when an older version began it) and its message in each language;
         a language an older broadcast lacks and that cannot be rendered (its announcement is not recorded)
         gets the Korean message, so nobody is left out. None, logged, when the Korean one is not a text
@@ -116,7 +121,7 @@ class Broadcaster:
             logger.error("broadcast has no text Telegram can accept; dropping it", extra={"fields": {
                 "broadcast": key, "chars": len(korean) if isinstance(korean, str) else None}})
             return claimed, None
-        messages = {}
+        messages: dict[str, str] = {}
         for lang in LANGUAGES:
             text = claimed.get(field("text", lang))
             if not texts.sendable(text):
@@ -126,7 +131,7 @@ class Broadcaster:
             messages[lang] = text
         return claimed, messages
 
-    def _reword(self, key: str, claimed: dict) -> dict:
+    def _reword(self, key: str, claimed: dict[str, Any]) -> dict[str, Any]:
         """A broadcast begun by an older version, resumed in this version's words and languages: its text in
         each language rendered anew from the announcement as recorded (its chart is drawn again too: see
         ``Letters.photo``). Stored, so every chat it has left, in process or through the queue, gets the
@@ -139,7 +144,7 @@ class Broadcaster:
                            extra={"fields": {"broadcast": key}})
             return claimed
         kind = str(claimed.get("kind"))
-        changes: dict = {field("text", lang): texts.of(lang).broadcast_text(kind, announcement, self.source)
+        changes: dict[str, Any] = {field("text", lang): texts.of(lang).broadcast_text(kind, announcement, self.source)
                          for lang in LANGUAGES}
         changes["wording"] = texts.WORDING
         self.db.update({layout.broadcast(key, field): value for field, value in changes.items()})
@@ -184,9 +189,9 @@ class Broadcaster:
                   layout.broadcast(key, "finished_at"): datetime.now(UTC).timestamp(), marker: None}
         return BroadcastResult(self.send(key, lease, pages, finish).counts(key))
 
-    def send(self, key: str, lease: Lease, pages: Iterable[Page], finish: dict, rate: float | None = None):
+    def send(self, key: str, lease: Lease, pages: Iterable[Page], finish: dict[str, Any], rate: float | None = None):
         """One Broadcast run with this process's options (a chunk sends at its ``rate`` share)."""
-        chosen = {"deadline": self.deadline, "interrupt": self.interrupt}
+        chosen: dict[str, Any] = {"deadline": self.deadline, "interrupt": self.interrupt}
         if self.progress is not None:
             chosen.update(progress=self.progress, progress_every=self.progress_every or self.settings.progress_seconds)
         options = BroadcastOptions.from_settings(self.settings, rate=rate, **chosen)

@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # matplotlib keeps a font cache in its config folder; a Cloud Function's home is read-only, /tmp is not.
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "coronabot-matplotlib"))
@@ -83,7 +83,7 @@ def render(source: Source, series: ChartSeries, lang: str = "ko", family: str = 
     labels = words.chart_labels(source, current)
     figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
-    style = {"family": family}
+    style: dict[str, Any] = {"family": family}
     axes = figure.add_axes((0.085, 0.2, 0.89, 0.64))
     positions = list(range(len(recent)))
     earlier_points = [(x, p.value) for x, p in zip(positions, earlier, strict=True) if p is not None]

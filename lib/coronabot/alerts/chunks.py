@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from coronabot import config, log
 from coronabot.adapters.storage import Database, Lease, layout
@@ -39,7 +40,7 @@ class Deliverer:
         self.broadcaster = Broadcaster(self.db, settings, lambda: self.telegram, interrupt)
         self.letters = self.broadcaster.letters
 
-    def deliver(self, key: str, chunk: int, attempt: str = "", generation: int = 0) -> tuple[int, dict]:
+    def deliver(self, key: str, chunk: int, attempt: str = "", generation: int = 0) -> tuple[int, dict[str, Any]]:
         """Send one chunk; (HTTP status, summary). A task of an older generation than the chunk's record
         (a tick gave the chunk a new task) sends nothing: only one generation ever sends a chunk."""
         deadline = time.monotonic() + self.settings.broadcast_budget

@@ -20,7 +20,7 @@ deliver invocation of the last chunk, or a later tick.
 from __future__ import annotations
 
 import time
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from coronabot import log
 from coronabot.adapters.storage import Database, child_items, child_keys, key_span, layout
@@ -66,7 +66,7 @@ class Plan(NamedTuple):
     queued: int  # tasks this call created (a chunk's first, or a new one for a chunk left behind)
     done: int  # chunks settled
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return self._asdict()
 
 
@@ -116,7 +116,7 @@ def plan(db: Database, queue: Queue, key: str, size: int, deadline: float | None
 
 def _record(db: Database, queue: Queue, key: str, index: int, chunk: Chunk, now: float) -> int:
     """Store one chunk (the last one with the count of chunks) and create its task."""
-    changes: dict = {path(key, "chunks", index): {"after": chunk.after, "until": chunk.until, "generation": 0,
+    changes: dict[str, Any] = {path(key, "chunks", index): {"after": chunk.after, "until": chunk.until, "generation": 0,
                                                   "queued_at": now}}
     if chunk.until is None:
         changes[path(key, "planned")] = index + 1
@@ -124,7 +124,7 @@ def _record(db: Database, queue: Queue, key: str, index: int, chunk: Chunk, now:
     return int(queue.enqueue(key, index))
 
 
-def _requeue(db: Database, queue: Queue, key: str, chunks: dict, done: set[str], now: float) -> int:
+def _requeue(db: Database, queue: Queue, key: str, chunks: dict[str, Any], done: set[str], now: float) -> int:
     """A new task (next generation) for each chunk neither settled (``done``) nor being sent, whose task was
     created REQUEUE_SECONDS ago or more: the queue gave it up (a chunk failing at once is given up after
     about 915 s: tasks.retry_times), or it was never created. The generation is recorded first, so deliver
@@ -175,10 +175,10 @@ def finish_if_complete(db: Database, key: str, marker: str = layout.state("broad
     return True
 
 
-def progress(db: Database, key: str) -> dict:
+def progress(db: Database, key: str) -> dict[str, Any]:
     """How far a broadcast is, for ``stats``: the chats its ledger settled and, when it fans out, its chunks
     (recorded, whether every subscriber is in one, settled, being sent now)."""
-    shown: dict = {"broadcast": key,
+    shown: dict[str, Any] = {"broadcast": key,
                    "chats_settled": len(child_keys(db.ref(layout.deliveries(key)).get(shallow=True)))}
     chunks = child_keys(db.ref(path(key, "chunks")).get(shallow=True))
     if chunks:

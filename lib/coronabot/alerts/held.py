@@ -11,7 +11,7 @@ delivery, so nothing is sent twice. Pure functions only.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from coronabot.adapters.storage import layout
 from coronabot.model.announcement import order_key
@@ -36,14 +36,14 @@ def due(marker: object, now: datetime, quiet_hours: tuple[int, int] | None) -> b
     return bool(marker) and not is_quiet(now, quiet_hours)
 
 
-def entry(announcement: str, order: str, period: str, kind: str, at: str) -> dict:
+def entry(announcement: str, order: str, period: str, kind: str, at: str) -> dict[str, Any]:
     """The record of one held broadcast for one chat."""
     return {"announcement": announcement, "order": order, "period": period, "kind": kind, "at": at}
 
 
-def _rank(item: tuple[str, dict]) -> tuple:
+def _rank(item: tuple[str, dict[str, Any]]) -> tuple[Any, ...]:
     key = order_key(item[1].get("order")) or (0, 0, 0)
-    return key, KIND_RANK.get(item[1].get("kind"), 0), item[0]
+    return key, KIND_RANK.get(str(item[1].get("kind")), 0), item[0]
 
 
 def collapse(chat_id: str, entries: object) -> HeldAlert | None:

@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from coronabot import log
 from coronabot.adapters.storage import Database, Lease, layout, moved_subscription
@@ -68,7 +68,7 @@ class Ledger:
         self._thread = threading.Thread(target=self._run, name=f"ledger-{key}", daemon=True)
         self._thread.start()
 
-    def record(self, chat_id: str, outcome: str, more_to_come: bool = True, also: dict | None = None) -> None:
+    def record(self, chat_id: str, outcome: str, more_to_come: bool = True, also: dict[str, Any] | None = None) -> None:
         """Hand over one outcome (a ``removed`` chat's subscription and the changes ``also`` go in the same
         write); without ``more_to_come`` (no chat left to start) a full batch waits for the run's final write."""
         changes: dict[str, object] = dict(also or {})
@@ -110,6 +110,7 @@ class Ledger:
 
     def _run(self) -> None:
         first_at: float | None = None  # when the oldest unwritten outcome arrived
+        item: _Item | _Close | None
         while True:
             if self.failed is not None:  # no more writes this run: keep everything for the final one
                 item = self._queue.get()
@@ -202,15 +203,17 @@ class Ledger:
             waiter.set()
         self._waiters = []
 
-    def close(self, final: dict) -> None:
+    def close(self, final: dict[str, Any]) -> None:
         """Stop the writer and write everything left with ``final`` in one request; raises DatabaseError."""
         self._queue.put(_CLOSE)
         self._thread.join()
         while True:  # outcomes handed over after the close marker (none, as every sender has finished)
             try:
-                self._absorb(self._queue.get_nowait())
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
+            if isinstance(item, _Item):
+                self._absorb(item)
         changes = dict(self._pending, **final)
         try:
             if changes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 from coronabot import log, sources, texts
 from coronabot.adapters.storage import Database, Lease, key_span, layout
@@ -32,7 +33,7 @@ UPLOAD_WAIT_SECONDS = 30.0  # how long a process waits for the chart another one
 UPLOAD_POLL_SECONDS = 0.25
 
 
-def settled(db: Database, key: str, page: dict, resumed: bool) -> dict:
+def settled(db: Database, key: str, page: dict[str, Any], resumed: bool) -> dict[str, Any]:
     """The ledger's outcomes for a page's chats; read only by a resumed run (a first run's ledger is empty)."""
     return db.key_range(layout.deliveries(key), *key_span(page)) if resumed else {}
 
@@ -44,7 +45,7 @@ class Letters:
         self.db, self.settings = db, settings
         self._photos: dict[tuple[str, str], Photo] = {}
 
-    def pages(self, key: str, claimed: dict, messages: dict[str, str], resumed: bool, now: datetime,
+    def pages(self, key: str, claimed: dict[str, Any], messages: dict[str, str], resumed: bool, now: datetime,
               after: str | None = None, until: str | None = None) -> Iterator[Page]:
         """The broadcast's subscribers (those from ``after`` to ``until``: a chunk), a page at a time, as
         letters and outcomes, leaving out the chats its ledger already records."""
@@ -58,7 +59,8 @@ class Letters:
         chats = list(chats)
         return self.db.languages(*key_span(chats)) if chats else {}
 
-    def page(self, key: str, claimed: dict, messages: dict[str, str], subscribers: dict, now: datetime) -> Page:
+    def page(self, key: str, claimed: dict[str, Any], messages: dict[str, str], subscribers: dict[str, Any],
+             now: datetime) -> Page:
         """Each subscriber's letter in its language, or its outcome without one (skipped by its condition,
         held for the morning), from the choices in its subscription record as this run read them."""
         night = is_quiet(now, self.settings.quiet_hours)
@@ -70,9 +72,10 @@ class Letters:
         charted = {langs.get(chat, KOREAN) for chat, p in plans.items() if p.outcome == "send" and p.chart}
         photos = {lang: self.photo(key, claimed, messages[lang], lang) for lang in sorted(charted)}
         letters: dict[str, Letter] = {}
-        decided: dict[str, tuple[str, dict]] = {}
+        decided: dict[str, tuple[str, dict[str, Any]]] = {}
         order = str(claimed.get("order") or claimed.get("announcement") or "")
-        period = texts.ko.period_label(order_key(order)) if order_key(order) else str(claimed.get("announcement"))
+        order_at = order_key(order)
+        period = texts.ko.period_label(order_at) if order_at is not None else str(claimed.get("announcement"))
         entry = held.entry(str(claimed.get("announcement")), order, period, str(claimed.get("kind")),
                            seoul_time(now))
         for chat, chosen in plans.items():
@@ -85,7 +88,7 @@ class Letters:
                 decided[chat] = (chosen.outcome, {})
         return letters, decided
 
-    def photo(self, key: str, claimed: dict, text: str, lang: str = KOREAN) -> Photo | None:
+    def photo(self, key: str, claimed: dict[str, Any], text: str, lang: str = KOREAN) -> Photo | None:
         """The chart an alert carries, drawn in ``lang``: by the file_id stored when an earlier run uploaded
         it, else drawn now from history (uploaded with the first delivery). None for corrections, with
         CHARTS=off, when the text is too long for a caption or the chart cannot be drawn: then the alert

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from coronabot import log, sources, texts
 from coronabot.adapters.storage import child_items, key_span, layout
@@ -42,7 +43,7 @@ class MorningDelivery:
             logger.info("today's morning delivery is already finished", extra={"fields": {"broadcast": key}})
             return NOTHING
         resumed = int(claimed.get("attempts") or 1) > 1
-        made: dict[tuple, Letter | None] = {}
+        made: dict[tuple[Any, ...], Letter | None] = {}
 
         def pages() -> Iterator[Page]:
             for waiting in self.db.pages(layout.HELD, self.settings.page_size):
@@ -52,10 +53,11 @@ class MorningDelivery:
         logger.info("delivering held alerts", extra={"fields": {"broadcast": key}})
         return self.broadcaster.run(key, lease, pages(), layout.state("held"))
 
-    def _page(self, waiting: dict, done: dict, subscribers: dict, made: dict) -> Page:
+    def _page(self, waiting: dict[str, Any], done: dict[str, Any], subscribers: dict[str, Any],
+              made: dict[tuple[Any, ...], Letter | None]) -> Page:
         """One page of chats holding alerts: each one's morning letter, or its outcome without one."""
         letters: dict[str, Letter] = {}
-        decided: dict[str, tuple[str, dict]] = {}
+        decided: dict[str, tuple[str, dict[str, Any]]] = {}
         langs = self.broadcaster.letters.languages(waiting)
         for chat, entries in waiting.items():
             if chat in done:

@@ -45,6 +45,7 @@ class Photo:
                     self.file_id, self._elsewhere = self._elsewhere(), None
                     self._png = None if self.file_id else self._png
                 if self.file_id is None:
+                    assert self._png is not None, "a picture keeps its PNG until it has a file_id"
                     sent = telegram.send_photo(chat_id, self._png, caption, silent=silent)
                     self.uploads += 1
                     self.file_id, self._png = sent.file_id, None

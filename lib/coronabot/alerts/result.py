@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -10,7 +11,7 @@ class BroadcastResult:
     """What one broadcast attempt of a tick came to: its counts as reported (sent, failed, removed, pending,
     the broadcast's key, a fan-out's plan...), or that another run holds it (``busy``)."""
 
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict[str, Any])
     busy: bool = False
 
     @property
@@ -23,7 +24,7 @@ class BroadcastResult:
         """Something was resumed or sent (not nothing, not another run's)."""
         return bool(self.counts) and not self.busy
 
-    def fields(self) -> dict:
+    def fields(self) -> dict[str, Any]:
         return {**self.counts, **({"busy": True} if self.busy else {})}
 
 

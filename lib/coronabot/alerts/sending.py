@@ -17,13 +17,14 @@ with its ledger written.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from coronabot import log
 from coronabot.adapters.botapi import TelegramError
@@ -78,7 +79,7 @@ class BroadcastResult:
     interrupted: bool = False
     cut_short: str = ""
 
-    def counts(self, key: str) -> dict:
+    def counts(self, key: str) -> dict[str, Any]:
         """The run's figures as a tick's or a chunk's summary reports them."""
         counts = {"sent": self.sent, "failed": self.failed, "removed": self.removed, "pending": self.pending,
                   "broadcast": key, "database_waits": self.database_waits,
@@ -153,11 +154,11 @@ class Letter(NamedTuple):
     settles: tuple[str, ...] = ()
 
 
-Page = tuple[dict[str, Letter], dict[str, tuple[str, dict]]]
+Page = tuple[dict[str, Letter], dict[str, tuple[str, dict[str, Any]]]]
 READ_AHEAD = 1000  # chats read but not yet taken by a sender, by default: what a run holds, whatever the audience
 
 
-def one_page(letters: dict[str, Letter], decided: dict[str, tuple[str, dict]] | None = None) -> list[Page]:
+def one_page(letters: dict[str, Letter], decided: dict[str, tuple[str, dict[str, Any]]] | None = None) -> list[Page]:
     """Every recipient at once, as the single page of a broadcast."""
     return [(letters, decided or {})]
 
@@ -179,12 +180,12 @@ class BroadcastOptions:
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
     @classmethod
-    def from_settings(cls, settings: Settings, rate: float | None = None, **chosen: object) -> BroadcastOptions:
+    def from_settings(cls, settings: Settings, rate: float | None = None, **chosen: Any) -> BroadcastOptions:
         """The deployment's options (BROADCAST_RATE, LEDGER_BATCH, BROADCAST_PAGE_SIZE, the progress cadence),
         ``rate`` and any other field chosen by the caller."""
-        base = {"rate": rate or settings.broadcast_rate, "batch": settings.ledger_batch,
-                "progress_every": settings.progress_seconds, "read_ahead": settings.page_size}
-        return cls(**{**base, **chosen})
+        options = cls(rate=rate or settings.broadcast_rate, batch=settings.ledger_batch,
+                      progress_every=settings.progress_seconds, read_ahead=settings.page_size)
+        return dataclasses.replace(options, **chosen)
 
 
 class Broadcast:
@@ -200,7 +201,7 @@ class Broadcast:
     """
 
     def __init__(self, db: Database, telegram: Telegram, key: str, pages: Iterable[Page], lease: Lease,
-                 options: BroadcastOptions, finish: dict | None = None):
+                 options: BroadcastOptions, finish: dict[str, Any] | None = None):
         self.db, self.telegram, self.key, self.pages, self.lease = db, telegram, key, pages, lease
         self.options, self.finish = options, finish or {}
         self.result = BroadcastResult()
@@ -300,22 +301,22 @@ class Broadcast:
         fields = {"broadcast": self.key, "chat_id": chat_id}
         while True:
             self._limiter.wait()
-            with_photo = letter.photo is not None and not letter.photo.refused
+            photo = letter.photo if letter.photo is not None and not letter.photo.refused else None
             try:
-                if with_photo:
-                    letter.photo.send(self.telegram, target, letter.text, letter.silent)
+                if photo is not None:
+                    photo.send(self.telegram, target, letter.text, letter.silent)
                 else:
                     self.telegram.send_message(target, letter.text, silent=letter.silent)
             except TelegramError as exc:
-                decision = self.options.policy.decide(exc, tries, with_photo)
+                decision = self.options.policy.decide(exc, tries, photo is not None)
                 tries, step = decision.tries, decision.step
-                if step is Step.AS_TEXT:
-                    letter.photo.refuse(exc)
+                if step is Step.AS_TEXT and photo is not None:
+                    photo.refuse(exc)
                 elif step is Step.PAUSE:
                     self._limiter.pause(decision.seconds)
                 elif step is Step.RETRY:
                     time.sleep(decision.seconds)
-                elif step is Step.MOVE:
+                elif step is Step.MOVE and decision.to is not None:
                     logger.info("group became a supergroup; subscription moved", extra={"fields": {**fields,
                                                                                                    "to": decision.to}})
                     self.ledger.move_subscriber(chat_id, decision.to)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from coronabot.adapters.botapi import message_params
 
@@ -11,9 +11,9 @@ class Reply(NamedTuple):
     chat_id: int
     text: str
     reply_to: int | None = None
-    markup: dict | None = None  # an inline keyboard
+    markup: dict[str, Any] | None = None  # an inline keyboard
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, Any]:
         """sendMessage parameters, for the response body or a direct call."""
         return message_params(self.chat_id, self.text, self.reply_to, markup=self.markup)
 
@@ -24,6 +24,6 @@ class Answer(NamedTuple):
     (it carries one method): the answer to a button press whose message is edited in the response."""
 
     replies: tuple[Reply, ...] = ()
-    method_call: dict | None = None
+    method_call: dict[str, Any] | None = None
     action: str = "ignored"
-    direct_calls: tuple[dict, ...] = ()
+    direct_calls: tuple[dict[str, Any], ...] = ()

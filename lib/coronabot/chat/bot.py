@@ -42,7 +42,7 @@ class Bot:
         self._clients_lock = threading.Lock()
         self._username = bot_username
         self._source = sources.get(source)
-        self._admins = AdminGate(AdminCache(lambda chat, user: self.telegram.chat_member_status(chat, user))
+        self._admins = AdminGate(AdminCache(lambda chat, user: self._bot_api().chat_member_status(chat, user))
                                  if telegram_factory is not None else None)
         self._languages = ChatLanguages(lambda: self.db, self._admins)
         self._settings = ChatSettings(lambda: self.db, self._source, quiet_hours, self._admins, self._languages)
@@ -57,6 +57,13 @@ class Bot:
                     self._telegram = self._telegram_factory()
         return self._telegram
 
+    def _bot_api(self) -> Telegram:
+        """The Bot API client of an action that calls Telegram directly (TelegramError without a token)."""
+        telegram = self.telegram
+        if telegram is None:
+            raise TelegramError(0, "no TELEGRAM_TOKEN: the Bot API cannot be called")
+        return telegram
+
     @property
     def db(self) -> Database:
         if self._db is None:
@@ -70,7 +77,7 @@ class Bot:
         if self._username or self._telegram_factory is None:
             return self._username
         try:
-            return self.telegram.username()
+            return self._bot_api().username()
         except TelegramError as exc:
             logger.warning("getMe failed; commands addressed with @ are ignored for now: %s", exc)
             return ""
@@ -201,10 +208,10 @@ class Bot:
 
     def _answer_directly(self, outcome: Answer) -> None:
         for reply in outcome.replies:
-            self.telegram.call("sendMessage", **reply.params())
+            self._bot_api().call("sendMessage", **reply.params())
         if outcome.method_call is not None:
             params = dict(outcome.method_call)
-            self.telegram.call(params.pop("method"), **params)
+            self._bot_api().call(params.pop("method"), **params)
 
     def call_first(self, outcome: Answer) -> None:
         """The outcome's direct calls; a failure is logged, never raised (Telegram refuses to answer a press

@@ -8,7 +8,7 @@ are in the user's language). A query never subscribes anyone; what is shared lin
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot import log, sources, texts
 from coronabot.chat.answers import Answer
@@ -72,13 +72,13 @@ class InlineAnswers:
         return Answer(method_call=dict(call, results=results), action=f"inline:{lang}:{len(results)}")
 
     @staticmethod
-    def _article(key: str, title: str, description: str, text: str) -> dict:
+    def _article(key: str, title: str, description: str, text: str) -> dict[str, Any]:
         return {"type": "article", "id": key, "title": title, "description": description,
                 "input_message_content": {"message_text": text, "parse_mode": "HTML",
                                           "link_preview_options": {"is_disabled": True}}}
 
     @staticmethod
-    def _chart(record: dict | None, lang: str, announcement: str) -> dict | None:
+    def _chart(record: dict[str, Any] | None, lang: str, announcement: str) -> dict[str, Any] | None:
         """The chart uploaded in ``lang`` for this announcement, as stored beside it (None before it is)."""
         charts = record.get("charts") if isinstance(record, dict) else None
         chart = charts.get(lang) if isinstance(charts, dict) else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot import log, texts
 from coronabot.chat.admins import AdminGate
@@ -50,7 +50,7 @@ class ChatLanguages:
     def command(self, message: Message, argument: str, current: str, stored: bool, reply_to: int | None) -> Answer:
         """/lang: without a language, what it does and a button for each; with one, switch (in groups, as
         for subscribing, administrators only). The answer is in the language the chat reads afterwards."""
-        def say(text: str, action: str, markup: dict | None = None) -> Answer:
+        def say(text: str, action: str, markup: dict[str, Any] | None = None) -> Answer:
             return Answer((Reply(message.chat_id, text, reply_to, markup=markup),), action=action)
 
         wanted = language.chosen(argument)

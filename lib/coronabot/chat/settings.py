@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot import log, texts
 from coronabot.chat import ahead
@@ -31,7 +31,7 @@ class ChatSettings:
         self.db, self.source, self.quiet_hours, self.admins = db, source, quiet_hours, admins
         self.languages = languages
 
-    def view(self, record: dict | None, lang: str) -> tuple[str, dict]:
+    def view(self, record: dict[str, Any] | None, lang: str) -> tuple[str, dict[str, Any]]:
         words = texts.of(lang)
         if record is None:
             return words.unsubscribed_view()
@@ -67,7 +67,7 @@ class ChatSettings:
             return self._pressed(query, press, chat_id, chat_type)
 
     def _pressed(self, query: CallbackQuery, press: preferences.Press, chat_id: int, chat_type: str) -> Answer:
-        def answer(text: str, alert: bool = False) -> dict:
+        def answer(text: str, alert: bool = False) -> dict[str, Any]:
             return _answer(query, text, alert)
 
         lang, stored = self.languages.find(chat_id, chat_type, query.language_code, query.update_id)
@@ -79,7 +79,7 @@ class ChatSettings:
             if refusal is not None:
                 return Answer(method_call=answer(refusal, alert=True), action="press:refused")
 
-        def edited(record: dict | None, said: str, action: str, shown: str = lang) -> Answer:
+        def edited(record: dict[str, Any] | None, said: str, action: str, shown: str = lang) -> Answer:
             text, markup = self.view(record, shown)
             edit = {"method": "editMessageText", "chat_id": chat_id, "message_id": query.message_id,
                     "text": text, "parse_mode": "HTML", "reply_markup": markup}
@@ -115,7 +115,7 @@ class ChatSettings:
         return edited(record, said, f"press:{press.field}={press.value}" + ("" if changed else ":unchanged"))
 
 
-def _answer(query: CallbackQuery, text: str, alert: bool = False) -> dict:
+def _answer(query: CallbackQuery, text: str, alert: bool = False) -> dict[str, Any]:
     """The answer to a press (``answerCallbackQuery``), as a pop-up when ``alert``."""
     call = {"method": "answerCallbackQuery", "callback_query_id": query.query_id, "text": text}
     return dict(call, show_alert=True) if alert else call

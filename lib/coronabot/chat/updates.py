@@ -8,7 +8,7 @@ hashed or stored, and anything unexpected becomes :class:`Ignored` or raises
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from coronabot.model.chat_ids import valid_chat_id
 
@@ -108,28 +108,34 @@ def _int(value: object, what: str) -> int:
     return value
 
 
-def _optional_int(obj: dict, key: str) -> int | None:
+def _optional_int(obj: dict[str, Any], key: str) -> int | None:
     value = obj.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _optional_str(obj: dict, key: str) -> str | None:
+def _part(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """An optional part of the update that should be an object: itself, or empty when missing or not one."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) else None
 
 
-def _language_code(sender: dict) -> str | None:
+def _language_code(sender: dict[str, Any]) -> str | None:
     code = _optional_str(sender, "language_code")
     return code if code is not None and len(code) <= MAX_LANGUAGE_CODE_CHARS else None
 
 
-def _object(value: object, what: str) -> dict:
+def _object(value: object, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedUpdate(f"{what} is not an object")
     return value
 
 
-def _chat(obj: dict) -> tuple[int, str]:
+def _chat(obj: dict[str, Any]) -> tuple[int, str]:
     chat = _object(obj.get("chat"), "chat")
     chat_type = chat.get("type")
     if not isinstance(chat_type, str) or chat_type not in _CHAT_TYPES:
@@ -140,14 +146,14 @@ def _chat(obj: dict) -> tuple[int, str]:
     return chat_id, chat_type
 
 
-def _message(update_id: int, message: dict) -> Message | ChatMigration:
+def _message(update_id: int, message: dict[str, Any]) -> Message | ChatMigration:
     chat_id, chat_type = _chat(message)
     if "migrate_to_chat_id" in message:
         return ChatMigration(update_id, chat_id, _int(message["migrate_to_chat_id"], "migrate_to_chat_id"))
     if "migrate_from_chat_id" in message:
         return ChatMigration(update_id, _int(message["migrate_from_chat_id"], "migrate_from_chat_id"), chat_id)
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
-    sender_chat = message.get("sender_chat") if isinstance(message.get("sender_chat"), dict) else {}
+    sender = _part(message, "from")
+    sender_chat = _part(message, "sender_chat")
     text = _optional_str(message, "text")
     return Message(
         update_id=update_id,
@@ -161,9 +167,9 @@ def _message(update_id: int, message: dict) -> Message | ChatMigration:
     )
 
 
-def _callback_query(update_id: int, query: dict) -> CallbackQuery:
+def _callback_query(update_id: int, query: dict[str, Any]) -> CallbackQuery:
     """A button press; a damaged message part leaves the chat unknown (the press is still answered)."""
-    sender = query.get("from") if isinstance(query.get("from"), dict) else {}
+    sender = _part(query, "from")
     chat_id = chat_type = message_id = None
     message = query.get("message")
     if isinstance(message, dict):
@@ -177,9 +183,9 @@ def _callback_query(update_id: int, query: dict) -> CallbackQuery:
                          message_id=message_id, language_code=_language_code(sender))
 
 
-def _inline_query(update_id: int, query: dict) -> InlineQuery:
+def _inline_query(update_id: int, query: dict[str, Any]) -> InlineQuery:
     """An inline query; an over-long or missing text reads as empty (the default results)."""
-    sender = query.get("from") if isinstance(query.get("from"), dict) else {}
+    sender = _part(query, "from")
     text = _optional_str(query, "query") or ""
     return InlineQuery(update_id=update_id, query_id=query["id"], sender_id=_optional_int(sender, "id"),
                        query=text if len(text) <= MAX_QUERY_CHARS else "", language_code=_language_code(sender))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from coronabot import config, log
 from coronabot.alerts.chunks import Deliverer
@@ -39,7 +40,7 @@ def parse_task(body: bytes) -> tuple[str, int, int] | None:
 _deliverer: Deliverer | None = None
 
 
-def handle_request(method: str, body: bytes, headers: dict) -> tuple[int, dict]:
+def handle_request(method: str, body: bytes, headers: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """The deliver function's HTTP contract: one chunk per task (see the module's docstring)."""
     if method != "POST":
         return 405, {"error": "use POST"}
@@ -48,7 +49,7 @@ def handle_request(method: str, body: bytes, headers: dict) -> tuple[int, dict]:
         logger.warning("a request that is not a chunk task; refused", extra={"fields": {"bytes": len(body)}})
         return 400, {"status": "error", "error": "the body must be {\"broadcast\": KEY, \"chunk\": N}"}
 
-    def run() -> tuple[int, dict]:
+    def run() -> tuple[int, dict[str, Any]]:
         global _deliverer
         if _deliverer is None:
             _deliverer = Deliverer(config.load())

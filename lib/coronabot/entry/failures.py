@@ -5,6 +5,7 @@ one log line, whatever broke."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from coronabot import config, log
 from coronabot.errors import DatabaseError
@@ -12,7 +13,7 @@ from coronabot.errors import DatabaseError
 logger = log.get("coronabot.failures")
 
 
-def answered(what: str, run: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
+def answered(what: str, run: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[str, Any]]:
     """``run()``'s answer, or the answer for the failure it raised (``what`` names the function)."""
     try:
         return run()

@@ -9,6 +9,7 @@ such as a 403 leaves at once, without waiting for a slow body to arrive.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import flask
 
@@ -23,7 +24,7 @@ def limit_request_size(max_bytes: int = MAX_REQUEST_BYTES) -> None:
         flask.current_app.config["MAX_CONTENT_LENGTH"] = max_bytes
 
 
-def json_response(status: int, body: dict) -> flask.Response:
+def json_response(status: int, body: dict[str, Any]) -> flask.Response:
     """A JSON answer that functions-framework's after-request hook will not follow by reading the body."""
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     return flask.Response(iter((payload,)), status=status, content_type="application/json",

@@ -3,6 +3,8 @@ with the status Cloud Scheduler reads (:mod:`coronabot.tick.summary`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from coronabot import config
 from coronabot.entry.failures import answered
 from coronabot.tick.ticker import Ticker
@@ -10,12 +12,12 @@ from coronabot.tick.ticker import Ticker
 _ticker: Ticker | None = None
 
 
-def handle_request(method: str) -> tuple[int, dict]:
+def handle_request(method: str) -> tuple[int, dict[str, Any]]:
     """The scrape function's HTTP contract: run a tick, answer its JSON summary and a telling status."""
     if method not in ("POST", "GET"):
         return 405, {"error": "use POST"}
 
-    def run() -> tuple[int, dict]:
+    def run() -> tuple[int, dict[str, Any]]:
         global _ticker
         if _ticker is None:
             settings = config.load()

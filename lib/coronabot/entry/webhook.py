@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from coronabot import config, log
 from coronabot.chat import ahead
@@ -145,7 +145,7 @@ def _reads_ahead(settings: config.Settings, update: Update) -> Iterator[None]:
 
 
 def handle_request(method: str, headers: Mapping[str, str], open_body: Callable[[], BinaryIO],
-                   content_length: int | None) -> tuple[int, dict]:
+                   content_length: int | None) -> tuple[int, dict[str, Any]]:
     """Answer one webhook call: (HTTP status, JSON body, possibly a Bot API method call).
 
     ``open_body`` returns the request body stream; it is called only once the secret matched and the
@@ -194,7 +194,7 @@ def handle_request(method: str, headers: Mapping[str, str], open_body: Callable[
         return 200, {}
 
 
-def _answer(settings: config.Settings, update: Update) -> tuple[int, dict]:
+def _answer(settings: config.Settings, update: Update) -> tuple[int, dict[str, Any]]:
     """The bot's answer to a parsed update: a method call riding the response, or replies sent directly."""
     update_id = update.update_id
     fields = {"update_id": update_id}

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _WEEK_ORDER = re.compile(r"(\d{4})-W(\d{2})")
 _DATE_ORDER = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -64,6 +64,15 @@ class Announcement(NamedTuple):
     headline: str
     note: str = ""
 
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """Where the announcement sorts in time (``order_key`` of its order); a source only makes
+        announcements whose order reads, so ValueError here is a bug of the source."""
+        key = order_key(self.order)
+        if key is None:
+            raise ValueError(f"an announcement whose order does not read: {self.order!r}")
+        return key
+
     def figure(self, key: str) -> Figure | None:
         """The figure with this key, or None."""
         return next((f for f in self.figures if f.key == key), None)
@@ -73,7 +82,7 @@ class Announcement(NamedTuple):
         canonical = json.dumps([[f.key, f.value] for f in self.figures], separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
-    def revises(self, record: dict) -> bool:
+    def revises(self, record: dict[str, Any]) -> bool:
         """Whether these figures correct the recorded ones: a figure whose value differs, or that the record
         lacks. A recorded figure missing here (its period now shows a placeholder) is no correction."""
         if self.digest() == record.get("digest"):
@@ -84,7 +93,7 @@ class Announcement(NamedTuple):
             return True
         return any(recorded.get(figure.key) != figure.value for figure in self.figures)
 
-    def to_record(self) -> dict:
+    def to_record(self) -> dict[str, Any]:
         """The database form (figures as a list of objects, plus the digest)."""
         record = self._asdict()
         record["figures"] = [f._asdict() for f in self.figures]
@@ -92,7 +101,7 @@ class Announcement(NamedTuple):
         return record
 
     @classmethod
-    def from_record(cls, record: dict) -> Announcement:
+    def from_record(cls, record: dict[str, Any]) -> Announcement:
         """Rebuild from the database form; raises KeyError or TypeError on a damaged record."""
         figures = record.get("figures") or []
         if isinstance(figures, dict):

@@ -105,8 +105,9 @@ def direction(series: list[Point], periods: int = SUMMARY_PERIODS) -> Direction 
     window = series[-(periods + 1):]
     if len(window) < periods + 1 or window[-1].kind == "cumulative":
         return None
-    steps = [change(a, b) for a, b in itertools.pairwise(window)]
-    if any(step is None for step in steps):
+    found = [change(a, b) for a, b in itertools.pairwise(window)]
+    steps = [step for step in found if step is not None]
+    if len(steps) < len(found):
         return None
     first, last = window[0], window[-1]
     if first.value == 0:
@@ -146,7 +147,11 @@ def chart_series(series: list[Point], current_id: str, periods: int = CHART_PERI
     if len(recent) < MIN_CHART_PERIODS:
         return None
     by_key = {p.key: p for p in series}
-    return ChartSeries(recent, [by_key.get(year_before(p)) for p in recent])
+    return ChartSeries(recent, [_at(by_key, year_before(p)) for p in recent])
+
+
+def _at(points: dict[tuple[int, int, int], Point], key: tuple[int, int, int] | None) -> Point | None:
+    return points.get(key) if key is not None else None
 
 
 def series_digest(announcements: list[Announcement]) -> str:

@@ -9,7 +9,7 @@ unknown means the default, which is the bot's behaviour before choices existed),
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from coronabot.model.announcement import Announcement
 from coronabot.model.language import LANGUAGES
@@ -33,7 +33,7 @@ class Preferences(NamedTuple):
     night: str = "silent"
     format: str = "chart"
 
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         return self._asdict()
 
 

@@ -49,7 +49,7 @@ class Pending(NamedTuple):
         mine, other = order_key(self.id), order_key(order)
         return mine is not None and (other is None or mine > other)
 
-    def as_record(self) -> dict:
+    def as_record(self) -> dict[str, Any]:
         """The form kept beside the latest announcement (``state/latest/pending``)."""
         return {"id": self.id, "counting": self.counting}
 
@@ -92,9 +92,10 @@ class Source(NamedTuple):
     trend_figure: str  # the key of the figure /history and the chart follow
     compared: bool  # its alert shows the previous period's published figure: /settings' conditions apply
     texts: Mapping[str, SourceTexts]  # language -> the source's words, every language the bot speaks
-    fetch: Callable[[SourceHttp, dict, datetime], Announcement | None]
+    fetch: Callable[[SourceHttp, dict[str, Any], datetime], Announcement | None]
     fetch_series: Callable[..., Series | list[Announcement]] | None = None
-    renew: Callable[[dict], dict] | None = None  # a stored record in this version's words (figures renamed)
+    # a stored record in this version's words (figures renamed)
+    renew: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def words(self, lang: str) -> SourceTexts:
         """The source's words in ``lang`` (Korean for a language it lacks: a test keeps every source complete)."""
@@ -105,7 +106,7 @@ class Source(NamedTuple):
         """Whether one answer holds earlier periods too (a year of history in one request)."""
         return self.fetch_series is not None
 
-    def series(self, http: SourceHttp, cache: dict, now: datetime, weeks: int = 0) -> Series:
+    def series(self, http: SourceHttp, cache: dict[str, Any], now: datetime, weeks: int = 0) -> Series:
         """The periods one answer shows, oldest first (the last is the current announcement): ``weeks`` of
         them for a backfill, else the source's usual few; a source that publishes one period at a time
         gives it alone (or nothing when not modified)."""

@@ -12,7 +12,7 @@ missing. Importing this package loads no parser library (bs4) and no HTTP client
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, overload
 
 from coronabot import texts
 from coronabot.adapters.storage import child_items
@@ -76,16 +76,22 @@ FIRST_YEAR = 2020
 MAX_PLAUSIBLE_COUNT = 100_000_000
 
 
+@overload
+def renew(record: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def renew(record: object) -> object: ...
 def renew(record: object) -> object:
     """A stored announcement record in this version's words: a source that rewords or renames its figures
     (kdca-sentinel's "검출 건수" became "입원환자") rebuilds older records from the values they published, so
     /now, /history, the chart and the correction check read every record alike. Anything else, damaged
     records included, comes back as it was."""
-    source = REGISTRY.get(record.get("source")) if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        return record
+    source = REGISTRY.get(str(record.get("source")))
     return source.renew(record) if source is not None and source.renew is not None else record
 
 
-def restore(record: dict) -> Announcement:
+def restore(record: dict[str, Any]) -> Announcement:
     """The announcement a stored record holds, in this version's words; KeyError, TypeError or ValueError
     for a damaged record."""
     renewed = renew(record)
@@ -115,12 +121,12 @@ def days(order: str) -> tuple[date, date]:
     return week.first_day, week.last_day
 
 
-def _previous_value(figure: dict) -> int | None:
+def _previous_value(figure: dict[str, Any]) -> int | None:
     value = figure.get("value")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def check(announcement: Announcement, previous: dict | None, today: date) -> None:
+def check(announcement: Announcement, previous: dict[str, Any] | None, today: date) -> None:
     """Refuse what cannot be right before anyone is alerted; raises SanityError.
 
     ``today`` is the date in Seoul: an announcement dated after it (a typo in the source's year would
@@ -141,18 +147,20 @@ def check(announcement: Announcement, previous: dict | None, today: date) -> Non
     if first_day < last_day and last_day >= today:
         raise SanityError(f"the week {announcement.order} has not ended yet (it ends on {last_day.isoformat()}; "
                           f"today is {today.isoformat()} in Seoul)")
-    if order_key(announcement.order)[0] < FIRST_YEAR:
+    if announcement.key[0] < FIRST_YEAR:
         raise SanityError(f"dated before {FIRST_YEAR}: {announcement.order}")
     for words, kind in ((words, kind) for words in texts.BY_LANGUAGE.values() for kind in ("alert", "correction")):
         length = len(words.broadcast_text(kind, announcement, get(announcement.source)))
         if length > texts.MAX_MESSAGE_CHARS:
             raise SanityError(f"the message would be {length:,} characters, over Telegram's "
                               f"{texts.MAX_MESSAGE_CHARS:,}")
+    if not isinstance(previous, dict):
+        return
     previous = renew(previous)
-    if not isinstance(previous, dict) or previous.get("source") != announcement.source:
+    if previous.get("source") != announcement.source:
         return
     previous_key = order_key(previous.get("order"))
-    if previous_key is not None and previous_key > order_key(announcement.order):
+    if previous_key is not None and previous_key > announcement.key:
         return
     figures = previous.get("figures")
     earlier = {f.get("key"): f for f in figures if isinstance(f, dict)} if isinstance(figures, list) else {}

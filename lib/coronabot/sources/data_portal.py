@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot.config import BY_NAME
 from coronabot.model.announcement import Announcement, Figure
@@ -61,7 +61,7 @@ def _announcement(as_of: date, figures: tuple[Figure, ...]) -> Announcement:
     )
 
 
-def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
+def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcement | None:
     """GET the last few days' items; the service key comes from the environment only."""
     key = BY_NAME["DATA_PORTAL_SERVICE_KEY"].read(os.environ)  # a secret: read where it is used, never kept
     if not key:

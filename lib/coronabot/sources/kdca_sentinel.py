@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
+from http.cookiejar import Cookie
+from typing import TYPE_CHECKING, Any
 
 from coronabot import texts
 from coronabot.model.announcement import Announcement, Figure
@@ -56,7 +57,7 @@ RECENT_WEEKS = 6  # what a tick asks for: enough to see the latest week, its pre
 MAX_WEEKS = 520  # a backfill asks for at most ten years in one request
 
 
-def query(now: datetime, weeks: int = RECENT_WEEKS) -> dict:
+def query(now: datetime, weeks: int = RECENT_WEEKS) -> dict[str, Any]:
     """Form fields asking for the last ``weeks`` weeks that have ended in Seoul (``now`` is Seoul's time),
     across year boundaries if needed: the running week has no figure yet. The portal's range is free:
     ``startYear/startWeek`` to ``endYear/endWeek``, in KDCA's calendar."""
@@ -67,7 +68,7 @@ def query(now: datetime, weeks: int = RECENT_WEEKS) -> dict:
             "dayCheck": "1", "infectiousGubun": "", "subInfectious": "", "age": ""}
 
 
-def _covid_column(value: dict) -> str:
+def _covid_column(value: dict[str, Any]) -> str:
     captions = value.get("captionList")
     if not isinstance(captions, list) or not captions:
         raise LayoutError("captionList is missing or empty")
@@ -78,7 +79,7 @@ def _covid_column(value: dict) -> str:
     return f"COLUMN{matches[0] + 1}"
 
 
-def _year_week(row: dict) -> tuple[int, int]:
+def _year_week(row: dict[str, Any]) -> tuple[int, int]:
     """The row's year (four digits) and week (1–53), or a LayoutError: never a two-digit year such as "26"."""
     year, week = row.get("TITLE"), row.get("SUBTITLE")
     year_text = str(year).strip() if isinstance(year, (str, int)) and not isinstance(year, bool) else ""
@@ -157,7 +158,7 @@ def announcement(week: Week, inpatients: int, previous: int | None = None) -> An
                         figures=tuple(figures), url=PAGE_URL, headline=HEADLINE, note=NOTE)
 
 
-def renew(record: dict) -> dict:
+def renew(record: dict[str, Any]) -> dict[str, Any]:
     """A stored record of a week in this version's words and keys, rebuilt from the values it published
     (records written before the figure was named 입원환자 say "검출 건수" under ``covid_detections``).
     The digest follows the renamed keys, so an unchanged week is never taken for a correction; the other
@@ -172,8 +173,8 @@ def renew(record: dict) -> dict:
         return record
     values = {}
     for figure in figures:
-        if isinstance(figure, dict):
-            name = FORMER_FIGURES.get(figure.get("key"), figure.get("key"))
+        if isinstance(figure, dict) and isinstance(figure.get("key"), str):
+            name = FORMER_FIGURES.get(figure["key"], figure["key"])
             value = figure.get("value")
             if isinstance(value, int) and not isinstance(value, bool):
                 values[name] = value
@@ -186,18 +187,20 @@ def renew(record: dict) -> dict:
 def _post(http: SourceHttp, now: datetime, weeks: int) -> object:
     response = http.request("POST", OFFICIAL_URL, expect="json", data=query(now, weeks),
                             headers={"Referer": http.url(PAGE_URL), "X-Requested-With": "XMLHttpRequest"})
+    if response is None:  # a POST asks nothing conditional
+        raise FetchError(f"POST {OFFICIAL_URL}: HTTP 304 to a request that was not conditional")
     try:
         return response.json()
     except ValueError:
         raise FetchError(f"POST {OFFICIAL_URL}: answer is not JSON") from None
 
 
-def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
+def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcement | None:
     """The latest published week (see :func:`fetch_series`)."""
     return fetch_series(http, cache, now).periods[-1]
 
 
-def fetch_series(http: SourceHttp, cache: dict, now: datetime, weeks: int = RECENT_WEEKS) -> Series:
+def fetch_series(http: SourceHttp, cache: dict[str, Any], now: datetime, weeks: int = RECENT_WEEKS) -> Series:
     """POST the weekly query for the last ``weeks`` weeks on the portal's session, opening one first (GET
     ``ari.do``, which sets the cookie the POST rides) when there is none: the published weeks, oldest first
     (the last is the current announcement), and the week being counted after them.
@@ -218,8 +221,9 @@ def fetch_series(http: SourceHttp, cache: dict, now: datetime, weeks: int = RECE
     if series is None:
         _open_session(http)
         series = read_answer(_post(http, now, weeks))
+    jar: list[Cookie] = list(http.session.cookies)  # type: ignore[arg-type]  # a CookieJar yields Cookies
     cache["cookies"] = [{"name": cookie.name, "value": cookie.value}
-                        for cookie in list(http.session.cookies)[:MAX_COOKIES] if cookie.value is not None]
+                        for cookie in jar[:MAX_COOKIES] if cookie.value is not None]
     return series
 
 

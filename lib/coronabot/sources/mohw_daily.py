@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot.model.announcement import Announcement, Figure
 from coronabot.model.source import Source, SourceTexts
@@ -58,15 +58,16 @@ def _blocks(soup: BeautifulSoup) -> dict[str, dict[str, str]]:
             if label is None or value is None:
                 continue
             subtotal = value.find("strong", string=re.compile("소계"))
-            if subtotal is not None and subtotal.find_next_sibling("p") is not None:
-                values[label.get_text(strip=True)] = subtotal.find_next_sibling("p").get_text(strip=True)
+            shown = subtotal.find_next_sibling("p") if subtotal is not None else None
+            if shown is not None:
+                values[label.get_text(strip=True)] = shown.get_text(strip=True)
             else:
                 values[label.get_text(strip=True)] = value.get_text(" ", strip=True)
         blocks[title.get_text(strip=True)] = values
     return blocks
 
 
-def _value(blocks: dict, block: str, label: str) -> int:
+def _value(blocks: dict[str, Any], block: str, label: str) -> int:
     if block not in blocks:
         raise LayoutError(f"block '{block}' is missing (blocks: {', '.join(blocks) or 'none'})")
     if label not in blocks[block]:
@@ -94,7 +95,7 @@ def parse(html: str | bytes, now: datetime) -> Announcement:
     )
 
 
-def fetch(http: SourceHttp, cache: dict, now: datetime) -> Announcement | None:
+def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcement | None:
     """GET the page, conditionally when the server gave validators last time."""
     headers = {k: v for k, v in (("If-None-Match", cache.get("etag")),
                                  ("If-Modified-Since", cache.get("last_modified"))) if isinstance(v, str) and v}

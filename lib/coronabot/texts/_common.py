@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from html import escape, unescape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from coronabot.model.announcement import Announcement, Figure, order_key
 from coronabot.model.history import Point, change
@@ -35,7 +35,7 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
-def sendable(text: object) -> bool:
+def sendable(text: object) -> TypeGuard[str]:
     """Whether a stored broadcast text is one Telegram accepts as one message (not empty, at most 4,096)."""
     return isinstance(text, str) and 0 < len(text) <= MAX_MESSAGE_CHARS
 
@@ -99,7 +99,7 @@ def pending_sentence(pending: Pending | None, label: Callable[[tuple[int, int, i
     (``counting_week``, ``counting``, ``not_published``, each with ``{period}``); "" for none or an
     unreadable id."""
     key = order_key(pending.id) if pending is not None else None
-    if key is None:
+    if pending is None or key is None:
         return ""
     phrase = ("counting" if key[2] else "counting_week") if pending.counting else "not_published"
     return phrases[phrase].format(period=escape(label(key)))
@@ -129,17 +129,17 @@ def table(series: list[Point], periods: int, label: Callable[[tuple[int, int, in
     return "\n".join(rows), len(shown)
 
 
-def _button(label: str, field: str, value: str, current: str) -> dict:
+def _button(label: str, field: str, value: str, current: str) -> dict[str, Any]:
     return {"text": ("✅ " if value == current else "") + label, "callback_data": callback_data("set", field, value)}
 
 
-def language_row(current: str) -> list[dict]:
+def language_row(current: str) -> list[dict[str, Any]]:
     """The language buttons, the chat's language ticked."""
     return [_button(LANGUAGE_NAMES[lang], "lang", lang, current) for lang in LANGUAGES]
 
 
 def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None, lang: str,
-                      words: Mapping[str, Mapping[str, str]], close: str) -> dict:
+                      words: Mapping[str, Mapping[str, str]], close: str) -> dict[str, Any]:
     """The inline keyboard of /settings: one button per choice, the chosen ones ticked, then the language."""
     when = [_button(words["when"][v], "when", v, prefs.when) for v in CHOICES["when"]]
     rows = [when[:2], when[2:]]

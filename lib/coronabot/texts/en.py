@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot.model.announcement import Announcement, Figure, order_key
 from coronabot.model.history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
@@ -84,7 +84,7 @@ LANGUAGE_UNCHANGED = "This chat already reads English."
 LANGUAGE_ADMINS_ONLY = "Only the group's admins can change its language."
 
 
-def language_prompt() -> tuple[str, dict]:
+def language_prompt() -> tuple[str, dict[str, Any]]:
     """/lang without a language: what each choice does, and a button for each."""
     text = ("🌐 <b>Language</b>: English now\nChoose the language of this chat's answers and alerts. "
             "<code>/lang en</code> and <code>/lang ko</code> work too.")
@@ -382,13 +382,14 @@ def _choice_lines(source: Source, prefs: Preferences, quiet_hours: tuple[int, in
     return lines
 
 
-def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -> dict:
+def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -> dict[str, Any]:
     """The inline keyboard of /settings: one button per choice, the chosen ones ticked."""
     words = {"when": WHEN_BUTTONS, "night": NIGHT_BUTTONS, "format": FORMAT_LABELS}
     return _keyboard(prefs, quiet_hours, LANGUAGE, words, CLOSE)
 
 
-def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict]:
+def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict[str,
+                  Any]]:
     """/settings for a subscribed chat: its choices and the buttons that change them."""
     lines = ["⚙️ <b>Alert settings</b>", *_choice_lines(source, prefs, quiet_hours), ""]
     words = source.words(LANGUAGE)
@@ -401,7 +402,7 @@ def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, in
     return "\n".join(lines), settings_keyboard(prefs, quiet_hours)
 
 
-def unsubscribed_view() -> tuple[str, dict]:
+def unsubscribed_view() -> tuple[str, dict[str, Any]]:
     """/settings for a chat that does not get alerts: a subscribe button first, then the language."""
     text = ("⚙️ <b>Alert settings</b>\nThis chat does not get alerts yet. Once subscribed, you can choose when, "
             "what happens at night and the format.")
@@ -409,7 +410,8 @@ def unsubscribed_view() -> tuple[str, dict]:
     return text, {"inline_keyboard": rows}
 
 
-def status(source: Source, record: dict | None, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> str:
+def status(source: Source, record: dict[str, Any] | None, prefs: Preferences, quiet_hours: tuple[int,
+           int] | None) -> str:
     """/status: whether the chat is subscribed and since when, and one line per choice."""
     if record is None:
         head = "• Subscription: <b>none</b> (start with /subscribe)"

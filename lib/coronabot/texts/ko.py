@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot.model.announcement import Announcement, Figure
 from coronabot.model.history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
@@ -85,7 +85,7 @@ LANGUAGE_UNCHANGED = "이미 한국어로 안내하고 있어요."
 LANGUAGE_ADMINS_ONLY = "그룹의 언어는 그룹 관리자만 바꿀 수 있어요."
 
 
-def language_prompt() -> tuple[str, dict]:
+def language_prompt() -> tuple[str, dict[str, Any]]:
     """/lang without a language: what each choice does, and a button for each."""
     text = ("🌐 <b>언어</b>: 지금은 한국어\n이 대화방의 답과 알림을 어떤 언어로 받을지 고르세요. "
             "<code>/lang en</code> 또는 <code>/lang ko</code> 로도 바꿀 수 있어요.")
@@ -353,13 +353,14 @@ def _choice_lines(source: Source, prefs: Preferences, quiet_hours: tuple[int, in
     return lines
 
 
-def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -> dict:
+def settings_keyboard(prefs: Preferences, quiet_hours: tuple[int, int] | None) -> dict[str, Any]:
     """The inline keyboard of /settings: one button per choice, the chosen ones ticked."""
     words = {"when": WHEN_BUTTONS, "night": NIGHT_BUTTONS, "format": FORMAT_LABELS}
     return _keyboard(prefs, quiet_hours, LANGUAGE, words, CLOSE)
 
 
-def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict]:
+def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> tuple[str, dict[str,
+                  Any]]:
     """/settings for a subscribed chat: its choices and the buttons that change them."""
     lines = ["⚙️ <b>알림 설정</b>", *_choice_lines(source, prefs, quiet_hours), ""]
     words = source.words(LANGUAGE)
@@ -371,7 +372,7 @@ def settings_view(source: Source, prefs: Preferences, quiet_hours: tuple[int, in
     return "\n".join(lines), settings_keyboard(prefs, quiet_hours)
 
 
-def unsubscribed_view() -> tuple[str, dict]:
+def unsubscribed_view() -> tuple[str, dict[str, Any]]:
     """/settings for a chat that does not get alerts: a subscribe button first, then the language."""
     text = ("⚙️ <b>알림 설정</b>\n이 대화방은 아직 알림을 받지 않습니다. 구독하면 알림 조건, 밤 시간, "
             "형식을 고를 수 있어요.")
@@ -379,7 +380,8 @@ def unsubscribed_view() -> tuple[str, dict]:
     return text, {"inline_keyboard": rows}
 
 
-def status(source: Source, record: dict | None, prefs: Preferences, quiet_hours: tuple[int, int] | None) -> str:
+def status(source: Source, record: dict[str, Any] | None, prefs: Preferences, quiet_hours: tuple[int,
+           int] | None) -> str:
     """/status: whether the chat is subscribed and since when, and one line per choice."""
     if record is None:
         head = "• 구독: <b>받지 않음</b> (/subscribe 로 시작)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from coronabot import log, texts
 from coronabot.adapters.storage import Database, layout
@@ -44,7 +45,7 @@ class SourceHealth:
     def __init__(self, source: Source, notices: AdminNotices):
         self.source, self.notices = source, notices
 
-    def failed(self, health: dict, exc: SourceError, now: datetime) -> dict:
+    def failed(self, health: dict[str, Any], exc: SourceError, now: datetime) -> dict[str, Any]:
         """The state after a failure, the admins told when it starts failing."""
         streak = int(health.get("streak", 0)) + 1
         failing = bool(health.get("failing"))
@@ -55,7 +56,7 @@ class SourceHealth:
         error = f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS]
         return {layout.state("health"): {"streak": streak, "failing": failing, "since": since, "error": error}}
 
-    def recovered(self, health: dict) -> dict:
+    def recovered(self, health: dict[str, Any]) -> dict[str, Any]:
         """The state once the source answers again, the admins told if it was failing."""
         if health.get("failing"):
             self.notices.send(texts.operator.source_recovered(self.source))
@@ -80,7 +81,8 @@ class LatenessWatch:
                 delay = now - expected_end[0] if expected_end else timedelta(0)
                 self.notices.send(texts.operator.late_recovered(self.source, summary.announcement or "",
                                                        publication.lateness(delay)))
-        elif summary.status != "alerted" and publication.is_late(now, timing, self.late_after):
+        elif summary.status != "alerted" and timing.window is not None \
+                and publication.is_late(now, timing, self.late_after):
             window = timing.window
             claim = {"window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
                      "notified_at": seoul_time(now)}

@@ -4,7 +4,7 @@ period it lists as still being counted."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from coronabot import log, sources
 from coronabot.model.announcement import Announcement, order_key
@@ -28,7 +28,7 @@ class SourceReader:
     def __init__(self, source: Source, http: SourceHttp):
         self.source, self.http = source, http
 
-    def read(self, cache: dict, latest: dict | None, now: datetime, weeks: int = 0) -> Reading:
+    def read(self, cache: dict[str, Any], latest: dict[str, Any] | None, now: datetime, weeks: int = 0) -> Reading:
         """The current announcement, checked against ``latest``, the earlier periods the answer also showed
         (none for a source that publishes one period at a time) and the period still being counted;
         ``weeks`` asks for that many (a backfill). Any failure, expected or not, is a SourceError; an earlier
@@ -67,11 +67,12 @@ def _plausible(announcement: Announcement, seoul: datetime) -> bool:
 def _possible(pending: Pending, today: date) -> bool:
     """A pending period must exist in the calendar and have begun by ``today``: anything else is left out
     with a warning (it would only ever be shown as "being counted", never alerted)."""
+    key = order_key(pending.id)
     try:
         first_day = sources.days(pending.id)[0]
     except SanityError:
         first_day = None
-    if first_day is None or first_day > today or order_key(pending.id)[0] < sources.FIRST_YEAR:
+    if first_day is None or key is None or first_day > today or key[0] < sources.FIRST_YEAR:
         logger.warning("the source lists an impossible period as pending; ignored",
                        extra={"fields": {"pending": pending.id[:40]}})
         return False

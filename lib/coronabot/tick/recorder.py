@@ -4,6 +4,7 @@ first year fetched in one request (the backfill), and the daily housekeeping."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from coronabot import log
 from coronabot.adapters.storage import LANGUAGES_MIGRATION as LANGUAGES
@@ -36,11 +37,11 @@ class HistoryRecorder:
             return 0
         return self.settings.backfill_weeks
 
-    def changes(self, state: TickState, earlier: list[Announcement], backfill: int, now: datetime) -> dict:
+    def changes(self, state: TickState, earlier: list[Announcement], backfill: int, now: datetime) -> dict[str, Any]:
         """Store the earlier periods the source showed when they are new or revised (a fingerprint in the
         state tells, so an unchanged answer writes nothing), and mark a backfill done. Never alerts."""
         at = seoul_time(now)
-        changes: dict = {}
+        changes: dict[str, Any] = {}
         digest = history.series_digest(earlier)
         if earlier and digest != state.history_digest:
             changes.update(history_changes(earlier, at))
@@ -49,17 +50,17 @@ class HistoryRecorder:
             changes.update(self.backfilled(backfill, len(earlier) + 1, at))
         return changes
 
-    def backfill_failed(self, error: str, now: datetime) -> dict:
+    def backfill_failed(self, error: str, now: datetime) -> dict[str, Any]:
         """The mark that makes ticks wait a day before asking for the whole year again."""
         return {layout.state("backfill", self.source.name): {"failed_at": seoul_time(now), "error": error}}
 
-    def backfilled(self, weeks: int, periods: int, at: str) -> dict:
+    def backfilled(self, weeks: int, periods: int, at: str) -> dict[str, Any]:
         """The mark that the past weeks are stored (so later ticks ask for the usual few), logged."""
         name = self.source.name
         logger.info("history backfilled", extra={"fields": {"source": name, "weeks": weeks, "periods": periods}})
         return {layout.state("backfill", name): {"at": at, "weeks": weeks, "periods": periods}}
 
-    def store(self, periods: list[Announcement], cache: dict, weeks: int, now: datetime) -> None:
+    def store(self, periods: list[Announcement], cache: dict[str, Any], weeks: int, now: datetime) -> None:
         """``python -m coronabot backfill``: the periods fetched, the source's cache and the mark, one write."""
         at = seoul_time(now)
         changes = history_changes(periods, at)
@@ -87,7 +88,7 @@ class HistoryRecorder:
     def prune_due(state: TickState, now: datetime) -> bool:
         return now.timestamp() - state.pruned_at > PRUNE_INTERVAL_SECONDS
 
-    def prune(self, now: datetime) -> dict:
+    def prune(self, now: datetime) -> dict[str, Any]:
         """Housekeeping never fails a tick: a failure is logged and tried again the next day. The mark."""
         try:
             removed = self.db.prune(now.timestamp())

@@ -8,6 +8,7 @@ broadcast (or the morning delivery) has chats left, so its retry resumes it. The
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from coronabot.alerts.result import NOTHING, BroadcastResult
 
@@ -25,7 +26,7 @@ class TickSummary:
     announcement: str | None = None
     broadcast: BroadcastResult = NOTHING
     morning: BroadcastResult = NOTHING
-    notes: dict = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict[str, Any])
     at: str = ""
 
     def __post_init__(self) -> None:
@@ -39,7 +40,7 @@ class TickSummary:
             return FAILED
         return UNFINISHED if self.broadcast.unfinished or self.morning.unfinished else DONE
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The JSON the function answers and the state keeps."""
         if self.status == "idle":
             return {"status": "idle", "source": self.source, **self.notes}

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from coronabot import config, log, sources, texts
 from coronabot.adapters.storage import Database, TickState, layout
@@ -142,7 +143,7 @@ class Ticker:
         """The order of the latest recorded announcement of this source, as stored (None: none recorded)."""
         return state.latest.get("order") if state.latest.get("source") == self.source.name else None
 
-    def _decide(self, state: TickState, reading: Reading, now: datetime) -> tuple[TickSummary, dict]:
+    def _decide(self, state: TickState, reading: Reading, now: datetime) -> tuple[TickSummary, dict[str, Any]]:
         """New (alert), the same with other figures (correction), or nothing new (resume what is unfinished;
         ``pending`` while the source counts a newer period). The summary, and the marker of the period being
         counted to write beside the latest announcement when it changed (an announcement writes its own)."""
@@ -150,16 +151,16 @@ class Ticker:
         recorded = order_key(recorded_order)
         kind = None
         if announcement is not None:
-            if recorded is not None and order_key(announcement.order) < recorded:
+            if recorded is not None and announcement.key < recorded:
                 logger.info("source shows an older announcement than the last recorded; not new",
                             extra={"fields": {"announcement": announcement.id, "latest": state.latest.get("id")}})
-            elif recorded is None or order_key(announcement.order) > recorded:
+            elif recorded is None or announcement.key > recorded:
                 kind = "alert"
             elif announcement.revises(state.latest):
                 kind = "correction"
-        latest_order = announcement.order if kind is not None else recorded_order
+        latest_order = announcement.order if announcement is not None and kind is not None else recorded_order
         pending = reading.pending if reading.pending is not None and reading.pending.follows(latest_order) else None
-        if kind is not None:
+        if announcement is not None and kind is not None:
             summary, changes = self._announce(state, announcement, kind, pending, now), {}
         else:
             resumed = self.broadcaster.resume(state.broadcast)
@@ -178,7 +179,7 @@ class Ticker:
         """Record the announcement (history, latest, the broadcast's pointer) in one write, then broadcast it."""
         name, seen_at = self.source.name, seoul_time(now)
         record = dict(announcement.to_record(), recorded_at=seen_at)
-        changes: dict = {}
+        changes: dict[str, Any] = {}
         if kind == "alert":
             key = f"{name}_{announcement.id}"
             record["first_seen"] = seen_at
@@ -200,7 +201,7 @@ class Ticker:
         return TickSummary("alerted" if kind == "alert" else "corrected", name, announcement.id, outcome,
                            notes=notes)
 
-    def _finish(self, summary: TickSummary, changes: dict, now: datetime) -> TickSummary:
+    def _finish(self, summary: TickSummary, changes: dict[str, Any], now: datetime) -> TickSummary:
         summary.at = seoul_time(now)
         written = summary.as_dict()
         self.db.update({**changes, layout.state("last_tick"): written, layout.state("last_fetch_at"): summary.at})

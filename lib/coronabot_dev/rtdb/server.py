@@ -303,8 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         rules = Rules.load(args.rules)
     except (OSError, ValueError) as exc:
         parser.error(f"cannot read the rules file {args.rules}: {exc}")
-    for problem in rules.unsupported:
-        print(json.dumps({"severity": "WARNING", "message": f"rule denies everything: {problem}"}), flush=True)
+    if rules.unsupported:
+        parser.error(f"rules this emulator cannot evaluate in {args.rules}: " + "; ".join(rules.unsupported))
     server = make_server(args.host, args.port, args.data, rules)
     server.run("Realtime Database emulator", persist=args.data)
     server.store.flush()

@@ -185,22 +185,22 @@ class Database(Subscriptions, Housekeeping, Migrations):
         return child_items(self.ref(path).order_by_key().start_at(first).end_at(last).get())
 
     # state -------------------------------------------------------------------
-    def latest(self) -> dict | None:
+    def latest(self) -> dict[str, Any] | None:
         """The newest recorded announcement, as stored."""
         value = self.ref(layout.state("latest")).get()
         return value if isinstance(value, dict) else None
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """Everything a scrape tick needs to decide, in one read."""
         value = self.ref(layout.STATE).get()
         return value if isinstance(value, dict) else {}
 
-    def history_window(self, source: str, periods: int) -> dict:
+    def history_window(self, source: str, periods: int) -> dict[str, Any]:
         """The newest ``periods`` history records of a source (ids sort in time), in one key-ordered query."""
         value = self.ref(layout.history(source)).order_by_key().limit_to_last(periods).get()
         return value if isinstance(value, dict) else {}
 
-    def chart(self, source: str, lang: str = "ko") -> dict | None:
+    def chart(self, source: str, lang: str = "ko") -> dict[str, Any] | None:
         """The newest chart drawn in ``lang`` (``file_id``, ``announcement``, ``period``), or None before the first."""
         value = self.ref(layout.chart(source, lang)).get()
         return value if isinstance(value, dict) and isinstance(value.get("file_id"), str) else None
@@ -214,14 +214,14 @@ class Database(Subscriptions, Housekeeping, Migrations):
         return self.ref(path).get()
 
     # broadcasts --------------------------------------------------------------
-    def claim(self, path: str, owner: str, lease_seconds: float, meta: dict | None = None) -> dict:
+    def claim(self, path: str, owner: str, lease_seconds: float, meta: dict[str, Any] | None = None) -> dict[str, Any]:
         """Take the lease of the work at ``path`` (``{lease: {owner, expires}, attempts, done}``) in a
         transaction, ``meta`` filling what is not stored yet; raises Busy or AlreadyDone."""
         now = time.time()
         meta = meta or {}
         key = path.rsplit("/", 1)[-1]
 
-        def take(current: object) -> dict:
+        def take(current: object) -> dict[str, Any]:
             current = current if isinstance(current, dict) else {}
             if current.get("done"):
                 raise AlreadyDone(key)
@@ -275,7 +275,7 @@ class Lease:
     def path(self) -> str:
         return f"{self.work}/lease"  # the lease record inside the work's own record
 
-    def claim(self, db: Database, meta: dict | None = None) -> dict:
+    def claim(self, db: Database, meta: dict[str, Any] | None = None) -> dict[str, Any]:
         """Take the lease (``meta`` fills what the work's record lacks); the record; raises Busy or AlreadyDone."""
         return db.claim(self.work, self.owner, self.seconds, meta)
 

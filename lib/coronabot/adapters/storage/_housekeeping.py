@@ -19,6 +19,7 @@ class Housekeeping:
     """The part of ``Database`` that keeps marks so nothing is told or answered twice, and drops old ones."""
 
     ref: Any  # Database.ref
+    update: Any  # Database.update
 
     def transaction_or_none(self, path: str, take: Callable[[object], Any]) -> Any:
         """Run ``take`` in a transaction at ``path``; None when it raised AlreadyDone (nothing written)."""
@@ -27,20 +28,20 @@ class Housekeeping:
         except AlreadyDone:
             return None
 
-    def claim_late_notice(self, source: str, notice: dict) -> bool:
+    def claim_late_notice(self, source: str, notice: dict[str, Any]) -> bool:
         """Record that the admins are told ``notice["window_start"]`` is late; False when a tick already did
         (a transaction, so concurrent ticks tell them once)."""
-        def take(current: object) -> dict:
+        def take(current: object) -> dict[str, Any]:
             if isinstance(current, dict) and current.get("window_start") == notice["window_start"]:
                 raise AlreadyDone(source)
             return notice
 
         return self.transaction_or_none(layout.state("late_notice", source), take) is not None
 
-    def resolve_late_notice(self, source: str, arrived_at: str) -> dict | None:
+    def resolve_late_notice(self, source: str, arrived_at: str) -> dict[str, Any] | None:
         """Mark the late announcement as arrived and return the notice; None when there was no open notice or
         another tick resolved it first (a transaction, so the admins hear of the arrival once)."""
-        def take(current: object) -> dict:
+        def take(current: object) -> dict[str, Any]:
             if not isinstance(current, dict) or current.get("arrived_at"):
                 raise AlreadyDone(source)
             return dict(current, arrived_at=arrived_at)

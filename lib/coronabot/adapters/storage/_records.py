@@ -21,7 +21,7 @@ def child_keys(value: object) -> list[str]:
     return []
 
 
-def key_order(key: str) -> tuple:
+def key_order(key: str) -> tuple[Any, ...]:
     """Where Realtime Database puts a key when it orders by key: keys that read as a 32-bit integer first,
     by value, then the others as strings. firebase-admin re-sorts a query's answer as plain strings
     ("10" before "2"), so the last key of a page is found with this order, not the answer's."""
@@ -45,10 +45,11 @@ def child_items(value: object) -> dict[str, Any]:
     return {}
 
 
-def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict, lang: object = None) -> dict[str, Any]:
+def moved_subscription(old_chat_id: str, new_chat_id: str, record: dict[str, Any], lang: object = None) -> dict[str,
+                       Any]:
     """The multi-path changes that move a subscription, and the language ``lang`` its group chose, to the
     supergroup the group became."""
-    changes = {layout.subscriber(old_chat_id): None,
+    changes: dict[str, Any] = {layout.subscriber(old_chat_id): None,
                layout.subscriber(new_chat_id): dict(record, chat_type="supergroup", migrated_from=old_chat_id)}
     if isinstance(lang, str):
         changes.update({layout.language(old_chat_id): None, layout.language(new_chat_id): lang})

@@ -58,7 +58,8 @@ class _Pool:
     at a time, then handed back (the newest first, the likeliest to be alive)."""
 
     def __init__(self, make: Callable[[], http.client.HTTPConnection]):
-        self._make, self._idle, self._lock = make, [], threading.Lock()
+        self._make, self._lock = make, threading.Lock()
+        self._idle: list = []
 
     def take(self, fresh: bool = False) -> http.client.HTTPConnection:
         """An idle connection, or a new one (always with ``fresh``: after one failed, the others may too)."""
@@ -94,7 +95,7 @@ class _Answer:
 
 
 # The GET answers of the ``Reads`` scope the current context is in: request target -> its _Answer.
-_remembered: contextvars.ContextVar[dict | None] = contextvars.ContextVar("remembered_reads", default=None)
+_remembered: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("remembered_reads", default=None)
 _side_by_side: ThreadPoolExecutor | None = None
 _side_by_side_lock = threading.Lock()
 
@@ -244,8 +245,8 @@ class Client:
             for connection in opened:
                 self._pool.give_back(connection)
 
-    def request(self, method: str, path: str, params: dict | None = None, body: Any = None,
-                headers: dict | None = None, expected: tuple[int, ...] = ()) -> tuple[int, Any, str | None]:
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
+                headers: dict[str, Any] | None = None, expected: tuple[int, ...] = ()) -> tuple[int, Any, str | None]:
         """(status, decoded body, ETag); a non-2xx status not in ``expected`` raises RequestError. Inside a
         ``Reads`` scope a GET it answered before is answered from memory, and any other method forgets them."""
         query = dict(self._params, **(params or {}))
@@ -272,7 +273,7 @@ class Client:
             mine.done.set()
         return status, mine.value, mine.tag
 
-    def _send(self, method: str, target: str, body: Any, headers: dict | None,
+    def _send(self, method: str, target: str, body: Any, headers: dict[str, Any] | None,
               expected: tuple[int, ...]) -> tuple[int, Any, str | None]:
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         sent = {"Authorization": self._authorization(), "User-Agent": "coronabot", **(headers or {})}
@@ -317,7 +318,7 @@ def _checked(path: str) -> str:
 class Reference:
     """A location in the database, or a query on it (``order_by_*`` and filters), as firebase-admin's."""
 
-    def __init__(self, client: Client, path: str, params: dict | None = None):
+    def __init__(self, client: Client, path: str, params: dict[str, Any] | None = None):
         self._client, self.path, self._params = client, _checked(path), dict(params or {})
 
     # reads and writes -------------------------------------------------------------------------
@@ -339,7 +340,7 @@ class Reference:
             expected=(412,))
         return (True, value, tag) if status != 412 else (False, current, tag)
 
-    def update(self, value: dict) -> None:
+    def update(self, value: dict[str, Any]) -> None:
         """One multi-path write of ``value`` (``{"a/b": 1, "c": None}``) below this location."""
         if not value or not isinstance(value, dict):
             raise ValueError("Value argument must be a non-empty dictionary.")

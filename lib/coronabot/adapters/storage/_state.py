@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
-def _section(value: object) -> dict:
+def _section(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 class TickState(NamedTuple):
     """What a tick knows of ``/state`` for its source."""
 
-    latest: dict  # the last recorded announcement ({} before the first)
-    broadcast: dict | None  # the pointer to an unfinished broadcast ({key, kind, announcement})
+    latest: dict[str, Any]  # the last recorded announcement ({} before the first)
+    broadcast: dict[str, Any] | None  # the pointer to an unfinished broadcast ({key, kind, announcement})
     held: bool  # alerts wait for the morning
     seen: object  # when each recent announcement was first seen (publication.py reads it)
-    health: dict  # {streak, failing, since, error} while the source fails
-    backfill: dict  # {at, weeks, periods} once history was filled, {failed_at, error} after a failure
-    source_cache: dict  # what the source keeps between ticks (cookies, validators)
+    health: dict[str, Any]  # {streak, failing, since, error} while the source fails
+    backfill: dict[str, Any]  # {at, weeks, periods} once history was filled, {failed_at, error} after a failure
+    source_cache: dict[str, Any]  # what the source keeps between ticks (cookies, validators)
     history_digest: str | None  # the fingerprint of the earlier periods last stored
     late_notice: object  # the open notice that the expected announcement is late
     last_fetch_at: object
     pruned_at: float
-    migrations: dict  # name -> {after: the last key done} while it runs, {done_at} once done
+    migrations: dict[str, Any]  # name -> {after: the last key done} while it runs, {done_at} once done
 
     @classmethod
     def of(cls, state: object, source: str) -> TickState:

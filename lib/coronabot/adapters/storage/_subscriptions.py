@@ -81,13 +81,13 @@ class Subscriptions:
         """Every subscribed chat id (one shallow read)."""
         return child_keys(self.ref(layout.SUBSCRIBERS).get(shallow=True))
 
-    def subscription(self, chat_id: int) -> dict | None:
+    def subscription(self, chat_id: int) -> dict[str, Any] | None:
         """The chat's subscription record, or None when it is not subscribed (read with its ETag, so the
         same read, made ahead, serves a conditional write too)."""
         value = self.ref(layout.subscriber(chat_id)).get(etag=True)[0]
         return value if isinstance(value, dict) else None
 
-    def set_preference(self, chat_id: int, field: str, value: str) -> tuple[dict | None, bool]:
+    def set_preference(self, chat_id: int, field: str, value: str) -> tuple[dict[str, Any] | None, bool]:
         """Set one of the chat's choices: (its record after, whether this call changed it), or (None, False)
         when the chat is not subscribed (a choice never creates a subscription). One read and, when the
         value differs, one conditional write (again only if the record changed in between)."""
@@ -96,7 +96,7 @@ class Subscriptions:
         for _ in range(5):
             if not isinstance(current, dict):
                 return None, False
-            prefs = current.get("prefs") if isinstance(current.get("prefs"), dict) else {}
+            prefs = current["prefs"] if isinstance(current.get("prefs"), dict) else {}
             if prefs.get(field) == value:
                 return current, False
             updated = dict(current, prefs=dict(prefs, **{field: value}))
