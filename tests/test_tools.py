@@ -40,8 +40,9 @@ def test_the_quick_multipart_reader_reads_what_urllib3_encodes_as_the_email_pars
     import email.parser
     import email.policy
 
-    from coronabot_dev.fake_telegram import Upload, parse_multipart
     from urllib3.filepost import encode_multipart_formdata
+
+    from coronabot_dev.fake_telegram import Upload, parse_multipart
 
     png = bytes(range(256)) * 40 + b"\r\n--not-a-boundary\r\n"
     body, content_type = encode_multipart_formdata({
