@@ -3,9 +3,11 @@ Hangul, every source's words in both, and the rules that give a chat its languag
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import json
 import re
+import string
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -27,30 +29,39 @@ def hangul(text: str) -> list[str]:
     return HANGUL.findall(text)
 
 
-def public(module) -> dict[str, object]:
-    """A texts module's own names: its constants and its functions."""
-    def own(name: str, value: object) -> bool:
-        if name.startswith("_"):
-            return False
-        return name.isupper() or (inspect.isfunction(value) and value.__module__ == module.__name__)
-    return {name: value for name, value in vars(module).items() if own(name, value)}
+# The fields each template may name: what its layout (texts/_layouts.py) fills.
+TEMPLATES = {"UNKNOWN_COMMAND": {"commands"}, "UNKNOWN_COMMAND_TO": {"name", "commands"},
+             "SHARED_LINK": {"link", "username"}, "CORRECTION": {"period"}, "SEEN_AT": {"time"},
+             "PENDING_NOW": {"line"}, "EXPECTED": {"window"}, "ABOUT": {"description", "expected"},
+             "HISTORY_HEAD": {"title", "count", "unit", "source"},
+             "CHART_CAPTION": {"title", "period", "note", "source"},
+             "STATUS_ACTIVE": {"since"}, "STATUS_SINCE": {"time"}, "HELD_ONE": {"period", "hour"},
+             "HELD_MANY": {"count", "periods", "hour"}}
 
 
-def test_every_text_exists_in_both_languages_with_the_same_shape():
-    korean, english = public(texts.ko), public(texts.en)
-    assert set(korean) == set(english), f"only in one language: {set(korean) ^ set(english)}"
-    for name, value in korean.items():
-        other = english[name]
-        if inspect.isfunction(value):
-            assert inspect.signature(value) == inspect.signature(other), name
-        elif isinstance(value, dict):
-            assert set(value) == set(other), name
-        elif name == "BOT_COMMANDS":
-            assert [command for command, _ in value] == [command for command, _ in other]
-        elif isinstance(value, tuple):
-            assert len(value) == len(other), name
-        else:
-            assert type(value) is type(other), name
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def test_both_languages_have_the_same_choices_and_templates_that_name_what_their_layout_fills():
+    """The type checker proves each language has every word (``Words`` has no optional field); this checks
+    what it cannot see: the same keys in every mapping, the same commands, and each template naming exactly
+    the fields its layout fills (a plain text names none, so a stray brace fails here, not in a chat)."""
+    korean, english = texts.korean.WORDS, texts.english.WORDS
+    for field in dataclasses.fields(texts.Words):
+        ours, theirs = getattr(korean, field.name), getattr(english, field.name)
+        if isinstance(ours, Mapping):
+            assert set(ours) == set(theirs), field.name
+        for words in (korean, english):
+            value = getattr(words, field.name)
+            if isinstance(value, str):
+                assert _fields(value) == TEMPLATES.get(field.name, set()), (words.LANGUAGE, field.name)
+    assert [command for command, _ in korean.BOT_COMMANDS] == [command for command, _ in english.BOT_COMMANDS]
+    phrases = {"PENDING": {"period"}, "WHEN_LABELS": {"prev"}, "NIGHT_LABELS": {"end"}, "NIGHT_BUTTONS": {"end"},
+               "CHOICE_LINES": {"choice"}}
+    for words in (korean, english):
+        for name, allowed in phrases.items():
+            assert all(_fields(text) <= allowed for text in getattr(words, name).values()), (words.LANGUAGE, name)
 
 
 def test_the_language_module_knows_every_language_the_bot_speaks():

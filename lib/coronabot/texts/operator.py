@@ -11,7 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from ._common import MAX_QUOTED_ERROR_CHARS
-from .ko import kst
+from .korean import kst
 
 if TYPE_CHECKING:
     from coronabot.model.source import Source
