@@ -163,7 +163,7 @@ def _figure_lines(record: dict[str, Any]) -> list[str]:
         return ["(damaged record)"]
 
 
-COMMANDS: dict[str, tuple[Callable, str]] = {
+COMMANDS: dict[str, tuple[Callable[[config.Settings, argparse.Namespace], int], str]] = {
     "set-webhook": (set_webhook, "register the webhook URL with Telegram"),
     "webhook-info": (webhook_info, "show Telegram's webhook status"),
     "delete-webhook": (delete_webhook, "remove the webhook"),
@@ -245,7 +245,8 @@ def _local_database() -> tuple[str, str]:
     from importlib.metadata import entry_points
 
     for point in entry_points(group="coronabot.development", name="local_database"):
-        return point.load()()
+        host, where = point.load()()
+        return str(host), str(where)
     return "", ""
 
 

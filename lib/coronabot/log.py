@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 from functools import lru_cache
+from types import TracebackType
 from typing import TextIO
 from urllib.parse import quote, quote_plus
 
@@ -64,7 +65,9 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def _log_uncaught(exc_type, exc, tb, thread_name: str | None = None) -> None:
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException | None, tb: TracebackType | None,
+                  thread_name: str | None = None) -> None:
+    exc = exc if exc is not None else exc_type()  # a thread's hook may have no exception value
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc, tb)
         return

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from coronabot_dev.rtdb.loopback import LoopbackHandler, LoopbackServer  # noqa: F401 (the fakes serve through them)
 
@@ -28,7 +29,7 @@ def free_port() -> int:
 
 
 def http(method: str, url: str, body: object = None, headers: dict | None = None, raw: bytes | None = None,
-         timeout: float = 30) -> tuple[int, object, dict]:
+         timeout: float = 30) -> tuple[int, Any, dict[str, str]]:
     """One HTTP request; returns (status, decoded JSON or text, headers)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})

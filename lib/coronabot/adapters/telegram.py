@@ -199,11 +199,11 @@ class Telegram:
 
     def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str],
                     drop_pending_updates: bool = False) -> bool:
-        return self.call("setWebhook", url=url, secret_token=secret_token, allowed_updates=allowed_updates,
-                         drop_pending_updates=drop_pending_updates, max_connections=40)
+        return bool(self.call("setWebhook", url=url, secret_token=secret_token, allowed_updates=allowed_updates,
+                         drop_pending_updates=drop_pending_updates, max_connections=40))
 
     def delete_webhook(self, drop_pending_updates: bool = False) -> bool:
-        return self.call("deleteWebhook", drop_pending_updates=drop_pending_updates)
+        return bool(self.call("deleteWebhook", drop_pending_updates=drop_pending_updates))
 
     def get_webhook_info(self) -> dict[str, Any]:
         return self._object("getWebhookInfo")

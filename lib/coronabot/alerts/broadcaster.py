@@ -19,8 +19,8 @@ from coronabot.adapters.storage import Database, Lease, layout
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import fanout
 from coronabot.alerts.letters import Letters
-from coronabot.alerts.result import NOTHING, BroadcastResult
-from coronabot.alerts.sending import Broadcast, BroadcastOptions, Page, Progress
+from coronabot.alerts.report import NOTHING, BroadcastReport
+from coronabot.alerts.sending import Broadcast, BroadcastOptions, BroadcastResult, Page, Progress
 from coronabot.config import Settings
 from coronabot.errors import AlreadyDone, Busy
 from coronabot.model import preferences
@@ -51,7 +51,7 @@ class Broadcaster:
 
     # -- an announcement's broadcast -------------------------------------------------------------------
     def start(self, pointer: dict[str, Any], messages: dict[str, str] | None, conditions: dict[str,
-              Any] | None = None) -> BroadcastResult:
+              Any] | None = None) -> BroadcastReport:
         """Claim the broadcast ``pointer`` names (``messages``, its text in each language, and ``conditions``
         for a new one, None to resume) and settle every subscriber its ledger does not record yet, as each
         chose."""
@@ -64,7 +64,7 @@ class Broadcaster:
             claimed = lease.claim(self.db, meta)
         except Busy:
             logger.info("another run is broadcasting this announcement", extra={"fields": {"broadcast": key}})
-            return BroadcastResult(busy=True)
+            return BroadcastReport(busy=True)
         except AlreadyDone:
             self.db.update({layout.state("broadcast"): None})
             return NOTHING
@@ -79,11 +79,11 @@ class Broadcaster:
             logger.warning("chunks of this broadcast are being sent through the queue; not resuming it here",
                            extra={"fields": {"broadcast": key}})
             self.db.update(lease.release())
-            return BroadcastResult(busy=True)
+            return BroadcastReport(busy=True)
         pages = self.letters.pages(key, claimed, messages, resumed, datetime.now(UTC))
         return self.run(key, lease, pages, layout.state("broadcast"))
 
-    def resume(self, pointer: dict[str, Any] | None, unless_key: str | None = None) -> BroadcastResult:
+    def resume(self, pointer: dict[str, Any] | None, unless_key: str | None = None) -> BroadcastReport:
         """Go on with the unfinished broadcast ``pointer`` names (``state/broadcast``), unless it is ``unless_key``."""
         if pointer is None or pointer["key"] == unless_key:
             return NOTHING
@@ -152,7 +152,7 @@ class Broadcaster:
                     extra={"fields": {"broadcast": key}})
         return {**claimed, **changes}
 
-    def _fan_out(self, key: str, lease: Lease) -> BroadcastResult:
+    def _fan_out(self, key: str, lease: Lease) -> BroadcastReport:
         """BROADCAST_QUEUE: plan the broadcast's chunks and enqueue a task for each (or, on a later tick,
         for a chunk left behind), then let the lease go; the deliver function sends. Unfinished planning
         answers like an unfinished broadcast, so the next call goes on."""
@@ -178,18 +178,19 @@ class Broadcaster:
             self.db.update(lease.release())
         logger.info("broadcast fanned out" if plan.get("planned") else "broadcast partly fanned out",
                     extra={"fields": {"broadcast": key, **plan}})
-        return BroadcastResult({"broadcast": key, "fanout": plan, "finished": finished,
+        return BroadcastReport({"broadcast": key, "fanout": plan, "finished": finished,
                                 "unread": not plan.get("planned")})
 
     # -- every path ------------------------------------------------------------------------------------
-    def run(self, key: str, lease: Lease, pages: Iterable[Page], marker: str) -> BroadcastResult:
+    def run(self, key: str, lease: Lease, pages: Iterable[Page], marker: str) -> BroadcastReport:
         """Send a claimed broadcast; once every chat is settled it is marked done and the state's ``marker``
         (what made ticks resume it) is cleared, in its last write."""
         finish = {layout.broadcast(key, "done"): True, **lease.release(),
                   layout.broadcast(key, "finished_at"): datetime.now(UTC).timestamp(), marker: None}
-        return BroadcastResult(self.send(key, lease, pages, finish).counts(key))
+        return BroadcastReport(self.send(key, lease, pages, finish).counts(key))
 
-    def send(self, key: str, lease: Lease, pages: Iterable[Page], finish: dict[str, Any], rate: float | None = None):
+    def send(self, key: str, lease: Lease, pages: Iterable[Page], finish: dict[str, Any],
+             rate: float | None = None) -> BroadcastResult:
         """One Broadcast run with this process's options (a chunk sends at its ``rate`` share)."""
         chosen: dict[str, Any] = {"deadline": self.deadline, "interrupt": self.interrupt}
         if self.progress is not None:

@@ -15,7 +15,7 @@ from coronabot.adapters.storage import child_items, key_span, layout
 from coronabot.alerts import held
 from coronabot.alerts.broadcaster import Broadcaster
 from coronabot.alerts.letters import settled
-from coronabot.alerts.result import NOTHING, BroadcastResult
+from coronabot.alerts.report import NOTHING, BroadcastReport
 from coronabot.alerts.sending import Letter, Page
 from coronabot.errors import AlreadyDone, Busy
 from coronabot.model import preferences
@@ -30,7 +30,7 @@ class MorningDelivery:
         self.broadcaster = broadcaster
         self.db, self.settings, self.source = broadcaster.db, broadcaster.settings, broadcaster.source
 
-    def deliver(self, now: datetime) -> BroadcastResult:
+    def deliver(self, now: datetime) -> BroadcastReport:
         """Send each chat with held alerts one message (the newest, with the periods it covers)."""
         key = f"held_{now.astimezone(KST).date().isoformat()}"
         lease = self.broadcaster.lease(key)
@@ -38,7 +38,7 @@ class MorningDelivery:
             claimed = lease.claim(self.db, {"kind": "held"})
         except Busy:
             logger.info("another run is delivering the held alerts", extra={"fields": {"broadcast": key}})
-            return BroadcastResult(busy=True)
+            return BroadcastReport(busy=True)
         except AlreadyDone:  # a concurrent tick just finished it; any alert held since waits for the next
             logger.info("today's morning delivery is already finished", extra={"fields": {"broadcast": key}})
             return NOTHING

@@ -26,6 +26,8 @@ from coronabot.chat import ahead
 from coronabot.chat.updates import MalformedUpdate, Update, parse
 
 if TYPE_CHECKING:  # the bot and what it answers with load with the first update, while its reads are on their way
+    from coronabot.adapters.storage import Database
+    from coronabot.adapters.telegram import Telegram
     from coronabot.chat.bot import Bot
 
 MAX_UPDATE_BYTES = 256 * 1024
@@ -33,7 +35,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # pragma: allowlist secret (a
 
 logger = log.get("coronabot.webhook")
 _bot: Bot | None = None
-_db = None  # the database client, made once per process (by warm_up, or the first update that reads)
+_db: Database | None = None  # the database client, made once per process (by warm_up, or the first update that reads)
 _db_lock = threading.Lock()
 _warming: config.Settings | None = None  # what warm_up warms with, in the process that serves
 _forked = threading.Event()  # this process forked a worker (gunicorn's master): the worker warms, not this one
@@ -57,7 +59,7 @@ def _load(module: str) -> ModuleType:
             gc.enable()
 
 
-def _database(settings: config.Settings):
+def _database(settings: config.Settings) -> Database:
     """The database client, made once: REST on the standard library where it can (an emulator, Cloud Run), so
     firebase-admin is not loaded (storage.Database)."""
     global _db
@@ -113,9 +115,10 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child, after_in_parent=lambda: _forked.set())
 
 
-def _telegram(settings: config.Settings):
+def _telegram(settings: config.Settings) -> Telegram:
     """The Bot API client, loading telepot with the first update that calls the Bot API directly."""
-    return _load("coronabot.adapters.telegram").Telegram(settings.telegram_token, settings.api_base)
+    telegram: Telegram = _load("coronabot.adapters.telegram").Telegram(settings.telegram_token, settings.api_base)
+    return telegram
 
 
 def _get_bot(settings: config.Settings) -> Bot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -32,7 +33,7 @@ class SourceHttp:
     def url(self, official: str) -> str:
         return rebase_url(official, self.base_url)
 
-    def request(self, method: str, official_url: str, *, expect: str, **kwargs) -> requests.Response | None:
+    def request(self, method: str, official_url: str, *, expect: str, **kwargs: Any) -> requests.Response | None:
         """Send one request; None for 304; FetchError for anything that is not the expected data.
 
         ``expect`` is "json", "xml" or "html": an HTML error page where JSON or

@@ -8,10 +8,10 @@ so a chat's texts are ``texts.of(lang)``. ``operator`` holds the admins' notices
 from __future__ import annotations
 
 from coronabot.model.language import DEFAULT
+from coronabot.model.seoul import KST
 
 from . import english, korean, operator
 from ._common import (
-    KST,
     LANGUAGE_NAMES,
     MAX_CAPTION_CHARS,
     MAX_MESSAGE_CHARS,

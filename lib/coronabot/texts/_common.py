@@ -12,7 +12,6 @@ from coronabot.model.announcement import Announcement, Figure, order_key
 from coronabot.model.history import Point, change
 from coronabot.model.language import LANGUAGES
 from coronabot.model.preferences import CHOICES, Preferences, callback_data
-from coronabot.model.seoul import KST  # noqa: F401 (the texts' clock, exported)
 
 if TYPE_CHECKING:
     from coronabot.model.source import Pending

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 from coronabot.model.announcement import Announcement, Figure
 from coronabot.model.history import Direction, Point
+from coronabot.model.seoul import KST
 from coronabot.model.weeks import Week
 
-from ._common import KST, number
+from ._common import number
 from ._words import Key, Words
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from coronabot.alerts.result import NOTHING, BroadcastResult
+from coronabot.alerts.report import NOTHING, BroadcastReport
 
 DONE, FAILED, UNFINISHED = 200, 502, 503
 STATUSES = ("unchanged", "pending", "alerted", "corrected", "resumed", "idle", "error")
@@ -24,8 +24,8 @@ class TickSummary:
     status: str
     source: str
     announcement: str | None = None
-    broadcast: BroadcastResult = NOTHING
-    morning: BroadcastResult = NOTHING
+    broadcast: BroadcastReport = NOTHING
+    morning: BroadcastReport = NOTHING
     notes: dict[str, Any] = field(default_factory=dict[str, Any])
     at: str = ""
 

@@ -21,7 +21,7 @@ from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import held
 from coronabot.alerts.broadcaster import Broadcaster
 from coronabot.alerts.morning import MorningDelivery
-from coronabot.alerts.result import NOTHING, BroadcastResult
+from coronabot.alerts.report import NOTHING, BroadcastReport
 from coronabot.alerts.sending import Progress, log_progress, worker_count
 from coronabot.model import publication
 from coronabot.model.announcement import Announcement, order_key
@@ -127,7 +127,7 @@ class Ticker:
         return publication.decide(now, last_fetch[0] if last_fetch else None, model,
                                   first_seen[-1] if first_seen else None)
 
-    def _failed(self, state: TickState, exc: SourceError, backfill: int, morning: BroadcastResult,
+    def _failed(self, state: TickState, exc: SourceError, backfill: int, morning: BroadcastReport,
                 now: datetime) -> TickSummary:
         """The source failed: its health written (the admins told once), an unfinished broadcast resumed."""
         error = f"{exc.kind}: {exc}"[:MAX_STORED_ERROR_CHARS]

@@ -9,21 +9,10 @@ from __future__ import annotations
 from coronabot.errors import AlreadyDone, Busy, DatabaseError
 
 from . import layout
-from ._database import (
-    APP_NAME,
-    Database,
-    Lease,
-    child_items,
-    child_keys,
-    key_order,
-    key_span,
-    light_client_available,
-    load_admin_sdk,
-    moved_subscription,
-    new_owner_id,
-)
+from ._database import APP_NAME, Database, Lease, light_client_available, load_admin_sdk, new_owner_id
 from ._history import history_changes
 from ._migrations import LANGUAGES as LANGUAGES_MIGRATION
+from ._records import child_items, child_keys, key_order, key_span, moved_subscription
 from ._state import TickState
 
 __all__ = [

@@ -25,7 +25,7 @@ from coronabot.errors import AlreadyDone, Busy, DatabaseError
 from . import layout
 from ._housekeeping import Housekeeping
 from ._migrations import Migrations
-from ._records import child_items, child_keys, key_order, key_span, moved_subscription  # noqa: F401 (exported)
+from ._records import child_items, key_span
 from ._subscriptions import Subscriptions
 
 APP_NAME = "coronabot"
@@ -182,7 +182,8 @@ class Database(Subscriptions, Housekeeping, Migrations):
 
     def key_range(self, path: str, first: str, last: str) -> dict[str, Any]:
         """The children of ``path`` whose keys lie from ``first`` to ``last`` (one key-ordered query)."""
-        return child_items(self.ref(path).order_by_key().start_at(first).end_at(last).get())
+        found: dict[str, Any] = child_items(self.ref(path).order_by_key().start_at(first).end_at(last).get())
+        return found
 
     # state -------------------------------------------------------------------
     def latest(self) -> dict[str, Any] | None:
@@ -233,7 +234,8 @@ class Database(Subscriptions, Housekeeping, Migrations):
             taken["attempts"] = int(current.get("attempts", 0)) + 1
             return taken
 
-        return self.ref(path).transaction(take)
+        claimed: dict[str, Any] = self.ref(path).transaction(take)
+        return claimed
 
     def clear_marker(self, path: str, key: str) -> bool:
         """Clear the marker at ``path`` (``{"key": ...}``, such as ``state/broadcast``) if it still names

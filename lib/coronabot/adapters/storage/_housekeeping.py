@@ -36,7 +36,8 @@ class Housekeeping:
                 raise AlreadyDone(source)
             return notice
 
-        return self.transaction_or_none(layout.state("late_notice", source), take) is not None
+        resolved: dict[str, Any] | None = self.transaction_or_none(layout.state("late_notice", source), take)
+        return resolved is not None
 
     def resolve_late_notice(self, source: str, arrived_at: str) -> dict[str, Any] | None:
         """Mark the late announcement as arrived and return the notice; None when there was no open notice or
@@ -46,7 +47,8 @@ class Housekeeping:
                 raise AlreadyDone(source)
             return dict(current, arrived_at=arrived_at)
 
-        return self.transaction_or_none(layout.state("late_notice", source), take)
+        resolved: dict[str, Any] | None = self.transaction_or_none(layout.state("late_notice", source), take)
+        return resolved
 
     # redelivered updates -------------------------------------------------------
     def claim_update(self, update_id: int) -> bool:
@@ -56,7 +58,7 @@ class Housekeeping:
         if current is not None:
             return False
         written, _, _ = ref.set_if_unchanged(etag, {"at": time.time()})
-        return written
+        return bool(written)
 
     def prune(self, now: float) -> int:
         """Drop what no longer matters: handled-update and unsubscribe marks after two days (Telegram

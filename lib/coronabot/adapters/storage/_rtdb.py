@@ -59,7 +59,7 @@ class _Pool:
 
     def __init__(self, make: Callable[[], http.client.HTTPConnection]):
         self._make, self._lock = make, threading.Lock()
-        self._idle: list = []
+        self._idle: list[http.client.HTTPConnection] = []
 
     def take(self, fresh: bool = False) -> http.client.HTTPConnection:
         """An idle connection, or a new one (always with ``fresh``: after one failed, the others may too)."""
@@ -95,7 +95,8 @@ class _Answer:
 
 
 # The GET answers of the ``Reads`` scope the current context is in: request target -> its _Answer.
-_remembered: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("remembered_reads", default=None)
+_remembered: contextvars.ContextVar[dict[str, _Answer] | None] = contextvars.ContextVar("remembered_reads",
+                                                                                      default=None)
 _side_by_side: ThreadPoolExecutor | None = None
 _side_by_side_lock = threading.Lock()
 
@@ -109,7 +110,7 @@ def _forget_executor() -> None:
 os.register_at_fork(after_in_child=_forget_executor)
 
 
-def _submit(function: Callable[[Callable[[], Any]], Any], call: Callable[[], Any]) -> Future:
+def _submit(function: Callable[[Callable[[], Any]], Any], call: Callable[[], Any]) -> Future[Any]:
     """``function(call)`` on a reading thread, in a copy of this context (the update's ``Reads`` scope)."""
     return _executor().submit(contextvars.copy_context().run, function, call)
 

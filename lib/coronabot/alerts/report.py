@@ -1,4 +1,5 @@
-"""What one broadcast attempt came to: the counts a tick, the morning delivery or a chunk report."""
+"""What one broadcast attempt reports to the tick or the morning delivery that made it: its counts, or busy.
+(One run's own figures are ``alerts.sending.BroadcastResult``.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class BroadcastResult:
+class BroadcastReport:
     """What one broadcast attempt of a tick came to: its counts as reported (sent, failed, removed, pending,
     the broadcast's key, a fan-out's plan...), or that another run holds it (``busy``)."""
 
@@ -28,4 +29,4 @@ class BroadcastResult:
         return {**self.counts, **({"busy": True} if self.busy else {})}
 
 
-NOTHING = BroadcastResult()
+NOTHING = BroadcastReport()
