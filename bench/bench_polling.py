@@ -81,8 +81,8 @@ def simulate(publications: list[datetime], cadence: str, adaptive: bool) -> dict
                 if open_notice:
                     recoveries += 1
                     open_notice = False
-            elif decision is not None and is_late(now, decision, LATE_AFTER) and \
-                    decision.window.start != notified_window:
+            elif decision is not None and decision.window is not None and is_late(now, decision, LATE_AFTER) \
+                    and decision.window.start != notified_window:
                 notices += 1
                 notified_window = decision.window.start
                 open_notice = True

@@ -30,6 +30,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 from coronabot_dev.harness import OWNER, Process, as_deployed, database_command, free_port, http, markdown_table  # noqa: E402
@@ -174,10 +175,10 @@ def main(latency_ms: float, cold_runs: int) -> None:
                 made = http("GET", f"{proxy.url}/__proxy/requests")[1]
                 counts[name] = {"requests": len(made), "waits": waits_in_a_row(made)}
         finally:
-            for process in (telegram, proxy, database):
-                process.stop()
+            for server in (telegram, proxy, database):
+                server.stop()
     floor_cold, floor_warm = statistics.median(cold["hello world"]), statistics.median(warm_times["hello world"])
-    results = {"latency_ms": latency_ms, "answers": {}}
+    results: dict[str, Any] = {"latency_ms": latency_ms, "answers": {}}
     for name in ANSWERS:
         c, w = statistics.median(cold[name]), statistics.median(warm_times[name])
         results["answers"][name] = {

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 from coronabot_dev.harness import Process, as_deployed, free_port, markdown_table  # noqa: E402
@@ -102,7 +103,8 @@ def main() -> None:
                FIREBASE_DATABASE_EMULATOR_HOST=f"127.0.0.1:{free_port()}",
                FIREBASE_DATABASE_URL="https://coronabot-bench-default-rtdb.firebaseio.com")
     framework = str(Path(sys.executable).with_name("functions-framework"))
-    rows, results = [], {}
+    rows: list[list[object]] = []
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         server = Process([framework, "--source", "build/functions/webhook/main.py", "--target", "webhook",
                           "--host", "127.0.0.1", "--port", str(port)], port, Path(tmp) / "webhook.log",

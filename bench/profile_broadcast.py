@@ -62,8 +62,8 @@ def main() -> None:
             shares[classify(stack)] += int(count)
     total = sum(shares.values()) or 1
     print(f"sending threads at {args.rate} msg/s ({total} samples, idle included):")
-    for name, count in shares.most_common():
-        print(f"  {name}: {100 * count / total:.1f}%")
+    for name, share in shares.most_common():
+        print(f"  {name}: {100 * share / total:.1f}%")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def keys_of(n: int) -> list[str]:
 
 def covered(db, key: str, subscribers: list[str]) -> list[str]:  # noqa: F811
     """Each subscriber in the chunk whose range holds it (a chat in two chunks appears twice)."""
-    chunks = [fanout.Chunk.from_record(r) for r in db.get(fanout.path(key, "chunks"))]
+    chunks = [c for r in db.get(fanout.path(key, "chunks")) if (c := fanout.Chunk.from_record(r)) is not None]
     found = []
     for chunk in chunks:
         found += list(db.pages("subscribers", 3, after=chunk.after, until=chunk.until))

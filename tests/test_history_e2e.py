@@ -37,13 +37,13 @@ def series_ending_last_week(values: dict[int, int] | None = None) -> tuple[str, 
     data = json.loads(json.dumps(TWO_YEARS))
     rows = data["value"]["data"]
     last = last_week()
-    weeks = []
+    weeks: list[tuple[int, int]] = []
     for back, row in enumerate(reversed(rows)):
         week = last.shifted(-back)
         row["TITLE"], row["SUBTITLE"] = str(week.year), f"{week.number:02d}"
         if values and back in values:
             row["COLUMN12"] = f"{values[back]:,}"
-        weeks.append(tuple(week))
+        weeks.append((week[0], week[1]))
     return json.dumps(data, ensure_ascii=False), list(reversed(weeks))
 
 

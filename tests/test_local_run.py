@@ -43,7 +43,8 @@ def _process_table() -> dict[int, tuple[int, str]]:
 
 def descendants(pid: int) -> set[int]:
     """Every live process below pid, whatever its process group: the children `make` starts."""
-    table, found, frontier = _process_table(), set(), {pid}
+    table, frontier = _process_table(), {pid}
+    found: set[int] = set()
     while frontier:
         frontier = {child for child, (parent, _) in table.items() if parent in frontier} - found
         found |= frontier

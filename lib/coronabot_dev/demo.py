@@ -18,6 +18,7 @@ import sys
 import time
 import unicodedata
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 from urllib.request import Request, urlopen
 
@@ -42,7 +43,7 @@ def _state_file() -> Path:
     return Path(os.environ.get("LOCAL_DATA_DIR", REPO / ".data")) / "demo.json"
 
 
-def _http(method: str, url: str, body: object = None) -> object:
+def _http(method: str, url: str, body: object = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     with urlopen(request, timeout=30) as response:
@@ -109,7 +110,7 @@ class Demo:
         update = {"update_id": next(_update_ids), "inline_query": {
             "id": f"demo-{next(_update_ids)}", "from": {"is_bot": False, **sender}, "query": query, "offset": ""}}
         _http("POST", f"{self.telegram_url}/__updates", [update])
-        deadline, calls = time.time() + REPLY_WAIT_SECONDS, []
+        deadline, calls = time.time() + REPLY_WAIT_SECONDS, list[dict[str, Any]]()
         while time.time() < deadline and len(calls) <= answered:
             time.sleep(0.2)
             calls = _http("GET", f"{self.telegram_url}/__calls?method=answerInlineQuery") or []

@@ -160,7 +160,7 @@ class FakeTelegram:
             out[key] = value
         return out
 
-    def answer(self, method: str, params: dict) -> tuple[int, dict]:
+    def answer(self, method: str, params: dict) -> tuple[int, dict | RawBody]:
         latency = self.control.get("latency_ms", 0)
         if latency:
             time.sleep(latency / 1000)
@@ -172,6 +172,7 @@ class FakeTelegram:
                 self.control["fail_5xx"] -= 1
         raw = (self.control.get("raw") or {}).get(method)
         if failing:
+            answer: dict[str, object] | RawBody
             status, answer = 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
         elif raw is not None:
             body = str(raw.get("body", "")).encode("utf-8", "surrogateescape")
@@ -246,7 +247,7 @@ class FakeTelegram:
         are refused."""
         chat_id, message_id = str(params.get("chat_id", "")), params.get("message_id")
         with self.lock:
-            current = self.messages.get((chat_id, int(message_id))) if str(message_id).isdigit() else None
+            current = self.messages.get((chat_id, int(str(message_id)))) if str(message_id).isdigit() else None
             if current is None:
                 return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
             updated = dict(current, **change)
@@ -254,8 +255,8 @@ class FakeTelegram:
                 return 400, {"ok": False, "error_code": 400, "description": (
                     "Bad Request: message is not modified: specified new message content and reply markup are "
                     "exactly the same as a current content and reply markup of the message")}
-            self.messages[(chat_id, int(message_id))] = updated
-        return self.ok({"message_id": int(message_id), "date": int(time.time()), "chat": {"id": int(chat_id)},
+            self.messages[(chat_id, int(str(message_id)))] = updated
+        return self.ok({"message_id": int(str(message_id)), "date": int(time.time()), "chat": {"id": int(chat_id)},
                         **updated})
 
     def m_editMessageText(self, params):
@@ -415,7 +416,7 @@ class Handler(LoopbackHandler):
                 return self.send_json(200, calls)
             if path.startswith("/__messages/"):
                 chat_id, _, message_id = path[len("/__messages/"):].partition("/")
-                state = fake.message_state(chat_id, int(message_id)) if message_id.isdigit() else None
+                state = fake.message_state(chat_id, int(str(message_id))) if message_id.isdigit() else None
                 return self.send_json(200 if state else 404, state or {"ok": False})
             if path.startswith("/__files/"):
                 with fake.lock:
@@ -425,9 +426,9 @@ class Handler(LoopbackHandler):
                 return self.send_bytes(200, content, "image/png")
             if path == "/__stats":
                 with fake.lock:
-                    calls, accepted = Counter(c["method"] for c in fake.calls), Counter(
+                    counted, accepted = Counter(c["method"] for c in fake.calls), Counter(
                         c["method"] for c in fake.calls if c.get("status") == 200)
-                return self.send_json(200, {"calls": dict(calls), "accepted": dict(accepted)})
+                return self.send_json(200, {"calls": dict(counted), "accepted": dict(accepted)})
             if path == "/__updates":
                 with fake.updates_ready:
                     fake.updates.extend(json.loads(body))
@@ -452,10 +453,16 @@ class Handler(LoopbackHandler):
             self.send_json(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
 
 
-def make_server(host: str, port: int, token: str, username: str) -> LoopbackServer:
+class FakeServer(LoopbackServer):
+    """The server, with the fake it answers from."""
+
+    fake: FakeTelegram
+
+
+def make_server(host: str, port: int, token: str, username: str) -> FakeServer:
     fake = FakeTelegram(token, username)
     handler = type("BoundHandler", (Handler,), {"fake": fake})
-    server = LoopbackServer((host, port), handler)
+    server = FakeServer((host, port), handler)
     server.fake = fake
     return server
 

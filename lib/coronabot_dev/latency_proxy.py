@@ -31,6 +31,7 @@ class Proxy:
 
 
 class Handler(LoopbackHandler):
+    upstream: http.client.HTTPConnection | None = None  # one keep-alive connection per client connection
     proxy: Proxy
 
     def route(self, method: str) -> None:
@@ -44,7 +45,7 @@ class Handler(LoopbackHandler):
         body = self.read_body()
         started = time.time()
         time.sleep(proxy.latency)
-        if getattr(self, "upstream", None) is None:
+        if self.upstream is None:
             self.upstream = http.client.HTTPConnection(proxy.host, proxy.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "host"}
         headers["Host"] = f"{proxy.host}:{proxy.port}"
@@ -68,7 +69,7 @@ def waits_in_a_row(requests: list[dict]) -> int:
     """How many waits one after the other the recorded ``requests`` took: a request that starts before every
     request of the current wait has ended was made side by side with them (with the proxy's delay, a request
     made after another starts after its end). What an answer's "round trips" are."""
-    waits, ends = 0, []
+    waits, ends = 0, list[float]()
     for request in sorted(requests, key=lambda r: r["start"]):
         if not ends or request["start"] >= min(ends):
             waits, ends = waits + 1, []

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from coronabot import config, log
 from coronabot.adapters.storage import Database, layout
@@ -219,7 +220,8 @@ def run_local(settings: config.Settings, run_schedule_now: bool | None = None) -
         with local_database(settings, "run") as (settings, started):
             db = Database(settings)
             telegram.delete_webhook()
-            terminal = {"progress": TerminalProgress(), "progress_every": 0.5} if sys.stderr.isatty() else {}
+            terminal: dict[str, Any] = {"progress": TerminalProgress(), "progress_every": 0.5} if sys.stderr.isatty() \
+                else {}
             ticker = Ticker(settings, db=db, interrupt=stop, **terminal)
             bot = Bot(lambda: db, lambda: telegram, settings.bot_username or username, settings.source,
                       settings.quiet_hours)

@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any
 from urllib.error import URLError
 from urllib.request import urlopen
 
@@ -39,7 +39,7 @@ def wait_for_port(host: str, port: int, process: subprocess.Popen | None, what: 
     raise config.ConfigError(f"{what} did not start listening on {host}:{port}")
 
 
-def child(args: list[str], env: dict | None = None, output: BinaryIO | None = None) -> subprocess.Popen:
+def child(args: list[str], env: dict | None = None, output: IO[Any] | None = None) -> subprocess.Popen:
     """A child in its own process group, sent SIGTERM if this process dies, so none is left orphaned.
 
     Its own group keeps a terminal's Ctrl-C away from it: only ``_stop`` signals it, once. gunicorn's

@@ -107,8 +107,9 @@ class Handler(LoopbackHandler):
             return self.send_bytes(200, state.content["page"], CONTENT_TYPES["page"], {"Set-Cookie": cookies})
         if name == "kdca" and session not in state.sessions:
             return self.send_bytes(200, SESSION_EXPIRED_PAGE, CONTENT_TYPES["page"])
-        if name == "kdca" and mode.get("ranges") and weeks_asked(body):
-            content = in_range(content, weeks_asked(body))
+        asked = weeks_asked(body) if name == "kdca" and mode.get("ranges") else None
+        if asked:
+            content = in_range(content, asked)
         if verb == "GET" and conditional:
             return self.send_bytes(304, b"", headers={"ETag": etag})
         return self.send_bytes(200, content, CONTENT_TYPES[name], {"ETag": etag} if verb == "GET" else None)
@@ -134,9 +135,15 @@ def in_range(content: bytes, asked: tuple[tuple[int, int], tuple[int, int]]) -> 
     return json.dumps(data, ensure_ascii=False).encode()
 
 
-def make_server(host: str, port: int, fixtures: Path) -> LoopbackServer:
+class SourceServer(LoopbackServer):
+    """The server, with the answers it serves."""
+
+    state: State
+
+
+def make_server(host: str, port: int, fixtures: Path) -> SourceServer:
     state = State(fixtures)
-    server = LoopbackServer((host, port), type("BoundHandler", (Handler,), {"state": state}))
+    server = SourceServer((host, port), type("BoundHandler", (Handler,), {"state": state}))
     server.state = state
     return server
 

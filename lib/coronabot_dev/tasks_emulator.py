@@ -136,7 +136,7 @@ class Emulator:
             raise Failure(grpc.StatusCode.INVALID_ARGUMENT, f"bad queue name: {queue.name!r}")
         if queue.name in self.queues:
             raise Failure(grpc.StatusCode.ALREADY_EXISTS, f"Queue already exists: {queue.name}")
-        queue.state = tasks_v2.Queue.State.RUNNING
+        queue.state = tasks_v2.Queue.State.RUNNING  # type: ignore[assignment]  # proto-plus enums are ints to mypy
         self.queues[queue.name] = QueueState(queue)
         return queue
 
@@ -171,12 +171,12 @@ class Emulator:
 
     def PauseQueue(self, request: tasks_v2.PauseQueueRequest) -> tasks_v2.Queue:
         state = self._queue(request.name)
-        state.queue.state = tasks_v2.Queue.State.PAUSED
+        state.queue.state = tasks_v2.Queue.State.PAUSED  # type: ignore[assignment]  # proto-plus enums are ints to mypy
         return state.queue
 
     def ResumeQueue(self, request: tasks_v2.ResumeQueueRequest) -> tasks_v2.Queue:
         state = self._queue(request.name)
-        state.queue.state = tasks_v2.Queue.State.RUNNING
+        state.queue.state = tasks_v2.Queue.State.RUNNING  # type: ignore[assignment]  # proto-plus enums are ints to mypy
         self.lock.notify_all()
         return state.queue
 
@@ -194,7 +194,7 @@ class Emulator:
         if task.name in state.tasks or self.tombstones.get(task.name, 0) > now:
             raise Failure(grpc.StatusCode.ALREADY_EXISTS, f"Requested entity already exists: {task.name}")
         if not task.http_request.http_method:
-            task.http_request.http_method = tasks_v2.HttpMethod.POST
+            task.http_request.http_method = tasks_v2.HttpMethod.POST  # type: ignore[assignment]  # proto-plus enums are ints to mypy
         eta = task.schedule_time.timestamp() if task.schedule_time else now
         created = timestamp_pb2.Timestamp()
         created.FromSeconds(int(now))

@@ -80,6 +80,7 @@ class LoopbackServer(ThreadingHTTPServer):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         host, port = self.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         print(json.dumps({"severity": "INFO", "message": f"{what} listening on http://{host}:{port}", **fields}),
               flush=True)
         self.serve_forever()

@@ -281,10 +281,16 @@ class Handler(LoopbackHandler):
         self._error(404, "Unknown control path")
 
 
-def make_server(host: str, port: int, data_file: str | None = None, rules: Rules | None = None) -> LoopbackServer:
+class DatabaseServer(LoopbackServer):
+    """The server, with the data it serves."""
+
+    store: Store
+
+
+def make_server(host: str, port: int, data_file: str | None = None, rules: Rules | None = None) -> DatabaseServer:
     store = Store(data_file)
     handler = type("BoundHandler", (Handler,), {"store": store, "rules": rules or Rules(None)})
-    server = LoopbackServer((host, port), handler)
+    server = DatabaseServer((host, port), handler)
     server.store = store
     return server
 
