@@ -199,3 +199,16 @@ def no_token_in_logs(request, logs_dir, token, webhook_secret):
         assert token.split(":")[1] not in text, f"bot token leaked into {log.name}"
         assert quote(token, safe="") not in text, f"URL-encoded bot token leaked into {log.name}"
         assert webhook_secret not in text, f"webhook secret leaked into {log.name}"
+
+
+@pytest.fixture(params=["firebase-admin", "rest"])
+def db(database_server, monkeypatch, request):
+    """The bot's database (tests/adapters, tests/alerts) through each client: firebase-admin, and the webhook's
+    REST client (_rtdb.py)."""
+    from coronabot.adapters.storage import Database as BotDatabase
+    from coronabot.config import Settings
+
+    database_server.reset()
+    host = database_server.base.removeprefix("http://")
+    monkeypatch.setenv("FIREBASE_DATABASE_EMULATOR_HOST", host)
+    return BotDatabase(Settings(database_url=DATABASE_URL, emulator_host=host), light=request.param == "rest")

@@ -1,16 +1,16 @@
 """All Telegram Bot API I/O, through telepot.
 
 telepot 12.7 has no setting for the API address and lacks newer methods and
-parameters; this module points it at ``TELEGRAM_API_BASE``, calls raw methods
-for what it lacks, and turns its exceptions into :class:`TelegramError` with a
-message that never contains the token.
+parameters; this module is the only one that imports it. Each client's bot sends
+through its own connection pool to its own ``TELEGRAM_API_BASE`` (telepot's module
+state is left as it is), calls raw methods for what telepot lacks, and turns its
+exceptions into :class:`TelegramError` with a message that never contains the token.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import threading
 from typing import Any, NamedTuple
 
 import telepot
@@ -23,21 +23,7 @@ from coronabot.log import redact
 
 __all__ = ["SentMessage", "SentPhoto", "Telegram", "TelegramError", "message_params", "photo_params"]
 
-_api_base = "https://api.telegram.org"
-_pool_lock = threading.Lock()
-
-
-def _methodurl(req: tuple[Any, ...], **user_kw: object) -> str:
-    token, method, _params, _files = req
-    return f"{_api_base}/bot{token}/{method}"
-
-
-def _fileurl(req: tuple[Any, ...]) -> str:
-    token, path = req
-    return f"{_api_base}/file/bot{token}/{path}"
-
-
-def _parse_answer(response: urllib3.HTTPResponse) -> Any:
+def _parse_answer(response: urllib3.BaseHTTPResponse) -> Any:
     """telepot's answer parser, made total: any body that is not a Bot API answer (not JSON, not UTF-8,
     no boolean ``ok``, an error without a numeric ``error_code`` and a text ``description``, ``parameters``
     that is not an object) raises BadHTTPResponse instead of a KeyError, TypeError or UnicodeDecodeError."""
@@ -59,9 +45,24 @@ def _parse_answer(response: urllib3.HTTPResponse) -> Any:
     raise telepot.exception.TelegramError(clean["description"], clean["error_code"], clean)
 
 
-telepot.api._methodurl = _methodurl
-telepot.api._fileurl = _fileurl
-telepot.api._parse = _parse_answer
+class _Bot(telepot.Bot):  # type: ignore[misc]  # telepot has no type hints
+    """telepot's bot, sending through a pool and to a base URL of its own: nothing of telepot's module state
+    is changed, so two clients in one process (another base, another pool size) never meet."""
+
+    def __init__(self, token: str, api_base: str, pool: urllib3.PoolManager, timeout: float):
+        super().__init__(token)
+        self._base, self._pool, self._timeout = api_base, pool, timeout
+
+    def _api_request(self, method: str, params: dict[str, Any] | None = None, files: dict[str, Any] | None = None,
+                     **kwargs: Any) -> Any:
+        """What ``telepot.api.request`` does (telepot composes the fields), with this bot's pool and base."""
+        options: dict[str, Any] = {} if params or files else {"encode_multipart": False}
+        if method == "getUpdates" and params and "timeout" in params:
+            options["timeout"] = params["timeout"] + self._timeout  # longer than the long poll
+        options.update(kwargs)
+        fields = telepot.api._compose_fields((self._token, method, params, files))
+        url = f"{self._base}/bot{self._token}/{method}"
+        return _parse_answer(self._pool.request_encode_body("POST", url, fields, **options))
 
 
 class SentMessage(NamedTuple):
@@ -108,16 +109,9 @@ class Telegram:
 
     def __init__(self, token: str, api_base: str = "https://api.telegram.org", pool_size: int = 10,
                  timeout: float = 15.0):
-        global _api_base
-        _api_base = api_base.rstrip("/")
-        with _pool_lock:
-            current = telepot.api._pools["default"]
-            if current.connection_pool_kw.get("maxsize", 0) < pool_size or \
-                    current.connection_pool_kw.get("timeout") != timeout:
-                telepot.api._pools["default"] = urllib3.PoolManager(
-                    num_pools=3, maxsize=pool_size, timeout=timeout,
-                    retries=urllib3.util.Retry(total=1, connect=1, read=0, redirect=0, status=0))
-        self._bot = telepot.Bot(token)
+        pool = urllib3.PoolManager(num_pools=3, maxsize=pool_size, timeout=timeout,
+                                   retries=urllib3.util.Retry(total=1, connect=1, read=0, redirect=0, status=0))
+        self._bot = _Bot(token, api_base.rstrip("/"), pool, timeout)
         self._username: str | None = None
 
     def call(self, method: str, **params: Any) -> Any:

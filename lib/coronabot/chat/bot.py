@@ -44,10 +44,10 @@ class Bot:
         self._source = sources.get(source)
         self._admins = AdminGate(AdminCache(lambda chat, user: self._bot_api().chat_member_status(chat, user))
                                  if telegram_factory is not None else None)
-        self._languages = ChatLanguages(lambda: self.db, self._admins)
-        self._settings = ChatSettings(lambda: self.db, self._source, quiet_hours, self._admins, self._languages)
-        self._inline = InlineAnswers(lambda: self.db, self._source, self.username)
-        self._figures = FigureAnswers(lambda: self.db, self._source)
+        self._languages = ChatLanguages(self.database, self._admins)
+        self._settings = ChatSettings(self.database, self._source, quiet_hours, self._admins, self._languages)
+        self._inline = InlineAnswers(self.database, self._source, self.username)
+        self._figures = FigureAnswers(self.database, self._source)
 
     @property
     def telegram(self) -> Telegram | None:
@@ -64,8 +64,8 @@ class Bot:
             raise TelegramError(0, "no TELEGRAM_TOKEN: the Bot API cannot be called")
         return telegram
 
-    @property
-    def db(self) -> Database:
+    def database(self) -> Database:
+        """The database client, made on first use (one per bot)."""
         if self._db is None:
             with self._clients_lock:
                 if self._db is None:
@@ -114,9 +114,9 @@ class Bot:
             return Answer(action="ignored:service")
         if command is None and not private:  # what a group says among itself: no answer, and no read
             return Answer(action="ignored:chatter" if message.text is not None else "ignored:non_text")
-        with self.db.reads() as reads:  # the chat's language and what the answer reads: one round trip
-            reads.at_once(ahead.chat_language(self.db, message.chat_id), *(ahead.for_action(
-                self.db, command.action, message.chat_id, self._source.name) if command is not None else ()))
+        with self.database().reads() as reads:  # the chat's language and what the answer reads: one round trip
+            reads.at_once(ahead.chat_language(self.database(), message.chat_id), *(ahead.for_action(
+                self.database(), command.action, message.chat_id, self._source.name) if command is not None else ()))
             lang, stored = self._languages.find(message.chat_id, message.chat_type, message.language_code,
                                                 message.update_id)
             words = texts.of(lang)
@@ -162,10 +162,10 @@ class Bot:
             return refusal
         try:
             if subscribe:
-                added = self.db.subscribe(message.chat_id, message.chat_type, message.update_id, seoul_time(),
+                added = self.database().subscribe(message.chat_id, message.chat_type, message.update_id, seoul_time(),
                                           None if stored else lang)
                 return words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED
-            removed = self.db.unsubscribe(message.chat_id, message.update_id)
+            removed = self.database().unsubscribe(message.chat_id, message.update_id)
             return words.UNSUBSCRIBED if removed else words.NOT_SUBSCRIBED
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
@@ -176,7 +176,7 @@ class Bot:
         if change.status not in ("kicked", "left"):
             return Answer(action=f"member:{change.status}")
         try:
-            removed = self.db.unsubscribe(change.chat_id)
+            removed = self.database().unsubscribe(change.chat_id)
         except DATABASE_ERRORS as exc:
             logger.error("could not remove a chat that blocked the bot; the next broadcast will: %s", exc,
                          extra={"fields": {"update_id": change.update_id}})
@@ -185,7 +185,7 @@ class Bot:
 
     def _migration(self, migration: ChatMigration) -> Answer:
         try:
-            moved = self.db.move_subscriber(migration.old_chat_id, migration.new_chat_id)
+            moved = self.database().move_subscriber(migration.old_chat_id, migration.new_chat_id)
         except DATABASE_ERRORS as exc:
             logger.error("could not move a migrated group's subscription; the next broadcast will: %s", exc,
                          extra={"fields": {"update_id": migration.update_id}})
@@ -196,7 +196,7 @@ class Bot:
         """Send the replies through the Bot API, once per update even if Telegram redelivers it."""
         if not outcome.replies:
             return
-        if not self.db.claim_update(update_id):
+        if not self.database().claim_update(update_id):
             logger.info("update already answered; not sending again", extra={"fields": {"update_id": update_id}})
             return
         self._answer_directly(outcome)

@@ -25,14 +25,14 @@ logger = log.get("coronabot.bot")
 
 
 class FigureAnswers:
-    def __init__(self, db: Callable[[], Database], source: Source):
-        self.db, self.source = db, source
+    def __init__(self, database: Callable[[], Database], source: Source):
+        self.database, self.source = database, source
 
     def now(self, update_id: int, lang: str) -> str:
         """/now: the latest stored announcement, in this version's words, and the period the source is
         counting after it (one read: the marker is kept beside the announcement)."""
         try:
-            record = self.db().latest()
+            record = self.database().latest()
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for now: %s", exc,
                          extra={"fields": {"update_id": update_id}})
@@ -51,9 +51,9 @@ class FigureAnswers:
         """/about, with when the next announcement is expected and the period the source is counting (two
         reads; both left out if the database fails)."""
         try:
-            model = publication.stored_model(self.db().get(layout.state("seen", self.source.name)),
+            model = publication.stored_model(self.database().get(layout.state("seen", self.source.name)),
                                             self.source.cadence)
-            pending = Pending.from_record(self.db().get(layout.pending()))
+            pending = Pending.from_record(self.database().get(layout.pending()))
         except DATABASE_ERRORS as exc:
             logger.warning("database unavailable for /about's expected time: %s", exc)
             return texts.of(lang).about(self.source, known=False)
@@ -63,7 +63,7 @@ class FigureAnswers:
     def history(self, lang: str) -> str:
         """/history: the last periods from one key-ordered query (one more than shown, for the first change)."""
         try:
-            records = self.db().history_window(self.source.name, history.TABLE_PERIODS + 1)
+            records = self.database().history_window(self.source.name, history.TABLE_PERIODS + 1)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /history: %s", exc)
             return texts.of(lang).TRY_AGAIN_LATER
@@ -77,7 +77,7 @@ class FigureAnswers:
 
         words = texts.of(lang)
         try:
-            stored = self.db().chart(self.source.name, lang)
+            stored = self.database().chart(self.source.name, lang)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /chart: %s", exc)
             return say(words.TRY_AGAIN_LATER)

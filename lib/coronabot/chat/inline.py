@@ -33,8 +33,8 @@ def query_language(query: InlineQuery) -> str:
 
 
 class InlineAnswers:
-    def __init__(self, db: Callable[[], Database], source: Source, username: Callable[[], str]):
-        self.db, self.source, self.username = db, source, username
+    def __init__(self, database: Callable[[], Database], source: Source, username: Callable[[], str]):
+        self.database, self.source, self.username = database, source, username
 
     def answer(self, query: InlineQuery) -> Answer:
         """The results for one inline query; a quick valid answer whatever happens (never a 5xx)."""
@@ -44,7 +44,7 @@ class InlineAnswers:
                 "cache_time": CACHE_SECONDS,
                 "button": {"text": words.INLINE_BUTTON, "start_parameter": START_PARAMETER}}
         try:
-            record = self.db().latest()
+            record = self.database().latest()
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for an inline query: %s", exc,
                          extra={"fields": {"update_id": query.update_id}})

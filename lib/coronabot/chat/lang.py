@@ -21,8 +21,8 @@ logger = log.get("coronabot.bot")
 class ChatLanguages:
     """One read to find a chat's language; at most one write to change it (what the finding read says)."""
 
-    def __init__(self, db: Callable[[], Database], admins: AdminGate):
-        self.db, self.admins = db, admins
+    def __init__(self, database: Callable[[], Database], admins: AdminGate):
+        self.database, self.admins = database, admins
 
     def find(self, chat_id: int, chat_type: str | None, language_code: str | None,
              update_id: int = 0) -> tuple[str, bool]:
@@ -31,7 +31,7 @@ class ChatLanguages:
         given Korean once, by ``storage.Migrations``). The default when the database cannot be read."""
         default = language.default_for(chat_type, language_code)
         try:
-            stored = self.db().language(chat_id)
+            stored = self.database().language(chat_id)
             if stored is not None:
                 return stored, True
         except DATABASE_ERRORS as exc:
@@ -44,7 +44,7 @@ class ChatLanguages:
         ``find`` read for this update, so only a change is written, and nothing is read again."""
         if stored and current == wanted:
             return False
-        self.db().set_language(chat_id, wanted)
+        self.database().set_language(chat_id, wanted)
         return True
 
     def command(self, message: Message, argument: str, current: str, stored: bool, reply_to: int | None) -> Answer:

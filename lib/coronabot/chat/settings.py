@@ -26,9 +26,9 @@ logger = log.get("coronabot.bot")
 class ChatSettings:
     """The per-chat choices of one bot: one database read to show them, one transaction to change one."""
 
-    def __init__(self, db: Callable[[], Database], source: Source, quiet_hours: tuple[int, int] | None,
+    def __init__(self, database: Callable[[], Database], source: Source, quiet_hours: tuple[int, int] | None,
                  admins: AdminGate, languages: ChatLanguages):
-        self.db, self.source, self.quiet_hours, self.admins = db, source, quiet_hours, admins
+        self.database, self.source, self.quiet_hours, self.admins = database, source, quiet_hours, admins
         self.languages = languages
 
     def view(self, record: dict[str, Any] | None, lang: str) -> tuple[str, dict[str, Any]]:
@@ -41,7 +41,7 @@ class ChatSettings:
         """/settings (the choices with their buttons) and /status (the choices as lines): one read each."""
         words = texts.of(lang)
         try:
-            record = self.db().subscription(message.chat_id)
+            record = self.database().subscription(message.chat_id)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /%s: %s", action.value, exc,
                          extra={"fields": {"update_id": message.update_id}})
@@ -62,8 +62,8 @@ class ChatSettings:
         if press is None or query.chat_id is None or query.message_id is None:
             return _unusable(query, press)
         chat_id, chat_type = query.chat_id, query.chat_type or ""
-        with self.db().reads() as reads:  # the chat's language and its subscription: one round trip
-            reads.at_once(*ahead.for_press(query, self.db()))
+        with self.database().reads() as reads:  # the chat's language and its subscription: one round trip
+            reads.at_once(*ahead.for_press(query, self.database()))
             return self._pressed(query, press, chat_id, chat_type)
 
     def _pressed(self, query: CallbackQuery, press: preferences.Press, chat_id: int, chat_type: str) -> Answer:
@@ -91,20 +91,20 @@ class ChatSettings:
                                             "message_id": query.message_id},
                                direct_calls=(answer(words.SETTINGS_CLOSED),), action="press:close")
             if press is preferences.STALE:
-                return edited(self.db().subscription(chat_id), words.BUTTON_STALE, "press:stale")
+                return edited(self.database().subscription(chat_id), words.BUTTON_STALE, "press:stale")
             if press.action == "subscribe":
                 now = seoul_time()
-                added = self.db().subscribe(chat_id, chat_type, query.update_id, now, None if stored else lang)
-                record = {"since": now} if added else self.db().subscription(chat_id)  # new: the defaults
+                added = self.database().subscribe(chat_id, chat_type, query.update_id, now, None if stored else lang)
+                record = {"since": now} if added else self.database().subscription(chat_id)  # new: the defaults
                 return edited(record, words.SUBSCRIBED_BY_BUTTON, "press:subscribe")
             if press.field == "lang":
-                record = self.db().subscription(chat_id)  # read ahead; the switch's write forgets it
+                record = self.database().subscription(chat_id)  # read ahead; the switch's write forgets it
                 changed = self.languages.switch(chat_id, press.value, lang, stored)
                 chosen = texts.of(press.value)
                 said = chosen.SETTING_SAVED if changed else chosen.SETTING_UNCHANGED
                 return edited(record, said,
                               f"press:lang={press.value}" + ("" if changed else ":unchanged"), press.value)
-            record, changed = self.db().set_preference(chat_id, press.field, press.value)
+            record, changed = self.database().set_preference(chat_id, press.field, press.value)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for a button press: %s", exc,
                          extra={"fields": {"update_id": query.update_id}})

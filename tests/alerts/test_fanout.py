@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_storage import db  # noqa: F401  (the fixture)
 
 from coronabot import config
 from coronabot.adapters import tasks
@@ -38,7 +37,7 @@ def keys_of(n: int) -> list[str]:
     return [str(k) for k in [*range(1, 6), *(5_000_000_000 + 7_919 * i for i in range(n)), -1001234567890, -42]]
 
 
-def covered(db, key: str, subscribers: list[str]) -> list[str]:  # noqa: F811
+def covered(db, key: str, subscribers: list[str]) -> list[str]:
     """Each subscriber in the chunk whose range holds it (a chat in two chunks appears twice)."""
     chunks = [c for r in db.get(fanout.path(key, "chunks")) if (c := fanout.Chunk.from_record(r)) is not None]
     found = []
@@ -48,7 +47,7 @@ def covered(db, key: str, subscribers: list[str]) -> list[str]:  # noqa: F811
 
 
 @pytest.mark.parametrize("size", [1, 2, 7, 500])
-def test_chunks_hold_every_subscriber_once(db, size):  # noqa: F811
+def test_chunks_hold_every_subscriber_once(db, size):
     subscribers = keys_of(23)
     db.update({f"subscribers/{k}": {"since": "x"} for k in subscribers})
     queue = RecordingQueue()
@@ -61,7 +60,7 @@ def test_chunks_hold_every_subscriber_once(db, size):  # noqa: F811
     assert covered(db, "b", subscribers).count(late) == 1, "one who subscribes later is in the open chunk"
 
 
-def test_planning_that_stops_goes_on_where_it_stopped(db):  # noqa: F811
+def test_planning_that_stops_goes_on_where_it_stopped(db):
     subscribers = keys_of(30)
     db.update({f"subscribers/{k}": {"since": "x"} for k in subscribers})
     with pytest.raises(tasks.QueueError):
@@ -75,7 +74,7 @@ def test_planning_that_stops_goes_on_where_it_stopped(db):  # noqa: F811
     assert again.queued == 0 and again.chunks == plan.chunks, "a planned broadcast is not planned twice"
 
 
-def test_a_chunk_left_behind_gets_a_new_task_and_a_busy_one_does_not(db):  # noqa: F811
+def test_a_chunk_left_behind_gets_a_new_task_and_a_busy_one_does_not(db):
     db.update({f"subscribers/{k}": {"since": "x"} for k in keys_of(8)})
     queue = RecordingQueue()
     started = time.time()
@@ -100,7 +99,7 @@ def test_the_queue_stops_retrying_a_chunk_before_a_tick_gives_it_a_new_task():
     assert times[:6] == [0, 5, 15, 35, 75, 135]
 
 
-def test_the_broadcast_finishes_once_when_every_chunk_is_settled(db):  # noqa: F811
+def test_the_broadcast_finishes_once_when_every_chunk_is_settled(db):
     db.update({f"subscribers/{k}": {"since": "x"} for k in keys_of(3)})
     plan = fanout.plan(db, RecordingQueue(), "b", 4)
     db.update({"state/broadcast": {"key": "b"}, "broadcasts/b/lease": {"owner": "x", "expires": 1}})
@@ -145,7 +144,7 @@ def test_fan_out_settings(monkeypatch):
     assert settings.share_rate == 125
 
 
-def test_progress_counts_chunks_and_settled_chats(db):  # noqa: F811
+def test_progress_counts_chunks_and_settled_chats(db):
     db.update({f"subscribers/{k}": {"since": "x"} for k in keys_of(10)})
     assert fanout.progress(db, "b") == {"broadcast": "b", "chats_settled": 0}, "an in-process broadcast: its ledger"
     plan = fanout.plan(db, RecordingQueue(), "b", 4)

@@ -1,6 +1,6 @@
-"""The webhook's REST client (lib/coronabot/storage/_rtdb.py) where tests/test_storage.py cannot take it: on Cloud Run,
-with an access token from the metadata server. A local server plays both the metadata server and the
-database, over real HTTP on loopback, and records what it is sent."""
+"""The webhook's REST client (lib/coronabot/adapters/storage/_rtdb.py) where tests/adapters/test_storage.py cannot
+take it: on Cloud Run, with an access token from the metadata server. A local server plays both the metadata
+server and the database, over real HTTP on loopback, and records what it is sent."""
 
 from __future__ import annotations
 

@@ -7,18 +7,8 @@ import time
 
 import pytest
 
-from coronabot.adapters.storage import AlreadyDone, Busy, Database, key_order, key_span
-from coronabot.config import Settings
-from support import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
-
-
-@pytest.fixture(params=["firebase-admin", "rest"])
-def db(database_server, monkeypatch, request):
-    """The bot's database through each client: firebase-admin, and the webhook's REST client (_rtdb.py)."""
-    database_server.reset()
-    host = database_server.base.removeprefix("http://")
-    monkeypatch.setenv("FIREBASE_DATABASE_EMULATOR_HOST", host)
-    return Database(Settings(database_url=DATABASE_URL, emulator_host=host), light=request.param == "rest")
+from coronabot.adapters.storage import AlreadyDone, Busy, key_order, key_span
+from support import GROUP_CHAT, PRIVATE_CHAT
 
 
 def test_subscribe_is_idempotent_per_update(db):
