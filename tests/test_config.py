@@ -82,20 +82,15 @@ def test_every_setting_is_checked_once_where_it_is_read(raw, error):
         config.load(raw)
 
 
-def _table(document: str, marker: str) -> str:
-    return (ROOT / document).read_text(encoding="utf-8").split(f"<!-- {marker} -->\n")[1].split("\n\n")[0].rstrip()
+def test_the_tables_the_docs_show_are_made_from_the_code():
+    """The README's essentials, docs/configuration.md's two tables and docs/architecture.md's records, each as
+    ``python -m coronabot_dev.docs`` makes it from its one declaration."""
+    from coronabot_dev import docs
 
-
-def test_the_configuration_tables_are_the_declared_ones():
-    from coronabot_dev import settings as development
-
-    assert _table("docs/configuration.md", "configuration table: python -m coronabot.config table") == \
-        config.markdown_table()
-    assert _table("docs/configuration.md", "development table: python -m coronabot_dev.settings") == \
-        config.markdown_table(development.VARIABLES)
-    essential = _table("README.md", "configuration table: python -m coronabot.config table essential")
-    assert essential == config.markdown_table([config.BY_NAME[name] for name in config.ESSENTIAL])
-    assert essential.count("\n| `") == len(config.ESSENTIAL) == 10
+    assert len(docs.TABLES) == 4
+    for table in docs.TABLES:
+        assert docs.shown(table) == table.make(), f"{table.document}: {table.name} (python -m coronabot_dev.docs)"
+    assert docs.shown(docs.TABLES[0]).count("\n| `") == len(config.ESSENTIAL) == 10
 
 
 @pytest.mark.parametrize("function", config.FUNCTIONS)

@@ -368,14 +368,10 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-if __name__ == "__main__":  # the deploy: python3 -m coronabot.config deploy-env FUNCTION; the README: table
+if __name__ == "__main__":  # the deploy: python3 -m coronabot.config deploy-env FUNCTION
     import sys
 
     if sys.argv[1:2] == ["deploy-env"] and len(sys.argv) == 3 and sys.argv[2] in FUNCTIONS:
         print(deploy_env(sys.argv[2]))
-    elif sys.argv[1:] == ["table"]:
-        print(markdown_table())
-    elif sys.argv[1:] == ["table", "essential"]:
-        print(markdown_table([BY_NAME[name] for name in ESSENTIAL]))
     else:
-        sys.exit("usage: python -m coronabot.config deploy-env webhook|scrape|deliver | table [essential]")
+        sys.exit("usage: python -m coronabot.config deploy-env webhook|scrape|deliver")

@@ -1,6 +1,6 @@
 """The development tools' own settings: their ports and data folder, declared as the product's are
-(:class:`coronabot.config.Variable`), so their ``--help`` and docs/configuration.md's second table come from here.
-None of them is read by a function or deployed."""
+(:class:`coronabot.config.Variable`), so their ``--help`` and docs/configuration.md's second table
+(``python -m coronabot_dev.docs``) come from here. None of them is read by a function or deployed."""
 
 from __future__ import annotations
 
@@ -47,9 +47,3 @@ BY_NAME = {v.name: v for v in VARIABLES}
 def reading(*readers: str) -> list[Variable]:
     """The development variables any of ``readers`` reads, in declaration order."""
     return [v for v in VARIABLES if set(v.readers) & set(readers)]
-
-
-if __name__ == "__main__":  # docs/configuration.md's second table
-    from coronabot.config import markdown_table
-
-    print(markdown_table(VARIABLES))
