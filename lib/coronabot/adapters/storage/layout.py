@@ -23,76 +23,73 @@ def _join(*parts: object) -> str:
 
 
 def subscriber(chat_id: object, *fields: str) -> str:
-    """``subscribers/{chat_id}``: since, chat_type, update_id, prefs."""
+    """``subscribers/{chat_id}``."""
     return _join(SUBSCRIBERS, chat_id, *fields)
 
 
 def state(section: str, *rest: object) -> str:
-    """``state/{section}``: latest, broadcast, held, seen/{source}, health, backfill/{source},
-    source_cache/{source}, history_digest/{source}, late_notice/{source}, last_tick, last_fetch_at, pruned_at,
-    migrations/{name}."""
+    """``state/{section}``."""
     return _join(STATE, section, *rest)
 
 
 def history(source: str, period: str | None = None, *fields: str) -> str:
-    """``history/{source}/{period id}``: one announcement's record, as ``state/latest``."""
+    """``history/{source}/{period id}``."""
     return _join("history", source, period, *fields)
 
 
 def broadcast(key: str, *fields: str) -> str:
-    """``broadcasts/{key}``: kind, announcement, text, the chosen figures, lease, attempts, photo, done."""
+    """``broadcasts/{key}``."""
     return _join(BROADCASTS, key, *fields)
 
 
 def deliveries(key: str, chat_id: object = None) -> str:
-    """``deliveries/{key}/{chat_id}``: the ledger (sent, removed, failed:CODE, skipped:CONDITION, held)."""
+    """``deliveries/{key}/{chat_id}``."""
     return _join("deliveries", key, chat_id)
 
 
 def held(chat_id: object = None, key: str | None = None) -> str:
-    """``held/{chat_id}/{broadcast key}``: an alert held for the morning."""
+    """``held/{chat_id}/{broadcast key}``."""
     return _join(HELD, chat_id, key)
 
 
 def chart(source: str, lang: str = "ko") -> str:
-    """``charts/{source}`` (Korean) and ``charts_{lang}/{source}``: the newest chart drawn in that language,
-    its file_id, announcement, period and wording."""
+    """``charts/{source}`` and ``charts_{lang}/{source}``."""
     return _join("charts" if lang == "ko" else f"charts_{lang}", source)
 
 
 def pending() -> str:
-    """``state/latest/pending``: ``{id, counting}`` of a later period the source lists without a figure yet,
-    beside the latest announcement (replaced with it), so /now reads both at once."""
+    """``state/latest/pending``."""
     return state("latest", "pending")
 
 
 def shared_chart(lang: str) -> str:
-    """``state/latest/charts/{lang}``: the chart uploaded for the latest announcement, beside it, so inline
-    mode finds both in one read (replaced with the announcement, as a new one has no chart yet)."""
+    """``state/latest/charts/{lang}``."""
     return state("latest", "charts", lang)
 
 
 def language(chat_id: object = None) -> str:
-    """``languages/{chat_id}``: the language a chat chose, or was given when it subscribed ("ko", "en")."""
+    """``languages/{chat_id}``."""
     return _join(LANGUAGES, chat_id)
 
 
 def fanout(key: str, *parts: object) -> str:
-    """``fanout/{key}/...``: a fanned-out broadcast's chunks, their leases and done marks, planned, finished."""
+    """``fanout/{key}/...``."""
     return _join("fanout", key, *parts)
 
 
 def unsubscribed(chat_id: object, *fields: str) -> str:
-    """``unsubscribed/{chat_id}``: the update that unsubscribed a chat, so a redelivery does not resubscribe it."""
+    """``unsubscribed/{chat_id}``."""
     return _join("unsubscribed", chat_id, *fields)
 
 
 def handled_update(update_id: int) -> str:
-    """``handled_updates/{update_id}``: an update the local runner handled (never handled twice)."""
+    """``handled_updates/{update_id}``."""
     return _join("handled_updates", update_id)
 
 
 class Record(NamedTuple):
+    """One record of the layout: where it lives, what it holds, how long it is kept."""
+
     path: str
     content: str
     lifetime: str
