@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from coronabot.adapters.storage import Database, Lease
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts.sending import Broadcast, BroadcastOptions, Letter, one_page, worker_count
 from coronabot.config import Settings
-from support import DATABASE_URL, GROUP_CHAT, PRIVATE_CHAT
+from support import DATABASE_URL, FIXTURES, GROUP_CHAT, PRIVATE_CHAT
 
 
 @pytest.fixture
@@ -112,3 +114,18 @@ def test_the_lease_is_renewed_while_nothing_can_be_written(clients, servers):
     assert result.sent == 0 and result.pending == 1, "every attempt met flood control"
     renewals = after.get("PATCH", 0) - before.get("PATCH", 0) - 1  # the final write releases the lease
     assert renewals >= 3, f"the lease (1.5 s) was renewed every half second of the ~5 s wait, got {renewals}"
+
+
+def test_a_broadcast_is_rendered_once_per_language_and_one_telegram_could_never_accept_is_refused():
+    from coronabot import texts
+    from coronabot.alerts.broadcaster import render
+    from coronabot.sources import REGISTRY, SanityError, kdca_sentinel
+
+    announcement = kdca_sentinel.parse(json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json")
+                                                  .read_text(encoding="utf-8")))
+    source = REGISTRY["kdca-sentinel"]
+    messages = render("alert", announcement, source)
+    assert messages == {"ko": texts.ko.alert(announcement, source), "en": texts.en.alert(announcement, source)}
+    assert render("correction", announcement, source)["en"] == texts.en.correction(announcement, source)
+    with pytest.raises(SanityError, match=r"the ko message would be 4,[0-9]{3} characters, over Telegram.s 4,096"):
+        render("alert", announcement._replace(note="가" * 4000), source)

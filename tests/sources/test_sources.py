@@ -187,14 +187,6 @@ def test_parse_count_and_rebase_url():
         "http://127.0.0.1:9/bdBoardList_Real.do?brdId=1&brdGubun=11"
 
 
-def test_an_alert_telegram_could_never_accept_is_a_sanity_error():
-    announcement = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
-    check(announcement, None, date(2026, 10, 1))
-    too_long = announcement._replace(note="가" * 4000)
-    with pytest.raises(SanityError, match="over Telegram's 4,096"):
-        check(too_long, None, date(2026, 10, 1))
-
-
 @pytest.mark.parametrize("order", ["26-W47", "2026-W54", "2026-W53", "2025-W53", "2026-W00", "2026-13-01",
                                    "0026-W01", "2019-W40"])
 def test_orders_that_cannot_be_a_week_or_a_day_of_covid_reporting_are_refused(order):

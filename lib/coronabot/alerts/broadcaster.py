@@ -10,6 +10,7 @@ through the queue) sends and decides alike; its lease lets one run at a time sen
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,25 +27,43 @@ from coronabot.errors import AlreadyDone, Busy
 from coronabot.model import preferences
 from coronabot.model.announcement import Announcement
 from coronabot.model.language import KOREAN, LANGUAGES, field
+from coronabot.sources import SanityError
 
 if TYPE_CHECKING:
     from coronabot.adapters.tasks import TaskQueue
+    from coronabot.model.source import Source
 
 logger = log.get("coronabot.scrape")
 
 
-class Broadcaster:
-    """Runs broadcasts for one process; ``deadline`` (a ``time.monotonic()`` value) is set by each tick."""
+def render(kind: str, announcement: Announcement, source: Source) -> dict[str, str]:
+    """A broadcast's message in every language, rendered once (an alert or a correction); SanityError when one
+    is a message Telegram could never accept (over 4,096 characters, counted on the HTML, which is never
+    shorter than what Telegram counts), so it is refused before anything is recorded, never retried forever."""
+    messages = {lang: texts.of(lang).broadcast_text(kind, announcement, source) for lang in LANGUAGES}
+    for lang, text in messages.items():
+        if len(text) > texts.MAX_MESSAGE_CHARS:
+            raise SanityError(f"the {lang} message would be {len(text):,} characters, over Telegram's "
+                              f"{texts.MAX_MESSAGE_CHARS:,}")
+    return messages
 
-    def __init__(self, db: Database, settings: Settings, telegram: Callable[[], Telegram],
+
+class Broadcaster:
+    """Runs broadcasts for one process: each call of the function (a tick, a chunk) starts the clock of its
+    time budget with ``new_call``, and a broadcast stops taking chats when the budget runs out."""
+
+    def __init__(self, db: Database, settings: Settings, telegram: Callable[[], Telegram], letters: Letters,
                  interrupt: threading.Event | None = None, progress: Callable[[Progress], None] | None = None,
                  progress_every: float | None = None):
-        self.db, self.settings, self._telegram = db, settings, telegram
+        self.db, self.settings, self._telegram, self._letters = db, settings, telegram, letters
         self.source = sources.get(settings.source)
-        self.letters = Letters(db, settings)
         self.interrupt, self.progress, self.progress_every = interrupt, progress, progress_every
-        self.deadline: float | None = None
+        self._deadline: float | None = None
         self._queue: TaskQueue | None = None  # the Cloud Tasks client, made when a broadcast first fans out
+
+    def new_call(self) -> None:
+        """A new call of the function: its broadcasts stop taking chats BROADCAST_TIME_BUDGET from now."""
+        self._deadline = time.monotonic() + self.settings.broadcast_budget
 
     def lease(self, key: str) -> Lease:
         return Lease(layout.broadcast(key), self.settings.lease_seconds)
@@ -80,7 +99,7 @@ class Broadcaster:
                            extra={"fields": {"broadcast": key}})
             self.db.update(lease.release())
             return BroadcastReport(busy=True)
-        pages = self.letters.pages(key, claimed, messages, resumed, datetime.now(UTC))
+        pages = self._letters.pages(key, claimed, messages, resumed, datetime.now(UTC))
         return self.run(key, lease, pages, layout.state("broadcast"))
 
     def resume(self, pointer: dict[str, Any] | None, unless_key: str | None = None) -> BroadcastReport:
@@ -143,9 +162,13 @@ class Broadcaster:
             logger.warning("an older broadcast's announcement is not recorded; it goes on in its own words",
                            extra={"fields": {"broadcast": key}})
             return claimed
-        kind = str(claimed.get("kind"))
-        changes: dict[str, Any] = {field("text", lang): texts.of(lang).broadcast_text(kind, announcement, self.source)
-                         for lang in LANGUAGES}
+        try:
+            rendered = render(str(claimed.get("kind")), announcement, self.source)
+        except SanityError:
+            logger.warning("an older broadcast's message would not fit in this version's words; it goes on in its "
+                           "own", extra={"fields": {"broadcast": key}})
+            return claimed
+        changes: dict[str, Any] = {field("text", lang): text for lang, text in rendered.items()}
         changes["wording"] = texts.WORDING
         self.db.update({layout.broadcast(key, field): value for field, value in changes.items()})
         logger.info("an older version's broadcast goes on in this version's words",
@@ -164,7 +187,7 @@ class Broadcaster:
         if self._queue is None:
             self._queue = TaskQueue(self.settings)
         try:
-            planned = fanout.plan(self.db, self._queue, key, self.settings.page_size, self.deadline)
+            planned = fanout.plan(self.db, self._queue, key, self.settings.page_size, self._deadline)
             # Deliver finishes a broadcast with its last chunk; a tick only repairs one whose chunks are all
             # settled already (that invocation stopped before marking it).
             finished = planned.planned and planned.done >= planned.chunks and fanout.finish_if_complete(self.db,
@@ -192,7 +215,7 @@ class Broadcaster:
     def send(self, key: str, lease: Lease, pages: Iterable[Page], finish: dict[str, Any],
              rate: float | None = None) -> BroadcastResult:
         """One Broadcast run with this process's options (a chunk sends at its ``rate`` share)."""
-        chosen: dict[str, Any] = {"deadline": self.deadline, "interrupt": self.interrupt}
+        chosen: dict[str, Any] = {"deadline": self._deadline, "interrupt": self.interrupt}
         if self.progress is not None:
             chosen.update(progress=self.progress, progress_every=self.progress_every or self.settings.progress_seconds)
         options = BroadcastOptions.from_settings(self.settings, rate=rate, **chosen)

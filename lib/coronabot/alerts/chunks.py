@@ -23,6 +23,7 @@ from coronabot.adapters.storage import Database, Lease, layout
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import fanout
 from coronabot.alerts.broadcaster import Broadcaster
+from coronabot.alerts.letters import Letters
 from coronabot.alerts.sending import worker_count
 from coronabot.errors import AlreadyDone, Busy
 
@@ -37,13 +38,13 @@ class Deliverer:
         self.db = db or Database(settings)
         self.telegram = telegram or Telegram(settings.require_token(), settings.api_base,
                                              pool_size=worker_count(settings.share_rate))
-        self.broadcaster = Broadcaster(self.db, settings, lambda: self.telegram, interrupt)
-        self.letters = self.broadcaster.letters
+        self.letters = Letters(self.db, settings)
+        self.broadcaster = Broadcaster(self.db, settings, lambda: self.telegram, self.letters, interrupt)
 
     def deliver(self, key: str, chunk: int, attempt: str = "", generation: int = 0) -> tuple[int, dict[str, Any]]:
         """Send one chunk; (HTTP status, summary). A task of an older generation than the chunk's record
         (a tick gave the chunk a new task) sends nothing: only one generation ever sends a chunk."""
-        deadline = time.monotonic() + self.settings.broadcast_budget
+        self.broadcaster.new_call()
         fields = {"broadcast": key, "chunk": chunk, "attempt": attempt}
         meta = self.db.get(layout.broadcast(key))
         stored = fanout.Chunk.from_record(self.db.get(fanout.path(key, "chunks", chunk)))
@@ -74,7 +75,6 @@ class Deliverer:
         resumed = int(claimed.get("attempts") or 1) > 1 or int(meta.get("attempts") or 1) > 1
         pages = self.letters.pages(key, meta, messages, resumed, datetime.now(UTC), stored.after, stored.until)
         finish = {fanout.path(key, "done", chunk): time.time(), **lease.release()}
-        self.broadcaster.deadline = deadline
         result = self.broadcaster.send(key, lease, pages, finish, rate=self.settings.share_rate)
         summary = dict(result.counts(key), chunk=chunk)
         if result.complete:

@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from coronabot import log, sources, texts
-from coronabot.adapters.storage import child_items, key_span, layout
+from coronabot.adapters.storage import Database, child_items, key_span, layout
 from coronabot.alerts import held
 from coronabot.alerts.broadcaster import Broadcaster
-from coronabot.alerts.letters import settled
+from coronabot.alerts.letters import Letters, settled
 from coronabot.alerts.report import NOTHING, BroadcastReport
 from coronabot.alerts.sending import Letter, Page
+from coronabot.config import Settings
 from coronabot.errors import AlreadyDone, Busy
 from coronabot.model import preferences
 from coronabot.model.language import KOREAN
@@ -26,9 +27,9 @@ logger = log.get("coronabot.scrape")
 
 
 class MorningDelivery:
-    def __init__(self, broadcaster: Broadcaster):
-        self.broadcaster = broadcaster
-        self.db, self.settings, self.source = broadcaster.db, broadcaster.settings, broadcaster.source
+    def __init__(self, db: Database, settings: Settings, letters: Letters, broadcaster: Broadcaster):
+        self.db, self.settings, self.letters, self.broadcaster = db, settings, letters, broadcaster
+        self.source = sources.get(settings.source)
 
     def deliver(self, now: datetime) -> BroadcastReport:
         """Send each chat with held alerts one message (the newest, with the periods it covers)."""
@@ -58,7 +59,7 @@ class MorningDelivery:
         """One page of chats holding alerts: each one's morning letter, or its outcome without one."""
         letters: dict[str, Letter] = {}
         decided: dict[str, tuple[str, dict[str, Any]]] = {}
-        langs = self.broadcaster.letters.languages(waiting)
+        langs = self.letters.languages(waiting)
         for chat, entries in waiting.items():
             if chat in done:
                 continue
@@ -95,6 +96,6 @@ class MorningDelivery:
         photo = None
         if chart and owed.kind == "alert":
             record = self.db.get(layout.broadcast(owed.broadcast))
-            photo = self.broadcaster.letters.photo(owed.broadcast, record if isinstance(record, dict) else {}, text,
+            photo = self.letters.photo(owed.broadcast, record if isinstance(record, dict) else {}, text,
                                                    lang)
         return Letter(text, photo)

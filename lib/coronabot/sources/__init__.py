@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, overload
 
-from coronabot import texts
 from coronabot.adapters.storage import child_items
 from coronabot.config import ConfigError
 from coronabot.model import history
@@ -132,9 +131,8 @@ def check(announcement: Announcement, previous: dict[str, Any] | None, today: da
     ``today`` is the date in Seoul: an announcement dated after it (a typo in the source's year would
     otherwise make every real later announcement look old, a day of slack for a daily one) or before 2020 is
     refused. A week must exist in KDCA's calendar and have ended in Seoul: the running week has no figure
-    yet, so a row for it is a source error or a hostile answer. An alert Telegram could never accept (over
-    4,096 characters, counted on the HTML, which is never shorter than what Telegram counts) is refused too,
-    rather than retried forever.
+    yet, so a row for it is a source error or a hostile answer. (Whether its message fits in one Telegram
+    message is decided where it is rendered, once: ``alerts.broadcaster.render``.)
     """
     for figure in announcement.figures:
         if figure.value < 0:
@@ -149,11 +147,6 @@ def check(announcement: Announcement, previous: dict[str, Any] | None, today: da
                           f"today is {today.isoformat()} in Seoul)")
     if announcement.key[0] < FIRST_YEAR:
         raise SanityError(f"dated before {FIRST_YEAR}: {announcement.order}")
-    for words, kind in ((words, kind) for words in texts.BY_LANGUAGE.values() for kind in ("alert", "correction")):
-        length = len(words.broadcast_text(kind, announcement, get(announcement.source)))
-        if length > texts.MAX_MESSAGE_CHARS:
-            raise SanityError(f"the message would be {length:,} characters, over Telegram's "
-                              f"{texts.MAX_MESSAGE_CHARS:,}")
     if not isinstance(previous, dict):
         return
     previous = renew(previous)

@@ -10,16 +10,16 @@ docs/architecture.md's "How a tick decides"; each concern is a collaborator of i
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coronabot import config, log, sources, texts
+from coronabot import config, log, sources
 from coronabot.adapters.storage import Database, TickState, layout
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import held
-from coronabot.alerts.broadcaster import Broadcaster
+from coronabot.alerts.broadcaster import Broadcaster, render
+from coronabot.alerts.letters import Letters
 from coronabot.alerts.morning import MorningDelivery
 from coronabot.alerts.report import NOTHING, BroadcastReport
 from coronabot.alerts.sending import Progress, log_progress, worker_count
@@ -53,9 +53,10 @@ class Ticker:
         notices = AdminNotices(settings.admin_chat_ids, lambda: self.telegram)
         self.health = SourceHealth(self.source, notices)
         self.lateness = LatenessWatch(self.db, self.source, notices, timedelta(hours=settings.late_notice_hours))
-        self.broadcaster = Broadcaster(self.db, settings, lambda: self.telegram, interrupt, progress,
+        letters = Letters(self.db, settings)
+        self.broadcaster = Broadcaster(self.db, settings, lambda: self.telegram, letters, interrupt, progress,
                                        progress_every)
-        self.morning = MorningDelivery(self.broadcaster)
+        self.morning = MorningDelivery(self.db, settings, letters, self.broadcaster)
 
     @property
     def telegram(self) -> Telegram:
@@ -71,7 +72,7 @@ class Ticker:
         With adaptive polling a call first decides from the state it reads (the publication model and the
         last fetch) whether to fetch now; one that does not costs that one read and answers ``idle``.
         ``force`` fetches whatever the decision (``scrape-once``, ``RUN_SCHEDULE_NOW``)."""
-        self.broadcaster.deadline = time.monotonic() + self.settings.broadcast_budget
+        self.broadcaster.new_call()
         now = now or datetime.now(UTC)
         state = TickState.of(self.db.state(), self.source.name)
         state = state._replace(latest=sources.renew(state.latest))  # a record of an older version, reworded once
@@ -95,7 +96,10 @@ class Ticker:
         if cache != state.source_cache:
             changes[layout.state("source_cache", self.source.name)] = cache
         self.db.update(self.recorder.changes(state, reading.earlier, backfill, now))
-        summary, marker = self._decide(state, reading, now)
+        try:
+            summary, marker = self._decide(state, reading, now)
+        except SourceError as exc:  # an announcement whose message Telegram could never accept: nothing recorded
+            return self._failed(state, exc, backfill, morning, now)
         summary.morning = morning
         changes.update(marker)
         self.lateness.watch(state.late_notice, str(state.latest.get("period") or ""), summary, timing, now)
@@ -161,7 +165,8 @@ class Ticker:
         latest_order = announcement.order if announcement is not None and kind is not None else recorded_order
         pending = reading.pending if reading.pending is not None and reading.pending.follows(latest_order) else None
         if announcement is not None and kind is not None:
-            summary, changes = self._announce(state, announcement, kind, pending, now), {}
+            messages = render(kind, announcement, self.source)
+            summary, changes = self._announce(state, announcement, kind, messages, pending, now), {}
         else:
             resumed = self.broadcaster.resume(state.broadcast)
             about = announcement.id if announcement is not None else state.latest.get("id")
@@ -174,8 +179,8 @@ class Ticker:
             summary.notes["pending_week"] = pending.id
         return summary, changes
 
-    def _announce(self, state: TickState, announcement: Announcement, kind: str, pending: Pending | None,
-                  now: datetime) -> TickSummary:
+    def _announce(self, state: TickState, announcement: Announcement, kind: str, messages: dict[str, str],
+                  pending: Pending | None, now: datetime) -> TickSummary:
         """Record the announcement (history, latest, the broadcast's pointer) in one write, then broadcast it."""
         name, seen_at = self.source.name, seoul_time(now)
         record = dict(announcement.to_record(), recorded_at=seen_at)
@@ -194,8 +199,6 @@ class Ticker:
                         layout.state("broadcast"): pointer, **changes})
         logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
                     extra={"fields": {"announcement": announcement.id, "broadcast": key}})
-        messages = {lang: words.broadcast_text(kind, announcement, self.source)
-                    for lang, words in texts.BY_LANGUAGE.items()}
         outcome = self.broadcaster.start(pointer, messages, Broadcaster.conditions(announcement, kind, state.latest))
         notes = {"resumed_earlier": first.fields()} if first.counts or first.busy else {}
         return TickSummary("alerted" if kind == "alert" else "corrected", name, announcement.id, outcome,
