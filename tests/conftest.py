@@ -25,6 +25,7 @@ from support import (
     FakeTelegram,
     Sources,
     TasksEmulator,
+    series_ending_last_week,
     start_function,
 )
 
@@ -212,3 +213,13 @@ def db(database_server, monkeypatch, request):
     host = database_server.base.removeprefix("http://")
     monkeypatch.setenv("FIREBASE_DATABASE_EMULATOR_HOST", host)
     return BotDatabase(Settings(database_url=DATABASE_URL, emulator_host=host), light=request.param == "rest")
+
+
+@pytest.fixture
+def portal(servers):
+    """The stand-in answers each POST with the weeks it asks for, out of two years ending this week."""
+    _, _, sources = servers
+    content, weeks = series_ending_last_week()
+    sources.serve("kdca", content)
+    sources.mode(ranges=True)
+    return weeks

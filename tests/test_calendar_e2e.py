@@ -7,10 +7,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_scrape_e2e import ADMIN, alerts_by_chat, kdca_with, subscribe, tick
 
 from coronabot_dev.harness import ROOT
-from support import GROUP_CHAT, PRIVATE_CHAT
+from support import ADMIN, GROUP_CHAT, PRIVATE_CHAT, alerts_by_chat, kdca_with, subscribe, tick
 
 CLOCK = str(ROOT / "tests" / "clock")
 NEW_YEAR_SUNDAY = "2027-01-03T10:00:00+09:00"  # 2027 W1 (2026-12-27..2027-01-02) ended last night

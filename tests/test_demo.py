@@ -7,9 +7,8 @@ import signal
 import subprocess
 import sys
 
-from test_local_run import all_ended, descendants, wait_until
-
 from coronabot_dev.harness import ROOT, free_port
+from support import all_ended, descendants, wait_until
 
 
 def test_the_demo_plays_the_script_answers_demo_say_and_stops_cleanly(tmp_path):

@@ -9,13 +9,19 @@ from __future__ import annotations
 import itertools
 import json
 
-from test_history_e2e import portal, uploads  # noqa: F401 (the fixture)
-from test_language import hangul
-from test_scrape_e2e import tick
-from test_settings_scrape_e2e import morning_now, quiet_now, subscribe_with
-
 from coronabot_dev.harness import free_port, http
-from support import GROUP_CHAT, PRIVATE_CHAT, start_function
+from support import (
+    GROUP_CHAT,
+    PRIVATE_CHAT,
+    english,
+    hangul,
+    morning_now,
+    quiet_now,
+    start_function,
+    subscribe_with,
+    tick,
+    uploads,
+)
 
 ENGLISH_CHAT = 1544020001
 _ids = itertools.count(760_000_001)
@@ -38,14 +44,7 @@ def pressed(data: str, chat_id: int = ENGLISH_CHAT, message_id: int = 1001, code
         "message": {"message_id": message_id, "date": 1790000000, "chat": {"id": chat_id, "type": "private"}}}}
 
 
-def english(body: dict) -> str:
-    """The text of an answer, checked to be English: no Hangul but the name 한국어 where it is offered."""
-    text = body.get("text") or body.get("caption") or ""
-    assert text and not hangul(text + json.dumps(body.get("reply_markup") or {}, ensure_ascii=False)), text
-    return text
-
-
-def test_an_english_chat_reads_english_from_start_to_alert(post, servers, extra_scrape, portal):  # noqa: F811
+def test_an_english_chat_reads_english_from_start_to_alert(post, servers, extra_scrape, portal):
     db, telegram, _ = servers
     assert "/subscribe" in english(post(said("/start"))[1])
     assert "No figures are stored yet" in english(post(said("/now"))[1])

@@ -12,12 +12,9 @@ import sys
 import time
 from collections import Counter
 
-from test_history_e2e import portal, uploads  # noqa: F401  (portal: the fixture)
-from test_scrape_e2e import alerts_by_chat, many_chats, subscribe, tick
-
 from coronabot.alerts.sending import worker_count
 from coronabot_dev.harness import free_port, http
-from support import QUEUE
+from support import QUEUE, alerts_by_chat, many_chats, subscribe, tick, uploads
 
 
 def fanning_scrape(extra_scrape, tasks, deliver, **env):
@@ -186,7 +183,7 @@ def fan_out_with_chart_in_chunks(db, tasks, extra_scrape, deliver_function) -> s
     return summary["broadcast"]
 
 
-def test_concurrent_chunks_upload_the_chart_once(servers, tasks, extra_scrape, deliver_function, portal):  # noqa: F811
+def test_concurrent_chunks_upload_the_chart_once(servers, tasks, extra_scrape, deliver_function, portal):
     """Three chunks start together and each wants the chart: one claims the upload, the others wait for its
     file_id instead of uploading it too."""
     db, telegram, _ = servers
@@ -200,7 +197,7 @@ def test_concurrent_chunks_upload_the_chart_once(servers, tasks, extra_scrape, d
 
 
 def test_chunks_send_each_chat_its_language_with_one_upload_per_language(servers, tasks, extra_scrape,
-                                                                         deliver_function, portal):  # noqa: F811
+                                                                         deliver_function, portal):
     """A third of the chats read English: every chunk sends each chat its language, and the chart is uploaded
     once per language however many chunks want it."""
     db, telegram, _ = servers

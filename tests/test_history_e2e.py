@@ -9,42 +9,25 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 
 import pytest
-from test_scrape_e2e import many_chats, subscribe, tick, tick_together
-from test_webhook_e2e import message
 
 from coronabot.model.weeks import Week
-from coronabot.texts import KST
 from coronabot_dev.harness import ROOT, http
-from support import FIXTURES, PRIVATE_CHAT
+from support import (
+    PRIVATE_CHAT,
+    TWO_YEARS,
+    last_week,
+    many_chats,
+    message,
+    series_ending_last_week,
+    subscribe,
+    tick,
+    tick_together,
+    uploads,
+)
 
-TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text(encoding="utf-8"))
 SOURCE = "kdca-sentinel"
-
-
-def last_week() -> Week:
-    """The last KDCA week that has ended in Seoul: the newest the bot asks the portal for (from Saturday
-    15:00 UTC, Seoul is already in the next week)."""
-    return Week.of(datetime.now(UTC).astimezone(KST).date()).previous()
-
-
-def series_ending_last_week(values: dict[int, int] | None = None) -> tuple[str, list[tuple[int, int]]]:
-    """The two-year fixture moved in time so its last week is the last one that has ended (the bot asks for
-    weeks relative to today, on KDCA's calendar); ``values`` replaces the COVID-19 figure of the week so many
-    weeks before the last (0 = the last). Returns the portal answer and its weeks, oldest first."""
-    data = json.loads(json.dumps(TWO_YEARS))
-    rows = data["value"]["data"]
-    last = last_week()
-    weeks: list[tuple[int, int]] = []
-    for back, row in enumerate(reversed(rows)):
-        week = last.shifted(-back)
-        row["TITLE"], row["SUBTITLE"] = str(week.year), f"{week.number:02d}"
-        if values and back in values:
-            row["COLUMN12"] = f"{values[back]:,}"
-        weeks.append((week[0], week[1]))
-    return json.dumps(data, ensure_ascii=False), list(reversed(weeks))
 
 
 def week_id(year_week: tuple[int, int]) -> str:
@@ -56,20 +39,6 @@ def weeks_asked(request: dict) -> int:
     (start_year, start_week), (end_year, end_week) = request["weeks"]
     assert Week(end_year, end_week) == last_week(), "the newest week asked for is the last that has ended"
     return (Week(end_year, end_week).first_day - Week(start_year, start_week).first_day).days // 7 + 1
-
-
-@pytest.fixture
-def portal(servers):
-    """The stand-in answers each POST with the weeks it asks for, out of two years ending this week."""
-    _, _, sources = servers
-    content, weeks = series_ending_last_week()
-    sources.serve("kdca", content)
-    sources.mode(ranges=True)
-    return weeks
-
-
-def uploads(telegram) -> list[dict]:
-    return [p for p in telegram.photos() if isinstance(p.get("photo"), dict)]
 
 
 @pytest.fixture

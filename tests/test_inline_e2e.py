@@ -8,12 +8,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from test_english_e2e import english
-from test_history_e2e import portal, uploads  # noqa: F401 (the fixture)
-from test_scrape_e2e import tick
-
 from coronabot_dev.harness import free_port, http
-from support import BOT_USERNAME, PRIVATE_CHAT, start_function
+from support import BOT_USERNAME, PRIVATE_CHAT, english, start_function, tick, uploads
 
 _ids = itertools.count(770_000_001)
 
@@ -44,7 +40,7 @@ def test_before_any_figure_a_query_gets_a_short_result_that_says_so(post, server
 
 
 def test_figures_and_chart_in_the_users_language_with_one_read_and_no_upload(post, servers, extra_scrape,
-                                                                           portal):  # noqa: F811
+                                                                           portal):
     db, telegram, _ = servers
     db.put(f"subscribers/{PRIVATE_CHAT}", {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private",
                                           "update_id": 1})

@@ -14,46 +14,9 @@ from pathlib import Path
 import pytest
 
 from coronabot_dev.harness import OWNER, ROOT, free_port, http
-from support import GROUP_CHAT, PRIVATE_CHAT
+from support import GROUP_CHAT, PRIVATE_CHAT, all_ended, descendants, wait_until
 
 LOCAL_NS = "coronabot-local-default-rtdb"
-
-
-def wait_until(predicate, timeout: float = 30, what: str = "condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, state) for every process, from /proc."""
-    table = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(stat.parent.name)] = (int(fields[1]), fields[0])
-    return table
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below pid, whatever its process group: the children `make` starts."""
-    table, frontier = _process_table(), {pid}
-    found: set[int] = set()
-    while frontier:
-        frontier = {child for child, (parent, _) in table.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def all_ended(pids: set[int]) -> bool:
-    table = _process_table()
-    return not any(pid in table and table[pid][1] != "Z" for pid in pids)
 
 
 @pytest.fixture

@@ -9,11 +9,21 @@ import os
 from datetime import timedelta
 
 import pytest
-from test_scrape_e2e import ADMIN, MIGRATED, alerts_by_chat, kst_now, recorded_week, seen_weekly, subscribe, tick
 
 import portal_answers as portal
 from coronabot_dev.harness import ROOT
-from support import GROUP_CHAT, PRIVATE_CHAT
+from support import (
+    ADMIN,
+    GROUP_CHAT,
+    MIGRATED,
+    PRIVATE_CHAT,
+    alerts_by_chat,
+    kst_now,
+    recorded_week,
+    seen_weekly,
+    subscribe,
+    tick,
+)
 
 POST = ("POST", "/pot/is/st/ariListAjax.do")
 PAGE = ("GET", "/pot/is/st/ari.do")

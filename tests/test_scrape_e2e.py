@@ -8,7 +8,6 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,63 +15,29 @@ import pytest
 from coronabot import texts
 from coronabot.texts import KST
 from coronabot_dev.harness import Process, database_command, free_port, http
-from support import FIXTURES, GROUP_CHAT, PRIVATE_CHAT, Database
-
-ADMIN = "1700000001"
-KDCA = json.loads((FIXTURES / "kdca-dportal-ari-ListAjax-2026-w35-w39.json").read_text())
-
-
-def kdca_with(rows: list[tuple[int, int, str]], captions: list[str] | None = None) -> str:
-    """The saved portal answer with its rows replaced by (year, week, covid value) rows."""
-    data = json.loads(json.dumps(KDCA))
-    template = data["value"]["data"][0]
-    data["value"]["data"] = [dict(template, TITLE=str(y), SUBTITLE=f"{w:02d}", COLUMN12=v) for y, w, v in rows]
-    if captions is not None:
-        data["value"]["captionList"] = captions
-    return json.dumps(data, ensure_ascii=False)
-
-
-# A deployed bot's state once its first call migrated the database (storage.Migrations): what a test that counts
-# a call's requests starts from.
-MIGRATED = {"languages": {"done_at": "2026-12-01T09:00:00+09:00"}}
-
-
-def subscribe(db, chat_ids) -> None:
-    db.put("subscribers", {str(c): {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private", "update_id": 1}
-                           for c in chat_ids})
-
-
-def many_chats(n: int) -> list[int]:
-    return [5_000_000_000 + 7_919 * i for i in range(n)]
-
-
-def tick(function) -> tuple[int, dict]:
-    status, body, _ = http("POST", function.url, timeout=120)
-    return status, body
-
-
-def tick_together(functions) -> list[tuple[int, dict]]:
-    """Call every function at once, as concurrent Scheduler calls would; their answers in order."""
-    answers: list = [None] * len(functions)
-
-    def call(index: int) -> None:
-        answers[index] = tick(functions[index])
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(functions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
-
-
-def alerts_by_chat(telegram, exclude_admin: bool = True) -> Counter:
-    return Counter(str(m["chat_id"]) for m in telegram.sent() if not (exclude_admin and str(m["chat_id"]) == ADMIN))
+from support import (
+    ADMIN,
+    FIXTURES,
+    GROUP_CHAT,
+    KDCA,
+    MIGRATED,
+    PRIVATE_CHAT,
+    Database,
+    alerts_by_chat,
+    kdca_with,
+    kst_now,
+    many_chats,
+    recorded_week,
+    seen_weekly,
+    subscribe,
+    tick,
+    tick_together,
+)
 
 
 @pytest.fixture
 def scrape(scrape_function, servers):
     return scrape_function
-
 
 
 def test_first_run_alerts_each_subscriber_once_then_unchanged(scrape, servers):
@@ -637,20 +602,6 @@ def test_debug_logs_never_show_the_service_key_url_encoded(servers, extra_scrape
 
 
 # -- adaptive polling and late announcements ----------------------------------------------------------------
-
-def kst_now() -> datetime:
-    return datetime.now(UTC).astimezone(KST)
-
-
-def seen_weekly(last: datetime, count: int = 3) -> list[str]:
-    return [(last - timedelta(weeks=count - 1 - i)).isoformat(timespec="seconds") for i in range(count)]
-
-
-def recorded_week(week: int = 39) -> dict:
-    """The stored form of the sample's announcement, as a tick records it."""
-    from coronabot.sources import kdca_sentinel
-    data = json.loads(kdca_with([(2026, week - 1, "337"), (2026, week, "248")]))
-    return kdca_sentinel.parse(data).to_record()
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from test_webhook_e2e import message
 
-from support import PRIVATE_CHAT
+from support import PRIVATE_CHAT, message
 
 _update_ids = itertools.count(720_000_001)
 _query_ids = itertools.count(1)

@@ -8,11 +8,9 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from test_history_e2e import portal, uploads  # noqa: F401 (the fixture)
-from test_scrape_e2e import kdca_with, tick, tick_together
 
 from coronabot.texts import KST
-from support import PRIVATE_CHAT
+from support import PRIVATE_CHAT, kdca_with, morning_now, quiet_now, subscribe_with, tick, tick_together, uploads
 
 KEY = "kdca-sentinel_2026-W39"
 HOST_ZONE = "America/Los_Angeles"
@@ -20,25 +18,8 @@ EVERY, ROSE, CHANGE20, RISE50 = "5000000001", "5000000002", "5000000003", "50000
 HOLD, SILENT, NORMAL, TEXT = "5000000011", "5000000012", "5000000013", "5000000014"
 
 
-def subscribe_with(db, choices: dict[str, dict]) -> None:
-    db.put("subscribers", {chat: {"since": "2026-09-30T09:00:00+09:00", "chat_type": "private", "update_id": 1,
-                                  **({"prefs": prefs} if prefs else {})} for chat, prefs in choices.items()})
-
-
 def received(telegram) -> Counter:
     return Counter(str(m["chat_id"]) for m in telegram.sent())
-
-
-def quiet_now() -> str:
-    """QUIET_HOURS that hold the current Korean hour."""
-    hour = datetime.now(UTC).astimezone(KST).hour
-    return f"{hour}-{(hour + 2) % 24}"
-
-
-def morning_now() -> str:
-    """QUIET_HOURS that ended before the current Korean hour."""
-    hour = datetime.now(UTC).astimezone(KST).hour
-    return f"{(hour + 3) % 24}-{(hour + 5) % 24}"
 
 
 @pytest.mark.parametrize("weeks, expected", [

@@ -7,9 +7,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from test_scrape_e2e import MIGRATED, alerts_by_chat, many_chats, subscribe, tick
 
 from coronabot_dev.harness import Process, free_port, http
+from support import MIGRATED, alerts_by_chat, many_chats, subscribe, tick
 
 
 @pytest.fixture

@@ -9,15 +9,11 @@ import json
 from collections import Counter
 
 import pytest
-from test_history_e2e import uploads
-from test_scrape_e2e import kdca_with, tick
-from test_settings_scrape_e2e import morning_now
-from test_webhook_e2e import message
 
 from coronabot import sources as product_sources
 from coronabot.adapters.storage import Database, key_order
 from coronabot.config import Settings
-from support import DATABASE_URL, FIXTURES
+from support import DATABASE_URL, FIXTURES, kdca_with, message, morning_now, tick, uploads
 
 SNAPSHOT = json.loads((FIXTURES / "database-before-inpatients.json").read_text(encoding="utf-8"))
 SOURCE = "kdca-sentinel"

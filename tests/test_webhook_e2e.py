@@ -9,24 +9,9 @@ import pytest
 
 from coronabot.chat.commands import Action
 from coronabot_dev.harness import http
-from support import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, start_function
+from support import BOT_USERNAME, GROUP_CHAT, PRIVATE_CHAT, message, start_function
 
-_update_ids = itertools.count(700_000_001)
-
-
-def message(text: str | None, chat_id: int = PRIVATE_CHAT, first_name: str = "지민", kind: str = "message",
-            update_id: int | None = None, **extra) -> dict:
-    chat_type = "private" if chat_id > 0 else "supergroup"
-    body = {"message_id": 42, "date": 1790000000, "chat": {"id": chat_id, "type": chat_type}, **extra}
-    if kind == "message":
-        body["from"] = {"id": 1544010213, "is_bot": False, "first_name": first_name, "language_code": "ko"}
-    else:
-        body["chat"]["type"] = "channel"
-    if text is not None:
-        body["text"] = text
-        if text.startswith("/"):
-            body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-    return {"update_id": update_id or next(_update_ids), kind: body}
+_update_ids = itertools.count(710_000_001)  # message() counts from 700,000,001
 
 
 def test_help_rides_the_response_body_with_one_read_and_no_telegram_call(post, servers):

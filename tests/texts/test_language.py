@@ -17,17 +17,7 @@ from coronabot.model import language, preferences
 from coronabot.model.history import Direction, Point
 from coronabot.model.weeks import Week
 from coronabot.sources import REGISTRY, data_portal, kdca_sentinel, mohw_daily
-from support import FIXTURES
-
-HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
-KEPT = ("한국어",)  # the one Korean word English texts keep: the language's own name, where it is offered
-
-
-def hangul(text: str) -> list[str]:
-    for word in KEPT:
-        text = text.replace(word, "")
-    return HANGUL.findall(text)
-
+from support import FIXTURES, hangul
 
 # The fields each template may name: what its layout (texts/_layouts.py) fills.
 TEMPLATES = {"UNKNOWN_COMMAND": {"commands"}, "UNKNOWN_COMMAND_TO": {"name", "commands"},

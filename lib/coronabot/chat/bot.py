@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coronabot import config, log, sources, texts
 from coronabot.adapters.botapi import TelegramError
 from coronabot.chat import ahead
 from coronabot.chat.admins import AdminCache, AdminGate
 from coronabot.chat.answers import Answer, Reply
-from coronabot.chat.commands import Action, Command, recognise
+from coronabot.chat.commands import Action, recognise
 from coronabot.chat.figures import FigureAnswers
 from coronabot.chat.inline import RETRY_SECONDS, InlineAnswers
 from coronabot.chat.lang import ChatLanguages
+from coronabot.chat.request import Request
 from coronabot.chat.settings import ChatSettings
 from coronabot.chat.updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
 from coronabot.errors import DATABASE_ERRORS
@@ -48,6 +49,20 @@ class Bot:
         self._settings = ChatSettings(self.database, self._source, quiet_hours, self._admins, self._languages)
         self._inline = InlineAnswers(self.database, self._source, self.username)
         self._figures = FigureAnswers(self.database, self._source)
+        # What answers each action (only the chosen one runs), each taking the one request.
+        self._handlers: dict[Action, Callable[[Request], Answer]] = {
+            Action.HELP: lambda request: request.reply(request.words.HELP),
+            Action.ABOUT: lambda request: request.reply(self._figures.about(request.lang)),
+            Action.HISTORY: lambda request: request.reply(self._figures.history(request.lang)),
+            Action.CHART: self._figures.chart,
+            Action.SETTINGS: self._settings.show,
+            Action.STATUS: self._settings.show,
+            Action.LANGUAGE: self._languages.command,
+            Action.UNKNOWN: lambda request: request.reply(request.words.unknown_command(request.message.first_name)),
+            Action.SUBSCRIBE: lambda request: self._subscription(request, True),
+            Action.UNSUBSCRIBE: lambda request: self._subscription(request, False),
+            Action.NOW: lambda request: request.reply(self._figures.now(request.update_id, request.lang)),
+        }
 
     @property
     def telegram(self) -> Telegram | None:
@@ -108,7 +123,6 @@ class Bot:
 
     def _message(self, message: Message) -> Answer:
         private = message.chat_type == "private"
-        reply_to = None if private else message.message_id
         command = recognise(message.text, private, self.username) if message.text is not None else None
         if command is None and not message.content:  # a service message: no answer anywhere, and no read
             return Answer(action="ignored:service")
@@ -124,53 +138,31 @@ class Bot:
                 return Answer((Reply(message.chat_id, words.NON_TEXT_HINT),), action="non_text")
             if command is None:
                 return Answer((Reply(message.chat_id, words.UNRECOGNISED),), action="unrecognised")
-            handler = self._handlers(message, command, reply_to, lang, stored).get(command.action)
+            request = Request(message, command, lang, stored)
+            handler = self._handlers.get(command.action)
             if handler is None:  # an action recognised but not wired up: never answered with something else
                 logger.error("no handler for the action %s", command.action.value)
-                return Answer((Reply(message.chat_id, words.UNRECOGNISED, reply_to),), action="unhandled")
-            return handler()
+                return request.reply(words.UNRECOGNISED, "unhandled")
+            return handler(request)
 
-    def _handlers(self, message: Message, command: Command, reply_to: int | None, lang: str,
-                  stored: bool = True) -> dict[Action, Callable[[], Answer]]:
-        """What answers each action, in the chat's language (called lazily: only the chosen one runs)."""
-        action, words = command.action, texts.of(lang)
-
-        def answer(text: str) -> Answer:
-            return Answer(tuple(Reply(message.chat_id, part, reply_to) for part in texts.split(text)),
-                           action=action.value)
-
-        return {
-            Action.HELP: lambda: answer(words.HELP),
-            Action.ABOUT: lambda: answer(self._figures.about(lang)),
-            Action.HISTORY: lambda: answer(self._figures.history(lang)),
-            Action.CHART: lambda: self._figures.chart(message.chat_id, reply_to, lang),
-            Action.SETTINGS: lambda: self._settings.show(message, action, reply_to, lang),
-            Action.STATUS: lambda: self._settings.show(message, action, reply_to, lang),
-            Action.LANGUAGE: lambda: self._languages.command(message, command.argument, lang, stored, reply_to),
-            Action.UNKNOWN: lambda: answer(words.unknown_command(message.first_name)),
-            Action.SUBSCRIBE: lambda: answer(self._subscription(message, True, lang, stored)),
-            Action.UNSUBSCRIBE: lambda: answer(self._subscription(message, False, lang, stored)),
-            Action.NOW: lambda: answer(self._figures.now(message.update_id, lang)),
-        }
-
-    def _subscription(self, message: Message, subscribe: bool, lang: str, stored: bool) -> str:
-        """/subscribe and /unsubscribe (in groups, admins only); the answer's text. A chat subscribing keeps
-        the language it reads now, so its alerts come in it."""
-        words = texts.of(lang)
-        refusal = self._admins.subscription_refusal(message, lang)
+    def _subscription(self, request: Request, subscribe: bool) -> Answer:
+        """/subscribe and /unsubscribe (in groups, admins only). A chat subscribing keeps the language it reads
+        now, so its alerts come in it."""
+        words, message = request.words, request.message
+        refusal = self._admins.subscription_refusal(message, request.lang)
         if refusal is not None:
-            return refusal
+            return request.reply(refusal)
         try:
             if subscribe:
-                added = self.database().subscribe(message.chat_id, message.chat_type, message.update_id, seoul_time(),
-                                          None if stored else lang)
-                return words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED
+                added = self.database().subscribe(message.chat_id, message.chat_type, message.update_id,
+                                                  seoul_time(), None if request.stored else request.lang)
+                return request.reply(words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED)
             removed = self.database().unsubscribe(message.chat_id, message.update_id)
-            return words.UNSUBSCRIBED if removed else words.NOT_SUBSCRIBED
+            return request.reply(words.UNSUBSCRIBED if removed else words.NOT_SUBSCRIBED)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
                          extra={"fields": {"update_id": message.update_id}})
-            return words.TRY_AGAIN_LATER
+            return request.reply(words.TRY_AGAIN_LATER)
 
     def _member_change(self, change: MemberChange) -> Answer:
         if change.status not in ("kicked", "left"):
@@ -191,6 +183,27 @@ class Bot:
                          extra={"fields": {"update_id": migration.update_id}})
             return Answer(action="migrated:database_error")
         return Answer(action="migrated:moved" if moved else "migrated")
+
+    def respond(self, update: Update) -> tuple[str, dict[str, Any]]:
+        """The webhook's answer to one update, all the rules of sending in one place: the calls that cannot
+        ride the response are made here (a button press's own call; a reply in several parts, sent once
+        even if Telegram redelivers the update), and the one call that can is given back to ride it ({} for
+        none), with the answer's action for the log."""
+        outcome = self.handle(update)
+        self.call_first(outcome)
+        if outcome.method_call is not None:
+            return outcome.action, outcome.method_call
+        if len(outcome.replies) == 1:
+            return outcome.action, {"method": "sendMessage", **outcome.replies[0].params()}
+        fields = {"update_id": update.update_id}
+        if outcome.replies and self.telegram is None:
+            logger.error("TELEGRAM_TOKEN is not set: a multi-part reply cannot be sent", extra={"fields": fields})
+        elif outcome.replies:
+            try:
+                self.deliver(update.update_id, outcome)
+            except Exception as exc:  # the webhook still answers 200: Telegram would only redeliver it
+                logger.error("reply could not be sent: %s", exc, extra={"fields": fields})
+        return outcome.action, {}
 
     def deliver(self, update_id: int, outcome: Answer) -> None:
         """Send the replies through the Bot API, once per update even if Telegram redelivers it."""

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from coronabot import log, sources, texts
 from coronabot.adapters.botapi import photo_params
 from coronabot.adapters.storage import layout
-from coronabot.chat.answers import Answer, Reply
+from coronabot.chat.answers import Answer
 from coronabot.chat.commands import Action
+from coronabot.chat.request import Request
 from coronabot.errors import DATABASE_ERRORS
 from coronabot.model import history, publication
 from coronabot.sources import Pending
@@ -70,12 +71,10 @@ class FigureAnswers:
         series = sources.trend(records, self.source.name)
         return texts.of(lang).history(self.source, series, history.direction(series))
 
-    def chart(self, chat_id: int, reply_to: int | None, lang: str) -> Answer:
+    def chart(self, request: Request) -> Answer:
         """/chart: the newest chart by its Telegram file_id, riding the webhook's answer (one read, no upload)."""
-        def say(text: str) -> Answer:
-            return Answer((Reply(chat_id, text, reply_to),), action=Action.CHART.value)
-
-        words = texts.of(lang)
+        chat_id, reply_to, lang, say = request.chat_id, request.reply_to, request.lang, request.reply
+        words = request.words
         try:
             stored = self.database().chart(self.source.name, lang)
         except DATABASE_ERRORS as exc:

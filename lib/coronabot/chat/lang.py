@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from coronabot import log, texts
 from coronabot.chat.admins import AdminGate
-from coronabot.chat.answers import Answer, Reply
-from coronabot.chat.updates import Message
+from coronabot.chat.answers import Answer
+from coronabot.chat.request import Request
 from coronabot.errors import DATABASE_ERRORS
 from coronabot.model import language
 
@@ -47,13 +47,15 @@ class ChatLanguages:
         self.database().set_language(chat_id, wanted)
         return True
 
-    def command(self, message: Message, argument: str, current: str, stored: bool, reply_to: int | None) -> Answer:
+    def command(self, request: Request) -> Answer:
         """/lang: without a language, what it does and a button for each; with one, switch (in groups, as
         for subscribing, administrators only). The answer is in the language the chat reads afterwards."""
-        def say(text: str, action: str, markup: dict[str, Any] | None = None) -> Answer:
-            return Answer((Reply(message.chat_id, text, reply_to, markup=markup),), action=action)
+        message, current, stored = request.message, request.lang, request.stored
 
-        wanted = language.chosen(argument)
+        def say(text: str, action: str, markup: dict[str, Any] | None = None) -> Answer:
+            return request.reply(text, action, markup)
+
+        wanted = language.chosen(request.command.argument)
         if wanted is None:
             text, markup = texts.of(current).language_prompt()
             return say(text, "lang", markup)

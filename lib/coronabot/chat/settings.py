@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 from coronabot import log, texts
 from coronabot.chat import ahead
 from coronabot.chat.admins import AdminGate, needs_admin
-from coronabot.chat.answers import Answer, Reply
+from coronabot.chat.answers import Answer
 from coronabot.chat.commands import Action
 from coronabot.chat.lang import ChatLanguages
-from coronabot.chat.updates import CallbackQuery, Message
+from coronabot.chat.request import Request
+from coronabot.chat.updates import CallbackQuery
 from coronabot.errors import DATABASE_ERRORS
 from coronabot.model import language, preferences
 from coronabot.model.seoul import seoul_time
@@ -37,22 +38,20 @@ class ChatSettings:
             return words.unsubscribed_view()
         return words.settings_view(self.source, preferences.from_subscription(record), self.quiet_hours)
 
-    def show(self, message: Message, action: Action, reply_to: int | None, lang: str) -> Answer:
+    def show(self, request: Request) -> Answer:
         """/settings (the choices with their buttons) and /status (the choices as lines): one read each."""
-        words = texts.of(lang)
+        words, action = request.words, request.command.action
         try:
-            record = self.database().subscription(message.chat_id)
+            record = self.database().subscription(request.chat_id)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /%s: %s", action.value, exc,
-                         extra={"fields": {"update_id": message.update_id}})
-            return Answer((Reply(message.chat_id, words.TRY_AGAIN_LATER, reply_to),), action=action.value)
+                         extra={"fields": {"update_id": request.update_id}})
+            return request.reply(words.TRY_AGAIN_LATER)
         if action is Action.STATUS:
             prefs = preferences.from_subscription(record)
-            reply = Reply(message.chat_id, words.status(self.source, record, prefs, self.quiet_hours), reply_to)
-        else:
-            text, markup = self.view(record, lang)
-            reply = Reply(message.chat_id, text, reply_to, markup=markup)
-        return Answer((reply,), action=action.value)
+            return request.reply(words.status(self.source, record, prefs, self.quiet_hours))
+        text, markup = self.view(record, request.lang)
+        return request.reply(text, markup=markup)
 
     def press(self, query: CallbackQuery) -> Answer:
         """A button of /settings or /lang: change one choice or the language (or subscribe, or close), edit

@@ -199,23 +199,7 @@ def handle_request(method: str, headers: Mapping[str, str], open_body: Callable[
 
 def _answer(settings: config.Settings, update: Update) -> tuple[int, dict[str, Any]]:
     """The bot's answer to a parsed update: a method call riding the response, or replies sent directly."""
-    update_id = update.update_id
-    fields = {"update_id": update_id}
     with _reads_ahead(settings, update):
-        bot = _get_bot(settings)
-        outcome = bot.handle(update)
-    logger.info("update handled: %s", outcome.action, extra={"fields": fields})
-    bot.call_first(outcome)
-    if outcome.method_call is not None:
-        return 200, outcome.method_call
-    if len(outcome.replies) == 1:
-        return 200, {"method": "sendMessage", **outcome.replies[0].params()}
-    if outcome.replies:
-        if bot.telegram is None:
-            logger.error("TELEGRAM_TOKEN is not set: a multi-part reply cannot be sent", extra={"fields": fields})
-            return 200, {}
-        try:
-            bot.deliver(update_id, outcome)
-        except Exception as exc:
-            logger.error("reply could not be sent: %s", exc, extra={"fields": fields})
-    return 200, {}
+        action, body = _get_bot(settings).respond(update)
+    logger.info("update handled: %s", action, extra={"fields": {"update_id": update.update_id}})
+    return 200, body
