@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from coronabot import log, sources, texts
-from coronabot.adapters.storage import Database, Lease, layout
+from coronabot.adapters.storage import BroadcastPointer, Database, Lease, layout
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import fanout
+from coronabot.alerts.claim import Claim
 from coronabot.alerts.letters import Letters
 from coronabot.alerts.report import NOTHING, BroadcastReport
 from coronabot.alerts.sending import Broadcast, BroadcastOptions, BroadcastResult, Page, Progress
@@ -69,18 +70,18 @@ class Broadcaster:
         return Lease(layout.broadcast(key), self.settings.lease_seconds)
 
     # -- an announcement's broadcast -------------------------------------------------------------------
-    def start(self, pointer: dict[str, Any], messages: dict[str, str] | None, conditions: dict[str,
-              Any] | None = None) -> BroadcastReport:
+    def start(self, pointer: BroadcastPointer, messages: dict[str, str] | None,
+              conditions: dict[str, Any] | None = None) -> BroadcastReport:
         """Claim the broadcast ``pointer`` names (``messages``, its text in each language, and ``conditions``
         for a new one, None to resume) and settle every subscriber its ledger does not record yet, as each
         chose."""
-        key = pointer["key"]
+        key = pointer.key
         lease = self.lease(key)
-        meta = {"kind": pointer.get("kind"), "announcement": pointer.get("announcement"), **(conditions or {})}
+        meta = {"kind": pointer.kind, "announcement": pointer.announcement, **(conditions or {})}
         if messages is not None:
             meta.update({field("text", lang): text for lang, text in messages.items()}, wording=texts.WORDING)
         try:
-            claimed = lease.claim(self.db, meta)
+            claimed = Claim(lease.claim(self.db, meta))
         except Busy:
             logger.info("another run is broadcasting this announcement", extra={"fields": {"broadcast": key}})
             return BroadcastReport(busy=True)
@@ -93,20 +94,19 @@ class Broadcaster:
             return NOTHING
         if self.settings.broadcast_queue:
             return self._fan_out(key, lease)
-        resumed = int(claimed.get("attempts") or 1) > 1  # only a resumed run can find chats in the ledger
-        if resumed and fanout.sending(self.db, key):  # fanned out before, and deliver is still at it
+        if claimed.resumed and fanout.sending(self.db, key):  # fanned out before, and deliver is still at it
             logger.warning("chunks of this broadcast are being sent through the queue; not resuming it here",
                            extra={"fields": {"broadcast": key}})
             self.db.update(lease.release())
             return BroadcastReport(busy=True)
-        pages = self._letters.pages(key, claimed, messages, resumed, datetime.now(UTC))
+        pages = self._letters.pages(key, claimed, messages, datetime.now(UTC))
         return self.run(key, lease, pages, layout.state("broadcast"))
 
-    def resume(self, pointer: dict[str, Any] | None, unless_key: str | None = None) -> BroadcastReport:
+    def resume(self, pointer: BroadcastPointer | None, unless_key: str | None = None) -> BroadcastReport:
         """Go on with the unfinished broadcast ``pointer`` names (``state/broadcast``), unless it is ``unless_key``."""
-        if pointer is None or pointer["key"] == unless_key:
+        if pointer is None or pointer.key == unless_key:
             return NOTHING
-        logger.info("resuming an unfinished broadcast", extra={"fields": {"broadcast": pointer["key"]}})
+        logger.info("resuming an unfinished broadcast", extra={"fields": {"broadcast": pointer.key}})
         return self.start(pointer, None)
 
     @staticmethod
@@ -127,22 +127,21 @@ class Broadcaster:
                 meta["compare_before"] = list(before)
         return meta
 
-    def messages(self, key: str, claimed: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
+    def messages(self, key: str, claimed: Claim) -> tuple[Claim, dict[str, str] | None]:
         """The claimed broadcast (reworded when an older version began it) and its message in each language;
         a language an older broadcast lacks and that cannot be rendered (its announcement is not recorded)
         gets the Korean message, so nobody is left out. None, logged, when the Korean one is not a text
         Telegram accepts (the broadcast cannot be sent)."""
-        if claimed.get("wording") != texts.WORDING or not all(isinstance(claimed.get(field("text", lang)), str)
-                                                              for lang in LANGUAGES):
+        if not claimed.in_these_words:
             claimed = self._reword(key, claimed)
-        korean = claimed.get(field("text", KOREAN))
+        korean = claimed.text(KOREAN)
         if not texts.sendable(korean):
             logger.error("broadcast has no text Telegram can accept; dropping it", extra={"fields": {
                 "broadcast": key, "chars": len(korean) if isinstance(korean, str) else None}})
             return claimed, None
         messages: dict[str, str] = {}
         for lang in LANGUAGES:
-            text = claimed.get(field("text", lang))
+            text = claimed.text(lang)
             if not texts.sendable(text):
                 logger.warning("the broadcast has no %s message; those chats get the Korean one", lang,
                                extra={"fields": {"broadcast": key}})
@@ -150,20 +149,20 @@ class Broadcaster:
             messages[lang] = text
         return claimed, messages
 
-    def _reword(self, key: str, claimed: dict[str, Any]) -> dict[str, Any]:
+    def _reword(self, key: str, claimed: Claim) -> Claim:
         """A broadcast begun by an older version, resumed in this version's words and languages: its text in
         each language rendered anew from the announcement as recorded (its chart is drawn again too: see
         ``Letters.photo``). Stored, so every chat it has left, in process or through the queue, gets the
         same message."""
         try:
-            record = self.db.get(layout.history(self.source.name, str(claimed.get("announcement"))))
+            record = self.db.get(layout.history(self.source.name, claimed.announcement))
             announcement = sources.restore(record)
         except (KeyError, TypeError, ValueError):
             logger.warning("an older broadcast's announcement is not recorded; it goes on in its own words",
                            extra={"fields": {"broadcast": key}})
             return claimed
         try:
-            rendered = render(str(claimed.get("kind")), announcement, self.source)
+            rendered = render(claimed.kind, announcement, self.source)
         except SanityError:
             logger.warning("an older broadcast's message would not fit in this version's words; it goes on in its "
                            "own", extra={"fields": {"broadcast": key}})
@@ -173,7 +172,7 @@ class Broadcaster:
         self.db.update({layout.broadcast(key, field): value for field, value in changes.items()})
         logger.info("an older version's broadcast goes on in this version's words",
                     extra={"fields": {"broadcast": key}})
-        return {**claimed, **changes}
+        return claimed.changed(changes)
 
     def _fan_out(self, key: str, lease: Lease) -> BroadcastReport:
         """BROADCAST_QUEUE: plan the broadcast's chunks and enqueue a task for each (or, on a later tick,

@@ -23,6 +23,7 @@ from coronabot.adapters.storage import Database, Lease, layout
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import fanout
 from coronabot.alerts.broadcaster import Broadcaster
+from coronabot.alerts.claim import Claim
 from coronabot.alerts.letters import Letters
 from coronabot.alerts.sending import worker_count
 from coronabot.errors import AlreadyDone, Busy
@@ -60,7 +61,7 @@ class Deliverer:
             fanout.finish_if_complete(self.db, key)
             logger.info("chunk already settled; nothing sent", extra={"fields": fields})
             return 200, {"status": "done", **fields}
-        meta, messages = self.broadcaster.messages(key, meta)
+        claim, messages = self.broadcaster.messages(key, Claim(meta))
         if messages is None:
             return 200, {"status": "dropped", **fields}
         lease = Lease(fanout.path(key, "leases", chunk), self.settings.lease_seconds)  # its attempts tell a retry
@@ -72,8 +73,8 @@ class Deliverer:
             return 503, {"status": "busy", **fields}
         # The ledger can hold chats of this chunk only if the chunk was tried before, or the broadcast was
         # claimed more than once (an unfinished broadcast sent in process before the queue was configured).
-        resumed = int(claimed.get("attempts") or 1) > 1 or int(meta.get("attempts") or 1) > 1
-        pages = self.letters.pages(key, meta, messages, resumed, datetime.now(UTC), stored.after, stored.until)
+        resumed = Claim(claimed).resumed or claim.resumed
+        pages = self.letters.pages(key, claim, messages, datetime.now(UTC), stored.after, stored.until, resumed)
         finish = {fanout.path(key, "done", chunk): time.time(), **lease.release()}
         result = self.broadcaster.send(key, lease, pages, finish, rate=self.settings.share_rate)
         summary = dict(result.counts(key), chunk=chunk)

@@ -17,6 +17,7 @@ from typing import Any
 from coronabot import log, sources, texts
 from coronabot.adapters.storage import Database, Lease, key_span, layout
 from coronabot.alerts import held
+from coronabot.alerts.claim import Claim
 from coronabot.alerts.photo import Photo
 from coronabot.alerts.sending import Letter, Page
 from coronabot.config import Settings
@@ -45,10 +46,12 @@ class Letters:
         self.db, self.settings = db, settings
         self._photos: dict[tuple[str, str], Photo] = {}
 
-    def pages(self, key: str, claimed: dict[str, Any], messages: dict[str, str], resumed: bool, now: datetime,
-              after: str | None = None, until: str | None = None) -> Iterator[Page]:
+    def pages(self, key: str, claimed: Claim, messages: dict[str, str], now: datetime, after: str | None = None,
+              until: str | None = None, resumed: bool | None = None) -> Iterator[Page]:
         """The broadcast's subscribers (those from ``after`` to ``until``: a chunk), a page at a time, as
-        letters and outcomes, leaving out the chats its ledger already records."""
+        letters and outcomes, leaving out the chats its ledger already records (read only when the claim,
+        or ``resumed``, says the broadcast was tried before)."""
+        resumed = claimed.resumed if resumed is None else resumed
         for page in self.db.pages(layout.SUBSCRIBERS, self.settings.page_size, after=after, until=until):
             done = settled(self.db, key, page, resumed)
             yield self.page(key, claimed, messages, {c: r for c, r in page.items() if c not in done}, now)
@@ -59,13 +62,12 @@ class Letters:
         chats = list(chats)
         return self.db.languages(*key_span(chats)) if chats else {}
 
-    def page(self, key: str, claimed: dict[str, Any], messages: dict[str, str], subscribers: dict[str, Any],
+    def page(self, key: str, claimed: Claim, messages: dict[str, str], subscribers: dict[str, Any],
              now: datetime) -> Page:
         """Each subscriber's letter in its language, or its outcome without one (skipped by its condition,
         held for the morning), from the choices in its subscription record as this run read them."""
         night = is_quiet(now, self.settings.quiet_hours)
-        figures = [preferences.stored_comparison(claimed.get(name)) for name in ("compare", "compare_before")
-                   if name in claimed]
+        figures = claimed.comparisons()
         plans = {chat: preferences.plan(preferences.from_subscription(record), figures, night)
                  for chat, record in subscribers.items()}
         langs = self.languages(chat for chat, p in plans.items() if p.outcome == "send")  # none read for the rest
@@ -73,11 +75,9 @@ class Letters:
         photos = {lang: self.photo(key, claimed, messages[lang], lang) for lang in sorted(charted)}
         letters: dict[str, Letter] = {}
         decided: dict[str, tuple[str, dict[str, Any]]] = {}
-        order = str(claimed.get("order") or claimed.get("announcement") or "")
-        order_at = order_key(order)
-        period = texts.ko.period_label(order_at) if order_at is not None else str(claimed.get("announcement"))
-        entry = held.entry(str(claimed.get("announcement")), order, period, str(claimed.get("kind")),
-                           seoul_time(now))
+        order_at = order_key(claimed.order)
+        period = texts.ko.period_label(order_at) if order_at is not None else claimed.announcement
+        entry = held.entry(claimed.announcement, claimed.order, period, claimed.kind, seoul_time(now))
         for chat, chosen in plans.items():
             if chosen.outcome == "send":
                 lang = langs.get(chat, KOREAN)
@@ -88,12 +88,12 @@ class Letters:
                 decided[chat] = (chosen.outcome, {})
         return letters, decided
 
-    def photo(self, key: str, claimed: dict[str, Any], text: str, lang: str = KOREAN) -> Photo | None:
+    def photo(self, key: str, claimed: Claim, text: str, lang: str = KOREAN) -> Photo | None:
         """The chart an alert carries, drawn in ``lang``: by the file_id stored when an earlier run uploaded
         it, else drawn now from history (uploaded with the first delivery). None for corrections, with
         CHARTS=off, when the text is too long for a caption or the chart cannot be drawn: then the alert
         goes as text."""
-        if not self.settings.charts or claimed.get("kind") != "alert":
+        if not self.settings.charts or claimed.kind != "alert":
             return None
         if texts.caption_length(text) > texts.MAX_CAPTION_CHARS:
             logger.info("the alert is too long for a picture's caption; sent as text", extra={"fields": {
@@ -101,10 +101,10 @@ class Letters:
             return None
         if (key, lang) in self._photos:  # one Photo per broadcast and language here: one upload, even in the morning
             return self._photos[(key, lang)]
-        stored = claimed.get(field("photo", lang))
-        if isinstance(stored, str) and stored and claimed.get(field("photo_wording", lang)) == texts.WORDING:
+        stored = claimed.photo(lang)
+        if stored is not None:
             return self._photos.setdefault((key, lang), Photo(file_id=stored))  # (never one in older words)
-        announcement = str(claimed.get("announcement") or "")
+        announcement = claimed.announcement
         drawn = self._draw_chart(announcement, lang)
         if drawn is None:
             return None

@@ -14,6 +14,7 @@ from coronabot import log, sources, texts
 from coronabot.adapters.storage import Database, child_items, key_span, layout
 from coronabot.alerts import held
 from coronabot.alerts.broadcaster import Broadcaster
+from coronabot.alerts.claim import Claim
 from coronabot.alerts.letters import Letters, settled
 from coronabot.alerts.report import NOTHING, BroadcastReport
 from coronabot.alerts.sending import Letter, Page
@@ -36,14 +37,14 @@ class MorningDelivery:
         key = f"held_{now.astimezone(KST).date().isoformat()}"
         lease = self.broadcaster.lease(key)
         try:
-            claimed = lease.claim(self.db, {"kind": "held"})
+            claimed = Claim(lease.claim(self.db, {"kind": "held"}))
         except Busy:
             logger.info("another run is delivering the held alerts", extra={"fields": {"broadcast": key}})
             return BroadcastReport(busy=True)
         except AlreadyDone:  # a concurrent tick just finished it; any alert held since waits for the next
             logger.info("today's morning delivery is already finished", extra={"fields": {"broadcast": key}})
             return NOTHING
-        resumed = int(claimed.get("attempts") or 1) > 1
+        resumed = claimed.resumed
         made: dict[tuple[Any, ...], Letter | None] = {}
 
         def pages() -> Iterator[Page]:
@@ -96,6 +97,6 @@ class MorningDelivery:
         photo = None
         if chart and owed.kind == "alert":
             record = self.db.get(layout.broadcast(owed.broadcast))
-            photo = self.letters.photo(owed.broadcast, record if isinstance(record, dict) else {}, text,
+            photo = self.letters.photo(owed.broadcast, Claim(record if isinstance(record, dict) else {}), text,
                                                    lang)
         return Letter(text, photo)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coronabot import config, log, sources
-from coronabot.adapters.storage import Database, TickState, layout
+from coronabot.adapters.storage import BroadcastPointer, Database, Latest, TickState, layout
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import held
 from coronabot.alerts.broadcaster import Broadcaster, render
@@ -75,7 +75,7 @@ class Ticker:
         self.broadcaster.new_call()
         now = now or datetime.now(UTC)
         state = TickState.of(self.db.state(), self.source.name)
-        state = state._replace(latest=sources.renew(state.latest))  # a record of an older version, reworded once
+        state = state._replace(latest=Latest(sources.renew(state.latest.record)))  # an older version's, reworded
         self.recorder.migrate(state, now)
         timing = self._timing(state, now)
         morning_due = held.due(state.held, now, self.settings.quiet_hours)
@@ -88,7 +88,7 @@ class Ticker:
         cache, changes = dict(state.source_cache), {}
         backfill = self.recorder.backfill_due(state, now)
         try:
-            reading = self.reader.read(cache, state.latest, now, backfill)
+            reading = self.reader.read(cache, state.latest.record, now, backfill)
         except SourceError as exc:
             return self._failed(state, exc, backfill, morning, now)
         if state.health:
@@ -102,7 +102,7 @@ class Ticker:
             return self._failed(state, exc, backfill, morning, now)
         summary.morning = morning
         changes.update(marker)
-        self.lateness.watch(state.late_notice, str(state.latest.get("period") or ""), summary, timing, now)
+        self.lateness.watch(state.late_notice, state.latest.period, summary, timing, now)
         if self.recorder.prune_due(state, now):
             changes.update(self.recorder.prune(now))
         return self._finish(summary, changes, now)
@@ -145,7 +145,7 @@ class Ticker:
 
     def _recorded_order(self, state: TickState) -> object:
         """The order of the latest recorded announcement of this source, as stored (None: none recorded)."""
-        return state.latest.get("order") if state.latest.get("source") == self.source.name else None
+        return state.latest.order if state.latest.source == self.source.name else None
 
     def _decide(self, state: TickState, reading: Reading, now: datetime) -> tuple[TickSummary, dict[str, Any]]:
         """New (alert), the same with other figures (correction), or nothing new (resume what is unfinished;
@@ -157,10 +157,10 @@ class Ticker:
         if announcement is not None:
             if recorded is not None and announcement.key < recorded:
                 logger.info("source shows an older announcement than the last recorded; not new",
-                            extra={"fields": {"announcement": announcement.id, "latest": state.latest.get("id")}})
+                            extra={"fields": {"announcement": announcement.id, "latest": state.latest.id}})
             elif recorded is None or announcement.key > recorded:
                 kind = "alert"
-            elif announcement.revises(state.latest):
+            elif announcement.revises(state.latest.record):
                 kind = "correction"
         latest_order = announcement.order if announcement is not None and kind is not None else recorded_order
         pending = reading.pending if reading.pending is not None and reading.pending.follows(latest_order) else None
@@ -169,10 +169,10 @@ class Ticker:
             summary, changes = self._announce(state, announcement, kind, messages, pending, now), {}
         else:
             resumed = self.broadcaster.resume(state.broadcast)
-            about = announcement.id if announcement is not None else state.latest.get("id")
+            about = announcement.id if announcement is not None else state.latest.id
             status = "resumed" if resumed.happened else "pending" if pending else "unchanged"
             summary = TickSummary(status, self.source.name, about, resumed)
-            stored = Pending.from_record(state.latest.get("pending"))
+            stored = state.latest.pending
             changes = {layout.pending(): pending.as_record() if pending else None} \
                 if recorded is not None and pending != stored else {}
         if pending is not None:
@@ -191,15 +191,16 @@ class Ticker:
             changes[layout.state("seen", name)] = publication.remember(state.seen, now)
         else:
             key = f"{name}_{announcement.id}_fix_{announcement.digest()}"
-            record["first_seen"] = state.latest.get("first_seen")
-        pointer = {"key": key, "kind": kind, "announcement": announcement.id}
+            record["first_seen"] = state.latest.first_seen
+        pointer = BroadcastPointer(key, kind, announcement.id)
         first = self.broadcaster.resume(state.broadcast, unless_key=key)
         latest = {**record, "pending": pending.as_record()} if pending else record
         self.db.update({layout.state("latest"): latest, layout.history(name, announcement.id): record,
-                        layout.state("broadcast"): pointer, **changes})
+                        layout.state("broadcast"): pointer.as_record(), **changes})
         logger.info("new announcement recorded" if kind == "alert" else "correction recorded",
                     extra={"fields": {"announcement": announcement.id, "broadcast": key}})
-        outcome = self.broadcaster.start(pointer, messages, Broadcaster.conditions(announcement, kind, state.latest))
+        conditions = Broadcaster.conditions(announcement, kind, state.latest.record)
+        outcome = self.broadcaster.start(pointer, messages, conditions)
         notes = {"resumed_earlier": first.fields()} if first.counts or first.busy else {}
         return TickSummary("alerted" if kind == "alert" else "corrected", name, announcement.id, outcome,
                            notes=notes)

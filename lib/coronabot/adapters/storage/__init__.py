@@ -13,15 +13,17 @@ from ._database import APP_NAME, Database, Lease, light_client_available, load_a
 from ._history import history_changes
 from ._migrations import LANGUAGES as LANGUAGES_MIGRATION
 from ._records import child_items, child_keys, key_order, key_span, moved_subscription
-from ._state import TickState
+from ._state import BroadcastPointer, Latest, TickState
 
 __all__ = [
     "APP_NAME",
     "LANGUAGES_MIGRATION",
     "AlreadyDone",
+    "BroadcastPointer",
     "Busy",
     "Database",
     "DatabaseError",
+    "Latest",
     "Lease",
     "TickState",
     "child_items",
