@@ -187,6 +187,15 @@ READERS: dict[str, tuple[str, ...]] = {
 }
 
 
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str,
+                variables: list[config.Variable]) -> argparse.ArgumentParser:
+    """A command of a command line (the operator's or the development one), its ``--help`` ending with the
+    variables it reads."""
+    return commands.add_parser(name, help=help_text, description=help_text,
+                               epilog=f"environment:\n{environment_help(variables)}",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def environment_help(variables: list[config.Variable]) -> str:
     """A command's ``--help`` epilog: the variables it reads, each with what it means."""
     lines = []
@@ -203,9 +212,7 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m coronabot", description="coronabot operator tools")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text,
-                                  epilog=f"environment:\n{environment_help(config.reading(*READERS[name]))}",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = add_command(commands, name, help_text, config.reading(*READERS[name]))
         if name == "set-webhook":
             sub.add_argument("url", help="the webhook function's https URL")
             sub.add_argument("--allow-http", action="store_true", help="accept http:// (local tests only)")

@@ -8,7 +8,7 @@ import argparse
 from collections.abc import Callable
 
 from coronabot import config
-from coronabot.cli import environment_help, execute
+from coronabot.cli import add_command, execute
 
 from . import settings as development
 
@@ -55,10 +55,7 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m coronabot_dev", description="coronabot development tools")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text, readers) in COMMANDS.items():
-        variables = [*config.reading(*readers), *development.reading(*readers)]
-        sub = commands.add_parser(name, help=help_text, description=help_text,
-                                  epilog=f"environment:\n{environment_help(variables)}",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = add_command(commands, name, help_text, [*config.reading(*readers), *development.reading(*readers)])
         if name == "demo-say":
             sub.add_argument("text", help='what to say, for example "/now" or "알림 등록"')
             sub.add_argument("--group", action="store_true", help="say it in the demo's group, as its admin")

@@ -31,6 +31,8 @@ class Google(ThreadingHTTPServer):
         self.lifetime, self.tokens, self.connections = lifetime, 0, 0
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Google's servers: a connection serves request after request
+
             def do_GET(handler):
                 self.requests.append((handler.path, dict(handler.headers)))
                 if handler.path.startswith("/computeMetadata/"):
