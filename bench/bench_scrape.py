@@ -202,8 +202,8 @@ class Bench:
         from coronabot.alerts import chart
         import_seconds = time.monotonic() - started
         answer = json.loads((ROOT / "tests" / "fixtures" / "kdca-ari-2024-w40-2026-w39-synthetic.json").read_text())
-        records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(answer)}
-        series = history.chart_series(history.points(records, kdca_sentinel.FIGURE), "2026-W39")
+        series = history.chart_series(history.points(kdca_sentinel.parse_series(answer), kdca_sentinel.FIGURE),
+                                      "2026-W39")
         assert series is not None, "two years of weeks draw a chart"
         renders = []
         for _ in range(5):

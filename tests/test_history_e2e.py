@@ -60,7 +60,7 @@ def test_the_first_tick_stores_the_past_year_in_its_one_request_and_alerts_only_
     assert len(posts) == 1 and weeks_asked(posts[0]) == 52, "52 weeks, up to the last that has ended"
     stored = db.get(f"history/{SOURCE}")
     assert sorted(stored) == [week_id(w) for w in portal[-52:]], "the 52 weeks that have ended"
-    assert stored[week_id(portal[-2])]["figures"][0]["value"] == 337
+    assert stored[week_id(portal[-2])]["figures"]["covid_inpatients"] == 337
     assert "first_seen" not in stored[week_id(portal[-2])] and "first_seen" in stored[week_id(portal[-1])]
     assert [m["chat_id"] for m in telegram.sent()] == [str(PRIVATE_CHAT)], "one alert, for the newest week only"
     assert db.get(f"state/backfill/{SOURCE}")["periods"] == 52
@@ -84,7 +84,7 @@ def test_a_revised_earlier_week_is_updated_in_history_without_any_message(scrape
     sources.serve("kdca", revised)
     status, summary = tick(scrape_function)
     assert summary["status"] == "unchanged"
-    assert db.get(f"history/{SOURCE}/{week_id(portal[-4])}/figures/0/value") == 999
+    assert db.get(f"history/{SOURCE}/{week_id(portal[-4])}/figures/covid_inpatients") == 999
     assert db.get(f"history/{SOURCE}/{week_id(portal[-1])}") == newest
     assert len(telegram.sent()) == 1, "only the first alert: a revision of an older week is not news"
 
@@ -116,7 +116,7 @@ def test_the_alert_carries_the_chart_uploaded_once_then_sent_by_file_id(extra_sc
     stored = db.get(f"charts/{SOURCE}")
     file_id = stored["file_id"]
     assert [p["photo"] for p in photos if not isinstance(p["photo"], dict)] == [file_id] * 5
-    assert stored["announcement"] == week_id(portal[-1]) and stored["period"] == f"{portal[-1][0]}년 {portal[-1][1]}주"
+    assert stored["announcement"] == stored["order"] == week_id(portal[-1]) and "period" not in stored
     assert db.get(f"broadcasts/{SOURCE}_{week_id(portal[-1])}/photo") == file_id
     captions = {p["caption"] for p in photos}
     assert len(captions) == 1 and "코로나19 입원환자 주간 발표" in captions.pop()

@@ -155,7 +155,7 @@ def test_a_week_turned_back_into_being_counted_keeps_what_was_stored_and_sends_n
 def test_a_placeholder_in_an_older_row_never_removes_or_corrects_a_stored_figure(recorded_w39, servers):
     db, telegram, sources = servers
     before = db.get("history/kdca-sentinel")
-    assert before["2026-W38"]["figures"][0]["value"] == 337
+    assert before["2026-W38"]["figures"]["covid_inpatients"] == 337
     sources.serve("kdca", portal.text([portal.row(2026, 37, "308"), portal.counting(2026, 38),
                                        portal.row(2026, 39, "248")]))
     status, summary = tick(recorded_w39)

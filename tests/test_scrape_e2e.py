@@ -52,7 +52,8 @@ def test_first_run_alerts_each_subscriber_once_then_unchanged(scrape, servers):
     assert "코로나19 입원환자: <b>248명</b>" in text and "337명" in text and "89명 감소" in text
     assert "국내 전체 환자 수가 아니며" in text and "2026년 39주 (9월 20일~26일)" in text
     assert db.get("state/latest/id") == "2026-W39"
-    assert db.get("history/kdca-sentinel/2026-W39/figures/0/value") == 248
+    stored = db.get("history/kdca-sentinel/2026-W39")["figures"]
+    assert stored == {"covid_inpatients": 248, "covid_inpatients_prev": 337}
     assert db.get("broadcasts/kdca-sentinel_2026-W39/done") is True
     assert db.get("state/broadcast") is None
 
@@ -127,7 +128,7 @@ def test_a_corrected_figure_sends_one_correction(scrape, servers):
     assert len(corrections) == 2 and "<b>251명</b>" in corrections[0]["text"]
     assert tick(scrape)[1]["status"] == "unchanged"
     assert len(telegram.sent()) == 4
-    assert db.get("state/latest/figures/0/value") == 251
+    assert db.get("state/latest/figures/covid_inpatients") == 251
 
 
 def test_a_new_week_alerts_again(scrape, servers):

@@ -72,7 +72,7 @@ def test_night_choices_then_the_held_alert_is_delivered_once_in_the_morning(serv
               for c in telegram.calls("sendMessage")}
     assert sounds == {SILENT: True, NORMAL: None}
     assert db.get(f"deliveries/{KEY}/{HOLD}") == "held" and db.get("state/held") is True
-    assert db.get(f"held/{HOLD}/{KEY}")["period"] == "2026년 39주"
+    assert db.get(f"held/{HOLD}/{KEY}")["order"] == "2026-W39"
     still_night = extra_scrape(QUIET_HOURS=quiet_now(), TZ=HOST_ZONE)
     assert tick(still_night)[1].get("morning") is None, "nothing is delivered while the night lasts"
 

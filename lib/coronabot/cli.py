@@ -128,7 +128,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     subscribers = [record for page in pages for record in page.values()]
     chosen = {chat: lang for page in pages if page for chat, lang in database.languages(*key_span(page)).items()
               if chat in page}
-    latest = sources.renew(state["latest"]) if isinstance(state.get("latest"), dict) else {}
+    latest = state["latest"] if isinstance(state.get("latest"), dict) else {}
     seen = state["seen"] if isinstance(state.get("seen"), dict) else {}
     model = publication.stored_model(seen.get(settings.source), sources.get(settings.source).cadence)
     _print({
@@ -137,8 +137,7 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
         "languages": {lang: sum(1 for page in pages for chat in page if chosen.get(chat, "ko") == lang)
                       for lang in texts.BY_LANGUAGE},
         "held_for_the_morning": len(child_items(database.ref(layout.HELD).get(shallow=True))),
-        "last_announcement": dict({k: latest.get(k) for k in ("source", "id", "period", "recorded_at")},
-                                  figures=_figure_lines(latest)) if latest else None,
+        "last_announcement": _last_announcement(latest) if latest else None,
         "not_published_yet": latest.get("pending"),  # a later period the source lists while it counts it
         "last_tick": state.get("last_tick"),
         "broadcast_in_progress": fanout.progress(database, str(state["broadcast"].get("key")))
@@ -155,12 +154,15 @@ def stats(settings: config.Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _figure_lines(record: dict[str, Any]) -> list[str]:
-    """A stored announcement's figures as the alert names them: '코로나19 입원환자: 248명'."""
+def _last_announcement(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored announcement as the alert names it: its period and figures ('코로나19 입원환자: 248명')."""
+    shown = {key: record.get(key) for key in ("source", "id", "recorded_at")}
     try:
-        return [f"{f.label}: {texts.number(f.value)}{f.unit}" for f in sources.restore(record).figures]
-    except (KeyError, TypeError, ValueError):
-        return ["(damaged record)"]
+        announcement = sources.restore(record)
+    except ValueError:
+        return dict(shown, period=None, figures=["(damaged record)"])
+    return dict(shown, period=announcement.period,
+                figures=[f"{f.label}: {texts.number(f.value)}{f.unit}" for f in announcement.figures])
 
 
 COMMANDS: dict[str, tuple[Callable[[config.Settings, argparse.Namespace], int], str]] = {

@@ -22,8 +22,8 @@ TWO_YEARS = json.loads((FIXTURES / "kdca-ari-2024-w40-2026-w39-synthetic.json").
 
 @pytest.fixture(scope="module")
 def series() -> history.ChartSeries:
-    records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(TWO_YEARS)}
-    drawn = history.chart_series(history.points(records, "covid_inpatients"), "2026-W39")
+    drawn = history.chart_series(history.points(kdca_sentinel.parse_series(TWO_YEARS), "covid_inpatients"),
+                                 "2026-W39")
     assert drawn is not None
     return drawn
 

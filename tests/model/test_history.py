@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from coronabot import texts
+from coronabot import sources, texts
 from coronabot.adapters.storage import history_changes
 from coronabot.chat.commands import Action, recognise
 from coronabot.model import history
@@ -32,16 +32,16 @@ def test_the_two_year_fixture_parses_as_104_weeks_ending_with_the_real_sample():
     assert first_of_2025.figure("covid_inpatients_prev").label == "전주(52주, 12월 22일~28일)"
 
 
-def test_points_read_records_in_either_shape_and_skip_damaged_ones():
+def test_the_trend_reads_records_of_every_shape_and_skips_damaged_ones():
     records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(TWO_YEARS)[-3:]}
-    records["2026-W36"] = {"id": "2026-W36", "order": "2026-W36", "figures": "broken"}
-    records["2026-W35"] = dict(records["2026-W37"], id="2026-W35", order="2026-W35",
-                               figures={"0": {"key": "covid_inpatients", "value": 115}})
+    records["2026-W36"] = {"source": "kdca-sentinel", "id": "2026-W36", "order": "2026-W36", "figures": "broken"}
+    records["2026-W35"] = dict(records["2026-W37"], id="2026-W35", order="2026-W35",  # an earlier version's list
+                               figures={"0": {"key": "covid_inpatients", "label": "코로나19 입원환자", "value": 115}})
     records["junk"] = ["not", "a", "record"]
-    found = history.points(records, "covid_inpatients")
-    assert [(p.id, p.value) for p in found] == [("2026-W35", 115), ("2026-W37", 308), ("2026-W38", 337),
-                                                 ("2026-W39", 248)]
-    assert history.points(None, "covid_inpatients") == [] and history.points({}, "no_such_figure") == []
+    found = sources.trend(records, "kdca-sentinel")
+    assert [(p.id, p.value, p.unit) for p in found] == [("2026-W35", 115, "명"), ("2026-W37", 308, "명"),
+                                                         ("2026-W38", 337, "명"), ("2026-W39", 248, "명")]
+    assert sources.trend(None, "kdca-sentinel") == [] and history.points([], "no_such_figure") == []
 
 
 def test_changes_only_between_consecutive_periods_and_never_for_a_cumulative_series():
@@ -108,8 +108,7 @@ def test_history_text_of_a_cumulative_daily_series_shows_no_computed_difference(
 
 
 def test_the_chart_series_is_the_last_52_up_to_the_announcement_with_the_year_before():
-    records = {a.id: a.to_record() for a in kdca_sentinel.parse_series(TWO_YEARS)}
-    found = history.points(records, "covid_inpatients")
+    found = history.points(kdca_sentinel.parse_series(TWO_YEARS), "covid_inpatients")
     series = history.chart_series(found, "2026-W39")
     assert len(series.recent) == 52 and series.recent[0].id == "2025-W40" and series.recent[-1].id == "2026-W39"
     assert series.year_earlier[0].id == "2024-W40" and series.year_earlier[-1].id == "2025-W39"

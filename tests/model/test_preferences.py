@@ -128,7 +128,7 @@ def test_a_correction_reaches_chats_for_which_the_original_or_the_corrected_figu
 
 # -- held alerts -----------------------------------------------------------------------------------------
 def _entry(week: int, kind: str = "alert") -> dict:
-    return held.entry(f"2026-W{week}", f"2026-W{week}", f"2026년 {week}주", kind, "2026-09-30T23:00:00+09:00")
+    return held.entry(f"2026-W{week}", f"2026-W{week}", kind, "2026-09-30T23:00:00+09:00")
 
 
 def test_two_held_announcements_collapse_into_the_newest_naming_both():

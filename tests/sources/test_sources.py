@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -19,8 +19,10 @@ from coronabot.sources import (
     kdca_sentinel,
     mohw_daily,
     rebase_url,
-    renew,
     restore,
+)
+from coronabot.sources import (
+    values as recorded_values,
 )
 from coronabot.sources._errors import parse_count
 from coronabot.texts import KST
@@ -150,7 +152,7 @@ def test_sanity_checks():
     earlier = data_portal.parse(fixture("api-getCovid19InfStateJson-2020-03-10-singleline-extracted.xml"))
     check(announcement, earlier.to_record(), TODAY)
     bigger = dict(announcement.to_record(), order="2021-07-21")
-    bigger["figures"] = [dict(f, value=f["value"] + 10) for f in bigger["figures"]]
+    bigger["figures"] = {key: value + 10 for key, value in bigger["figures"].items()}
     with pytest.raises(SanityError, match="went backwards"):
         check(announcement, bigger, TODAY)
 
@@ -226,12 +228,29 @@ def test_a_record_written_before_the_figure_was_named_inpatients_is_read_in_the_
               "url": kdca_sentinel.PAGE_URL, "headline": "코로나19 표본감시 주간 발표", "note": "…검출된 … 건수입니다.",
               "digest": "0123456789abcdef", "first_seen": "2026-09-30T14:05:00+09:00"}
     current = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
-    restored = restore(legacy)
-    assert restored == current
-    renewed = renew(legacy)
-    assert renewed["digest"] == current.digest() and renewed["first_seen"] == legacy["first_seen"]
-    assert renew({"source": "kdca-sentinel", "id": "2026-W39", "figures": "damaged"})["figures"] == "damaged"
-    assert renew(None) is None
+    assert restore(legacy) == current
+    assert recorded_values(legacy) == current.values(), "the values it published, by the keys of now"
+    assert not current.revises(recorded_values(legacy)), "so no correction"
+    for damaged in ({"source": "kdca-sentinel", "id": "2026-W39", "figures": "damaged"}, None, [],
+                    {"source": "kdca-sentinel", "id": "2026-W38", "order": "2026-W39",
+                     "figures": {"covid_inpatients": 1}}):
+        with pytest.raises(ValueError):
+            restore(damaged)
+
+
+def test_a_record_holds_values_and_reads_back_in_the_words_of_now():
+    current = kdca_sentinel.parse(json.loads(fixture("kdca-dportal-ari-ListAjax-2026-w35-w39.json")))
+    record = current.to_record()
+    assert record == {"source": "kdca-sentinel", "id": "2026-W39", "order": "2026-W39",
+                      "figures": {"covid_inpatients": 248, "covid_inpatients_prev": 337},
+                      "url": kdca_sentinel.PAGE_URL, "digest": current.digest()}
+    assert not any(isinstance(v, str) and any("가" <= c <= "힣" for c in v) for v in record.values()), "no words"
+    assert restore(record) == current
+    daily = mohw_daily.parse(fixture("mohw-bdBoardList_Real-brdGubun11-2021-06-05.html"),
+                             datetime(2021, 6, 5, 3, tzinfo=UTC))
+    assert restore(daily.to_record()) == daily
+    portal_day = data_portal.parse(fixture("api-getCovid19InfStateJson-2021-07-22-pretty-extracted.xml"))
+    assert restore(portal_day.to_record()) == portal_day
 
 
 # -- the portal's other states (shared/samples/SOURCES.md §8): real rows -------------------------------------
@@ -283,10 +302,11 @@ def test_an_answer_without_any_published_week_is_a_layout_change_not_pending():
 
 
 def test_a_figure_missing_now_is_no_correction_but_a_changed_one_is():
-    recorded = kdca_sentinel.announcement(Week(2026, 39), 248, 337).to_record()
+    recorded = recorded_values(kdca_sentinel.announcement(Week(2026, 39), 248, 337).to_record())
     assert not kdca_sentinel.announcement(Week(2026, 39), 248).revises(recorded)
     assert not kdca_sentinel.announcement(Week(2026, 39), 248, 337).revises(recorded)
     assert kdca_sentinel.announcement(Week(2026, 39), 250, 337).revises(recorded)
     assert kdca_sentinel.announcement(Week(2026, 39), 248, 340).revises(recorded)
     assert kdca_sentinel.announcement(Week(2026, 39), 248, 337).revises(
-        kdca_sentinel.announcement(Week(2026, 39), 248).to_record()), "a comparison published later is new"
+        recorded_values(kdca_sentinel.announcement(Week(2026, 39), 248).to_record())), \
+        "a comparison published later is new"

@@ -120,7 +120,7 @@ def test_every_english_view_and_keyboard_is_english():
              texts.en.history(source, series, Direction("rising", 4, 0, series[-5], series[-1])),
              texts.en.history(REGISTRY["data-portal"], [Point("2021-07-21", (2021, 7, 21), 5, "cumulative", "명")],
                               None),
-             texts.en.chart_caption(source, "2026 week 39"),
+             texts.en.chart_caption(source, {"order": "2026-W39"}),
              texts.en.status(source, {"since": "2026-09-30T09:00:00+09:00"}, preferences.DEFAULTS, (22, 8)),
              texts.en.unknown_command("Jimin"), texts.en.held_line([(2026, 39, 0), (2026, 40, 0)], 8),
              *texts.en.chart_labels(source, series[-1]).values()]

@@ -10,7 +10,7 @@ from coronabot import texts
 from coronabot.model import history, preferences
 from coronabot.model.announcement import Announcement, Figure
 from coronabot.model.weeks import Week
-from coronabot.sources import REGISTRY
+from coronabot.sources import REGISTRY, restore
 
 
 def sample(label: str = "누적 확진자") -> Announcement:
@@ -58,7 +58,7 @@ def test_about_names_each_source():
 
 def test_record_round_trip():
     announcement = sample()
-    assert Announcement.from_record(announcement.to_record()) == announcement
+    assert restore(announcement.to_record()) == announcement
     assert announcement.to_record()["digest"] == sample().digest()
     corrected = (Figure("confirmed_total", "누적 확진자", 1, "cumulative"),)
     changed = announcement._replace(figures=corrected)
@@ -92,7 +92,8 @@ def test_every_text_that_explains_the_default_figure_names_hospitalised_patients
     settings, _ = texts.ko.settings_view(REGISTRY["kdca-sentinel"], preferences.DEFAULTS, (22, 8))
     assert "코로나19 입원환자 수를 전주 수치와 비교" in settings
     kdca = REGISTRY["kdca-sentinel"]
-    assert "입원환자" in kdca.words("ko").trend_title and "입원환자" in texts.ko.chart_caption(kdca, "x")
+    assert "입원환자" in kdca.words("ko").trend_title
+    assert "입원환자" in texts.ko.chart_caption(kdca, {"order": "2026-W39"})
     point = history.Point("2026-W39", (2026, 39, 0), 248, "weekly", "명")
     labels = texts.ko.chart_labels(REGISTRY["kdca-sentinel"], point)
     assert labels["y"] == "주간 입원환자 수 (명)" and labels["current"] == "2026년 39주 (9월 20일~26일): 248명"

@@ -112,9 +112,9 @@ class Broadcaster:
     @staticmethod
     def conditions(announcement: Announcement, kind: str, latest: dict[str, Any]) -> dict[str, Any]:
         """What the per-chat choices are decided on, stored with the broadcast so a resumed run decides
-        alike: its order and period, the published figures its message compares (for a correction, the
+        alike: its order, the published figures its message compares (for a correction, the
         original's too, from ``latest``)."""
-        meta: dict[str, Any] = {"order": announcement.order, "period": announcement.period}
+        meta: dict[str, Any] = {"order": announcement.order}
         figures = preferences.comparison(announcement)
         if figures is not None:
             meta["compare"] = list(figures)

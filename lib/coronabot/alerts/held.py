@@ -1,7 +1,7 @@
 """Alerts held overnight for the chats that asked for them in the morning.
 
 A broadcast in the quiet hours writes, for each such chat, ``/held/{chat_id}/{broadcast_key}`` (which
-announcement, its order and period, alert or correction) in the same ledger write that records ``held``
+announcement, its order, alert or correction) in the same ledger write that records ``held``
 for the chat, and sets ``/state/held``. The first tick outside the quiet hours (08:00 KST by default)
 sends each chat one message: the newest announcement it holds, with its figures as now recorded, and a
 line naming every period it covers; the chat's entries are deleted in the write that records its
@@ -36,9 +36,9 @@ def due(marker: object, now: datetime, quiet_hours: tuple[int, int] | None) -> b
     return bool(marker) and not is_quiet(now, quiet_hours)
 
 
-def entry(announcement: str, order: str, period: str, kind: str, at: str) -> dict[str, Any]:
+def entry(announcement: str, order: str, kind: str, at: str) -> dict[str, Any]:
     """The record of one held broadcast for one chat."""
-    return {"announcement": announcement, "order": order, "period": period, "kind": kind, "at": at}
+    return {"announcement": announcement, "order": order, "kind": kind, "at": at}
 
 
 def _rank(item: tuple[str, dict[str, Any]]) -> tuple[Any, ...]:

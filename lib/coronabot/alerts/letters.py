@@ -23,7 +23,6 @@ from coronabot.alerts.sending import Letter, Page
 from coronabot.config import Settings
 from coronabot.errors import AlreadyDone, Busy, DatabaseError
 from coronabot.model import history, preferences
-from coronabot.model.announcement import order_key
 from coronabot.model.language import KOREAN, field
 from coronabot.model.schedule import is_quiet
 from coronabot.model.seoul import seoul_time
@@ -75,9 +74,7 @@ class Letters:
         photos = {lang: self.photo(key, claimed, messages[lang], lang) for lang in sorted(charted)}
         letters: dict[str, Letter] = {}
         decided: dict[str, tuple[str, dict[str, Any]]] = {}
-        order_at = order_key(claimed.order)
-        period = texts.ko.period_label(order_at) if order_at is not None else claimed.announcement
-        entry = held.entry(claimed.announcement, claimed.order, period, claimed.kind, seoul_time(now))
+        entry = held.entry(claimed.announcement, claimed.order, claimed.kind, seoul_time(now))
         for chat, chosen in plans.items():
             if chosen.outcome == "send":
                 lang = langs.get(chat, KOREAN)
@@ -108,11 +105,11 @@ class Letters:
         drawn = self._draw_chart(announcement, lang)
         if drawn is None:
             return None
-        png, period = drawn
+        png, until = drawn
 
         def remember(file_id: str) -> None:
             uploaded_at = seoul_time()
-            chart = {"file_id": file_id, "announcement": announcement, "period": period, "uploaded_at": uploaded_at,
+            chart = {"file_id": file_id, "announcement": announcement, "order": until, "uploaded_at": uploaded_at,
                      "wording": texts.WORDING}
             self.db.update({layout.broadcast(key, field("photo", lang)): file_id,
                             layout.broadcast(key, field("photo_wording", lang)): texts.WORDING,
@@ -149,8 +146,8 @@ class Letters:
         return None
 
     def _draw_chart(self, announcement_id: str, lang: str) -> tuple[bytes, str] | None:
-        """The chart's PNG in ``lang`` and the period it ends with, or None (too little history, or it
-        failed: logged)."""
+        """The chart's PNG in ``lang`` and the order of the period it ends with, or None (too little history,
+        or it failed: logged)."""
         name = self.settings.source
         try:
             records = self.db.history_window(name, history.CHART_READ)
@@ -160,7 +157,7 @@ class Letters:
                             extra={"fields": {"announcement": announcement_id}})
                 return None
             from coronabot.alerts import chart  # matplotlib: loaded only by a process that draws
-            return chart.render(sources.get(name), series, lang), texts.of(lang).period_label(series.recent[-1].key)
+            return chart.render(sources.get(name), series, lang), series.recent[-1].id
         except Exception:
             logger.exception("the chart could not be drawn; the alert goes as text")
             return None

@@ -82,7 +82,7 @@ class FigureAnswers:
             return say(words.TRY_AGAIN_LATER)
         if stored is None or stored.get("wording") != texts.WORDING:  # none, or drawn with older words
             return say(words.NO_CHART_YET)
-        caption = words.chart_caption(self.source, str(stored.get("period") or ""))
+        caption = words.chart_caption(self.source, stored)
         return Answer(method_call={"method": "sendPhoto",
                                     **photo_params(chat_id, stored["file_id"], caption, reply_to)},
                        action=Action.CHART.value)

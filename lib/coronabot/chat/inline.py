@@ -64,7 +64,7 @@ class InlineAnswers:
                                  words.current_figures(announcement, self.source) + link)]
         chart = self._chart(record, lang, announcement.id)
         if chart is not None:
-            caption = words.chart_caption(self.source, str(chart.get("period") or "")) + link
+            caption = words.chart_caption(self.source, chart) + link
             if texts.caption_length(caption) <= texts.MAX_CAPTION_CHARS:
                 results.append({"type": "photo", "id": f"chart-{announcement.digest()}",
                                 "photo_file_id": chart["file_id"], "title": words.INLINE_CHART_TITLE,

@@ -1,10 +1,16 @@
-"""The announcement: one publication of official figures, as a source reports it."""
+"""The announcement: one publication of official figures, as a source reports it.
+
+In memory an announcement carries the source's Korean words (its period, headline, note, each figure's
+label and unit: what a message shows). Its record (``to_record``) holds values only: the period's order, each
+figure's value by its key, the page it came from; the words come from the source again when it is read
+(``sources.restore``), so no stored record has to change when the words do."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -82,32 +88,34 @@ class Announcement(NamedTuple):
         canonical = json.dumps([[f.key, f.value] for f in self.figures], separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
-    def revises(self, record: dict[str, Any]) -> bool:
-        """Whether these figures correct the recorded ones: a figure whose value differs, or that the record
-        lacks. A recorded figure missing here (its period now shows a placeholder) is no correction."""
-        if self.digest() == record.get("digest"):
-            return False
-        try:
-            recorded = {figure.key: figure.value for figure in Announcement.from_record(record).figures}
-        except (KeyError, TypeError, ValueError):
-            return True
+    def values(self) -> dict[str, int]:
+        """Each published figure by its key."""
+        return {figure.key: figure.value for figure in self.figures}
+
+    def revises(self, recorded: Mapping[str, int]) -> bool:
+        """Whether these figures correct the recorded ones (``recorded``: a record's values): a figure whose
+        value differs, or that the record lacks. A recorded figure missing here (its period now shows a
+        placeholder) is no correction."""
         return any(recorded.get(figure.key) != figure.value for figure in self.figures)
 
     def to_record(self) -> dict[str, Any]:
-        """The database form (figures as a list of objects, plus the digest)."""
-        record = self._asdict()
-        record["figures"] = [f._asdict() for f in self.figures]
-        record["digest"] = self.digest()
-        return record
+        """The database form: values only (the words are the source's, given again when it is read)."""
+        return {"source": self.source, "id": self.id, "order": self.order, "figures": self.values(),
+                "url": self.url, "digest": self.digest()}
 
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Announcement:
-        """Rebuild from the database form; raises KeyError or TypeError on a damaged record."""
-        figures = record.get("figures") or []
-        if isinstance(figures, dict):
-            figures = [figures[k] for k in sorted(figures, key=int)]
-        return cls(
-            source=record["source"], id=record["id"], order=record["order"], period=record["period"],
-            figures=tuple(Figure(**f) for f in figures if f), url=record["url"],
-            headline=record["headline"], note=record.get("note", ""),
-        )
+
+def recorded_values(record: object) -> dict[str, int]:
+    """The figures a stored announcement record holds, by key: ``{key: value}`` as this version writes it,
+    or the list of ``{key, label, value, ...}`` objects of earlier versions (an array Realtime Database may
+    answer as an object keyed "0", "1"...). What does not read as a count is left out."""
+    figures = record.get("figures") if isinstance(record, dict) else None
+    if isinstance(figures, dict) and all(isinstance(v, dict) for v in figures.values()):
+        figures = list(figures.values())  # an earlier version's list, answered as an object
+    if isinstance(figures, dict):
+        pairs = list(figures.items())
+    elif isinstance(figures, list):
+        pairs = [(f.get("key"), f.get("value")) for f in figures if isinstance(f, dict)]
+    else:
+        return {}
+    return {key: value for key, value in pairs
+            if isinstance(key, str) and isinstance(value, int) and not isinstance(value, bool)}

@@ -24,7 +24,9 @@ CHART_READ = 2 * CHART_PERIODS + 2
 MIN_CHART_PERIODS = 2
 FLAT_BAND = 0.10  # a change under 10% over the summary's periods is "flat"
 # Fields of a history record that a later revision of the source rewrites; first_seen and recorded_at stay.
-REVISED_FIELDS = ("source", "id", "order", "period", "figures", "url", "headline", "note", "digest")
+REVISED_FIELDS = ("source", "id", "order", "figures", "url", "digest")
+# What records of earlier versions also held, the source's words of the time: dropped when one is rewritten.
+FORMER_WORDS = ("period", "headline", "note")
 
 
 class Point(NamedTuple):
@@ -51,29 +53,14 @@ class Direction(NamedTuple):
     last: Point
 
 
-def _point(record: object, figure_key: str) -> Point | None:
-    if not isinstance(record, dict):
-        return None
-    key = order_key(record.get("order"))
-    figures = record.get("figures")
-    if isinstance(figures, dict):
-        figures = list(figures.values())
-    if key is None or not isinstance(figures, list) or not isinstance(record.get("id"), str):
-        return None
-    for figure in figures:
-        if isinstance(figure, dict) and figure.get("key") == figure_key:
-            value = figure.get("value")
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                return Point(record["id"], key, value, str(figure.get("kind") or ""), str(figure.get("unit") or ""))
-    return None
-
-
-def points(records: object, figure_key: str) -> list[Point]:
-    """The trend figure of every readable record of a history read, oldest first; damaged records are
-    left out rather than failing the reader. Records are read as stored: ``sources.trend`` renews records
-    written by an older version first. ``figure_key`` is the source's trend figure (``Source.trend_figure``)."""
-    values = records.values() if isinstance(records, dict) else records if isinstance(records, list) else []
-    found = [p for p in (_point(r, figure_key) for r in values) if p is not None]
+def points(announcements: list[Announcement], figure_key: str) -> list[Point]:
+    """The trend figure (``Source.trend_figure``) of each announcement that has it, oldest first
+    (``sources.trend`` reads them from a history read)."""
+    found = []
+    for announcement in announcements:
+        key, figure = order_key(announcement.order), announcement.figure(figure_key)
+        if key is not None and figure is not None and figure.value >= 0:
+            found.append(Point(announcement.id, key, figure.value, figure.kind, figure.unit))
     return sorted(found, key=lambda p: p.key)
 
 

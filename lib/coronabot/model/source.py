@@ -94,8 +94,10 @@ class Source(NamedTuple):
     texts: Mapping[str, SourceTexts]  # language -> the source's words, every language the bot speaks
     fetch: Callable[[SourceHttp, dict[str, Any], datetime], Announcement | None]
     fetch_series: Callable[..., Series | list[Announcement]] | None = None
-    # a stored record in this version's words (figures renamed)
-    renew: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # The announcement of an order with these values, in the source's words (None: the values lack its
+    # figure): what a stored record, which holds values only, is read back as.
+    rebuild: Callable[[str, Mapping[str, int]], Announcement | None] = lambda order, values: None
+    former_keys: Mapping[str, str] = MappingProxyType({})  # a figure's earlier key -> its key now
 
     def words(self, lang: str) -> SourceTexts:
         """The source's words in ``lang`` (Korean for a language it lacks: a test keeps every source complete)."""

@@ -12,12 +12,12 @@ missing. Importing this package loads no parser library (bs4) and no HTTP client
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 from coronabot.adapters.storage import child_items
 from coronabot.config import ConfigError
 from coronabot.model import history
-from coronabot.model.announcement import Announcement, order_key
+from coronabot.model.announcement import Announcement, order_key, recorded_values
 from coronabot.model.source import Pending, Series, Source, SourceTexts
 from coronabot.model.weeks import Week
 
@@ -48,8 +48,8 @@ __all__ = [
     "days",
     "get",
     "rebase_url",
-    "renew",
     "restore",
+    "values",
 ]
 
 
@@ -75,33 +75,39 @@ FIRST_YEAR = 2020
 MAX_PLAUSIBLE_COUNT = 100_000_000
 
 
-@overload
-def renew(record: dict[str, Any]) -> dict[str, Any]: ...
-@overload
-def renew(record: object) -> object: ...
-def renew(record: object) -> object:
-    """A stored announcement record in this version's words: a source that rewords or renames its figures
-    (kdca-sentinel's "검출 건수" became "입원환자") rebuilds older records from the values they published, so
-    /now, /history, the chart and the correction check read every record alike. Anything else, damaged
-    records included, comes back as it was."""
+def values(record: object) -> dict[str, int]:
+    """The figures a stored announcement record published, by their keys now (a key its source has renamed,
+    such as kdca-sentinel's ``covid_detections``, read as the figure it is): what a correction is compared
+    with. {} for a record that is not one."""
+    source = REGISTRY.get(str(record.get("source"))) if isinstance(record, dict) else None
+    former = source.former_keys if source is not None else {}
+    return {former.get(key, key): value for key, value in recorded_values(record).items()}
+
+
+def restore(record: object) -> Announcement:
+    """The announcement a stored record holds, in its source's words now: records hold values only (and the
+    page they came from; those of earlier versions their words too, which are not read), so every record
+    reads alike whichever version wrote it. ValueError for a record that is not one."""
     if not isinstance(record, dict):
-        return record
+        raise ValueError("an announcement record is not an object")
     source = REGISTRY.get(str(record.get("source")))
-    return source.renew(record) if source is not None and source.renew is not None else record
-
-
-def restore(record: dict[str, Any]) -> Announcement:
-    """The announcement a stored record holds, in this version's words; KeyError, TypeError or ValueError
-    for a damaged record."""
-    renewed = renew(record)
-    if not isinstance(renewed, dict):
-        raise TypeError("an announcement record is not an object")
-    return Announcement.from_record(renewed)
+    order = record.get("order")
+    announcement = source.rebuild(order, values(record)) if source is not None and isinstance(order, str) else None
+    if announcement is None or announcement.id != record.get("id"):
+        raise ValueError(f"not a readable announcement record: {str(record.get('id'))[:40]!r}")
+    url = record.get("url")
+    return announcement._replace(url=url) if isinstance(url, str) and url else announcement
 
 
 def trend(records: object, source: str) -> list[history.Point]:
-    """The trend figure of every readable record of a history read, renewed first, oldest first."""
-    return history.points([renew(record) for record in child_items(records).values()], get(source).trend_figure)
+    """The trend figure of every readable record of a history read, oldest first (damaged ones left out)."""
+    announcements = []
+    for record in child_items(records).values():
+        try:
+            announcements.append(restore(record))
+        except ValueError:
+            continue
+    return history.points(announcements, get(source).trend_figure)
 
 
 def days(order: str) -> tuple[date, date]:
@@ -118,11 +124,6 @@ def days(order: str) -> tuple[date, date]:
     except ValueError as exc:
         raise SanityError(str(exc)) from None
     return week.first_day, week.last_day
-
-
-def _previous_value(figure: dict[str, Any]) -> int | None:
-    value = figure.get("value")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def check(announcement: Announcement, previous: dict[str, Any] | None, today: date) -> None:
@@ -147,17 +148,13 @@ def check(announcement: Announcement, previous: dict[str, Any] | None, today: da
                           f"today is {today.isoformat()} in Seoul)")
     if announcement.key[0] < FIRST_YEAR:
         raise SanityError(f"dated before {FIRST_YEAR}: {announcement.order}")
-    if not isinstance(previous, dict):
-        return
-    previous = renew(previous)
-    if previous.get("source") != announcement.source:
+    if not isinstance(previous, dict) or previous.get("source") != announcement.source:
         return
     previous_key = order_key(previous.get("order"))
     if previous_key is not None and previous_key > announcement.key:
         return
-    figures = previous.get("figures")
-    earlier = {f.get("key"): f for f in figures if isinstance(f, dict)} if isinstance(figures, list) else {}
+    earlier = values(previous)
     for figure in announcement.figures:
-        before = _previous_value(earlier.get(figure.key) or {})
+        before = earlier.get(figure.key)
         if figure.kind == "cumulative" and before is not None and figure.value < before:
             raise SanityError(f"{figure.label} went backwards: {before} → {figure.value}")

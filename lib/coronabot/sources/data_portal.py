@@ -8,11 +8,12 @@ Needs the portal's service key in ``DATA_PORTAL_SERVICE_KEY``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from coronabot.config import BY_NAME
-from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.announcement import Announcement, Figure, order_key
 from coronabot.model.source import Source, SourceTexts
 
 from ._errors import FetchError, LayoutError, parse_count
@@ -46,19 +47,30 @@ def parse(xml: str | bytes) -> Announcement:
         as_of = datetime.strptime(raw_date, "%Y%m%d").date()
     except ValueError:
         raise LayoutError(f"stateDt {raw_date!r} is not a YYYYMMDD date") from None
-    figures = (
-        Figure("confirmed_total", "누적 확진자", parse_count(newest.findtext("decideCnt"), "decideCnt"), "cumulative"),
-        Figure("deaths_total", "누적 사망자", parse_count(newest.findtext("deathCnt"), "deathCnt"), "cumulative"),
-    )
-    return _announcement(as_of, figures)
+    values = {"confirmed_total": parse_count(newest.findtext("decideCnt"), "decideCnt"),
+              "deaths_total": parse_count(newest.findtext("deathCnt"), "deathCnt")}
+    return _announcement(as_of, values)
 
 
-def _announcement(as_of: date, figures: tuple[Figure, ...]) -> Announcement:
+# Each figure the API publishes: its key, label and kind, in the order a message shows them.
+FIGURES = (("confirmed_total", "누적 확진자", "cumulative"), ("deaths_total", "누적 사망자", "cumulative"))
+
+
+def _announcement(as_of: date, values: Mapping[str, int]) -> Announcement:
     return Announcement(
         source=NAME, id=as_of.isoformat(), order=as_of.isoformat(),
-        period=f"{as_of.year}년 {as_of.month}월 {as_of.day}일 0시 기준", figures=figures,
+        period=f"{as_of.year}년 {as_of.month}월 {as_of.day}일 0시 기준",
+        figures=tuple(Figure(key, label, values[key], kind) for key, label, kind in FIGURES if key in values),
         url=OFFICIAL_URL, headline="코로나19 감염 현황 (공공데이터포털)",
     )
+
+
+def rebuild(order: str, values: Mapping[str, int]) -> Announcement | None:
+    """A stored day read back in these words."""
+    key = order_key(order)
+    if key is None or not key[2] or "confirmed_total" not in values:
+        return None
+    return _announcement(date(*key), values)
 
 
 def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcement | None:
@@ -74,7 +86,7 @@ def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcemen
 
 SOURCE = Source(
     name=NAME, official_url=OFFICIAL_URL, cadence="daily", trend_figure="confirmed_total", compared=False,
-    fetch=fetch,
+    fetch=fetch, rebuild=rebuild,
     texts={
         "ko": SourceTexts(
             name="공공데이터포털 코로나19 감염 현황 API",

@@ -11,12 +11,13 @@ found by its caption, never by its position. Weeks follow KDCA's calendar (:mod:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from http.cookiejar import Cookie
 from typing import TYPE_CHECKING, Any
 
 from coronabot import texts
-from coronabot.model.announcement import Announcement, Figure
+from coronabot.model.announcement import Announcement, Figure, order_key
 from coronabot.model.source import Pending, Series, Source, SourceTexts
 from coronabot.model.weeks import Week
 
@@ -158,30 +159,12 @@ def announcement(week: Week, inpatients: int, previous: int | None = None) -> An
                         figures=tuple(figures), url=PAGE_URL, headline=HEADLINE, note=NOTE)
 
 
-def renew(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored record of a week in this version's words and keys, rebuilt from the values it published
-    (records written before the figure was named 입원환자 say "검출 건수" under ``covid_detections``).
-    The digest follows the renamed keys, so an unchanged week is never taken for a correction; the other
-    fields (``first_seen``, ``recorded_at``...) stay. A record that cannot be read comes back unchanged."""
-    figures = record.get("figures")
-    figures = list(figures.values()) if isinstance(figures, dict) else figures
-    key = re.fullmatch(r"(\d{4})-W(\d{2})", str(record.get("id")))
-    if not isinstance(figures, list) or key is None:
-        return record
-    if record.get("headline") == HEADLINE and record.get("note") == NOTE and figures and isinstance(figures[0], dict) \
-            and figures[0].get("key") == FIGURE:  # written in this version's words: nothing to rebuild
-        return record
-    values = {}
-    for figure in figures:
-        if isinstance(figure, dict) and isinstance(figure.get("key"), str):
-            name = FORMER_FIGURES.get(figure["key"], figure["key"])
-            value = figure.get("value")
-            if isinstance(value, int) and not isinstance(value, bool):
-                values[name] = value
-    if FIGURE not in values:
-        return record
-    week = Week(int(key.group(1)), int(key.group(2)))
-    return {**record, **announcement(week, values[FIGURE], values.get(PREVIOUS_FIGURE)).to_record()}
+def rebuild(order: str, values: Mapping[str, int]) -> Announcement | None:
+    """A stored week read back in these words: its COVID-19 inpatients and the week before's, by key."""
+    key = order_key(order)
+    if key is None or key[2] or FIGURE not in values:
+        return None
+    return announcement(Week(key[0], key[1]), values[FIGURE], values.get(PREVIOUS_FIGURE))
 
 
 def _post(http: SourceHttp, now: datetime, weeks: int) -> object:
@@ -252,7 +235,7 @@ def stored_cookies(stored: object) -> list[tuple[str, str]]:
 
 SOURCE = Source(
     name=NAME, official_url=OFFICIAL_URL, cadence="weekly", trend_figure=FIGURE, compared=True,
-    fetch=fetch, fetch_series=fetch_series, renew=renew,
+    fetch=fetch, fetch_series=fetch_series, rebuild=rebuild, former_keys=FORMER_FIGURES,
     texts={
         "ko": SourceTexts(
             name="질병관리청 감염병포털 (급성호흡기감염증 입원환자 표본감시)",

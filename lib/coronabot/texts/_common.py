@@ -20,9 +20,10 @@ MAX_MESSAGE_CHARS = 4096
 MAX_CAPTION_CHARS = 1024
 MAX_QUOTED_ERROR_CHARS = 500  # even fully escaped (&quot; is 6 characters) a notice stays under 4,096
 
-# The version of the words, stored with each broadcast and uploaded chart: a broadcast resumed after an upgrade
-# is sent in this version's words, and /chart never shows a picture drawn with older ones (before 2, the
-# kdca-sentinel figure was called "바이러스 검출 건수" for what are hospitalised patients).
+# The version of the words of what is rendered and kept (a broadcast's messages, an uploaded chart; records
+# hold values and are read in the words of now): a broadcast resumed after an upgrade is sent in this version's
+# words, and /chart never shows a picture drawn with older ones (before 2, the kdca-sentinel figure was called
+# "바이러스 검출 건수" for what are hospitalised patients).
 WORDING = 2
 
 # Each language named in its own words: the language buttons read the same in every language.

@@ -4,12 +4,12 @@ every value it interpolates. ``texts.ko`` and ``texts.en`` are ``Texts`` of the 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from coronabot.model.announcement import Announcement
+from coronabot.model.announcement import Announcement, order_key
 from coronabot.model.history import SUMMARY_PERIODS, TABLE_PERIODS, Direction, Point
 from coronabot.model.preferences import Preferences, callback_data
 
@@ -115,8 +115,11 @@ class Texts(Words):
         """The chart's texts: title, axis labels, legend, the source line."""
         return self.chart_texts(source.words(self.LANGUAGE), current)
 
-    def chart_caption(self, source: Source, period: str) -> str:
-        """The caption of /chart's picture."""
+    def chart_caption(self, source: Source, chart: Mapping[str, Any]) -> str:
+        """The caption of a stored chart (``charts/{source}``): the period it ends with, named in these words
+        from its order (a chart of an earlier version named it: that name)."""
+        key = order_key(chart.get("order"))
+        period = self.period_label(key) if key is not None else str(chart.get("period") or "")
         words = source.words(self.LANGUAGE)
         note = f"\n※ {escape(words.trend_note)}" if words.trend_note else ""
         return self.CHART_CAPTION.format(title=escape(words.trend_title), period=escape(period), note=note,

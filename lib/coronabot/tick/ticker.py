@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coronabot import config, log, sources
-from coronabot.adapters.storage import BroadcastPointer, Database, Latest, TickState, layout
+from coronabot.adapters.storage import BroadcastPointer, Database, TickState, layout
 from coronabot.adapters.telegram import Telegram
 from coronabot.alerts import held
 from coronabot.alerts.broadcaster import Broadcaster, render
@@ -75,7 +75,6 @@ class Ticker:
         self.broadcaster.new_call()
         now = now or datetime.now(UTC)
         state = TickState.of(self.db.state(), self.source.name)
-        state = state._replace(latest=Latest(sources.renew(state.latest.record)))  # an older version's, reworded
         self.recorder.migrate(state, now)
         timing = self._timing(state, now)
         morning_due = held.due(state.held, now, self.settings.quiet_hours)
@@ -102,7 +101,7 @@ class Ticker:
             return self._failed(state, exc, backfill, morning, now)
         summary.morning = morning
         changes.update(marker)
-        self.lateness.watch(state.late_notice, state.latest.period, summary, timing, now)
+        self.lateness.watch(state.late_notice, self._recorded_period(state), summary, timing, now)
         if self.recorder.prune_due(state, now):
             changes.update(self.recorder.prune(now))
         return self._finish(summary, changes, now)
@@ -143,6 +142,13 @@ class Ticker:
                               morning=morning, notes={"error": error})
         return self._finish(summary, changes, now)
 
+    def _recorded_period(self, state: TickState) -> str:
+        """The latest recorded announcement's period, as the admins' notices name it ("" for none)."""
+        try:
+            return sources.restore(state.latest.record).period
+        except ValueError:
+            return ""
+
     def _recorded_order(self, state: TickState) -> object:
         """The order of the latest recorded announcement of this source, as stored (None: none recorded)."""
         return state.latest.order if state.latest.source == self.source.name else None
@@ -160,7 +166,7 @@ class Ticker:
                             extra={"fields": {"announcement": announcement.id, "latest": state.latest.id}})
             elif recorded is None or announcement.key > recorded:
                 kind = "alert"
-            elif announcement.revises(state.latest.record):
+            elif announcement.revises(sources.values(state.latest.record)):
                 kind = "correction"
         latest_order = announcement.order if announcement is not None and kind is not None else recorded_order
         pending = reading.pending if reading.pending is not None and reading.pending.follows(latest_order) else None

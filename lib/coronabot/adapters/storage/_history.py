@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coronabot.model.announcement import Announcement
-from coronabot.model.history import REVISED_FIELDS
+from coronabot.model.history import FORMER_WORDS, REVISED_FIELDS
 
 from . import layout
 
@@ -18,5 +18,6 @@ def history_changes(announcements: list[Announcement], synced_at: str) -> dict[s
         record = announcement.to_record()
         changes.update({layout.history(announcement.source, announcement.id, field): record[field]
                         for field in REVISED_FIELDS})
+        changes.update({layout.history(announcement.source, announcement.id, field): None for field in FORMER_WORDS})
         changes[layout.history(announcement.source, announcement.id, "synced_at")] = synced_at
     return changes

@@ -35,10 +35,6 @@ class Latest(NamedTuple):
         return self.record.get("order")
 
     @property
-    def period(self) -> str:
-        return _text(self.record.get("period")) or ""
-
-    @property
     def first_seen(self) -> str | None:
         return _text(self.record.get("first_seen"))
 

@@ -111,7 +111,8 @@ RECORDS = (
            'once done (`languages`: see "Every answer in one round trip")',
            "kept"),
     Record("`/state/latest`",
-           "the newest recorded announcement (what `/now` shows), with `charts/{lang}` once that announcement's "
+           "the newest recorded announcement, as in history (what `/now` shows), with `charts/{lang}` once that "
+           "announcement's "
            "chart is uploaded in that language (what inline mode offers, in the same read), and `pending: {id, "
            "counting}` while the source lists a later period it has not published (what `/now` and `/about` say "
            "is being counted)",
@@ -141,13 +142,17 @@ RECORDS = (
            "once it came, `arrived_at`",
            "replaced by the next late window"),
     Record("`/history/{source}/{announcement_id}`",
-           "every recorded announcement, and every earlier period the source showed (the backfill, revisions: "
-           "written field by field with `synced_at`, so an alerted period keeps its `first_seen`); ids sort in "
-           'time, so `/history` is one `orderBy="$key"&limitToLast=13` query',
+           "every recorded announcement, and every earlier period the source showed, as values: `{source, id, "
+           "order, figures: {key: value}, url, digest, first_seen, recorded_at}` (the words, period and labels are "
+           "the source's, given when it is read, `sources.restore`; a record of an earlier version also holds the "
+           "words of its time, not read, and dropped when it is rewritten); the backfill and revisions write it "
+           "field by field with `synced_at`, so an alerted period keeps its `first_seen`; ids sort in time, so "
+           '`/history` is one `orderBy="$key"&limitToLast=13` query',
            "kept (one a week)"),
     Record("`/charts/{source}`, `/charts_en/{source}`",
-           "the newest chart drawn in Korean, in English: `{file_id, announcement, period, uploaded_at, "
-           "wording}` (what `/chart` sends in the chat's language; a chart of older words is never shown)",
+           "the newest chart drawn in Korean, in English: `{file_id, announcement, order (of the last period "
+           "it shows), uploaded_at, wording}` (what `/chart` sends in the chat's language; a chart of older words "
+           "is never shown)",
            "replaced by the next"),
     Record("`/state/backfill/{source}`",
            "`{at, weeks, periods}` once the past weeks were stored, or `{failed_at, error}`",
@@ -157,7 +162,7 @@ RECORDS = (
            "history",
            "replaced"),
     Record("`/broadcasts/{key}`",
-           "`{lease: {owner, expires}, kind, announcement, order, period, compare ([figure, previous figure] the"
+           "`{lease: {owner, expires}, kind, announcement, order, compare ([figure, previous figure] the"
            " conditions are decided on; `compare_before` for a correction), text and text_en (the message in "
            "each language), wording, photo and photo_en (each language's chart file_id once uploaded) with "
            "photo_wording(_en), attempts, done, finished_at}`; the morning delivery of held alerts is `held_{KST"
@@ -174,7 +179,7 @@ RECORDS = (
            "hold; `skipped:unsubscribed` in the morning) or `held`",
            "with its broadcast"),
     Record("`/held/{chat_id}/{broadcast_key}`",
-           "an alert held for the morning: `{announcement, order, period, kind, at}`; `/state/held` is `true` "
+           "an alert held for the morning: `{announcement, order, kind, at}`; `/state/held` is `true` "
            "while any waits",
            "until its morning delivery settles the chat"),
     Record("`/handled_updates/{update_id}`",
