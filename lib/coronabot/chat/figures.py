@@ -73,18 +73,17 @@ class FigureAnswers:
 
     def chart(self, request: Request) -> Answer:
         """/chart: the newest chart by its Telegram file_id, riding the webhook's answer (one read, no upload)."""
-        chat_id, reply_to, lang, say = request.chat_id, request.reply_to, request.lang, request.reply
         words = request.words
         try:
-            stored = self.database().chart(self.source.name, lang)
+            stored = self.database().chart(self.source.name, request.lang)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /chart: %s", exc)
-            return say(words.TRY_AGAIN_LATER)
+            return request.reply(words.TRY_AGAIN_LATER)
         if stored is None or stored.get("wording") != texts.WORDING:  # none, or drawn with older words
-            return say(words.NO_CHART_YET)
+            return request.reply(words.NO_CHART_YET)
         caption = words.chart_caption(self.source, stored)
         return Answer(method_call={"method": "sendPhoto",
-                                    **photo_params(chat_id, stored["file_id"], caption, reply_to)},
+                                    **photo_params(request.chat_id, stored["file_id"], caption, request.reply_to)},
                        action=Action.CHART.value)
 
 

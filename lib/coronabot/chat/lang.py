@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coronabot import log, texts
 from coronabot.chat.admins import AdminGate
@@ -50,23 +50,19 @@ class ChatLanguages:
     def command(self, request: Request) -> Answer:
         """/lang: without a language, what it does and a button for each; with one, switch (in groups, as
         for subscribing, administrators only). The answer is in the language the chat reads afterwards."""
-        message, current, stored = request.message, request.lang, request.stored
-
-        def say(text: str, action: str, markup: dict[str, Any] | None = None) -> Answer:
-            return request.reply(text, action, markup)
-
+        message, current, words = request.message, request.lang, request.words
         wanted = language.chosen(request.command.argument)
         if wanted is None:
-            text, markup = texts.of(current).language_prompt()
-            return say(text, "lang", markup)
-        refusal = self.admins.subscription_refusal(message, current, texts.of(current).LANGUAGE_ADMINS_ONLY)
+            text, markup = words.language_prompt()
+            return request.reply(text, "lang", markup)
+        refusal = self.admins.subscription_refusal(message, current, words.LANGUAGE_ADMINS_ONLY)
         if refusal is not None:
-            return say(refusal, "lang:refused")
+            return request.reply(refusal, "lang:refused")
         try:
-            changed = self.switch(message.chat_id, wanted, current, stored)
+            changed = self.switch(message.chat_id, wanted, current, request.stored)
         except DATABASE_ERRORS as exc:
             logger.error("database unavailable for /lang: %s", exc, extra={"fields": {"update_id": message.update_id}})
-            return say(texts.of(current).TRY_AGAIN_LATER, "lang:database_error")
+            return request.reply(words.TRY_AGAIN_LATER, "lang:database_error")
         chosen = texts.of(wanted)
-        return say(chosen.LANGUAGE_SET if changed else chosen.LANGUAGE_UNCHANGED,
+        return request.reply(chosen.LANGUAGE_SET if changed else chosen.LANGUAGE_UNCHANGED,
                    f"lang:{wanted}" + ("" if changed else ":unchanged"))
