@@ -3,7 +3,6 @@ Hangul, every source's words in both, and the rules that give a chat its languag
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import string
@@ -38,14 +37,14 @@ def test_both_languages_have_the_same_choices_and_templates_that_name_what_their
     what it cannot see: the same keys in every mapping, the same commands, and each template naming exactly
     the fields its layout fills (a plain text names none, so a stray brace fails here, not in a chat)."""
     korean, english = texts.korean.WORDS, texts.english.WORDS
-    for field in dataclasses.fields(texts.Words):
-        ours, theirs = getattr(korean, field.name), getattr(english, field.name)
+    for name in texts.Words._fields:
+        ours, theirs = getattr(korean, name), getattr(english, name)
         if isinstance(ours, Mapping):
-            assert set(ours) == set(theirs), field.name
+            assert set(ours) == set(theirs), name
         for words in (korean, english):
-            value = getattr(words, field.name)
+            value = getattr(words, name)
             if isinstance(value, str):
-                assert _fields(value) == TEMPLATES.get(field.name, set()), (words.LANGUAGE, field.name)
+                assert _fields(value) == TEMPLATES.get(name, set()), (words.LANGUAGE, name)
     assert [command for command, _ in korean.BOT_COMMANDS] == [command for command, _ in english.BOT_COMMANDS]
     phrases = {"PENDING": {"period"}, "WHEN_LABELS": {"prev"}, "NIGHT_LABELS": {"end"}, "NIGHT_BUTTONS": {"end"},
                "CHOICE_LINES": {"choice"}}
@@ -127,7 +126,8 @@ def test_every_english_view_and_keyboard_is_english():
     for text, markup in (texts.en.settings_view(source, preferences.DEFAULTS, (22, 8)), texts.en.unsubscribed_view(),
                          texts.en.language_prompt()):
         views += [text, json.dumps(markup, ensure_ascii=False)]
-    views += [str(v) for name, v in vars(texts.en).items() if name.isupper() and isinstance(v, (str, dict, tuple))]
+    views += [str(v) for name, v in texts.en._asdict().items()
+              if name.isupper() and isinstance(v, (str, Mapping, tuple))]
     for view in views:
         assert not hangul(view), view
     assert "▲" in views[3] and "<pre>" in views[3]

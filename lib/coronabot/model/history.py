@@ -23,10 +23,6 @@ CHART_PERIODS = 52
 CHART_READ = 2 * CHART_PERIODS + 2
 MIN_CHART_PERIODS = 2
 FLAT_BAND = 0.10  # a change under 10% over the summary's periods is "flat"
-# Fields of a history record that a later revision of the source rewrites; first_seen and recorded_at stay.
-REVISED_FIELDS = ("source", "id", "order", "figures", "url", "digest")
-# What records of earlier versions also held, the source's words of the time: dropped when one is rewritten.
-FORMER_WORDS = ("period", "headline", "note")
 
 
 class Point(NamedTuple):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from http.cookiejar import Cookie
 from typing import TYPE_CHECKING, Any
 
 from coronabot import texts
@@ -24,6 +23,8 @@ from coronabot.model.weeks import Week
 from ._errors import FetchError, LayoutError, UnexpectedPageError, parse_count
 
 if TYPE_CHECKING:
+    from http.cookiejar import Cookie
+
     from ._http import SourceHttp
 
 NAME = "kdca-sentinel"

@@ -3,7 +3,6 @@ every value it interpolates. ``texts.ko`` and ``texts.en`` are ``Texts`` of the 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
@@ -20,13 +19,14 @@ if TYPE_CHECKING:
     from coronabot.model.source import Pending, Source
 
 
-@dataclasses.dataclass(frozen=True)
 class Texts(Words):
     """One language's words with the layouts that use them: what the bot says, as Telegram HTML."""
 
+    __slots__ = ()
+
     @classmethod
     def speaking(cls, words: Words) -> Texts:
-        return cls(**{field.name: getattr(words, field.name) for field in dataclasses.fields(words)})
+        return cls(*words)
 
     # -- the chat's language, inline mode, unknown commands --------------------------------------------------
     def language_prompt(self) -> tuple[str, dict[str, Any]]:

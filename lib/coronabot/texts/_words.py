@@ -8,27 +8,26 @@ names; the values they receive are escaped by the layout."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 from coronabot.model.announcement import Announcement, Figure
 from coronabot.model.history import Direction, Point
 from coronabot.model.weeks import Week
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (types only: the texts load with the webhook's first update, a cold start pays for each)
+    from typing import Protocol
+
     from coronabot.model.publication import Window
     from coronabot.model.source import Source, SourceTexts
+
+    class PeriodLabel(Protocol):
+        def __call__(self, key: Key, short: bool = False, dates: bool = False) -> str: ...
 
 Key = tuple[int, int, int]
 
 
-class PeriodLabel(Protocol):
-    def __call__(self, key: Key, short: bool = False, dates: bool = False) -> str: ...
-
-
-@dataclass(frozen=True)
-class Words:
+class Words(NamedTuple):
     """One language: the fixed answers (upper case, as the code names them), templates and phrases."""
 
     # -- who speaks: the language's code and its help --------------------------------------------------------

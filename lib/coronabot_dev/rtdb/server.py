@@ -29,7 +29,6 @@ import argparse
 import itertools
 import json
 import os
-import queue
 import sys
 import time
 from urllib.parse import unquote
@@ -37,10 +36,10 @@ from urllib.parse import unquote
 from .loopback import LoopbackHandler, LoopbackServer
 from .rules import PermissionDenied, Rules
 from .store import Store
+from .stream import EventStream
 from .values import MAX_DEPTH, BadRequest, check_key, normalize, render, resolve_server_values, run_query
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
-KEEPALIVE_SECONDS = float(os.environ.get("RTDB_KEEPALIVE_SECONDS", "30"))
 DEFAULT_NAMESPACE = "coronabot-local-default-rtdb"
 
 
@@ -58,7 +57,7 @@ def parse_query(raw: str) -> dict:
 JSON_PARAMS = ("orderBy", "startAt", "endAt", "equalTo", "limitToFirst", "limitToLast")
 
 
-class Handler(LoopbackHandler):
+class Handler(EventStream, LoopbackHandler):
     server_version = "coronabot-rtdb-emulator"
     verbose_env = "RTDB_EMULATOR_VERBOSE"
     store: Store
@@ -210,39 +209,6 @@ class Handler(LoopbackHandler):
             return self.send_json(204, headers=headers)
         return self.send_json(200, render(result), headers)
 
-    def _stream(self, ns: str, path: list[str]) -> None:
-        """Server-sent events, as production streams them to ``listen()``: the current value first, then
-        every change, and a keep-alive event when nothing happened for a while."""
-        with self.store.lock:
-            self.store.count("GET")
-            listener = self.store.listen(ns, path)
-            first = ("put", "/", render(self.store.get(ns, path)))
-        self.close_connection = True
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        try:
-            self._event(*first)
-            while True:
-                try:
-                    event = listener.events.get(timeout=KEEPALIVE_SECONDS)
-                except queue.Empty:
-                    self.wfile.write(b"event: keep-alive\ndata: null\n\n")
-                    self.wfile.flush()
-                    continue
-                self._event(*event)
-        except OSError:
-            pass
-        finally:
-            self.store.unlisten(ns, listener)
-
-    def _event(self, kind: str, relative: str, data) -> None:
-        payload = json.dumps({"path": relative, "data": data}, ensure_ascii=False)
-        self.wfile.write(f"event: {kind}\ndata: {payload}\n\n".encode())
-        self.wfile.flush()
-
     def _settings(self, method: str, params: dict, body: bytes) -> None:
         """``/.settings/rules.json``: read or replace the rules (admins only, as in production)."""
         admin = self._is_admin(params)
@@ -273,10 +239,7 @@ class Handler(LoopbackHandler):
             if name == "work" and method == "GET":
                 return self.send_json(200, {"etags": self.store.etags})
             if name == "reset" and method == "POST":
-                self.store.trees.clear()
-                self.store.counts.clear()
-                self.store.etags = 0
-                self.store._dirty.set()
+                self.store.reset()
                 return self.send_json(200, {"ok": True})
         self._error(404, "Unknown control path")
 

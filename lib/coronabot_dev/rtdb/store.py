@@ -120,6 +120,13 @@ class Store:
         self.etags += 1
         return etag_of(value)
 
+    def reset(self) -> None:
+        """Drop all data and counters (``POST /__emulator/reset``); called with the lock held."""
+        self.trees.clear()
+        self.counts.clear()
+        self.etags = 0
+        self._dirty.set()
+
     def count(self, method: str) -> None:
         self.counts[method] = self.counts.get(method, 0) + 1
 

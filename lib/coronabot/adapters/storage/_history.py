@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from coronabot.model.announcement import Announcement
-from coronabot.model.history import FORMER_WORDS, REVISED_FIELDS
+from typing import TYPE_CHECKING, Any
 
 from . import layout
+
+if TYPE_CHECKING:
+    from coronabot.model.announcement import Announcement
+
+# Fields of a history record that a later revision of the source rewrites; first_seen and recorded_at stay.
+REVISED_FIELDS = ("source", "id", "order", "figures", "url", "digest")
+# What records of earlier versions also held, the source's words of the time: dropped when one is rewritten.
+FORMER_WORDS = ("period", "headline", "note")
 
 
 def history_changes(announcements: list[Announcement], synced_at: str) -> dict[str, Any]:

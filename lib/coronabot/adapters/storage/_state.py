@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from coronabot.model.source import Pending
+if TYPE_CHECKING:
+    from coronabot.model.source import Pending
 
 
 def _section(value: object) -> dict[str, Any]:
@@ -41,6 +42,8 @@ class Latest(NamedTuple):
     @property
     def pending(self) -> Pending | None:
         """The later period the source lists without a figure yet, kept beside it."""
+        from coronabot.model.source import Pending  # loaded by a tick, not by the webhook's first import
+
         return Pending.from_record(self.record.get("pending"))
 
 
