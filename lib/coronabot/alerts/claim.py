@@ -26,7 +26,7 @@ class Claim(NamedTuple):
     @property
     def kind(self) -> str:
         """``alert``, ``correction`` or ``held`` (the morning delivery)."""
-        return str(self.record.get("kind"))
+        return str(self.record.get("kind") or "")
 
     @property
     def announcement(self) -> str:
