@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+LINT_VENV := .venv-lint
 RTDB_PORT ?= 9000
 WEBHOOK_PORT ?= 8080
 SCRAPE_PORT ?= 8090
@@ -9,7 +10,7 @@ FUNCTIONS := webhook scrape deliver
 
 .PHONY: setup test lint secret-scan emulator vendor serve run demo bootstrap deploy bench clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(LINT_VENV)/.installed
 
 $(VENV)/.installed: lib/pyproject.toml functions/webhook/requirements.txt functions/scrape/requirements.txt functions/deliver/requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
@@ -23,14 +24,21 @@ $(VENV)/.installed: lib/pyproject.toml functions/webhook/requirements.txt functi
 	@touch $@
 	@echo "setup: done"
 
+$(LINT_VENV)/.installed: requirements-lint.txt
+	@echo "setup: the checkers of make lint in $(LINT_VENV)"
+	@$(PYTHON) -m venv $(LINT_VENV)
+	@$(LINT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@$(LINT_VENV)/bin/python -m pip install --quiet -r requirements-lint.txt
+	@touch $@
+
 test: setup lint secret-scan
 	$(PY) -m pytest -q tests
 
 lint: setup
 	$(VENV)/bin/ruff check lib tests bench functions
-	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy --config-file mypy-tools.ini
+	PYTHONPATH=lib $(LINT_VENV)/bin/lint-imports
+	$(LINT_VENV)/bin/mypy --python-executable $(PY)
+	$(LINT_VENV)/bin/mypy --python-executable $(PY) --config-file mypy-tools.ini
 
 # Fails on anything that looks like a key or token in a tracked file; a reviewed false positive
 # carries an inline "pragma: allowlist secret" comment. The one file left out is a database snapshot whose
