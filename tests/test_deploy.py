@@ -303,7 +303,7 @@ def test_the_build_upload_leaves_local_state_behind(tmp_path):
     assert listed.returncode == 0, listed.stderr
     files = listed.stdout.split()
     assert "cloudbuild.yaml" in files and "deploy/functions.sh" in files and "lib/coronabot/chat/bot.py" in files
-    assert not [f for f in files if f.startswith((".venv/", ".data/", ".git/")) or f.endswith(".env")]
+    assert not [f for f in files if f.startswith((".venv/", ".venv-lint/", ".data/", ".git/")) or f.endswith(".env")]
     assert "firebase-debug.log" not in files
 
 
