@@ -8,14 +8,14 @@ Needs the portal's service key in ``DATA_PORTAL_SERVICE_KEY``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from coronabot.config import BY_NAME
-from coronabot.model.announcement import Announcement, Figure, order_key
+from coronabot.model.announcement import Announcement
 from coronabot.model.source import Source, SourceTexts
 
+from ._daily import DailyAnnouncements
 from ._errors import FetchError, LayoutError, parse_count
 
 if TYPE_CHECKING:
@@ -49,28 +49,14 @@ def parse(xml: str | bytes) -> Announcement:
         raise LayoutError(f"stateDt {raw_date!r} is not a YYYYMMDD date") from None
     values = {"confirmed_total": parse_count(newest.findtext("decideCnt"), "decideCnt"),
               "deaths_total": parse_count(newest.findtext("deathCnt"), "deathCnt")}
-    return _announcement(as_of, values)
+    return DAILY.of(as_of, values)
 
 
 # Each figure the API publishes: its key, label and kind, in the order a message shows them.
 FIGURES = (("confirmed_total", "누적 확진자", "cumulative"), ("deaths_total", "누적 사망자", "cumulative"))
 
 
-def _announcement(as_of: date, values: Mapping[str, int]) -> Announcement:
-    return Announcement(
-        source=NAME, id=as_of.isoformat(), order=as_of.isoformat(),
-        period=f"{as_of.year}년 {as_of.month}월 {as_of.day}일 0시 기준",
-        figures=tuple(Figure(key, label, values[key], kind) for key, label, kind in FIGURES if key in values),
-        url=OFFICIAL_URL, headline="코로나19 감염 현황 (공공데이터포털)",
-    )
-
-
-def rebuild(order: str, values: Mapping[str, int]) -> Announcement | None:
-    """A stored day read back in these words."""
-    key = order_key(order)
-    if key is None or not key[2] or "confirmed_total" not in values:
-        return None
-    return _announcement(date(*key), values)
+DAILY = DailyAnnouncements(NAME, OFFICIAL_URL, "코로나19 감염 현황 (공공데이터포털)", FIGURES, "confirmed_total")
 
 
 def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcement | None:
@@ -86,7 +72,7 @@ def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcemen
 
 SOURCE = Source(
     name=NAME, official_url=OFFICIAL_URL, cadence="daily", trend_figure="confirmed_total", compared=False,
-    fetch=fetch, rebuild=rebuild,
+    fetch=fetch, rebuild=DAILY.rebuild,
     texts={
         "ko": SourceTexts(
             name="공공데이터포털 코로나19 감염 현황 API",

@@ -8,13 +8,13 @@ the first block, and a positional selector would then report deaths as cases.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from coronabot.model.announcement import Announcement, Figure, order_key
+from coronabot.model.announcement import Announcement
 from coronabot.model.source import Source, SourceTexts
 
+from ._daily import DailyAnnouncements
 from ._errors import LayoutError, parse_count
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def parse(html: str | bytes, now: datetime) -> Announcement:
               "confirmed_new": _value(blocks, "확진환자", "전일대비")}
     if "사망" in blocks:
         values["deaths_total"] = _value(blocks, "사망", "누적")
-    return _announcement(as_of, values)
+    return DAILY.of(as_of, values)
 
 
 # Each figure the page publishes: its key, label and kind, in the order a message shows them.
@@ -95,21 +95,7 @@ FIGURES = (("confirmed_total", "누적 확진자", "cumulative"), ("confirmed_ne
            ("deaths_total", "누적 사망자", "cumulative"))
 
 
-def _announcement(as_of: date, values: Mapping[str, int]) -> Announcement:
-    return Announcement(
-        source=NAME, id=as_of.isoformat(), order=as_of.isoformat(),
-        period=f"{as_of.year}년 {as_of.month}월 {as_of.day}일 0시 기준",
-        figures=tuple(Figure(key, label, values[key], kind) for key, label, kind in FIGURES if key in values),
-        url=OFFICIAL_URL, headline="코로나19 국내 발생 현황",
-    )
-
-
-def rebuild(order: str, values: Mapping[str, int]) -> Announcement | None:
-    """A stored day read back in these words."""
-    key = order_key(order)
-    if key is None or not key[2] or "confirmed_total" not in values:
-        return None
-    return _announcement(date(*key), values)
+DAILY = DailyAnnouncements(NAME, OFFICIAL_URL, "코로나19 국내 발생 현황", FIGURES, "confirmed_total")
 
 
 def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcement | None:
@@ -127,7 +113,7 @@ def fetch(http: SourceHttp, cache: dict[str, Any], now: datetime) -> Announcemen
 
 SOURCE = Source(
     name=NAME, official_url=OFFICIAL_URL, cadence="daily", trend_figure="confirmed_new", compared=False,
-    fetch=fetch, rebuild=rebuild,
+    fetch=fetch, rebuild=DAILY.rebuild,
     texts={
         "ko": SourceTexts(
             name="보건복지부·질병관리청 코로나바이러스감염증-19 국내 발생 현황",
