@@ -17,10 +17,9 @@ from coronabot.chat.inline import RETRY_SECONDS, InlineAnswers
 from coronabot.chat.lang import ChatLanguages
 from coronabot.chat.request import Request
 from coronabot.chat.settings import ChatSettings
+from coronabot.chat.subscriptions import ChatSubscriptions
 from coronabot.chat.updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
-from coronabot.errors import DATABASE_ERRORS
 from coronabot.model import language
-from coronabot.model.seoul import seoul_time
 
 if TYPE_CHECKING:  # types only: telepot loads with the first direct Bot API call (the storage with the sources)
     from coronabot.adapters.storage import Database
@@ -49,6 +48,7 @@ class Bot:
         self._settings = ChatSettings(self.database, self._source, quiet_hours, self._admins, self._languages)
         self._inline = InlineAnswers(self.database, self._source, self.username)
         self._figures = FigureAnswers(self.database, self._source)
+        self._subscriptions = ChatSubscriptions(self.database, self._admins)
         # What answers each action (only the chosen one runs), each taking the one request.
         self._handlers: dict[Action, Callable[[Request], Answer]] = {
             Action.HELP: lambda request: request.reply(request.words.HELP),
@@ -59,8 +59,8 @@ class Bot:
             Action.STATUS: self._settings.show,
             Action.LANGUAGE: self._languages.command,
             Action.UNKNOWN: lambda request: request.reply(request.words.unknown_command(request.message.first_name)),
-            Action.SUBSCRIBE: lambda request: self._subscription(request, True),
-            Action.UNSUBSCRIBE: lambda request: self._subscription(request, False),
+            Action.SUBSCRIBE: lambda request: self._subscriptions.command(request, True),
+            Action.UNSUBSCRIBE: lambda request: self._subscriptions.command(request, False),
             Action.NOW: lambda request: request.reply(self._figures.now(request.update_id, request.lang)),
         }
 
@@ -112,9 +112,9 @@ class Bot:
         if isinstance(update, Message):
             return self._message(update)
         if isinstance(update, MemberChange):
-            return self._member_change(update)
+            return self._subscriptions.member_change(update)
         if isinstance(update, ChatMigration):
-            return self._migration(update)
+            return self._subscriptions.migration(update)
         if isinstance(update, CallbackQuery):
             return self._settings.press(update)
         if isinstance(update, InlineQuery):
@@ -144,45 +144,6 @@ class Bot:
                 logger.error("no handler for the action %s", command.action.value)
                 return request.reply(words.UNRECOGNISED, "unhandled")
             return handler(request)
-
-    def _subscription(self, request: Request, subscribe: bool) -> Answer:
-        """/subscribe and /unsubscribe (in groups, admins only). A chat subscribing keeps the language it reads
-        now, so its alerts come in it."""
-        words, message = request.words, request.message
-        refusal = self._admins.subscription_refusal(message, request.lang)
-        if refusal is not None:
-            return request.reply(refusal)
-        try:
-            if subscribe:
-                added = self.database().subscribe(message.chat_id, message.chat_type, message.update_id,
-                                                  seoul_time(), None if request.stored else request.lang)
-                return request.reply(words.SUBSCRIBED if added else words.ALREADY_SUBSCRIBED)
-            removed = self.database().unsubscribe(message.chat_id, message.update_id)
-            return request.reply(words.UNSUBSCRIBED if removed else words.NOT_SUBSCRIBED)
-        except DATABASE_ERRORS as exc:
-            logger.error("database unavailable for %s: %s", "subscribe" if subscribe else "unsubscribe", exc,
-                         extra={"fields": {"update_id": message.update_id}})
-            return request.reply(words.TRY_AGAIN_LATER)
-
-    def _member_change(self, change: MemberChange) -> Answer:
-        if change.status not in ("kicked", "left"):
-            return Answer(action=f"member:{change.status}")
-        try:
-            removed = self.database().unsubscribe(change.chat_id)
-        except DATABASE_ERRORS as exc:
-            logger.error("could not remove a chat that blocked the bot; the next broadcast will: %s", exc,
-                         extra={"fields": {"update_id": change.update_id}})
-            return Answer(action="blocked:database_error")
-        return Answer(action="blocked:unsubscribed" if removed else "blocked")
-
-    def _migration(self, migration: ChatMigration) -> Answer:
-        try:
-            moved = self.database().move_subscriber(migration.old_chat_id, migration.new_chat_id)
-        except DATABASE_ERRORS as exc:
-            logger.error("could not move a migrated group's subscription; the next broadcast will: %s", exc,
-                         extra={"fields": {"update_id": migration.update_id}})
-            return Answer(action="migrated:database_error")
-        return Answer(action="migrated:moved" if moved else "migrated")
 
     def respond(self, update: Update) -> tuple[str, dict[str, Any]]:
         """The webhook's answer to one update, all the rules of sending in one place: the calls that cannot
