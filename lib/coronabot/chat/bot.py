@@ -21,7 +21,7 @@ from coronabot.chat.subscriptions import ChatSubscriptions
 from coronabot.chat.updates import CallbackQuery, ChatMigration, InlineQuery, MemberChange, Message, Update
 from coronabot.model import language
 
-if TYPE_CHECKING:  # types only: telepot loads with the first direct Bot API call (the storage with the sources)
+if TYPE_CHECKING:  # types only: telepot loads with the first direct Bot API call, storage with main.py (ahead)
     from coronabot.adapters.storage import Database
     from coronabot.adapters.telegram import Telegram
 
