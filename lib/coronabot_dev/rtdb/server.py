@@ -158,42 +158,14 @@ class Handler(EventStream, LoopbackHandler):
                 return self.send_json(304, headers={"ETag": current_etag})
             if if_none_match is not None or asks_etag:
                 headers["ETag"] = current_etag
-            if isinstance(params.get("orderBy"), str):
-                self.rules.require_index(path, params["orderBy"])
-            result = run_query(current, params)
-            if params.get("shallow") == "true":
-                if any(name in params for name in JSON_PARAMS):
-                    raise BadRequest("shallow cannot be combined with query parameters")
-                if isinstance(result, dict):
-                    result = {k: True for k in result}
-            return self.send_json(200, render(result), headers)
+            return self.send_json(200, render(self._query(path, current, params)), headers)
         now_ms = int(time.time() * 1000)
         if method == "PUT":
             store.set(ns, path, resolve_server_values(value, current, now_ms))
             store.published(ns, path)
             result = store.get(ns, path)
         elif method == "PATCH":
-            if not isinstance(value, dict):
-                raise BadRequest("Invalid data; PATCH expects an object")
-            updates = []
-            for key, child in value.items():
-                sub = [p for p in key.split("/") if p]
-                if not sub:
-                    raise BadRequest("Invalid multi-path key: empty path")
-                for part in sub:
-                    check_key(part)
-                self._require(".write", path + sub, admin)
-                updates.append((sub, resolve_server_values(child, store.get(ns, path + sub), now_ms)))
-            paths = sorted(tuple(sub) for sub, _ in updates)
-            for a, b in itertools.pairwise(paths):
-                if b[: len(a)] == a:
-                    raise BadRequest(f"Path {'/'.join(b)} is an ancestor or duplicate of another path in the update")
-            for sub, child in updates:
-                normalize(child, len(path) + len(sub))
-            for sub, child in updates:
-                store.set(ns, path + sub, child)
-            store.published(ns, path, [sub for sub, _ in updates])
-            result = {"/".join(sub): child for sub, child in updates}
+            result = self._multi_path(ns, path, value, admin, now_ms)
         elif method == "POST":
             key = store.push_key()
             store.set(ns, [*path, key], resolve_server_values(value, None, now_ms))
@@ -208,6 +180,42 @@ class Handler(EventStream, LoopbackHandler):
         if silent:
             return self.send_json(204, headers=headers)
         return self.send_json(200, render(result), headers)
+
+    def _query(self, path: list[str], current: object, params: dict) -> object:
+        """A GET's answer: the value, or what its query (orderBy and the rest, shallow) selects of it."""
+        if isinstance(params.get("orderBy"), str):
+            self.rules.require_index(path, params["orderBy"])
+        result = run_query(current, params)
+        if params.get("shallow") == "true":
+            if any(name in params for name in JSON_PARAMS):
+                raise BadRequest("shallow cannot be combined with query parameters")
+            if isinstance(result, dict):
+                result = {k: True for k in result}
+        return result
+
+    def _multi_path(self, ns: str, path: list[str], value: object, admin: bool, now_ms: int) -> dict:
+        """A PATCH: every path it names written at once (each allowed by the rules, none inside another)."""
+        if not isinstance(value, dict):
+            raise BadRequest("Invalid data; PATCH expects an object")
+        updates = []
+        for key, child in value.items():
+            sub = [p for p in key.split("/") if p]
+            if not sub:
+                raise BadRequest("Invalid multi-path key: empty path")
+            for part in sub:
+                check_key(part)
+            self._require(".write", path + sub, admin)
+            updates.append((sub, resolve_server_values(child, self.store.get(ns, path + sub), now_ms)))
+        paths = sorted(tuple(sub) for sub, _ in updates)
+        for a, b in itertools.pairwise(paths):
+            if b[: len(a)] == a:
+                raise BadRequest(f"Path {'/'.join(b)} is an ancestor or duplicate of another path in the update")
+        for sub, child in updates:
+            normalize(child, len(path) + len(sub))
+        for sub, child in updates:
+            self.store.set(ns, path + sub, child)
+        self.store.published(ns, path, [sub for sub, _ in updates])
+        return {"/".join(sub): child for sub, child in updates}
 
     def _settings(self, method: str, params: dict, body: bytes) -> None:
         """``/.settings/rules.json``: read or replace the rules (admins only, as in production)."""
