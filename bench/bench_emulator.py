@@ -71,10 +71,10 @@ def main() -> None:
         workdir = Path(tmp)
         emulators = {"this checkout": [sys.executable, "-m", "coronabot_dev.rtdb"]}
         if args.compare:
-            old = workdir / "coronabot_dev.rtdb_old.py"
-            old.write_text(subprocess.run(["git", "show", f"{args.compare}:tools/coronabot_dev.rtdb.py"], cwd=ROOT,
+            old = workdir / "rtdb_emulator_old.py"
+            old.write_text(subprocess.run(["git", "show", f"{args.compare}:tools/rtdb_emulator.py"], cwd=ROOT,
                                           capture_output=True, text=True, check=True).stdout)
-            (workdir / "harness.py").write_text((ROOT / "lib" / "coronabot_dev.rtdb" / "loopback.py").read_text())
+            (workdir / "harness.py").write_text((ROOT / "lib" / "coronabot_dev" / "rtdb" / "loopback.py").read_text())
             emulators[args.compare] = [sys.executable, str(old)]  # the revision's single-file emulator
         for name, emulator in emulators.items():
             results[name] = [measure(emulator, size, workdir) for size in sizes]

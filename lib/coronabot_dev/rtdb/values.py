@@ -138,73 +138,76 @@ def child_at(value, path: list[str]):
 
 
 def run_query(value, params: dict):
+    """What a GET with ``orderBy`` and its bounds and limits answers of ``value``, as production does."""
     order_by = params.get("orderBy")
     filters = [p for p in ("startAt", "endAt", "equalTo", "limitToFirst", "limitToLast") if p in params]
     if order_by is None:
         if filters:
             raise BadRequest("orderBy must be defined when other query parameters are defined")
         return value
+    _check_query(order_by, params)
+    if not isinstance(value, dict):
+        return None if filters else value
+    sort_key, compared, bound = _ordering(order_by)
+    return _limited(_filtered(value, params, order_by, compared, bound), params, sort_key)
+
+
+def _check_query(order_by: object, params: dict) -> None:
     if not isinstance(order_by, str):
         raise BadRequest("orderBy must be a string")
     if "limitToFirst" in params and "limitToLast" in params:
         raise BadRequest("Can't use both limitToFirst and limitToLast")
     if "equalTo" in params and ("startAt" in params or "endAt" in params):
         raise BadRequest("Can't use equalTo with startAt or endAt")
-    if not isinstance(value, dict):
-        return None if filters else value
 
+
+def _ordering(order_by: str):
+    """(sort key of an item, what a bound is compared with, a bound's key) for ``orderBy``."""
     if order_by == "$key":
-        def sort_key(item):
-            return key_sort_key(item[0])
-
-        def compared(item):
-            return key_sort_key(item[0])
-
-        def bound(param):
+        def key_bound(param):
             if not isinstance(param, str):
                 raise BadRequest("orderBy $key requires string bounds")
             return key_sort_key(param)
-    elif order_by == "$priority":
+        return (lambda item: key_sort_key(item[0])), (lambda item: key_sort_key(item[0])), key_bound
+    if order_by == "$priority":
         raise BadRequest("orderBy $priority is not supported by this emulator")
+    if order_by == "$value":
+        def picked(item):
+            return item[1]
     else:
-        if order_by == "$value":
-            def picked(item):
-                return item[1]
-        else:
-            child_path = [p for p in order_by.split("/") if p]
-            if not child_path:
-                raise BadRequest("orderBy child path is empty")
+        child_path = [p for p in order_by.split("/") if p]
+        if not child_path:
+            raise BadRequest("orderBy child path is empty")
 
-            def picked(item):
-                return child_at(item[1], child_path)
+        def picked(item):
+            return child_at(item[1], child_path)
+    return ((lambda item: (value_sort_key(picked(item)), key_sort_key(item[0]))),
+            (lambda item: value_sort_key(picked(item))), value_sort_key)
 
-        def sort_key(item):
-            return (value_sort_key(picked(item)), key_sort_key(item[0]))
 
-        def compared(item):
-            return value_sort_key(picked(item))
-
-        def bound(param):
-            return value_sort_key(param)
-
-    # Filter first, then order only what is left, and only as much as a limit keeps (the sort keys are
-    # unique, so this is the same answer as sorting everything): a page of a large collection costs a pass
-    # over it, not a sort of it.
+def _filtered(value: dict, params: dict, order_by: str, compared, bound) -> list:
+    """The items within the bounds. Filter first, then order only what is left, and only as much as a limit
+    keeps (the sort keys are unique, so this is the same answer as sorting everything): a page of a large
+    collection costs a pass over it, not a sort of it."""
     if order_by == "$key" and "equalTo" not in params:  # one pass, no per-item indirection: the common case
         low = bound(params["startAt"]) if "startAt" in params else (-1,)
         high = bound(params["endAt"]) if "endAt" in params else (2,)
-        items = [(k, v) for k, v in value.items() if low <= key_sort_key(k) <= high]
-    else:
-        items = list(value.items())
+        return [(k, v) for k, v in value.items() if low <= key_sort_key(k) <= high]
+    items = list(value.items())
     if "equalTo" in params:
         target = bound(params["equalTo"])
         items = [i for i in items if compared(i) == target]
-    if "startAt" in params and order_by != "$key":
+    if "startAt" in params:
         low = bound(params["startAt"])
         items = [i for i in items if compared(i) >= low]
-    if "endAt" in params and order_by != "$key":
+    if "endAt" in params:
         high = bound(params["endAt"])
         items = [i for i in items if compared(i) <= high]
+    return items
+
+
+def _limited(items: list, params: dict, sort_key):
+    """The items in order, as many as a limit keeps (None for none)."""
     for name in ("limitToFirst", "limitToLast"):
         if name in params:
             limit = params[name]
